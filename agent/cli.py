@@ -1,0 +1,99 @@
+"""The ``examroom`` command (click). Exit codes of CONTRACT section 1:
+0 ready / success, 1 not ready, 2 bad usage or input, 3 supervisor server unreachable.
+
+Each area owns its commands in its own module (whitelist.cli, supervisor.cli,
+companion.cli, agent.merge); this module wires them and runs the crash test.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from agent import __version__
+from agent.i18n import detect_lang, t
+from checks.errors import BadInput, NotAvailable
+
+EXIT_OK, EXIT_NOT_READY, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+class ExamroomGroup(click.Group):
+    """Turns BadInput and NotAvailable into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BadInput as exc:
+            click.echo(f"examroom: {exc.line()}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except NotAvailable as exc:
+            click.echo(f"examroom: {exc}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=ExamroomGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="examroom")
+def cli() -> None:
+    """examroom: get a computer room ready for the Pix certification, and watch it live.
+
+    \b
+    examroom check              crash test of this machine
+    examroom serve              supervisor server and dashboard
+    examroom companion          live monitoring during a session
+    """
+
+
+def lang_option(f):
+    return click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
+                        help="Language of the output (default: from the system locale).")(f)
+
+
+@cli.command()
+@click.option("--only", metavar="ID[,ID...]", help="Run only these checks.")
+@click.option("--skip", metavar="ID[,ID...]", help="Skip these checks.")
+@click.option("--json", "json_path", metavar="PATH", help="Write the JSON report; '-' for stdout.")
+@click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report.")
+@click.option("--whitelist", "whitelist_path", metavar="FILE", help="Whitelist to probe (.toml, .txt, .xlsx).")
+@click.option("--dns", metavar="HOST[:PORT]", help="Resolve names through this DNS server.")
+@click.option("--timeout", type=click.FloatRange(min=0.1, max=600), default=5.0, show_default=True,
+              help="Per-probe network timeout in seconds.")
+@click.option("--bandwidth-url", metavar="URL", help="File downloaded to measure bandwidth.")
+@click.option("--storage", metavar="PATH", help="Where candidates save files (default: Documents, else home).")
+@click.option("--config", "config_path", metavar="FILE", help="TOML policy (thresholds).")
+@lang_option
+@click.option("--server", metavar="URL", help="Supervisor server to upload the report to.")
+@click.option("--room", metavar="CODE", help="Enrolment code of the room (with --server).")
+@click.option("--ca-file", metavar="FILE", help="CA certificate(s) that sign the supervisor server's HTTPS certificate.")
+@click.option("--gui", is_flag=True, help="Show the report in a window instead of the terminal.")
+def check(only, skip, json_path, html_path, whitelist_path, dns, timeout, bandwidth_url, storage,
+          config_path, lang, server, room, ca_file, gui) -> None:
+    """Run the crash test on this machine and print a readable report."""
+    from agent.commands import check_command
+
+    sys.exit(check_command(
+        only=only, skip=skip, json_path=json_path, html_path=html_path, whitelist_path=whitelist_path,
+        dns=dns, timeout=timeout, bandwidth_url=bandwidth_url, storage=storage, config_path=config_path,
+        lang=lang or detect_lang(), server=server, room=room, ca_file=ca_file, gui=gui,
+    ))
+
+
+def _add_area_commands() -> None:
+    from agent.merge import report
+    from companion.cli import companion
+    from supervisor.cli import room, serve
+    from whitelist.cli import whitelist
+
+    for command in (whitelist, report, serve, room, companion):
+        cli.add_command(command)
+
+
+_add_area_commands()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="examroom")
+    except KeyboardInterrupt:
+        click.echo(t("cli.interrupted", detect_lang()), err=True)
+        sys.exit(130)

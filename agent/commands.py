@@ -1,0 +1,111 @@
+"""``examroom check``: from flags to a report on screen, in files and on the server."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from agent.crashtest import preflight, run_crash_test, selected_ids
+from agent.i18n import t
+from agent.render import text
+from agent.report import Report
+from checks.base import CheckContext, CheckOptions
+from checks.errors import BadInput
+from checks.policy import load_policy
+from checks.probes import Host
+from checks.registry import CHECK_IDS, parse_ids
+
+EXIT_OK, EXIT_NOT_READY, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+def check_command(*, only, skip, json_path, html_path, whitelist_path, dns, timeout, bandwidth_url,
+                  storage, config_path, lang, server, room, ca_file, gui) -> int:
+    only_ids = _ids(only, "--only", lang)
+    skip_ids = _ids(skip, "--skip", lang)
+    if bool(server) != bool(room):
+        raise BadInput(t("cli.server_needs_room", lang), "--server/--room")
+    ctx = CheckContext(
+        host=Host.current(), policy=load_policy(config_path), lang=lang,
+        options=CheckOptions(storage=Path(storage) if storage else None,
+                             whitelist=Path(whitelist_path) if whitelist_path else None,
+                             dns=dns, timeout=timeout, bandwidth_url=bandwidth_url),
+    )
+    ids = selected_ids(only_ids, skip_ids)
+    preflight(ids, ctx)
+
+    if gui:
+        from agent.render import window
+
+        report = window.run_in_window(ids, ctx)  # None: no GUI backend, fall back to the terminal
+        if report is None:
+            report = _run_in_terminal(ids, ctx, json_path)
+    else:
+        report = _run_in_terminal(ids, ctx, json_path)
+
+    if json_path:
+        _write_json(report, json_path)
+    if html_path:
+        from agent.render.html import write_report_html
+
+        _write(html_path, lambda p: write_report_html(report, p), lang)
+    if server:
+        from agent.client import ServerUnreachable, upload_report
+
+        try:
+            message = upload_report(report, server=server, room=room, ca_file=ca_file, lang=lang)
+        except ServerUnreachable as exc:
+            click.echo(f"examroom: {exc}", err=True)
+            return EXIT_UNREACHABLE
+        click.echo(message, err=json_path == "-")
+    return EXIT_OK if report.ready else EXIT_NOT_READY
+
+
+def _ids(value: str | None, flag: str, lang: str) -> list[str]:
+    try:
+        return parse_ids(value)
+    except ValueError as exc:
+        raise BadInput(t("cli.unknown_check", lang, ids=str(exc)), flag,
+                       t("cli.known_checks", lang, ids=", ".join(CHECK_IDS))) from None
+
+
+def _run_in_terminal(ids: list[str], ctx: CheckContext, json_path: str | None) -> Report:
+    # With --json -, stdout carries the JSON and the human report goes to stderr.
+    stream = sys.stderr if json_path == "-" else sys.stdout
+    colour = text.wants_colour(stream)
+    live = None
+    if stream.isatty():
+        text.write(_header_line(ctx) + "\n\n", stream)
+        live = text.LiveBlock(stream, ids, {i: ctx.t(f"check.{i}.title") for i in ids}, ctx.lang, colour)
+    report = run_crash_test(ids, ctx, live)
+    if live is not None:
+        text.write(text.render_report(report, colour=colour, with_checks=False), stream)
+    else:
+        text.write(text.render_report(report, colour=False), stream)
+    return report
+
+
+def _header_line(ctx: CheckContext) -> str:
+    from agent import __version__
+    from agent.i18n import fmt_datetime
+    from agent.state import hostname
+
+    return t("cli.header", ctx.lang, version=__version__, hostname=hostname(), os=ctx.host.os,
+             when=fmt_datetime(ctx.host.now(), ctx.lang))
+
+
+def _write_json(report: Report, json_path: str) -> None:
+    if json_path == "-":
+        sys.stdout.write(report.to_json() + "\n")
+        sys.stdout.flush()
+        return
+    _write(json_path, lambda p: p.write_text(report.to_json() + "\n", encoding="utf-8"), report.lang)
+
+
+def _write(path: str, writer, lang: str) -> None:
+    target = Path(path)
+    try:
+        writer(target)
+    except OSError as exc:
+        raise BadInput(t("cli.cannot_write", lang, reason=exc.strerror or exc), str(target),
+                       t("cli.choose_other_path", lang)) from None

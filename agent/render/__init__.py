@@ -1,0 +1,1 @@
+"""Renderers: the only code that prints or draws a report (terminal, JSON, HTML, window)."""

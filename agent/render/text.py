@@ -1,0 +1,135 @@
+"""The terminal report: one line per check, then what to do, then the verdict.
+
+On a terminal the check lines are drawn at once and updated live as checks finish in
+parallel (with colour unless NO_COLOR is set); when output is a file or a pipe, nothing is
+printed until the end and there is no colour.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+from typing import TextIO
+
+import click
+
+from agent import __version__
+from agent.i18n import fmt_datetime, t
+from agent.report import Report
+from agent.runner import RunEvent
+from checks.result import CheckResult, Status
+
+_COLOURS = {Status.ok: "green", Status.warn: "yellow", Status.fail: "red", Status.error: "magenta",
+            Status.skip: "bright_black"}
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def wants_colour(stream: TextIO) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def status_label(status: Status, lang: str, colour: bool) -> str:
+    label = t(f"status.{status.value}", lang).ljust(_label_width(lang))
+    return click.style(label, fg=_COLOURS[status], bold=status != Status.ok) if colour else label
+
+
+def _label_width(lang: str) -> int:
+    return max(len(t(f"status.{s.value}", lang)) for s in Status)
+
+
+def check_line(result: CheckResult, lang: str, colour: bool, title_width: int) -> str:
+    return f"  {status_label(result.status, lang, colour)}  {result.title.ljust(title_width)}  {result.summary}"
+
+
+def render_report(report: Report, *, colour: bool = False, with_checks: bool = True) -> str:
+    lang = report.lang
+    lines: list[str] = []
+    if with_checks:
+        lines.append(header(report))
+        lines.append("")
+        width = max((len(c.title) for c in report.checks), default=0)
+        lines += [check_line(c, lang, colour, width) for c in report.checks]
+    todo = [c for c in report.checks if c.status not in (Status.ok, Status.skip) and c.remediation]
+    if todo:
+        lines += ["", t("cli.remediations", lang) + " :" if lang == "fr" else t("cli.remediations", lang) + ":"]
+        for check in todo:
+            lines.append(f"  - {check.title} : {check.remediation}" if lang == "fr"
+                         else f"  - {check.title}: {check.remediation}")
+    lines += ["", verdict_line(report, colour)]
+    return "\n".join(lines) + "\n"
+
+
+def header(report: Report) -> str:
+    return t("cli.header", report.lang, version=report.agent_version or __version__,
+             hostname=report.machine.hostname, os=report.machine.os,
+             when=fmt_datetime(report.finished_at, report.lang))
+
+
+def verdict_line(report: Report, colour: bool) -> str:
+    lang = report.lang
+    counts = {s: sum(1 for c in report.checks if c.status == s) for s in Status}
+    if not report.ready:
+        key, fg = "verdict.not_ready", "red"
+    elif counts[Status.warn]:
+        key, fg = "verdict.ready_with_warnings", "yellow"
+    else:
+        key, fg = "verdict.ready", "green"
+    verdict = click.style(t(key, lang), fg=fg, bold=True) if colour else t(key, lang)
+    detail = t("cli.summary_counts", lang, ok=counts[Status.ok], warn=counts[Status.warn],
+               bad=counts[Status.fail] + counts[Status.error], skip=counts[Status.skip])
+    return f"{verdict} ({detail})"
+
+
+class LiveBlock:
+    """Draws one line per check on a terminal and redraws them as events arrive."""
+
+    def __init__(self, stream: TextIO, ids: list[str], titles: dict[str, str], lang: str, colour: bool):
+        self.stream, self.ids, self.titles, self.lang, self.colour = stream, ids, titles, lang, colour
+        self.results: dict[str, CheckResult] = {}
+        self.progress: dict[str, tuple[int, int]] = {}
+        self.tick = 0
+        self.drawn = 0
+        self.lock = threading.Lock()
+        self.title_width = max((len(v) for v in titles.values()), default=0)
+
+    def __call__(self, event: RunEvent) -> None:
+        with self.lock:
+            if event.kind == "done" and event.result is not None:
+                self.results[event.check_id] = event.result
+            elif event.kind == "progress":
+                self.progress[event.check_id] = (event.done, event.total)
+            self.tick += 1
+            self._draw()
+
+    def _draw(self) -> None:
+        columns = shutil.get_terminal_size((100, 20)).columns
+        out = []
+        if self.drawn:
+            out.append(f"\x1b[{self.drawn}F")  # back to the first line of the block
+        for check_id in self.ids:
+            result = self.results.get(check_id)
+            if result is not None:
+                line = check_line(result, self.lang, False, self.title_width)
+                shown = _fit(line, columns)
+                if self.colour:
+                    plain = status_label(result.status, self.lang, False)
+                    shown = shown.replace(plain, status_label(result.status, self.lang, True), 1)
+            else:
+                spin = _SPINNER[self.tick % len(_SPINNER)]
+                done, total = self.progress.get(check_id, (0, 0))
+                extra = f" {done}/{total}" if total else ""
+                shown = _fit(f"  {spin.ljust(_label_width(self.lang))}  {self.titles[check_id].ljust(self.title_width)}  …{extra}", columns)
+            out.append("\x1b[2K" + shown + "\n")
+        self.stream.write("".join(out))
+        self.stream.flush()
+        self.drawn = len(self.ids)
+
+
+def _fit(line: str, columns: int) -> str:
+    return line if len(line) < columns else line[: max(10, columns - 2)] + "…"
+
+
+def write(text: str, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(text)
+    (stream or sys.stdout).flush()

@@ -1,0 +1,1 @@
+"""Exam-time mode: heartbeats, focus, forbidden software and connectivity watch."""

@@ -1,0 +1,1 @@
+"""The supervisor server: stores reports and events, shows the dashboard."""

@@ -1,0 +1,1 @@
+"""What candidates must reach during a session, and how we find out whether they can."""
