@@ -1,0 +1,206 @@
+"""Focus logic without a display: the tracker's rules, and the Windows / macOS watchers
+replaying recorded sequences of OS callbacks through fake APIs."""
+from __future__ import annotations
+
+import threading
+
+from companion.events import Event
+from companion.focus import FocusTracker, Foreground
+from companion.focus.macos import MacFocusWatcher
+from companion.focus.poll import PollFocusWatcher
+from companion.focus.windows import (EVENT_OBJECT_NAMECHANGE, EVENT_SYSTEM_FOREGROUND,
+                                     WindowsFocusWatcher)
+
+EXAM = Foreground("Pix - Certification - Mozilla Firefox", "firefox", 10, 1)
+CHAT = Foreground("Discord", "Discord", 20, 2)
+TERM = Foreground("bash", "xterm", 30, 3)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def tracker(**kw) -> tuple[FocusTracker, list[Event], Clock]:
+    events: list[Event] = []
+    clock = Clock()
+    return FocusTracker(exam_title=kw.pop("exam_title", "Pix"), emit=events.append, clock=clock, **kw), events, clock
+
+
+def test_lost_then_regained_with_time_away() -> None:
+    tr, events, clock = tracker()
+    tr.update(EXAM)
+    clock.now += 5
+    tr.update(CHAT)
+    clock.now += 2
+    tr.update(TERM)          # still away: no second alert
+    clock.now += 1.5
+    tr.update(EXAM)
+    assert [e.kind for e in events] == ["focus_lost", "focus_regained"]
+    assert events[0].details == {"title": "Discord", "process": "Discord", "exam_title_pattern": "Pix"}
+    assert events[1].details["away_s"] == 3.5
+    assert events[1].details["title"] == EXAM.title
+    assert tr.snapshot() == {"exam": True, "title": EXAM.title, "process": "firefox"}
+
+
+def test_nothing_before_the_exam_window_was_seen_unless_armed() -> None:
+    tr, events, _ = tracker()
+    tr.update(CHAT)
+    tr.update(TERM)
+    assert events == []
+    tr.arm()                 # the exam page said "test started" while the candidate is away
+    assert [e.kind for e in events] == ["focus_lost"]
+    assert events[0].details["title"] == "bash"
+
+
+def test_own_window_is_not_leaving_the_exam_and_pattern_is_case_insensitive() -> None:
+    tr, events, _ = tracker(own_pids=frozenset({99}), exam_title=r"pix|certif")
+    tr.update(Foreground("PIX", "chrome", 1))
+    tr.update(Foreground("examroom", "python3", 99))
+    tr.update(Foreground("PIX", "chrome", 1))
+    assert events == []
+
+
+def test_ping_changes_are_taken_once() -> None:
+    tr, _, _ = tracker()
+    tr.update(EXAM)
+    tr.update(CHAT)
+    changes = tr.take_changes()
+    assert [(c.exam, c.title) for c in changes] == [(True, EXAM.title), (False, "Discord")]
+    assert tr.take_changes() == []
+
+
+class FakeWin:
+    """Replays a recorded sequence of SetWinEventHook callbacks."""
+
+    def __init__(self, windows: dict[int, tuple[str, int]], first: int, calls: list[tuple]) -> None:
+        self.windows, self.first, self.calls = windows, first, calls
+
+    def foreground(self) -> int:
+        return self.first
+
+    def title(self, hwnd: int) -> str:
+        return self.windows[hwnd][0]
+
+    def pid(self, hwnd: int) -> int | None:
+        return self.windows[hwnd][1]
+
+    def process_name(self, pid: int | None) -> str:
+        return {100: "firefox.exe", 200: "Teams.exe", 300: "explorer.exe"}.get(pid, "")
+
+    def pump(self, callback, stop: threading.Event) -> None:
+        for call in self.calls:
+            if call[0] == "title":          # the window's title changes before its NAMECHANGE
+                self.windows[call[1]] = (call[2], self.windows[call[1]][1])
+            else:
+                callback(*call)
+
+
+def test_windows_recorded_sequence() -> None:
+    windows = {0x10: ("Pix - Certification - Mozilla Firefox", 100), 0x20: ("Microsoft Teams", 200),
+               0x30: ("Explorateur", 300)}
+    calls = [
+        (EVENT_OBJECT_NAMECHANGE, 0x10, -4, 0),                 # a child object of the browser: noise
+        (EVENT_SYSTEM_FOREGROUND, 0x20, 0, 0),                  # Alt-Tab to Teams
+        (EVENT_OBJECT_NAMECHANGE, 0x30, 0, 0),                  # a background window renamed: noise
+        (EVENT_SYSTEM_FOREGROUND, 0x10, 0, 0),                  # back to the exam
+        ("title", 0x10, "YouTube — Mozilla Firefox"),
+        (EVENT_OBJECT_NAMECHANGE, 0x10, 0, 0),                  # tab switch
+        ("title", 0x10, "Pix - Question 2 - Mozilla Firefox"),
+        (EVENT_OBJECT_NAMECHANGE, 0x10, 0, 0),
+        (EVENT_SYSTEM_FOREGROUND, 0, 0, 0),                     # desktop: no window
+    ]
+    tr, events, _ = tracker()
+    facts: list[Foreground] = []
+
+    def on_change(fg: Foreground) -> None:
+        facts.append(fg)
+        tr.update(fg)
+
+    WindowsFocusWatcher(FakeWin(windows, 0x10, calls)).run(on_change, threading.Event())
+    assert [(f.title, f.process) for f in facts] == [
+        ("Pix - Certification - Mozilla Firefox", "firefox.exe"),
+        ("Microsoft Teams", "Teams.exe"),
+        ("Pix - Certification - Mozilla Firefox", "firefox.exe"),
+        ("YouTube — Mozilla Firefox", "firefox.exe"),
+        ("Pix - Question 2 - Mozilla Firefox", "firefox.exe"),
+        ("", ""),
+    ]
+    assert [(e.kind, e.details["title"]) for e in events] == [
+        ("focus_lost", "Microsoft Teams"), ("focus_regained", "Pix - Certification - Mozilla Firefox"),
+        ("focus_lost", "YouTube — Mozilla Firefox"), ("focus_regained", "Pix - Question 2 - Mozilla Firefox"),
+        ("focus_lost", ""),
+    ]
+    assert events[0].details["process"] == "Teams.exe"
+
+
+class FakeMac:
+    """Replays recorded NSWorkspace activations; ticks re-read the title (tab switches)."""
+
+    def __init__(self, steps: list[tuple]) -> None:
+        self.steps = steps
+        self.titles = {501: "Pix – Safari", 777: "WhatsApp"}
+
+    def front_app(self):
+        return ("Safari", 501)
+
+    def window_title(self, pid: int) -> str:
+        return self.titles.get(pid, "")
+
+    def observe(self, on_activate, stop, tick, tick_s) -> None:
+        for step in self.steps:
+            if step[0] == "activate":
+                on_activate(step[1], step[2])
+            elif step[0] == "title":
+                self.titles[step[1]] = step[2]
+            else:
+                tick()
+
+
+def test_macos_recorded_notifications() -> None:
+    steps = [("tick",), ("activate", "WhatsApp", 777), ("tick",), ("activate", "Safari", 501),
+             ("title", 501, "Google – Safari"), ("tick",), ("tick",), ("title", 501, "Pix – Safari"), ("tick",)]
+    tr, events, _ = tracker()
+    facts: list[Foreground] = []
+
+    def on_change(fg: Foreground) -> None:
+        facts.append(fg)
+        tr.update(fg)
+
+    MacFocusWatcher(FakeMac(steps)).run(on_change, threading.Event())
+    assert [(f.process, f.title) for f in facts] == [
+        ("Safari", "Pix – Safari"), ("WhatsApp", "WhatsApp"), ("Safari", "Pix – Safari"),
+        ("Safari", "Google – Safari"), ("Safari", "Pix – Safari")]
+    assert [(e.kind, e.details["title"]) for e in events] == [
+        ("focus_lost", "WhatsApp"), ("focus_regained", "Pix – Safari"),
+        ("focus_lost", "Google – Safari"), ("focus_regained", "Pix – Safari")]
+
+
+def test_poll_watcher_reports_only_changes_and_survives_errors() -> None:
+    reads = iter([EXAM, EXAM, RuntimeError("gone"), None, CHAT, CHAT, EXAM])
+    stop = threading.Event()
+    seen: list[Foreground] = []
+
+    def read():
+        try:
+            value = next(reads)
+        except StopIteration:
+            stop.set()
+            return None
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    PollFocusWatcher(read, interval_s=0).run(seen.append, stop)
+    assert seen == [EXAM, CHAT, EXAM]
+
+
+def test_event_wire_shape() -> None:
+    ev = Event(kind="focus_lost", details={"title": "x", "id": "not-an-id"})
+    wire = ev.wire()
+    assert wire["id"] == ev.id and wire["title"] == "x" and wire["kind"] == "focus_lost"
+    assert wire["at"].endswith("Z") and len(wire["at"]) == 24
+    assert Event.from_wire(wire).wire() == wire
