@@ -1,9 +1,23 @@
-"""``examroom report merge``. (Placeholder until the technician-experience issue lands.)"""
+"""``examroom report merge``: one room summary from report files collected by hand (USB key, share).
+
+Reads the JSON reports named on the command line (a folder means every ``*.json`` in it),
+keeps the newest report of each machine (``agent.roomsummary``), and writes the room as HTML
+(the same template as the machine report) and/or CSV, or prints a table. Exit 0 when every
+machine is ready, 1 otherwise, 2 when a file is unreadable or is not an examroom report.
+"""
 from __future__ import annotations
 
-import click
+import json
+import sys
+from pathlib import Path
 
-from checks.errors import NotAvailable
+import click
+from pydantic import ValidationError
+
+from agent.i18n import detect_lang, fmt_datetime, t
+from agent.report import SCHEMA, Report
+from agent.roomsummary import MachineRow, csv_text, latest_per_machine
+from checks.errors import BadInput
 
 
 @click.group()
@@ -13,8 +27,112 @@ def report() -> None:
 
 @report.command()
 @click.argument("reports", nargs=-1, required=True, metavar="REPORT.json...")
-@click.option("--html", "html_path", metavar="FILE")
-@click.option("--csv", "csv_path", metavar="FILE")
-def merge(reports, html_path, csv_path) -> None:
+@click.option("--html", "html_path", metavar="FILE", help="Write the room summary as a self-contained HTML page.")
+@click.option("--csv", "csv_path", metavar="FILE", help="Write the room summary as CSV (one line per machine).")
+@click.option("--room", "room_name", metavar="NAME", help="Room name shown in the title of the HTML summary.")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
+              help="Language of the summary (default: from the system locale).")
+def merge(reports, html_path, csv_path, room_name, lang) -> None:
     """One room summary from many machine reports (offline, no server)."""
-    raise NotAvailable("the command 'report merge' is not available yet in this version of examroom")
+    lang = lang or detect_lang()
+    rows = latest_per_machine(load_reports([Path(p) for p in reports], lang))
+    if html_path:
+        from agent.render.html import render_room_html
+
+        _write(Path(html_path), render_room_html(rows, lang, room=room_name), lang)
+        click.echo(t("merge.written", lang, what="HTML", path=html_path))
+    if csv_path:
+        # csv_text starts with a BOM in French; utf-8 (not utf-8-sig) keeps exactly one.
+        _write(Path(csv_path), csv_text(rows, lang), lang, newline="")
+        click.echo(t("merge.written", lang, what="CSV", path=csv_path))
+    if not html_path and not csv_path:
+        click.echo(summary_table(rows, lang))
+    ready = sum(1 for r in rows if r.ready)
+    click.echo(t("report.room.counts", lang, ready=ready, total=len(rows)))
+    sys.exit(0 if ready == len(rows) else 1)
+
+
+def load_reports(paths: list[Path], lang: str) -> list[Report]:
+    """Every report of ``paths``; the first bad one is a BadInput naming the file (and line)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.json"))
+            if not found:
+                raise BadInput(t("merge.empty_dir", lang), str(path), t("merge.hint_files", lang))
+            files += found
+        else:
+            files.append(path)
+    return [load_report(f, lang) for f in files]
+
+
+def load_report(path: Path, lang: str) -> Report:
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # Windows tools like to add a BOM
+    except FileNotFoundError:
+        raise BadInput(t("merge.not_found", lang), str(path), t("merge.hint_files", lang)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise BadInput(t("merge.unreadable", lang, reason=reason), str(path), t("merge.hint_json", lang)) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(t("merge.bad_json", lang, reason=exc.msg, column=exc.colno),
+                       f"{path}:{exc.lineno}", t("merge.hint_json", lang)) from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise BadInput(t("merge.not_a_report", lang, schema=SCHEMA, found=found), str(path),
+                       t("merge.hint_json", lang))
+    try:
+        return Report.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "?"
+        line = _line_of(text, first["loc"])
+        where = f"{path}:{line}" if line else str(path)
+        raise BadInput(t("merge.bad_field", lang, field=field, reason=first["msg"]), where,
+                       t("merge.hint_json", lang)) from None
+
+
+def _line_of(text: str, loc: tuple) -> int | None:
+    """Best effort: the first line holding the last named key of the bad field."""
+    names = [p for p in loc if isinstance(p, str)]
+    if not names:
+        return None
+    needle = json.dumps(names[-1]) + ":"
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line.replace('" :', '":'):
+            return number
+    return None
+
+
+def _write(path: Path, content: str, lang: str, newline: str | None = None) -> None:
+    try:
+        with path.open("w", encoding="utf-8", newline=newline) as handle:
+            handle.write(content)
+    except OSError as exc:
+        raise BadInput(t("cli.cannot_write", lang, reason=exc.strerror or exc), str(path),
+                       t("cli.choose_other_path", lang)) from None
+
+
+def summary_table(rows: list[MachineRow], lang: str) -> str:
+    """The room in the terminal: one line per machine, then what to do on each."""
+    head = [t("summary.col.hostname", lang), t("summary.col.ready", lang),
+            t("summary.col.report_at", lang), t("merge.col.problems", lang)]
+    body = []
+    for row in rows:
+        problems = ", ".join(f"{c.title} ({t(f'status.{c.status.value}', lang)})" for c in row.problems)
+        body.append([row.hostname, t("summary.yes", lang) if row.ready else t("summary.no", lang),
+                     fmt_datetime(row.report_at, lang), problems or "—"])
+    widths = [max(len(r[i]) for r in [head] + body) for i in range(3)]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(r)) for r in [head] + body]
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[3]))
+    todo = [r for r in rows if any(c.remediation for c in r.problems)]
+    if todo:
+        sep = " : " if lang == "fr" else ": "
+        lines += ["", t("report.room.todo", lang) + (" :" if lang == "fr" else ":")]
+        for row in todo:
+            lines.append(f"  {row.hostname}")
+            lines += [f"    - {c.title}{sep}{c.remediation}" for c in row.problems if c.remediation]
+    return "\n".join(lines)
+
