@@ -1,0 +1,226 @@
+"""Forbidden software: the catalog (data/forbidden.toml) matched against running processes.
+
+Facts read: psutil's process list (pid, name, executable path, parent), and on Windows the
+executable's version resource (OriginalFilename, CompanyName) when readable. Rules against
+false positives (each one from a real way to get it wrong):
+- exact name match, case-insensitive, ".exe" stripped; never substrings ("zoom" is not
+  "zoomit");
+- names other software also uses (the entry's ``ambiguous``) count only when the executable's
+  folder is known and contains one of the product's install paths;
+- on Windows a process whose CompanyName is readable and is not the product's is not
+  reported (a helper that merely shares a name); a renamed executable is still caught by
+  its OriginalFilename;
+- our own process and its children are never reported; zombies are ignored;
+- an Electron app runs a dozen processes with the same name: one ``started`` per catalog
+  entry when its first process appears, one ``stopped`` when its last one ends.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Callable, Iterable
+
+import psutil
+
+from companion.events import Event, event
+
+log = logging.getLogger(__name__)
+
+Metadata = Callable[[str], dict | None]   # exe path -> {"original_filename", "company"} or None
+
+
+def _norm(name: str) -> str:
+    name = name.strip().lower()
+    return name[:-4] if name.endswith(".exe") else name
+
+
+@dataclass(frozen=True)
+class Program:
+    label: str
+    category: str
+    names: frozenset[str]
+    paths: tuple[str, ...] = ()
+    ambiguous: frozenset[str] = frozenset()
+    original_filenames: frozenset[str] = frozenset()
+    companies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Proc:
+    """One fact about a running process."""
+
+    pid: int
+    name: str
+    exe: str = ""
+    ppid: int | None = None
+
+
+def load_catalog(os_name: str, text: str | None = None) -> list[Program]:
+    if text is None:
+        text = resources.files("companion").joinpath("data/forbidden.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    programs = []
+    for entry in data.get("program", []):
+        programs.append(Program(
+            label=entry["label"], category=entry["category"],
+            names=frozenset(_norm(n) for n in entry.get(os_name, [])),
+            paths=tuple(p.lower() for p in entry.get("paths", [])),
+            ambiguous=frozenset(_norm(n) for n in entry.get("ambiguous", [])),
+            original_filenames=frozenset(_norm(n) for n in entry.get("original_filenames", [])),
+            companies=tuple(c.lower() for c in entry.get("companies", [])),
+        ))
+    return programs
+
+
+def match(proc: Proc, catalog: Iterable[Program], metadata: Metadata | None = None) -> Program | None:
+    """The catalog entry this process is an instance of, or None (see the module's rules)."""
+    name = _norm(proc.name)
+    exe_name = _norm(os.path.basename(proc.exe.replace("\\", "/"))) if proc.exe else ""
+    meta = metadata(proc.exe) if (metadata and proc.exe) else None
+    original = _norm(meta.get("original_filename") or "") if meta else ""
+    company = (meta.get("company") or "").lower() if meta else ""
+    # the folder only: the file's own name would always "contain" the product's name
+    folder = os.path.dirname(proc.exe.lower().replace("\\", "/"))
+    for program in catalog:
+        by_name = name in program.names or (exe_name and exe_name in program.names)
+        by_original = bool(original) and original in program.original_filenames
+        if not (by_name or by_original):
+            continue
+        if company and program.companies and not any(c in company for c in program.companies):
+            continue  # same name, another vendor: a helper that merely shares the name
+        if by_name and not by_original and (name in program.ambiguous or exe_name in program.ambiguous):
+            if not folder or not any(fragment in folder for fragment in program.paths):
+                continue
+        return program
+    return None
+
+
+def list_processes() -> list[Proc]:
+    procs = []
+    for p in psutil.process_iter(["pid", "name", "exe", "ppid", "status"]):
+        info = p.info
+        if info.get("status") == psutil.STATUS_ZOMBIE:
+            continue
+        procs.append(Proc(pid=info["pid"], name=info.get("name") or "", exe=info.get("exe") or "",
+                          ppid=info.get("ppid")))
+    return procs
+
+
+def own_family(procs: list[Proc], me: int) -> set[int]:
+    """Our pid and all its descendants (the status window, a browser we started)."""
+    children: dict[int, list[int]] = {}
+    for p in procs:
+        if p.ppid is not None:
+            children.setdefault(p.ppid, []).append(p.pid)
+    family, todo = set(), [me]
+    while todo:
+        pid = todo.pop()
+        if pid not in family:
+            family.add(pid)
+            todo.extend(children.get(pid, []))
+    return family
+
+
+@dataclass
+class _Running:
+    program: Program
+    first: Proc
+    since: float
+    pids: set[int] = field(default_factory=set)
+
+
+class ForbiddenWatcher:
+    """Scans the process list every ``interval_s``; emits ``forbidden_process`` events."""
+
+    def __init__(self, catalog: list[Program], emit: Callable[[Event], None], *,
+                 interval_s: float = 2.0, lister: Callable[[], list[Proc]] = list_processes,
+                 metadata: Metadata | None = None, me: int | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.catalog = catalog
+        self.emit = emit
+        self.interval_s = interval_s
+        self.lister = lister
+        self.metadata = metadata
+        self.me = os.getpid() if me is None else me
+        self.clock = clock
+        self.running: dict[str, _Running] = {}
+        # a pid's verdict is cached: reading exe paths and version resources every 2 s for
+        # every process would cost more CPU than the rest of the companion together
+        self._verdicts: dict[tuple[int, str, str], Program | None] = {}
+        self._lock = threading.Lock()
+
+    def scan(self) -> list[Event]:
+        procs = self.lister()
+        family = own_family(procs, self.me)
+        seen: dict[str, list[Proc]] = {}
+        verdicts: dict[tuple[int, str, str], Program | None] = {}
+        for proc in procs:
+            if proc.pid in family:
+                continue
+            key = (proc.pid, proc.name, proc.exe)
+            verdict = self._verdicts[key] if key in self._verdicts else match(proc, self.catalog, self.metadata)
+            verdicts[key] = verdict
+            if verdict is not None:
+                seen.setdefault(verdict.label, []).append(proc)
+        self._verdicts = verdicts
+        out: list[Event] = []
+        with self._lock:
+            for label, procs_of in seen.items():
+                if label not in self.running:
+                    first = min(procs_of, key=lambda p: p.pid)
+                    program = next(p for p in self.catalog if p.label == label)
+                    self.running[label] = _Running(program, first, self.clock())
+                    out.append(self._event(program, first, "started"))
+                self.running[label].pids = {p.pid for p in procs_of}
+            for label in [l for l in self.running if l not in seen]:
+                gone = self.running.pop(label)
+                out.append(self._event(gone.program, gone.first, "stopped",
+                                       duration_s=round(self.clock() - gone.since, 1)))
+        for ev in out:
+            self.emit(ev)
+        return out
+
+    @staticmethod
+    def _event(program: Program, proc: Proc, state: str, **extra) -> Event:
+        return event("forbidden_process", name=proc.name, exe=proc.exe, pid=proc.pid, program=program.label,
+                     category=program.category, state=state, **extra)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self.running)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.scan()
+            except Exception as exc:  # one bad scan must not end the watch
+                log.warning("process scan failed: %s", exc)
+            stop.wait(self.interval_s)
+
+
+def windows_metadata(exe: str) -> dict | None:  # pragma: no cover - needs Windows
+    """OriginalFilename and CompanyName from the executable's version resource (version.dll)."""
+    import ctypes
+
+    version = ctypes.windll.version
+    size = version.GetFileVersionInfoSizeW(exe, None)
+    if not size:
+        return None
+    buffer = ctypes.create_string_buffer(size)
+    if not version.GetFileVersionInfoW(exe, 0, size, buffer):
+        return None
+    pointer, length = ctypes.c_void_p(), ctypes.c_uint()
+    if not version.VerQueryValueW(buffer, r"\VarFileInfo\Translation", ctypes.byref(pointer), ctypes.byref(length)):
+        return None
+    lang, codepage = ctypes.cast(pointer, ctypes.POINTER(ctypes.c_ushort * 2)).contents
+    out = {}
+    for key, field_name in (("original_filename", "OriginalFilename"), ("company", "CompanyName")):
+        query = f"\\StringFileInfo\\{lang:04x}{codepage:04x}\\{field_name}"
+        if version.VerQueryValueW(buffer, query, ctypes.byref(pointer), ctypes.byref(length)) and length.value:
+            out[key] = ctypes.wstring_at(pointer, length.value - 1)
+    return out

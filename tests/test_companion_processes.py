@@ -1,0 +1,145 @@
+"""Forbidden software: the catalog, the false-positive rules, and a real process start/stop."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from companion.processes import ForbiddenWatcher, Proc, load_catalog, match, own_family
+
+LINUX = load_catalog("linux")
+WINDOWS = load_catalog("windows")
+MACOS = load_catalog("macos")
+
+
+@pytest.mark.parametrize("os_name", ["linux", "windows", "macos"])
+def test_catalog_is_consistent(os_name: str) -> None:
+    catalog = load_catalog(os_name)
+    labels = [p.label for p in load_catalog("windows")]
+    assert len(labels) == len(set(labels))
+    owners: dict[str, str] = {}
+    for program in catalog:
+        assert program.category in {"remote_control", "messaging", "screen_capture"}
+        assert program.paths, program.label
+        for name in program.names:
+            assert owners.setdefault(name, program.label) == program.label, f"{name} in two entries"
+        for name in program.ambiguous:
+            assert program.paths
+    required = {"TeamViewer", "AnyDesk", "RustDesk", "VNC", "Discord", "WhatsApp", "Microsoft Teams", "Zoom",
+                "Slack", "Telegram", "Signal", "OBS Studio"}
+    assert required <= set(labels)
+
+
+def label(proc: Proc, catalog, metadata=None) -> str | None:
+    found = match(proc, catalog, metadata)
+    return found.label if found else None
+
+
+@pytest.mark.parametrize("proc, expected", [
+    (Proc(1, "Discord", "/usr/share/discord/Discord"), "Discord"),
+    (Proc(1, "discord", "/home/eleve/Téléchargements/Discord/discord"), "Discord"),  # portable copy
+    (Proc(1, "anydesk", "/usr/bin/anydesk"), "AnyDesk"),
+    (Proc(1, "x11vnc", "/usr/bin/x11vnc"), "VNC"),
+    (Proc(1, "zoom", "/opt/zoom/zoom"), "Zoom"),
+    (Proc(1, "zoom", "/usr/local/bin/zoom"), None),       # ambiguous name, not Zoom's path
+    (Proc(1, "zoom", ""), None),                          # ambiguous name, path unknown
+    (Proc(1, "zoomit", "/opt/zoom/zoomit"), None),        # no substrings
+    (Proc(1, "xdiscord", "/usr/bin/xdiscord"), None),
+    (Proc(1, "obs", "/usr/bin/obs"), None),               # openSUSE build client is also "obs"
+    (Proc(1, "obs", "/var/lib/flatpak/app/com.obsproject.Studio/x86_64/bin/obs"), "OBS Studio"),
+    (Proc(1, "teams", "/usr/games/teams"), None),
+    (Proc(1, "teams-for-linux", "/opt/teams-for-linux/teams-for-linux"), "Microsoft Teams"),
+    (Proc(1, "signal-desktop", "/opt/Signal/signal-desktop"), "Signal"),
+    (Proc(1, "bash", "/usr/bin/bash"), None),
+])
+def test_linux_matching(proc: Proc, expected: str | None) -> None:
+    assert label(proc, LINUX) == expected
+
+
+def test_windows_metadata_rules() -> None:
+    meta = {
+        r"C:\Program Files\TeamViewer\TeamViewer.exe": {"original_filename": "TeamViewer.exe", "company": "TeamViewer Germany GmbH"},
+        r"C:\Users\eleve\Downloads\calc.exe": {"original_filename": "AnyDesk.exe", "company": "AnyDesk Software GmbH"},
+        r"C:\Tools\Discord.exe": {"original_filename": "DiscordRPCBridge.exe", "company": "Some Games Ltd"},
+        r"C:\Program Files\Zoom\bin\Zoom.exe": {"original_filename": "Zoom.exe", "company": "Zoom Video Communications, Inc."},
+    }.get
+    assert label(Proc(1, "TeamViewer.exe", r"C:\Program Files\TeamViewer\TeamViewer.exe"), WINDOWS, meta) == "TeamViewer"
+    # renamed: caught by its original filename
+    assert label(Proc(1, "calc.exe", r"C:\Users\eleve\Downloads\calc.exe"), WINDOWS, meta) == "AnyDesk"
+    # same name, another vendor: a helper, not Discord
+    assert label(Proc(1, "Discord.exe", r"C:\Tools\Discord.exe"), WINDOWS, meta) == None
+    # unreadable metadata: the name is enough
+    assert label(Proc(1, "DISCORD.EXE", r"C:\Users\e\AppData\Local\Discord\app-1.0\Discord.exe"), WINDOWS, meta) == "Discord"
+    assert label(Proc(1, "Zoom.exe", r"C:\Program Files\Zoom\bin\Zoom.exe"), WINDOWS, meta) == "Zoom"
+    assert label(Proc(1, "mstsc.exe", r"C:\Windows\System32\mstsc.exe"), WINDOWS) == "Bureau à distance (mstsc)"
+    assert label(Proc(1, "notepad.exe", r"C:\Windows\notepad.exe"), WINDOWS) is None
+
+
+def test_macos_names() -> None:
+    assert label(Proc(1, "zoom.us", "/Applications/zoom.us.app/Contents/MacOS/zoom.us"), MACOS) == "Zoom"
+    assert label(Proc(1, "Signal", "/Applications/Signal.app/Contents/MacOS/Signal"), MACOS) == "Signal"
+    assert label(Proc(1, "Signal", "/usr/local/bin/Signal"), MACOS) is None
+
+
+def test_grouping_own_family_and_stop() -> None:
+    procs = [Proc(10, "Discord", "/opt/discord/Discord", 1), Proc(11, "Discord", "/opt/discord/Discord", 10),
+             Proc(12, "Discord", "/opt/discord/Discord", 10), Proc(50, "python3", "/usr/bin/python3", 1),
+             Proc(51, "x11vnc", "/usr/bin/x11vnc", 50)]   # started by us (pid 50): ignored
+    assert own_family(procs, 50) == {50, 51}
+    current = list(procs)
+    events = []
+    now = [0.0]
+    watcher = ForbiddenWatcher(LINUX, events.append, lister=lambda: current, me=50, clock=lambda: now[0])
+    watcher.scan()
+    assert [(e.details["program"], e.details["state"], e.details["pid"]) for e in events] == [("Discord", "started", 10)]
+    assert watcher.names() == ["Discord"]
+    current[:] = [p for p in procs if p.pid != 10]       # the main process ends, helpers live on
+    now[0] = 30.0
+    watcher.scan()
+    assert len(events) == 1
+    current[:] = [p for p in procs if p.pid in (50, 51)]
+    watcher.scan()
+    assert events[-1].details["state"] == "stopped" and events[-1].details["duration_s"] == 30.0
+    assert watcher.names() == []
+
+
+def test_real_process_started_and_stopped(tmp_path: Path) -> None:
+    """A copy of `sleep` named Discord, run from a temp dir (a portable copy is still Discord),
+    and NOT a child of the watcher's process (ours are ignored): started, then stopped."""
+    fake = tmp_path / "Discord"
+    shutil.copy(shutil.which("sleep"), fake)
+    events = []
+    # me=-1: the test runner is the parent of the fake, so pretend to be another process
+    watcher = ForbiddenWatcher(load_catalog("linux"), events.append, me=-1)
+    watcher.scan()
+    before = [e for e in events if e.details["program"] == "Discord"]
+    assert before == []
+    proc = subprocess.Popen([str(fake), "30"])
+    try:
+        watcher.scan()
+        started = [e.wire() for e in events if e.details["program"] == "Discord"]
+        assert len(started) == 1
+        assert started[0]["state"] == "started" and started[0]["pid"] == proc.pid
+        assert started[0]["exe"] == str(fake) and started[0]["category"] == "messaging"
+    finally:
+        proc.kill()
+        proc.wait(5)
+    watcher.scan()
+    stopped = [e.wire() for e in events if e.details["program"] == "Discord"]
+    assert [e["state"] for e in stopped] == ["started", "stopped"]
+
+
+def test_our_own_children_are_ignored(tmp_path: Path) -> None:
+    fake = tmp_path / "Discord"
+    shutil.copy(shutil.which("sleep"), fake)
+    events = []
+    proc = subprocess.Popen([str(fake), "30"])
+    try:
+        ForbiddenWatcher(load_catalog("linux"), events.append).scan()
+    finally:
+        proc.kill()
+        proc.wait(5)
+    assert [e for e in events if e.details["pid"] == proc.pid] == []
