@@ -1,0 +1,164 @@
+"""Who answered: the site, or a filtering proxy / firewall in between?
+
+Facts read: an HTTP answer's status, headers, the first bytes of its body and its redirect
+target (given by the probe). Signatures come from the products French schools use: Squid
+(``X-Squid-Error`` header, ERR_* pages), SquidGuard, e2guardian/DansGuardian, EOLE Amon
+(e2guardian with French templates), Olfeo, Fortinet FortiGuard ("Web Page Blocked"),
+Stormshield (ex-NETASQ) and Sophos. A filter answers with 403/451, with a 200 page that
+carries a block message, or with a redirect to its own host.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import unquote, urlsplit
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reason: str          # a CONTRACT section 3 reason
+    product: str         # "Squid", "Fortinet FortiGuard", "" when unknown
+    evidence: str        # what was seen, for the remediation ("403 X-Squid-Error: ...")
+
+
+@dataclass(frozen=True)
+class Signature:
+    product: str
+    text: tuple[str, ...]                 # regexes over body, Server/Via headers and redirect target
+    headers: tuple[str, ...] = ()         # header names only this product sends
+
+
+# Order matters: EOLE Amon pages also say e2guardian, so Amon is tried first.
+SIGNATURES: tuple[Signature, ...] = (
+    Signature("Squid", (r"\(squid/[\d.]+\)", r"generated .{0,80} by .{0,80}squid", r"\bERR_ACCESS_DENIED\b"),
+              headers=("x-squid-error",)),
+    Signature("EOLE Amon", (r"\beole\b", r"\bamon\b")),
+    Signature("SquidGuard", (r"squidguard",)),
+    Signature("e2guardian", (r"e2guardian", r"dansguardian"), headers=("x-e2guardian",)),
+    Signature("Olfeo", (r"olfeo",)),
+    Signature("Fortinet FortiGuard", (r"fortiguard", r"fortigate", r"fortinet", r"fgtauth", r":8008/", r":8010/")),
+    Signature("Stormshield", (r"stormshield", r"netasq")),
+    Signature("Sophos", (r"sophos",)),
+)
+
+# What block pages say, in French and English (used with the title or a 403 body).
+_BLOCK_WORDS = re.compile(
+    r"acc[eè]s\s+(?:au\s+site\s+|[àa]\s+ce\s+site\s+|[àa]\s+cette\s+page\s+)?(?:est\s+)?(?:refus[ée]|interdit|bloqu[ée])"
+    r"|site\s+(?:est\s+)?(?:bloqu[ée]|interdit|filtr[ée])|page\s+(?:web\s+)?bloqu[ée]e|filtrage"
+    r"|access\s+(?:has\s+been\s+)?denied|web\s+page\s+blocked|page\s+blocked|site\s+blocked"
+    r"|blocked\s+by|url\s+(?:has\s+been\s+)?blocked|this\s+site\s+is\s+blocked|web\s*filter",
+    re.IGNORECASE,
+)
+_BLOCK_PATH = re.compile(r"block|denied|deny|bloqu|filtr|forbidden|interdit|captive|warn", re.IGNORECASE)
+
+# Squid's own error codes, which say what the proxy met on its way to the site.
+_SQUID_CODES = {
+    "ERR_DNS_FAIL": "dns_failed",
+    "ERR_CONNECT_FAIL": "connect_failed",
+    "ERR_READ_TIMEOUT": "timeout",
+    "ERR_LIFETIME_EXP": "timeout",
+    "ERR_CONNECT_TIMEOUT": "timeout",
+    "ERR_CACHE_ACCESS_DENIED": "proxy_auth_required",
+    "ERR_ACCESS_DENIED": "blocked",
+    "ERR_BLOCKED": "blocked",
+    "ERR_FORWARDING_DENIED": "blocked",
+}
+
+
+def page_title(body: str) -> str:
+    m = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+    return " ".join(html.unescape(m.group(1)).split())[:120] if m else ""
+
+
+def product_of(headers: Mapping[str, str], body: str, location: str = "") -> str:
+    """The filtering product these headers/body/redirect point to, or ""."""
+    names = {k.lower() for k in headers}
+    haystack = "\n".join([body, location, headers.get("server", ""), headers.get("via", ""),
+                          headers.get("proxy-agent", "")])
+    for sig in SIGNATURES:
+        if any(h in names for h in sig.headers) or any(re.search(p, haystack, re.IGNORECASE) for p in sig.text):
+            return sig.product
+    return ""
+
+
+def classify(
+    status: int,
+    headers: Mapping[str, str],
+    body: str,
+    url: str,
+    *,
+    via_proxy: str | None = None,
+    connect_answer: bool = False,
+) -> Verdict | None:
+    """The reason when a filter or proxy answered instead of the site; None when the site did.
+
+    ``headers`` must have lower-case names. ``connect_answer`` is True for the proxy's answer
+    to CONNECT (the site was never reached, so anything but 200 is the proxy's doing).
+    """
+    location = headers.get("location", "")
+    product = product_of(headers, body, location)
+    squid = headers.get("x-squid-error", "")
+    if squid:
+        code = squid.split()[0].upper()
+        reason = _SQUID_CODES.get(code)
+        if reason is None and status in (403, 451):
+            reason = "blocked"
+        if reason:
+            return Verdict(reason, "Squid", f"{_who(via_proxy, 'Squid')} answered {status} X-Squid-Error: {squid}")
+    if status == 407:
+        return Verdict("proxy_auth_required", product, f"{_who(via_proxy, product)} answered 407 Proxy Authentication Required"
+                       + _auth_scheme(headers))
+    title = page_title(body)
+    seen = f" ({title!r})" if title else ""
+    if 300 <= status < 400 and location:
+        if _redirect_to_filter(url, location, product, via_proxy):
+            return Verdict("blocked", product, f"{status} redirect to {location[:160]}")
+        return None
+    if status in (403, 451):
+        from_proxy = connect_answer or bool(via_proxy and (headers.get("via") or headers.get("proxy-agent")))
+        if status == 451 or product or from_proxy or _BLOCK_WORDS.search(title or body[:4000]):
+            return Verdict("blocked", product, f"{_who(via_proxy, product)} answered {status}{seen}".strip())
+        return None
+    if connect_answer and status != 200 and status < 500:
+        # The proxy refused the tunnel: the site was never asked.
+        return Verdict("blocked", product, f"{_who(via_proxy, product)} refused CONNECT with {status}{seen}")
+    if 200 <= status < 300:
+        if (product and _BLOCK_WORDS.search(body[:20000])) or (title and _BLOCK_WORDS.search(title)):
+            return Verdict("blocked", product, f"{_who(via_proxy, product)} answered {status} with a block page{seen}")
+    return None
+
+
+def _redirect_to_filter(url: str, location: str, product: str, via_proxy: str | None) -> bool:
+    target = urlsplit(location)
+    source = urlsplit(url)
+    if not target.hostname or target.hostname.lower() == (source.hostname or "").lower():
+        return False  # a site redirecting within itself (http -> https, / -> /fr/) is fine
+    if product:
+        return True
+    if via_proxy and target.hostname.lower() == (urlsplit(via_proxy).hostname or "").lower():
+        return True
+    # Filters put the refused URL in the query string so their page can show it.
+    query = unquote(target.query).lower()
+    if source.hostname and source.hostname.lower() in query:
+        return True
+    return bool(_BLOCK_PATH.search(target.path))
+
+
+def _who(via_proxy: str | None, product: str) -> str:
+    if via_proxy:
+        return f"{product + ' ' if product else ''}proxy {_hostport(via_proxy)}"
+    return product or "the network"
+
+
+def _hostport(proxy: str | None) -> str:
+    if not proxy:
+        return ""
+    parts = urlsplit(proxy)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def _auth_scheme(headers: Mapping[str, str]) -> str:
+    scheme = headers.get("proxy-authenticate", "").split(" ")[0]
+    return f" (Proxy-Authenticate: {scheme})" if scheme else ""

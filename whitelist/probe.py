@@ -1,0 +1,299 @@
+"""Probe a URL as a browser on this machine would: DNS -> TCP -> (proxy CONNECT) -> TLS -> HTTP.
+
+Facts read: DNS answers (``resolve``), the proxy for the URL (``proxy``), the TCP connect,
+the certificate (``tlscheck``), the HTTP status, headers and first 64 KB of the answer
+(``filters``). Each step is done by hand on one socket rather than through ``requests``:
+requests resolves names itself (it would ignore ``--dns``) and folds DNS, connect, TLS and
+proxy failures into a few exception types, while each step here yields exactly one reason
+of CONTRACT section 3.
+
+Times: each step waits at most ``timeout`` and a URL at most ``2 x timeout`` overall, so the
+pool's total is bounded. ``latency_ms`` runs from the TCP connect to the first byte of the
+HTTP answer (through the proxy when there is one).
+"""
+from __future__ import annotations
+
+import base64
+import http.client
+import socket
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+from whitelist import filters, tlscheck
+from whitelist.proxy import ProxySettings
+from whitelist.resolve import Resolver
+
+BODY_LIMIT = 64 * 1024
+MAX_WORKERS = 32
+USER_AGENT = "Mozilla/5.0 (compatible; examroom crash test)"
+
+
+@dataclass
+class ProbeSettings:
+    timeout: float = 5.0
+    resolver: Resolver = field(default_factory=Resolver)
+    proxies: ProxySettings = field(default_factory=ProxySettings)
+    cafile: str | None = None          # an extra CA bundle (tests); the default is the real store
+    _context: ssl.SSLContext | None = None
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = tlscheck.make_context(self.cafile)
+        return self._context
+
+
+@dataclass
+class Outcome:
+    url: str
+    host: str
+    reason: str = "ok"
+    ip: str | None = None
+    latency_ms: float | None = None
+    http_status: int | None = None
+    detail: str = ""
+    product: str = ""                  # the filtering product recognised, if any
+    proxy: str | None = None           # the proxy the browser would use, None = direct
+    cert: tlscheck.CertInfo | None = None
+    trusted: bool = False              # tls_intercepted by a CA this machine trusts
+
+
+class _Fail(Exception):
+    def __init__(self, reason: str, detail: str, **extra: object):
+        super().__init__(detail)
+        self.reason, self.detail, self.extra = reason, detail, extra
+
+
+class Fetch:
+    """An open HTTP answer (headers read, body not yet) for the probe and the bandwidth test."""
+
+    def __init__(self, outcome: Outcome, response: http.client.HTTPResponse | None, sock: socket.socket | None):
+        self.outcome, self.response, self.sock = outcome, response, sock
+
+    def close(self) -> None:
+        for thing in (self.response, self.sock):
+            try:
+                if thing is not None:
+                    thing.close()
+            except OSError:
+                pass
+
+
+def probe(url: str, settings: ProbeSettings) -> Outcome:
+    """The outcome of one URL; never raises."""
+    fetch = open_url(url, settings)
+    try:
+        outcome, response = fetch.outcome, fetch.response
+        if response is None:
+            return outcome
+        body = _read_body(response, fetch.sock, settings.timeout)
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        tunnelled = urlsplit(url).scheme == "https"
+        verdict = filters.classify(response.status, headers, body, url,
+                                   via_proxy=None if tunnelled else outcome.proxy)
+        if verdict is not None:
+            outcome.reason, outcome.product, outcome.detail = verdict.reason, verdict.product, verdict.evidence
+        elif outcome.reason == "ok" and (response.status in (403, 404, 410) or response.status >= 500):
+            outcome.reason = "http_error"
+            title = filters.page_title(body)
+            outcome.detail = f"the site answered {response.status} {response.reason}" + (f" ({title!r})" if title else "")
+        return outcome
+    finally:
+        fetch.close()
+
+
+def probe_all(urls: list[str], settings: ProbeSettings,
+              progress: Callable[[int, int], None] = lambda d, t: None) -> list[Outcome]:
+    """Probe every URL concurrently (bounded pool); outcomes in the order of ``urls``."""
+    results: dict[int, Outcome] = {}
+    total = len(urls)
+    progress(0, total)
+    if not urls:
+        return []
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, total), thread_name_prefix="probe") as pool:
+        futures = {pool.submit(probe, url, settings): index for index, url in enumerate(urls)}
+        for done, future in enumerate(as_completed(futures), 1):
+            results[futures[future]] = future.result()
+            progress(done, total)
+    outcomes = [results[i] for i in range(total)]
+    tlscheck.shared_certificates(outcomes)
+    return outcomes
+
+
+def open_url(url: str, settings: ProbeSettings, method: str = "GET") -> Fetch:
+    """Connect and send the request; the Fetch holds the answer's headers, or the failure."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    outcome = Outcome(url=url, host=host, proxy=settings.proxies.proxy_for(url))
+    if settings.proxies.problem:
+        outcome.detail = f"proxy auto-configuration unusable ({settings.proxies.problem}); tried direct"
+    deadline = time.monotonic() + 2 * settings.timeout
+    sock = None
+    try:
+        started = time.monotonic()
+        sock = _connect(outcome, parts, settings, deadline)
+        if parts.scheme == "https":
+            sock = _tls(outcome, sock, parts, settings, deadline)
+        sock.settimeout(_left(settings, deadline))
+        sock.sendall(_request(method, parts, outcome.proxy if parts.scheme == "http" else None))
+        response = http.client.HTTPResponse(sock, method=method)
+        try:
+            response.begin()
+        except (TimeoutError, socket.timeout):
+            raise _Fail("timeout", f"no HTTP answer from {_peer(outcome)} within {_left_was(settings):g} s") from None
+        except (http.client.HTTPException, ConnectionError, OSError) as exc:
+            raise _Fail("connect_failed", f"{_peer(outcome)} closed the connection without an HTTP answer ({_name(exc)})") from None
+        outcome.latency_ms = round((time.monotonic() - started) * 1000, 1)
+        outcome.http_status = response.status
+        return Fetch(outcome, response, sock)
+    except _Fail as fail:
+        outcome.reason = fail.reason
+        outcome.detail = fail.detail
+        for key, value in fail.extra.items():
+            setattr(outcome, key, value)
+        if sock is not None:
+            sock.close()
+        return Fetch(outcome, None, None)
+
+
+def _connect(outcome: Outcome, parts, settings: ProbeSettings, deadline: float) -> socket.socket:
+    """TCP to the site or its proxy, and the CONNECT tunnel for https through a proxy."""
+    target_port = parts.port or (443 if parts.scheme == "https" else 80)
+    proxy = urlsplit(outcome.proxy) if outcome.proxy else None
+    name = proxy.hostname if proxy else outcome.host
+    port = (proxy.port or 8080) if proxy else target_port
+    role = f"proxy {name}:{port}" if proxy else f"{outcome.host}:{port}"
+    found = settings.resolver.resolve(name, _left(settings, deadline))
+    if found.ip is None:
+        raise _Fail("dns_failed", (f"cannot resolve the proxy name {name}: " if proxy else "") + found.detail)
+    outcome.ip = found.ip
+    try:
+        sock = socket.create_connection((found.ip, port), timeout=_left(settings, deadline))
+    except (TimeoutError, socket.timeout):
+        raise _Fail("timeout", f"no answer to the TCP connection to {role} ({found.ip}) within {settings.timeout:g} s") from None
+    except OSError as exc:
+        raise _Fail("connect_failed", f"TCP connection to {role} ({found.ip}) failed: {exc.strerror or _name(exc)}") from None
+    if proxy and parts.scheme == "https":
+        try:
+            _tunnel(outcome, sock, parts.hostname, target_port, proxy, settings, deadline)
+        except BaseException:
+            sock.close()
+            raise
+    return sock
+
+
+def _tunnel(outcome: Outcome, sock: socket.socket, host: str, port: int, proxy, settings, deadline) -> None:
+    sock.settimeout(_left(settings, deadline))
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: {USER_AGENT}\r\n"
+    sock.sendall((head + _proxy_auth(proxy) + "\r\n").encode("latin-1"))
+    response = http.client.HTTPResponse(sock, method="CONNECT")
+    try:
+        response.begin()
+    except (TimeoutError, socket.timeout):
+        raise _Fail("timeout", f"the proxy {proxy.hostname}:{proxy.port} did not answer CONNECT within {settings.timeout:g} s") from None
+    except (http.client.HTTPException, OSError) as exc:
+        raise _Fail("connect_failed", f"the proxy {proxy.hostname}:{proxy.port} closed the connection ({_name(exc)})") from None
+    if response.status == 200:
+        return
+    headers = {k.lower(): v for k, v in response.getheaders()}
+    body = _read_body(response, sock, settings.timeout)
+    verdict = filters.classify(response.status, headers, body, outcome.url, via_proxy=outcome.proxy, connect_answer=True)
+    if verdict is not None:
+        raise _Fail(verdict.reason, verdict.evidence, product=verdict.product, http_status=response.status)
+    reason = "timeout" if response.status == 504 else "connect_failed"
+    raise _Fail(reason, f"the proxy {proxy.hostname}:{proxy.port} could not reach {target} ({response.status} {response.reason})",
+                http_status=response.status)
+
+
+def _tls(outcome: Outcome, sock: socket.socket, parts, settings: ProbeSettings, deadline: float) -> ssl.SSLSocket:
+    host = parts.hostname
+    sock.settimeout(_left(settings, deadline))
+    proxy_host = urlsplit(outcome.proxy).hostname if outcome.proxy else None
+    try:
+        tls = settings.context.wrap_socket(sock, server_hostname=host)
+    except ssl.SSLCertVerificationError as exc:
+        sock.close()
+        outcome.cert = _presented_certificate(outcome, parts, settings, deadline)
+        reason, detail = tlscheck.judge(exc, outcome.cert, host, proxy_host)
+        raise _Fail(reason, detail) from None
+    except (TimeoutError, socket.timeout):
+        sock.close()
+        raise _Fail("timeout", f"no TLS answer from {_peer(outcome)} within {settings.timeout:g} s") from None
+    except ConnectionResetError:
+        sock.close()
+        raise _Fail("connect_failed", f"connection reset during the TLS handshake with {_peer(outcome)} "
+                                      "(often a firewall filtering HTTPS by site name)") from None
+    except (ssl.SSLError, OSError) as exc:
+        sock.close()
+        raise _Fail("tls_error", f"TLS handshake with {_peer(outcome)} failed: {getattr(exc, 'reason', None) or _name(exc)}") from None
+    outcome.cert = tlscheck.describe(tls.getpeercert(binary_form=True))
+    if tlscheck.inspection_product(outcome.cert):
+        # The machine trusts the inspection CA (deployed by the school): pages load, but the
+        # exam traffic is decrypted on the way. Reported, as a warning rather than a failure.
+        outcome.reason, outcome.trusted = "tls_intercepted", True
+        outcome.detail = f"certificate issued by {outcome.cert.issuer} (TLS inspection, trusted by this machine)"
+    return tls
+
+
+def _presented_certificate(outcome: Outcome, parts, settings: ProbeSettings, deadline: float) -> tlscheck.CertInfo:
+    """Connect again without verification, only to read what was presented."""
+    probe_outcome = Outcome(url=outcome.url, host=outcome.host, proxy=outcome.proxy)
+    try:
+        sock = _connect(probe_outcome, parts, settings, deadline)
+        sock.settimeout(_left(settings, deadline))
+        with tlscheck.unverified_context().wrap_socket(sock, server_hostname=parts.hostname) as tls:
+            return tlscheck.describe(tls.getpeercert(binary_form=True))
+    except (_Fail, OSError, ssl.SSLError):
+        return tlscheck.CertInfo()
+
+
+def _request(method: str, parts, proxy: str | None) -> bytes:
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    default = 443 if parts.scheme == "https" else 80
+    host = parts.hostname if not parts.port or parts.port == default else f"{parts.hostname}:{parts.port}"
+    target = f"{parts.scheme}://{host}{path}" if proxy else path
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"User-Agent: {USER_AGENT}",
+             "Accept: text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Encoding: identity",
+             "Connection: close"]
+    head = "\r\n".join(lines) + "\r\n" + (_proxy_auth(urlsplit(proxy)) if proxy else "") + "\r\n"
+    return head.encode("latin-1")
+
+
+def _proxy_auth(proxy) -> str:
+    if not proxy.username:
+        return ""
+    token = base64.b64encode(f"{unquote(proxy.username)}:{unquote(proxy.password or '')}".encode()).decode()
+    return f"Proxy-Authorization: Basic {token}\r\n"
+
+
+def _read_body(response: http.client.HTTPResponse, sock: socket.socket | None, timeout: float) -> str:
+    if response.status in (204, 304) or response.length == 0:
+        return ""
+    try:
+        if sock is not None:
+            sock.settimeout(min(timeout, 3.0))
+        data = response.read(BODY_LIMIT) if response.length is None or response.length > 0 else b""
+    except (OSError, http.client.HTTPException, ValueError):
+        data = b""
+    return data.decode("utf-8", errors="replace")
+
+
+def _left(settings: ProbeSettings, deadline: float) -> float:
+    return max(0.05, min(settings.timeout, deadline - time.monotonic()))
+
+
+def _left_was(settings: ProbeSettings) -> float:
+    return settings.timeout
+
+
+def _peer(outcome: Outcome) -> str:
+    return f"the proxy {urlsplit(outcome.proxy).netloc}" if outcome.proxy else f"{outcome.host} ({outcome.ip})"
+
+
+def _name(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

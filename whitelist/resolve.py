@@ -1,0 +1,105 @@
+"""Name resolution with dnspython: the system's resolvers, or the ``--dns HOST[:PORT]`` server.
+
+Facts read: the DNS answers (A, then AAAA). dnspython reads the system's resolver list
+itself (``/etc/resolv.conf``, or the Windows registry). Without ``--dns``, a name the DNS
+does not know but the hosts file does (``getaddrinfo``) still counts, since browsers go
+through the OS resolver.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+import dns.exception
+import dns.resolver
+
+from checks.errors import BadInput
+
+
+@dataclass(frozen=True)
+class Resolution:
+    ip: str | None
+    detail: str = ""          # why there is no ip
+    timed_out: bool = False
+
+
+def parse_dns_server(value: str, where: str = "--dns") -> tuple[str, int]:
+    """``"10.0.0.53"``, ``"10.0.0.53:5353"``, ``"[::1]:53"``, ``"::1"`` or ``"dns.lan:53"``."""
+    text = value.strip()
+    hint = "write --dns HOST[:PORT], e.g. --dns 10.0.0.53 or --dns 127.0.0.1:5353"
+    host, port = text, "53"
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ("53" if not rest else "x")
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BadInput(f"bad DNS server {value!r}", where, hint)
+    try:
+        ipaddress.ip_address(host)
+        return host, int(port)
+    except ValueError:
+        pass
+    try:
+        return socket.getaddrinfo(host, None, proto=socket.IPPROTO_UDP)[0][4][0], int(port)
+    except (socket.gaierror, UnicodeError, IndexError):
+        raise BadInput(f"cannot resolve the DNS server name {host!r}", where, hint) from None
+
+
+class Resolver:
+    """Resolves host names; thread-safe (no cache), so the probe pool can share one."""
+
+    def __init__(self, server: str | None = None):
+        self.server = server
+        self._resolver: dns.resolver.Resolver | None
+        if server:
+            host, port = parse_dns_server(server)
+            self._resolver = dns.resolver.Resolver(configure=False)
+            self._resolver.nameservers = [host]
+            self._resolver.port = port
+        else:
+            try:
+                self._resolver = dns.resolver.Resolver()
+            except (dns.resolver.NoResolverConfiguration, OSError):
+                self._resolver = None
+
+    def describe(self) -> str:
+        if self._resolver is None:
+            return "system resolver"
+        port = getattr(self._resolver, "port", 53)
+        servers = ", ".join(str(s) for s in self._resolver.nameservers)
+        return f"{servers}:{port}" if port != 53 else servers
+
+    def resolve(self, name: str, timeout: float) -> Resolution:
+        try:
+            ipaddress.ip_address(name)
+            return Resolution(name)
+        except ValueError:
+            pass
+        detail, timed_out = "no DNS server configured", False
+        if self._resolver is not None:
+            for rdtype in ("A", "AAAA"):
+                try:
+                    answer = self._resolver.resolve(name, rdtype, lifetime=timeout, search=False)
+                    return Resolution(str(answer[0]))
+                except dns.resolver.NXDOMAIN:
+                    detail = f"DNS {self.describe()} says {name} does not exist (NXDOMAIN)"
+                    break
+                except dns.resolver.NoAnswer:
+                    detail = f"DNS {self.describe()} has no address for {name}"
+                except dns.resolver.NoNameservers as exc:
+                    detail = f"DNS {self.describe()} refused or failed to resolve {name} ({exc.__class__.__name__})"
+                    break
+                except dns.exception.Timeout:
+                    return Resolution(None, f"DNS {self.describe()} did not answer within {timeout:g} s", True)
+                except dns.exception.DNSException as exc:
+                    detail = f"DNS error for {name}: {exc}"
+                    break
+        if self.server is None:
+            # The hosts file and mDNS are part of what a browser sees; --dns asks for DNS only.
+            try:
+                return Resolution(socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)[0][4][0])
+            except (socket.gaierror, UnicodeError, IndexError, OSError):
+                pass
+        return Resolution(None, detail, timed_out)

@@ -1,0 +1,134 @@
+"""TLS: verify a site's certificate, and when it fails, say whether someone is in between.
+
+Facts read: the certificate the other end presents (parsed with ``cryptography``) and
+OpenSSL's verification error against the trust store (the system's, plus certifi's, plus
+an extra bundle that tests give).
+
+How ``tls_intercepted`` is told apart from ``tls_error``:
+
+- the chain does not lead to a trusted root ("unable to get local issuer", "self-signed
+  certificate in chain"): a public site of the whitelist always has a publicly trusted
+  chain, so an unknown issuer means a machine on the path re-signed the site's
+  certificate with its own CA -> ``tls_intercepted`` (an inspection CA not deployed here);
+- the certificate names another host, and that certificate is the proxy's own (it names
+  the proxy host), or the same certificate is presented for several unrelated hosts
+  (one box answering for every site: see ``shared_certificates``) -> ``tls_intercepted``;
+- the issuer or subject names an inspection product (FortiGate, Sophos, Stormshield,
+  Olfeo, Squid ssl-bump, "SSL inspection"...) -> ``tls_intercepted``, even when the
+  machine trusts it (its CA was deployed): the exam traffic is then decrypted;
+- otherwise (expired, not yet valid, a wrong name from a trusted CA, a self-signed leaf)
+  -> ``tls_error``: the site's own certificate is wrong, or this machine's clock is.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import ssl
+from dataclasses import dataclass, field
+
+_UNTRUSTED_ISSUER = {2, 19, 20, 21}   # OpenSSL X509_V_ERR_* codes: the chain has no trusted root
+_SELF_SIGNED_LEAF = 18
+_HOSTNAME_MISMATCH = 62
+_INSPECTION = re.compile(
+    r"fortigate|fortinet|sophos|stormshield|netasq|olfeo|squid|e2guardian|\bamon\b|\beole\b"
+    r"|inspection|interception|decrypt|ssl[ -]?proxy|mitm|web ?filter|firewall",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class CertInfo:
+    subject: str = ""
+    issuer: str = ""
+    names: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+    not_after: str = ""
+
+
+def make_context(cafile: str | None = None) -> ssl.SSLContext:
+    """The trust store a browser would use: the system's, plus certifi (for machines whose
+    store is incomplete), plus ``cafile`` when given (tests)."""
+    context = ssl.create_default_context()
+    try:
+        import certifi
+
+        context.load_verify_locations(certifi.where())
+    except (ImportError, OSError, ssl.SSLError):
+        pass
+    if cafile:
+        context.load_verify_locations(cafile)
+    return context
+
+
+def unverified_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def describe(der: bytes | None) -> CertInfo:
+    if not der:
+        return CertInfo()
+    from cryptography import x509
+
+    info = CertInfo(fingerprint=hashlib.sha256(der).hexdigest())
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return info
+    info.subject = cert.subject.rfc4514_string()
+    info.issuer = cert.issuer.rfc4514_string()
+    info.not_after = cert.not_valid_after_utc.date().isoformat()
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        info.names = [n.lower() for n in san.get_values_for_type(x509.DNSName)]
+    except x509.ExtensionNotFound:
+        pass
+    return info
+
+
+def inspection_product(info: CertInfo) -> bool:
+    return bool(_INSPECTION.search(info.issuer) or _INSPECTION.search(info.subject))
+
+
+def covers(info: CertInfo, host: str) -> bool:
+    for name in info.names:
+        if name == host or (name.startswith("*.") and host.endswith(name[1:]) and host.count(".") == name.count(".")):
+            return True
+    return False
+
+
+def judge(error: ssl.SSLCertVerificationError, info: CertInfo, host: str, proxy_host: str | None) -> tuple[str, str]:
+    """``(reason, detail)`` for a certificate that failed verification."""
+    code = getattr(error, "verify_code", 0)
+    message = getattr(error, "verify_message", "") or str(error)
+    issued = f"certificate issued by {info.issuer or '?'} for {', '.join(info.names[:3]) or info.subject or '?'}"
+    if inspection_product(info):
+        return "tls_intercepted", f"{issued}: a TLS inspection product ({message})"
+    if code in _UNTRUSTED_ISSUER:
+        return "tls_intercepted", f"{issued}, a CA this machine does not trust ({message})"
+    if code == _HOSTNAME_MISMATCH and proxy_host and covers(info, proxy_host.lower()):
+        return "tls_intercepted", f"the proxy {proxy_host} presented its own certificate instead of {host}'s ({issued})"
+    if code == _HOSTNAME_MISMATCH:
+        return "tls_error", f"{issued}, not for {host} ({message})"
+    if code == _SELF_SIGNED_LEAF:
+        return "tls_error", f"self-signed {issued} ({message})"
+    if code in (9, 10):
+        return "tls_error", f"{issued}, valid until {info.not_after} ({message}); check this machine's date and time"
+    return "tls_error", f"{issued} ({message})"
+
+
+def shared_certificates(outcomes: list) -> None:
+    """One certificate shown for several hosts it does not cover is an interceptor's:
+    re-label those ``tls_error`` outcomes ``tls_intercepted`` (in place)."""
+    by_print: dict[str, set[str]] = {}
+    for o in outcomes:
+        if o.reason == "tls_error" and o.cert is not None and o.cert.fingerprint and not covers(o.cert, o.host):
+            by_print.setdefault(o.cert.fingerprint, set()).add(o.host)
+    for o in outcomes:
+        if o.reason == "tls_error" and o.cert is not None and len(by_print.get(o.cert.fingerprint, ())) >= 2:
+            others = len(by_print[o.cert.fingerprint]) - 1
+            o.reason = "tls_intercepted"
+            o.detail = (f"the same certificate ({o.cert.subject or '?'}, issued by {o.cert.issuer or '?'}) "
+                        f"was presented for {others} other host(s): a device on the path answers for them")
