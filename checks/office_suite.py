@@ -1,0 +1,73 @@
+"""Check ``office_suite``: a suite with spreadsheet, word processor, presentation and
+drawing, released at most N days ago.
+
+Facts: the software inventory (LibreOffice and Microsoft Office with their components:
+LibreOffice's Calc/Writer/Impress/Draw from .desktop files, packages, its program folder or
+App Paths; Microsoft Office's Excel/Word/PowerPoint from Click-to-Run (minus ExcludedApps)
+or App Paths). Microsoft Office has no drawing program of its own: only Visio counts as its
+drawing part, so Office alone is reported incomplete ("drawing missing") unless another
+complete suite (typically LibreOffice beside it) is present. Release dates: endoflife.date
+(LibreOffice, Office editions) and Microsoft's Microsoft 365 update history.
+"""
+from __future__ import annotations
+
+from checks.base import CheckContext
+from checks.probes.software import COMPONENTS, Program
+from checks.releases import Age, Dated
+from checks.result import CheckResult, Item, Status
+from checks.softcheck import AGE_STATUS, age_text, date_of, fix_for_os, item, join, label, software, years
+
+ID = "office_suite"
+
+
+def budget_s(ctx: CheckContext) -> float:
+    return 20.0
+
+
+def _suite_label(ctx: CheckContext, suite: Program) -> str:
+    text = label(ctx, suite)
+    if suite.key == "msoffice" and suite.edition:
+        text += f" ({'Microsoft 365' if suite.edition == '365' else suite.edition.replace('-ltsc', ' LTSC')}"
+        text += f", {suite.channel})" if suite.channel else ")"
+    return text
+
+
+def _verdict(ctx: CheckContext, suite: Program, dated: Dated) -> tuple[Status, str, str | None]:
+    name = _suite_label(ctx, suite)
+    missing = [c for c in COMPONENTS if c not in suite.components]
+    n = years(ctx)
+    if missing:
+        missing_text = join(ctx, [ctx.t(f"software.component.{c}") for c in missing])
+        if suite.key == "msoffice" and missing == ["drawing"]:
+            fix = ctx.t("software.office.fix_missing_drawing_ms")
+        else:
+            fix = ctx.t("software.office.fix_missing", suite=suite.name, missing=missing_text)
+        return Status.fail, ctx.t("software.office.missing", suite=name, missing=missing_text), fix
+    if dated.age == Age.old:
+        return (Status.fail, ctx.t("software.office.old", suite=name, years=n, age=age_text(ctx, dated)),
+                ctx.t("software.office.fix_old", suite=suite.name, years=n))
+    if dated.age == Age.unknown:
+        return (Status.warn, ctx.t("software.office.unknown_age", suite=name),
+                ctx.t("software.office.fix_unknown", suite=suite.name, years=n))
+    return Status.ok, ctx.t("software.office.ok", suite=name, age=age_text(ctx, dated)), None
+
+
+def run(ctx: CheckContext) -> CheckResult:
+    suites = software(ctx).of_kind("office")
+    if not suites:
+        return ctx.result(ID, Status.fail, ctx.t("software.office.none"),
+                          remediation=fix_for_os(ctx, "software.office.fix_none"))
+    verdicts = []
+    items: list[Item] = []
+    for suite in suites:
+        dated = date_of(ctx, suite)
+        status, summary, fix = _verdict(ctx, suite, dated)
+        verdicts.append((status, summary, fix))
+        age_status = AGE_STATUS[dated.age]
+        items.append(item(ctx, suite, status, dated, components=sorted(suite.components),
+                          missing=[c for c in COMPONENTS if c not in suite.components],
+                          age=dated.age.value, edition=suite.edition, channel=suite.channel,
+                          age_status=age_status.value))
+    # The best suite decides: one complete and recent suite is enough.
+    best = min(verdicts, key=lambda v: v[0].severity)
+    return ctx.result(ID, best[0], best[1], remediation=best[2], items=items)

@@ -1,0 +1,206 @@
+"""Software facts on Linux.
+
+Reads, all through the Host: programs of the catalog on PATH and their ``--version``
+output (run concurrently, each capped, since a browser can take seconds to answer); XDG
+``.desktop`` files under ``$XDG_DATA_HOME`` (default ``~/.local/share``), ``$XDG_DATA_DIRS``
+(default ``/usr/local/share:/usr/share``), the flatpak exports (``/var/lib/flatpak/exports/share``,
+``~/.local/share/flatpak/exports/share``) and snap's ``/var/lib/snapd/desktop``; versions of
+flatpak apps (AppStream metainfo) and snaps (``/snap/<name>/current/meta/snap.yaml``); the
+dpkg database ``/var/lib/dpkg/status`` read directly (fast), and ``rpm -qa`` where rpm exists.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from checks.probes import Host
+from checks.probes.parsing import (
+    DesktopEntry, metainfo_version, parse_desktop, parse_dpkg_status, parse_rpm_qa, snap_version,
+    upstream_version, version_from_output,
+)
+from checks.probes.software import CatalogEntry, Finding, catalog, component_of, shown_path
+
+VERSION_TIMEOUT_S = 2.5
+_WRAPPERS = {"flatpak", "snap", "env", "sh", "bash"}
+
+
+def data_dirs(host: Host) -> list[tuple[str, Path]]:
+    """(source, folder) of every XDG data dir whose ``applications/`` may hold .desktop files."""
+    home = host.home or host.path("/root")
+    data_home = host.getenv("XDG_DATA_HOME")
+    dirs: list[tuple[str, Path]] = [("desktop", host.path(data_home) if data_home else home / ".local/share")]
+    for d in (host.getenv("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":"):
+        if d:
+            source = "flatpak" if "flatpak" in d else "snap" if "snapd" in d else "desktop"
+            dirs.append((source, host.path(d)))
+    dirs += [("flatpak", host.path("/var/lib/flatpak/exports/share")),
+             ("flatpak", home / ".local/share/flatpak/exports/share"),
+             ("snap", host.path("/var/lib/snapd/desktop"))]
+    seen: set[Path] = set()
+    unique = []
+    for source, folder in dirs:
+        if folder not in seen:
+            seen.add(folder)
+            unique.append((source, folder))
+    return unique
+
+
+def desktop_entries(host: Host, stats: dict[str, float]) -> list[tuple[str, Path, DesktopEntry]]:
+    found = []
+    shadowed: set[str] = set()  # the first data dir wins for a given desktop id (XDG rule)
+    count = 0
+    for source, folder in data_dirs(host):
+        apps = folder / "applications"
+        if not apps.is_dir():
+            continue
+        for path in sorted(apps.rglob("*.desktop")):
+            count += 1
+            desktop_id = str(path.relative_to(apps))[: -len(".desktop")].replace("/", "-")
+            if desktop_id in shadowed:
+                continue
+            shadowed.add(desktop_id)
+            try:
+                entry = parse_desktop(path.read_text(encoding="utf-8", errors="replace"), desktop_id)
+            except OSError:
+                continue
+            if entry and not entry.hidden:
+                found.append((source, path, entry))
+    stats["desktop_files"] = count
+    return found
+
+
+def _desktop_match(entry: DesktopEntry, spec: CatalogEntry) -> bool:
+    ids = {d.lower() for d in spec.desktop}
+    if entry.desktop_id.lower() in ids:
+        return True
+    program = entry.program.lower()
+    if program in _WRAPPERS:  # "flatpak run org.gimp.GIMP": the app id is the last word
+        words = entry.exec.split()
+        program = next((w for w in reversed(words) if not w.startswith(("%", "-"))), "").lower()
+    return program in {e.lower() for e in spec.exe} or program in ids
+
+
+def _component_tokens(entry: DesktopEntry) -> list[str]:
+    return [entry.desktop_id, entry.program]
+
+
+def _flatpak_version(host: Host, app_id: str) -> str | None:
+    for base in (host.path("/var/lib/flatpak/app"), (host.home or Path("/")) / ".local/share/flatpak/app"):
+        folder = base / app_id / "current/active/files/share"
+        for sub in ("metainfo", "appdata"):
+            for suffix in (".metainfo.xml", ".appdata.xml"):
+                path = folder / sub / (app_id + suffix)
+                if path.is_file():
+                    return metainfo_version(path.read_text(encoding="utf-8", errors="replace"))
+    return None
+
+
+def _snap_version(host: Host, desktop_id: str) -> str | None:
+    name = desktop_id.split("_", 1)[0]
+    path = host.path(f"/snap/{name}/current/meta/snap.yaml")
+    return snap_version(path.read_text(encoding="utf-8", errors="replace")) if path.is_file() else None
+
+
+def from_desktop_files(host: Host, stats: dict[str, float]) -> list[Finding]:
+    findings = []
+    suites = [s for s in catalog() if s.components]
+    for source, path, entry in desktop_entries(host, stats):
+        matched = False
+        for spec in catalog():
+            component = component_of(spec, entry.desktop_id) if spec.components else None
+            if not (_desktop_match(entry, spec) or component):
+                continue
+            version = None
+            if source == "flatpak":
+                version = _flatpak_version(host, entry.desktop_id.rsplit(".", 1)[0] if component
+                                           else entry.desktop_id)
+            elif source == "snap":
+                version = _snap_version(host, entry.desktop_id)
+            matched = True
+            components = {component} if component else set()
+            if spec in suites and source in ("flatpak", "snap") and not component:
+                components = set(spec.components)  # one flatpak/snap ships the whole suite
+            findings.append(Finding(
+                key=spec.key, source=source, version=version, path=shown_path(host, path),
+                display_name=entry.name, components=components,
+                opens_pdf="application/pdf" in entry.mime_types,
+            ))
+        if not matched and "application/pdf" in entry.mime_types:
+            # Any application that declares PDF counts as a reader (xpdf, qpdfview, MuPDF...).
+            findings.append(Finding(key=f"desktop:{entry.desktop_id}", source=source,
+                                    path=shown_path(host, path), display_name=entry.name,
+                                    opens_pdf=True))
+    return findings
+
+
+def from_packages(host: Host, stats: dict[str, float]) -> list[Finding]:
+    wanted: dict[str, tuple[CatalogEntry, str | None]] = {}
+    for spec in catalog():
+        for name in spec.deb + spec.rpm:
+            wanted[name] = (spec, None)
+        for component, tokens in spec.components.items():
+            for token in tokens:
+                if token.startswith("libreoffice-"):
+                    wanted[token] = (spec, component)
+    findings = []
+    status = host.path("/var/lib/dpkg/status")
+    if status.is_file():
+        packages = parse_dpkg_status(status.read_text(encoding="utf-8", errors="replace"), set(wanted))
+        stats["dpkg_packages_matched"] = len(packages)
+        findings += _package_findings(packages, wanted, "dpkg", "/var/lib/dpkg/status")
+    if host.which("rpm"):
+        done = host.run(["rpm", "-qa", "--qf", "%{NAME}\t%{VERSION}\n"], timeout=5)
+        if done is not None and done.ok:
+            packages = {n: v for n, v in parse_rpm_qa(done.stdout).items() if n in wanted}
+            stats["rpm_packages_matched"] = len(packages)
+            findings += _package_findings(packages, wanted, "rpm", "rpm -qa")
+    return findings
+
+
+def _package_findings(packages: dict[str, str], wanted, source: str, where: str) -> list[Finding]:
+    findings = []
+    for name, version in packages.items():
+        spec, component = wanted[name]
+        findings.append(Finding(key=spec.key, source=source, version=upstream_version(version),
+                                path=f"{where}: {name}", components={component} if component else set()))
+    return findings
+
+
+def from_path(host: Host, stats: dict[str, float]) -> list[Finding]:
+    """Catalog programs on PATH, asked for ``--version`` all at once."""
+    targets: list[tuple[CatalogEntry, str, Path, str | None]] = []
+    seen: set[Path] = set()
+    for spec in catalog():
+        names = [e for e in spec.exe if not e.endswith(".exe")]
+        for component, tokens in spec.components.items():
+            names += [(t, component) for t in tokens if "." not in t and not t.startswith("libreoffice")]  # type: ignore[misc]
+        for name in names:
+            name, component = name if isinstance(name, tuple) else (name, None)
+            found = host.which(name)
+            if found and found not in seen:
+                seen.add(found)
+                targets.append((spec, name, found, component))
+    # Component launchers (localc...) need no --version: the suite's own binary answers.
+    to_run = [t for t in targets if t[3] is None]
+    stats["path_programs"] = len(targets)
+    stats["version_commands"] = len(to_run)
+    outputs: dict[Path, str | None] = {}
+    if to_run:
+        with ThreadPoolExecutor(max_workers=min(8, len(to_run))) as pool:
+            futures = {path: pool.submit(host.run, [str(path), "--version"], VERSION_TIMEOUT_S)
+                       for _spec, _name, path, _c in to_run}
+            for path, future in futures.items():
+                done = future.result()
+                outputs[path] = (done.stdout + "\n" + done.stderr) if done is not None else None
+    findings = []
+    for spec, _name, path, component in targets:
+        output = outputs.get(path)
+        version = version_from_output(output) if output else None
+        findings.append(Finding(key=spec.key, source="version_output" if version else "path",
+                                version=version, path=shown_path(host, path),
+                                components={component} if component else set()))
+    return findings
+
+
+def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
+    return from_path(host, stats) + from_desktop_files(host, stats) + from_packages(host, stats)

@@ -1,0 +1,226 @@
+"""Pure parsers for what installed software says about itself.
+
+No file or process access here: callers (linux.py, windows.py, macos.py) read the bytes and
+hand them over. Covered formats: ``--version`` outputs of real programs, XDG ``.desktop``
+files, the dpkg status database, ``rpm -qa --qf`` output, flatpak/snap metadata, macOS
+``Info.plist`` (binary or XML) and Windows Uninstall registry values.
+"""
+from __future__ import annotations
+
+import plistlib
+import re
+from dataclasses import dataclass, field
+
+_VERSION = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+){1,3})(?:[a-z]+\d*)?(?![\w.])", re.I)
+
+
+def version_key(version: str | None) -> tuple[int, ...]:
+    """``"24.8.4.2"`` -> ``(24, 8, 4, 2)``; non-numeric parts end the key."""
+    if not version:
+        return ()
+    parts: list[int] = []
+    for piece in re.split(r"[.\-+~ ]", version.strip()):
+        digits = re.match(r"\d+", piece)
+        if not digits:
+            break
+        parts.append(int(digits.group()))
+        if digits.group() != piece:
+            break
+    return tuple(parts)
+
+
+def first_version(text: str) -> str | None:
+    """The first dotted version number in ``text`` (``"Firefox 128.5.0esr"`` -> ``128.5.0``)."""
+    match = _VERSION.search(text or "")
+    return match.group(1) if match else None
+
+
+def version_from_output(output: str) -> str | None:
+    """The program's own version in a ``--version`` output.
+
+    Real outputs handled (first line wins; later lines are often library versions):
+    ``Mozilla Firefox 140.0``, ``Mozilla Firefox 128.5.0esr``,
+    ``Chromium 156.0.8078.79 built on Debian GNU/Linux 12 (bookworm)``,
+    ``Google Chrome 131.0.6778.204``, ``Microsoft Edge 131.0.2903.112``,
+    ``LibreOffice 24.8.4.2 480(Build:2)``, ``LibreOffice 7.4.7.2 40(Build:2)``,
+    ``GNU Image Manipulation Program version 2.10.34``, ``kdenlive 22.12.3``,
+    ``krita 5.2.6``, ``GNOME Document Viewer 43.1``, ``okular 22.12.3``.
+    """
+    for line in (output or "").splitlines():
+        line = line.strip()
+        # Chromium wrappers print shell noise before the banner; a version must follow a word.
+        if not line or line.startswith("/") or ": " in line.split(" ", 1)[0]:
+            continue
+        # "built on Debian GNU/Linux 12": cut there so the OS release is never taken.
+        line = re.split(r"\bbuilt on\b|\(Build:", line, maxsplit=1)[0]
+        found = first_version(line)
+        if found:
+            return found
+    return None
+
+
+# -- XDG .desktop files ----------------------------------------------------------------------
+
+@dataclass
+class DesktopEntry:
+    desktop_id: str
+    name: str
+    exec: str = ""
+    mime_types: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    hidden: bool = False
+    names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def program(self) -> str:
+        """The executable's file name (``env``/``flatpak run`` wrappers skipped)."""
+        words = [w for w in self.exec.split() if "=" not in w or w.startswith("/")]
+        if words and words[0].rsplit("/", 1)[-1] == "env":
+            words = words[1:]
+        while words and words[0].startswith("%"):
+            words = words[1:]
+        return words[0].rsplit("/", 1)[-1].strip('"') if words else ""
+
+
+def parse_desktop(text: str, desktop_id: str) -> DesktopEntry | None:
+    """The ``[Desktop Entry]`` group of a .desktop file; None if it is not an application."""
+    group = None
+    keys: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            group = line
+            continue
+        if group != "[Desktop Entry]" or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        keys.setdefault(key.strip(), value.strip())
+    if keys.get("Type", "Application") != "Application" or "Name" not in keys:
+        return None
+    split = lambda v: [p for p in v.split(";") if p]  # noqa: E731
+    return DesktopEntry(
+        desktop_id=desktop_id,
+        name=keys["Name"],
+        exec=keys.get("Exec", ""),
+        mime_types=split(keys.get("MimeType", "")),
+        categories=split(keys.get("Categories", "")),
+        hidden=keys.get("Hidden", "").lower() == "true",
+        names={k[5:-1]: v for k, v in keys.items() if k.startswith("Name[")},
+    )
+
+
+# -- package databases -------------------------------------------------------------------------
+
+def parse_dpkg_status(text: str, wanted: set[str] | None = None) -> dict[str, str]:
+    """``{package: version}`` of installed packages in ``/var/lib/dpkg/status``."""
+    found: dict[str, str] = {}
+    for stanza in text.split("\n\n"):
+        package = version = status = None
+        for line in stanza.splitlines():
+            if line.startswith("Package: "):
+                package = line[9:].strip()
+                if wanted is not None and package not in wanted:
+                    break
+            elif line.startswith("Status: "):
+                status = line[8:].strip()
+            elif line.startswith("Version: "):
+                version = line[9:].strip()
+        if package and version and status and status.endswith(" installed"):
+            if wanted is None or package in wanted:
+                found[package] = version
+    return found
+
+
+def upstream_version(package_version: str) -> str:
+    """Debian/RPM package version -> upstream version: ``4:24.8.4-1~bpo12+1`` -> ``24.8.4``,
+    ``140.0esr-1~deb12u1`` -> ``140.0``, ``2.10.34-1+deb12u3`` -> ``2.10.34``."""
+    version = package_version.split(":", 1)[-1]
+    version = version.rsplit("-", 1)[0] if "-" in version else version
+    return first_version(version.replace("~", " ").replace("+", " ")) or version
+
+
+def parse_rpm_qa(text: str) -> dict[str, str]:
+    """Output of ``rpm -qa --qf '%{NAME}\\t%{VERSION}\\n'``."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if "\t" in line:
+            name, version = line.split("\t", 1)
+            found[name.strip()] = version.strip()
+    return found
+
+
+def snap_version(snap_yaml: str) -> str | None:
+    """``version:`` of a snap's ``meta/snap.yaml``."""
+    match = re.search(r"^version:\s*['\"]?([^'\"\n]+)", snap_yaml, re.M)
+    return match.group(1).strip() if match else None
+
+
+def metainfo_version(xml: str) -> str | None:
+    """The newest ``<release version=...>`` of an AppStream metainfo file (listed first)."""
+    match = re.search(r"<release\b[^>]*\bversion=\"([^\"]+)\"", xml)
+    return match.group(1) if match else None
+
+
+# -- macOS -------------------------------------------------------------------------------------
+
+@dataclass
+class BundleInfo:
+    name: str
+    bundle_id: str
+    version: str | None
+    executable: str | None
+    document_types: list[str]  # content types (UTIs), MIME types and extensions it opens
+
+
+def parse_info_plist(data: bytes) -> BundleInfo | None:
+    """An app bundle's ``Contents/Info.plist`` (binary or XML)."""
+    try:
+        info = plistlib.loads(data)
+    except Exception:  # plistlib raises several types on damaged files
+        return None
+    if not isinstance(info, dict):
+        return None
+    types: list[str] = []
+    for doc in info.get("CFBundleDocumentTypes") or []:
+        if isinstance(doc, dict):
+            for key in ("LSItemContentTypes", "CFBundleTypeMIMETypes", "CFBundleTypeExtensions"):
+                types += [str(v).lower() for v in doc.get(key) or []]
+    name = info.get("CFBundleDisplayName") or info.get("CFBundleName") or ""
+    version = info.get("CFBundleShortVersionString") or info.get("CFBundleVersion")
+    return BundleInfo(name=str(name), bundle_id=str(info.get("CFBundleIdentifier") or ""),
+                      version=str(version) if version else None,
+                      executable=info.get("CFBundleExecutable"), document_types=types)
+
+
+PDF_TYPES = {"com.adobe.pdf", "application/pdf", "pdf"}
+
+
+# -- Windows -----------------------------------------------------------------------------------
+
+def registry_str(value: object) -> str:
+    """A registry value as text (REG_SZ, REG_EXPAND_SZ, REG_DWORD, REG_MULTI_SZ)."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def icon_path(display_icon: str) -> str:
+    """``"C:\\Program Files\\GIMP 2\\bin\\gimp-2.10.exe",0`` -> the path alone."""
+    text = display_icon.strip()
+    if text.startswith('"'):
+        return text[1:].split('"', 1)[0]
+    return re.sub(r",\s*-?\d+$", "", text)
+
+
+def exe_dir(path: str) -> str:
+    """The folder of a Windows executable path."""
+    return path.replace("/", "\\").rsplit("\\", 1)[0] if "\\" in path.replace("/", "\\") else ""
+
+
+def office_release_ids(value: str) -> list[str]:
+    """Click-to-Run ``ProductReleaseIds``: ``"O365ProPlusRetail,VisioProRetail"``."""
+    return [p.strip() for p in value.split(",") if p.strip()]

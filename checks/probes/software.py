@@ -1,0 +1,203 @@
+"""The software inventory: every browser, office suite, PDF reader, image and video editor
+found on the host, computed once per Host and shared by the five software checks.
+
+What to look for comes from ``checks/data/software.toml`` (the catalog); where to look is
+the per-OS probe (``linux.py``: PATH + ``--version``, XDG .desktop files, flatpak, snap,
+dpkg, rpm; ``windows.py``: Uninstall keys, App Paths, Click-to-Run, the .pdf association;
+``macos.py``: Info.plist of .app bundles). Facts only: no judgement of ages here.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from checks.probes import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
+from checks.probes.parsing import version_key
+
+CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "software.toml"
+COMPONENTS = ("spreadsheet", "word_processor", "presentation", "drawing")
+
+# Which source's version to believe first: what the program says about itself, then what
+# the installer recorded, then package databases; .desktop files carry no version.
+_SOURCE_RANK = {"click_to_run": 0, "version_output": 1, "bundle": 1, "registry": 2, "snap": 3,
+                "flatpak": 3, "dpkg": 4, "rpm": 4, "app_paths": 6, "path": 7, "desktop": 8}
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    key: str
+    name: str
+    kind: str
+    series: str | None = None
+    pdf_builtin: bool = False
+    exe: tuple[str, ...] = ()
+    desktop: tuple[str, ...] = ()
+    deb: tuple[str, ...] = ()
+    rpm: tuple[str, ...] = ()
+    win: tuple[str, ...] = ()
+    mac: tuple[str, ...] = ()
+    components: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def matches_display_name(self, display_name: str) -> bool:
+        return any(re.search(p, display_name, re.I) for p in self.win)
+
+
+@lru_cache(maxsize=1)
+def catalog() -> tuple[CatalogEntry, ...]:
+    with CATALOG_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    entries = []
+    for key, spec in data.items():
+        entries.append(CatalogEntry(
+            key=key, name=spec["name"], kind=spec["kind"], series=spec.get("series"),
+            pdf_builtin=spec.get("pdf_builtin", False),
+            **{f: tuple(spec.get(f, ())) for f in ("exe", "desktop", "deb", "rpm", "win", "mac")},
+            components={c: tuple(v) for c, v in spec.get("components", {}).items()},
+        ))
+    return tuple(entries)
+
+
+def entry(key: str) -> CatalogEntry:
+    return next(e for e in catalog() if e.key == key)
+
+
+def component_of(entry_: CatalogEntry, token: str) -> str | None:
+    """Which office component an executable / desktop id / package / bundle id provides."""
+    low = token.lower()
+    for component, tokens in entry_.components.items():
+        if low in (t.lower() for t in tokens):
+            return component
+    return None
+
+
+@dataclass
+class Finding:
+    """One sighting of a program by one source (several sightings make one Program)."""
+
+    key: str
+    source: str
+    version: str | None = None
+    path: str | None = None
+    display_name: str | None = None
+    components: set[str] = field(default_factory=set)
+    opens_pdf: bool = False
+    edition: str | None = None      # Microsoft Office: "365", "2021", "2024-ltsc"...
+    channel: str | None = None      # Microsoft 365 update channel
+
+
+@dataclass
+class Program:
+    key: str
+    name: str
+    kind: str
+    series: str | None
+    version: str | None
+    path: str | None
+    sources: list[str]
+    display_name: str | None = None
+    components: set[str] = field(default_factory=set)
+    opens_pdf: bool = False
+    pdf_builtin: bool = False
+    edition: str | None = None
+    channel: str | None = None
+
+    @property
+    def detail(self) -> str:
+        where = self.path or "?"
+        return f"{where} ({', '.join(self.sources)})"
+
+
+@dataclass
+class Inventory:
+    programs: list[Program]
+    pdf_default: object | None = None  # Windows: windows.PdfAssociation of .pdf files
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def of_kind(self, kind: str) -> list[Program]:
+        return [p for p in self.programs if p.kind == kind]
+
+    def pdf_capable(self) -> list[Program]:
+        """Programs that declare PDF (MIME type, document types) and PDF readers."""
+        return [p for p in self.programs if p.kind == "pdf" or (p.opens_pdf and not p.pdf_builtin)]
+
+
+def merge(findings: list[Finding]) -> list[Program]:
+    by_key: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_key.setdefault(finding.key, []).append(finding)
+    programs = []
+    known = {spec.key for spec in catalog()}
+    extra = [CatalogEntry(key=k, name=group[0].display_name or k.split(":", 1)[-1], kind="pdf")
+             for k, group in by_key.items() if k not in known]
+    for spec in list(catalog()) + extra:  # catalog order: stable output
+        group = by_key.get(spec.key)
+        if not group:
+            continue
+        group.sort(key=lambda f: _SOURCE_RANK.get(f.source, 9))
+        versioned = [f for f in group if f.version and version_key(f.version)]
+        programs.append(Program(
+            key=spec.key, name=spec.name, kind=spec.kind, series=spec.series,
+            version=versioned[0].version if versioned else None,
+            path=next((f.path for f in group if f.path), None),
+            sources=list(dict.fromkeys(f.source for f in group)),
+            display_name=next((f.display_name for f in group if f.display_name), None),
+            components=set().union(*(f.components for f in group)),
+            opens_pdf=spec.pdf_builtin or any(f.opens_pdf for f in group),
+            pdf_builtin=spec.pdf_builtin,
+            edition=next((f.edition for f in group if f.edition), None),
+            channel=next((f.channel for f in group if f.channel), None),
+        ))
+    return programs
+
+
+def shown_path(host: Host, path: Path) -> str:
+    """How the OS itself names ``path`` (a fake host's temporary root is hidden)."""
+    if host.is_real:
+        return str(path)
+    try:
+        return "/" + path.relative_to(host.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+_LOCK = threading.Lock()
+_ATTR = "_examroom_software_inventory"
+
+
+def inventory(host: Host) -> Inventory:
+    """The inventory of ``host``, computed on first use and kept on the Host object, so the
+    five checks running in parallel share one scan."""
+    with _LOCK:
+        cached = getattr(host, _ATTR, None)
+        if cached is None:
+            cached = scan(host)
+            setattr(host, _ATTR, cached)
+        return cached
+
+
+def scan(host: Host) -> Inventory:
+    started = time.perf_counter()
+    stats: dict[str, float] = {}
+    pdf_default = None
+    if host.os == OS_LINUX:
+        from checks.probes import linux
+
+        findings = linux.scan(host, stats)
+    elif host.os == OS_WINDOWS:
+        from checks.probes import windows
+
+        findings = windows.scan(host, stats)
+        pdf_default = windows.pdf_association(host)
+    elif host.os == OS_MACOS:
+        from checks.probes import macos
+
+        findings = macos.scan(host, stats)
+    else:
+        findings = []
+    stats["seconds"] = time.perf_counter() - started
+    return Inventory(programs=merge(findings), pdf_default=pdf_default, stats=stats)

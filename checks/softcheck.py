@@ -1,0 +1,61 @@
+"""What the five software checks share: dating a program and turning it into an Item.
+
+Reads the inventory (``checks.probes.software``) and the release tables
+(``checks.releases``); judges nothing by itself beyond "recent / old / unknown".
+"""
+from __future__ import annotations
+
+from checks.base import CheckContext
+from checks.probes.software import Inventory, Program, inventory
+from checks.releases import Age, Dated, age_of
+from checks.result import Item, Status
+
+AGE_STATUS = {Age.recent: Status.ok, Age.old: Status.fail, Age.unknown: Status.warn}
+
+
+def software(ctx: CheckContext) -> Inventory:
+    return inventory(ctx.host)
+
+
+def years(ctx: CheckContext) -> str:
+    """The policy's age limit in years: 730 days -> "2", 500 days -> "1.4"."""
+    text = f"{ctx.policy.max_software_age_days / 365:.1f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",") if ctx.lang == "fr" else text
+
+
+def date_of(ctx: CheckContext, program: Program) -> Dated:
+    return age_of(program.series, program.version, program.edition, ctx.host.now(),
+                  ctx.policy.max_software_age_days)
+
+
+def label(ctx: CheckContext, program: Program) -> str:
+    """``Firefox 140.0`` / ``Chromium (version inconnue)``."""
+    version = program.version or f"({ctx.t('software.version_unknown')})"
+    return f"{program.name} {version}"
+
+
+def age_text(ctx: CheckContext, dated: Dated) -> str:
+    from agent.i18n import fmt_date
+
+    if dated.newer_than_table:
+        return ctx.t("software.newer_than_table")
+    if dated.released:
+        return ctx.t("software.released", date=fmt_date(dated.released, ctx.lang))
+    return ctx.t("software.version_unknown")
+
+
+def item(ctx: CheckContext, program: Program, status: Status, dated: Dated | None = None, **extra) -> Item:
+    return Item(name=program.name, version=program.version,
+                released=dated.released.isoformat() if dated and dated.released else None,
+                status=status, detail=program.detail, kind=program.kind, **extra)
+
+
+def join(ctx: CheckContext, names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + ctx.t("software.and") + names[-1]
+
+
+def fix_for_os(ctx: CheckContext, prefix: str) -> str:
+    os_name = ctx.host.os if ctx.host.os in ("linux", "windows", "macos") else "linux"
+    return ctx.t(f"{prefix}.{os_name}")
