@@ -127,6 +127,8 @@ def _facts(report: Report, lang: str) -> str:
     ]
     for name, value in machine.items():
         label = t(f"report.fact.{name}", lang) if has(f"report.fact.{name}") else name
+        if isinstance(value, str) and (name.endswith("_time") or name.endswith("_at")):
+            value = fmt_datetime(value, lang)
         rows.append((label, _value(value, lang)))
     rows += [(t("report.fact.started", lang), fmt_datetime(report.started_at, lang)),
              (t("report.fact.finished", lang), fmt_datetime(report.finished_at, lang)),
@@ -141,6 +143,8 @@ def _value(value: Any, lang: str) -> str:
         return fmt_number(value, lang)
     if isinstance(value, int):
         return fmt_number(value, lang, 0)
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return ", ".join(_value(v, lang) for v in value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return "" if value is None else str(value)

@@ -1,10 +1,200 @@
-"""The report in a pywebview window. (Placeholder until the technician-experience issue lands.)"""
+"""The crash test in a window (``examroom check --gui``), for technicians who double-click.
+
+Reads the display environment through the Host (``DISPLAY``/``WAYLAND_DISPLAY`` on Linux) and
+whether pywebview can start a GUI backend. While the checks run, the window shows one line
+per check, updated from the runner's RunEvents (``window.run_js``); then the HTML report
+(``agent.render.html``) with a "run again" and a "close" button (``js_api``). Without a
+display or a GUI backend it says so on stderr and returns None: the CLI then prints the
+terminal report instead.
+"""
 from __future__ import annotations
 
+import json
+import os
 import sys
+import threading
+from typing import Any, Callable
+
+from agent.crashtest import run_crash_test
+from agent.i18n import t
+from agent.render import html
+from agent.report import Report
+from agent.runner import RunEvent
+from checks.base import CheckContext
+from checks.result import Status
+
+OnShown = Callable[[Any, Report], None]
 
 
-def run_in_window(ids, ctx):
-    """Run the crash test in a window; ``None`` when no window can be shown."""
-    sys.stderr.write("examroom: --gui is not available yet; showing the terminal report\n")
+def no_gui_reason(ctx: CheckContext) -> str | None:
+    """Why no window can be shown here, or None when one probably can."""
+    if ctx.host.os == "linux":
+        display = ctx.host.getenv("DISPLAY")
+        if not display and not ctx.host.getenv("WAYLAND_DISPLAY"):
+            return t("window.no_display", ctx.lang)
+        # Qt aborts the whole process when the X server is unreachable: look first.
+        if display and not ctx.host.getenv("WAYLAND_DISPLAY") and not _x_reachable(display):
+            return t("window.display_unreachable", ctx.lang, display=display)
+    try:
+        import webview  # noqa: F401
+    except ImportError:
+        return t("window.no_backend", ctx.lang)
     return None
+
+
+def _x_reachable(display: str) -> bool:
+    try:
+        from Xlib import display as xdisplay
+        from Xlib.error import DisplayError
+    except ImportError:  # no python-xlib: let the GUI toolkit try
+        return True
+    try:
+        xdisplay.Display(display).close()
+    except (DisplayError, OSError, ValueError):
+        return False
+    return True
+
+
+def run_in_window(ids: list[str], ctx: CheckContext, *, on_shown: OnShown | None = None) -> Report | None:
+    """Run the crash test in a window; the last report shown, or None when no window can be shown.
+
+    ``on_shown(window, report)`` is called (from a worker thread) each time a report is
+    displayed; tests use it to read the page back and press its buttons.
+    """
+    reason = no_gui_reason(ctx)
+    if reason is not None:
+        _say(t("window.fallback", ctx.lang, reason=reason))
+        return None
+    import webview
+
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Chromium (inside Qt WebEngine) refuses to run as root with its sandbox on.
+        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
+    session = _Session(ids, ctx, on_shown)
+    window = webview.create_window(t("window.title", ctx.lang), html=session.progress_page(),
+                                   js_api=session.api, width=1024, height=760, min_size=(640, 480))
+    session.window = window
+    window.events.closed += lambda: session.closed.set()
+    try:
+        webview.start(session.first_run)
+    except Exception as exc:  # noqa: BLE001 - any backend failure means "use the terminal"
+        if session.shown.is_set():
+            raise
+        _say(t("window.fallback", ctx.lang, reason=t("window.backend_failed", ctx.lang, reason=exc)))
+        return None
+    if not session.shown.is_set():
+        _say(t("window.fallback", ctx.lang, reason=t("window.never_shown", ctx.lang)))
+        return None
+    if session.report is None:
+        # The technician closed the window before the first result: like Ctrl-C in the terminal.
+        raise KeyboardInterrupt
+    return session.report
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(f"examroom: {text}\n")
+    sys.stderr.flush()
+
+
+class _Api:
+    """What the page may call (``pywebview.api.run_again()``); pywebview exposes public methods only."""
+
+    def __init__(self, session: "_Session"):
+        self._session = session
+
+    def run_again(self) -> bool:
+        return self._session.run()
+
+    def close(self) -> None:
+        self._session.window.destroy()
+
+
+class _Session:
+    def __init__(self, ids: list[str], ctx: CheckContext, on_shown: OnShown | None):
+        self.ids, self.ctx, self.on_shown = ids, ctx, on_shown
+        self.window: Any = None
+        self.report: Report | None = None
+        self.api = _Api(self)
+        self.shown = threading.Event()
+        self.closed = threading.Event()
+        self.running = threading.Lock()
+        self.done = 0
+
+    # -- pages -------------------------------------------------------------------------------
+    def progress_page(self) -> str:
+        lang = self.ctx.lang
+        rows = "\n".join(
+            f'<tr id="row-{i}"><td>{html.esc(t(f"check.{i}.title", lang))}</td>'
+            f'<td class="state"><span class="badge badge-skip">…</span></td><td class="summary"></td></tr>'
+            for i in self.ids)
+        body = (f'<header class="top"><h1>{html.esc(t("window.running", lang))}</h1></header>\n'
+                f'<section><progress id="bar" max="{len(self.ids)}" value="0" style="width:100%;height:22px"></progress>\n'
+                f'<p id="count" role="status">{html.esc(t("cli.progress", lang, done=0, total=len(self.ids)))}</p></section>\n'
+                f'<table class="grid"><thead><tr><th>{html.esc(t("report.col.check", lang))}</th>'
+                f'<th>{html.esc(t("report.col.status", lang))}</th><th>{html.esc(t("report.col.summary", lang))}</th>'
+                f"</tr></thead><tbody>\n{rows}\n</tbody></table>")
+        script = """
+window.examroom = {
+  progress: function (id, text) { var r = document.getElementById("row-" + id); if (r) r.cells[2].textContent = text; },
+  done: function (id, badge, summary, count, n) {
+    var r = document.getElementById("row-" + id);
+    if (r) { r.cells[1].innerHTML = badge; r.cells[2].textContent = summary; }
+    document.getElementById("bar").value = n; document.getElementById("count").textContent = count;
+  }
+};"""
+        return html.page(lang=lang, title=t("window.title", lang), body=body, kind="progress", script=script)
+
+    def report_page(self, report: Report) -> str:
+        lang = self.ctx.lang
+        toolbar = (f'<nav class="toolbar"><button id="again" class="primary" '
+                   f'onclick="this.disabled=true; pywebview.api.run_again()">{html.esc(t("window.run_again", lang))}</button>'
+                   f'<button id="close" onclick="pywebview.api.close()">{html.esc(t("window.close", lang))}</button></nav>')
+        return html.render_report_html(report, toolbar=toolbar)
+
+    # -- the crash test ----------------------------------------------------------------------
+    def first_run(self) -> None:
+        if not self.window.events.loaded.wait(60):
+            return
+        self.shown.set()
+        self.run(first=True)
+
+    def run(self, first: bool = False) -> bool:
+        """Run the crash test and show its report; False when a run is already going on."""
+        if not self.running.acquire(blocking=False):
+            return False
+        try:
+            if not first:
+                self.window.load_html(self.progress_page())
+                self.window.events.loaded.wait(30)
+            self.done = 0
+            report = run_crash_test(self.ids, self.ctx, self._on_event)
+            if self.closed.is_set():
+                self.report = report
+                return True
+            self.window.load_html(self.report_page(report))
+            self.window.events.loaded.wait(30)
+            self.report = report
+        finally:
+            self.running.release()
+        if self.on_shown is not None and not self.closed.is_set():
+            self.on_shown(self.window, report)
+        return True
+
+    def _on_event(self, event: RunEvent) -> None:
+        if self.closed.is_set():
+            return
+        lang = self.ctx.lang
+        if event.kind == "progress" and event.total:
+            script = f"examroom.progress({json.dumps(event.check_id)}, {json.dumps(f'{event.done}/{event.total}')})"
+        elif event.kind == "done" and event.result is not None:
+            self.done += 1
+            count = t("cli.progress", lang, done=self.done, total=len(self.ids))
+            status: Status = event.result.status
+            script = (f"examroom.done({json.dumps(event.check_id)}, {json.dumps(html.badge(status, lang))}, "
+                      f"{json.dumps(event.result.summary)}, {json.dumps(count)}, {self.done})")
+        else:
+            return
+        try:
+            self.window.run_js(script)
+        except Exception:  # noqa: BLE001 - the window may be closing; the run goes on regardless
+            pass

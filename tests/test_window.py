@@ -1,0 +1,133 @@
+"""``check --gui``: a real pywebview window (Qt WebEngine) under Xvfb + openbox, and the fallback.
+
+Each window runs in its own subprocess with a timeout: a second ``webview.start()`` in one
+process crashes Qt. The driver below installs fake checks (the real ones are other areas'),
+opens the window, reads the verdict back from the DOM, takes a screenshot of the X display
+(``import -window root``), presses "run again", then "close", and prints what it saw as JSON.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.support import need, xvfb
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = Path(__file__).parent / "output"
+
+DRIVER = textwrap.dedent('''
+    import json, subprocess, sys, threading, time, types
+    from pathlib import Path
+
+    from agent.render import window as gui
+    from checks.base import CheckContext
+    from checks.probes import Host
+    from checks.result import Item, Status
+
+    lang, shot, out = sys.argv[1], sys.argv[2], sys.argv[3]
+
+    def screen(ctx):
+        return ctx.result("screen", Status.ok, "1024 x 768 px", measured=1024, threshold=800, unit="px")
+
+    def mouse(ctx):
+        return ctx.result("mouse", Status.fail, "no <pointing> device", remediation=ctx.t("runner.error_remediation"))
+
+    def whitelist(ctx):
+        for n in range(1, 4):
+            ctx.progress("whitelist", n, 3)
+            time.sleep(0.2)
+        items = [Item(name="pix.fr", url="https://pix.fr/", host="pix.fr", status=Status.ok, reason="ok",
+                      ip="127.0.0.1", latency_ms=3, http_status=200)]
+        return ctx.result("whitelist", Status.ok, "1/1", items=items)
+
+    modules = {}
+    for name, run in {"screen": screen, "mouse": mouse, "whitelist": whitelist}.items():
+        module = types.ModuleType("checks." + name)
+        module.run = run
+        modules[name] = module
+    import agent.crashtest, agent.runner
+    agent.runner.check_module = modules.__getitem__
+    agent.crashtest.check_module = modules.__getitem__
+
+    seen = {"verdicts": [], "titles": [], "shown": 0}
+
+    def on_shown(window, report):
+        seen["shown"] += 1
+        seen["verdicts"].append(window.evaluate_js("document.getElementById('verdict').textContent"))
+        seen["titles"].append(window.evaluate_js("document.querySelector('h1').textContent"))
+        seen["lang"] = window.evaluate_js("document.documentElement.lang")
+        seen["buttons"] = window.evaluate_js("[...document.querySelectorAll('.toolbar button')].map(b => b.textContent)")
+        if seen["shown"] == 1:
+            time.sleep(0.5)  # let the compositor paint before the screenshot
+            subprocess.run(["import", "-window", "root", shot], timeout=30, check=True)
+            window.evaluate_js("document.getElementById('again').click()")
+        else:
+            window.evaluate_js("document.getElementById('close').click()")
+
+    ctx = CheckContext(host=Host.current(), lang=lang)
+    report = gui.run_in_window(["screen", "mouse", "whitelist"], ctx, on_shown=on_shown)
+    seen["report_status"] = report.status.value if report else None
+    Path(out).write_text(json.dumps(seen))
+''')
+
+
+def _run_driver(tmp_path: Path, lang: str, display: str) -> tuple[subprocess.CompletedProcess, dict, Path]:
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    OUTPUT.mkdir(exist_ok=True)
+    shot = OUTPUT / f"window_{lang}.png"
+    out = tmp_path / "seen.json"
+    env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="xcb")
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run([sys.executable, str(script), lang, str(shot), str(out)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    seen = json.loads(out.read_text()) if out.exists() else {}
+    return proc, seen, shot
+
+
+@pytest.mark.parametrize("lang", ["fr"])
+def test_window_shows_progress_then_verdict_runs_again_and_closes(tmp_path, lang):
+    need("Xvfb", "openbox", "import")
+    pytest.importorskip("webview")
+    with xvfb(1280, 900, window_manager=True) as display:
+        proc, seen, shot = _run_driver(tmp_path, lang, display)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert seen["shown"] == 2, "the report must be shown once, then again after 'run again'"
+    assert seen["verdicts"] == ["Poste NON PRÊT pour la certification"] * 2
+    assert seen["lang"] == "fr"
+    assert seen["buttons"] == ["Relancer le test", "Fermer"]
+    assert seen["report_status"] == "fail"
+    assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_no_display_falls_back_to_the_terminal_report(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(EXAMROOM_HOME=str(tmp_path / "home"), EXAMROOM_MACHINE_ID="gui-test", NO_COLOR="1")
+    # storage and archive run for real on the temporary folder; whatever they find, the
+    # verdict and the check titles must come out in the terminal, in French.
+    proc = subprocess.run([sys.executable, "-m", "agent", "check", "--gui", "--only", "storage",
+                           "--storage", str(tmp_path), "--lang", "fr"],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "impossible d'ouvrir une fenêtre" in proc.stderr
+    assert "DISPLAY" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "Espace de stockage" in proc.stdout
+    assert "Poste" in proc.stdout and "pour la certification" in proc.stdout
+
+
+def test_unreachable_display_falls_back_without_crashing(tmp_path):
+    env = dict(os.environ, DISPLAY=":987", EXAMROOM_HOME=str(tmp_path / "home"), EXAMROOM_MACHINE_ID="gui-test")
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run([sys.executable, "-m", "agent", "check", "--gui", "--only", "storage",
+                           "--storage", str(tmp_path), "--lang", "en"],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "display :987 does not answer" in proc.stderr
+    assert "Storage" in proc.stdout
