@@ -1,0 +1,398 @@
+"""The dashboard in a real headless Chromium, against the real supervisor server.
+
+The server runs as ``python -m agent serve`` (uvicorn) on a free loopback port with a temp
+SQLite file; machines enrol, report, heart-beat and send events through the real HTTP API
+(requests), as agents do; Chromium (Debian's, driven by playwright) logs in through the UI.
+Screenshots land in tests/output/ (the ones worth keeping are copied to bench/screenshots/).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from agent.report import Machine, Report
+from checks.registry import CHECK_IDS
+from checks.result import CheckResult, Status
+from tests.support import free_port, need
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -e '.[test]')")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PASSWORD = "correct horse battery staple"
+OUTPUT = Path(__file__).parent / "output"
+WAIT_MS = 5000  # DOM waits: live updates arrive in well under a second; this only bounds a hang
+
+GREEN, ORANGE, RED, GREY = "rgb(27, 110, 52)", "rgb(217, 121, 0)", "rgb(179, 38, 30)", "rgb(85, 85, 85)"
+
+
+# ---------- the real server and the agents ----------
+
+def _start_server(port: int, db: Path, log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "agent", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--db", str(db), "--admin-password", PASSWORD],
+            stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, EXAMROOM_HOME=str(db.parent / "home")))
+
+
+def _wait_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            if requests.get(f"{url}/api/v1/i18n/fr", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"server did not answer within {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+class Server:
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db = tmp / "examroom.db"
+        self.log = tmp / "server.log"
+        self.proc = _start_server(self.port, self.db, self.log)
+        _wait_up(self.url, self.proc, self.log)
+
+    def restart(self, down_s: float = 0.0) -> None:
+        _stop(self.proc)
+        time.sleep(down_s)
+        self.proc = _start_server(self.port, self.db, self.log)
+        _wait_up(self.url, self.proc, self.log)
+
+    def token(self) -> str:
+        res = requests.post(f"{self.url}/api/v1/login", json={"username": "admin", "password": PASSWORD}, timeout=5)
+        res.raise_for_status()
+        return res.json()["token"]
+
+    def create_room(self, name: str) -> str:
+        res = requests.post(f"{self.url}/api/v1/rooms", json={"name": name}, timeout=5,
+                            headers={"Authorization": f"Bearer {self.token()}"})
+        res.raise_for_status()
+        return res.json()["code"]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def make_report(machine: Machine, bad: dict[str, tuple[Status, str, str]] | None = None) -> dict:
+    """A report where every check passes except those in ``bad`` (id -> status, summary, remediation)."""
+    bad = bad or {}
+    checks = []
+    for check_id in CHECK_IDS:
+        status, summary, remediation = bad.get(check_id, (Status.ok, "OK", None))
+        checks.append(CheckResult(id=check_id, title=check_id.replace("_", " ").capitalize(), status=status,
+                                  summary=summary, remediation=remediation))
+    now = _now()
+    return Report.build(agent_version="0.1.0", machine=machine, started_at=now, finished_at=now,
+                        checks=checks, lang="fr").to_dict()
+
+
+class FakeAgent:
+    """One lab machine talking to the server exactly as ``examroom check``/``companion`` do."""
+
+    def __init__(self, server: Server, room: str, hostname: str, **facts: object) -> None:
+        self.server = server
+        self.machine = Machine(id=f"m-{uuid.uuid4().hex[:12]}", hostname=hostname, os="windows",
+                               os_version="11 23H2", arch="x86_64", **facts)
+        res = requests.post(f"{server.url}/api/v1/enroll", timeout=5,
+                            json={"room_code": room, "machine": self.machine.model_dump(mode="json")})
+        res.raise_for_status()
+        self.headers = {"Authorization": f"Bearer {res.json()['token']}"}
+
+    def post(self, path: str, body: dict) -> dict:
+        res = requests.post(f"{self.server.url}/api/v1/{path}", json=body, headers=self.headers, timeout=5)
+        assert res.status_code < 300, res.text
+        return res.json()
+
+    def report(self, bad: dict[str, tuple[Status, str, str]] | None = None) -> dict:
+        return self.post("reports", make_report(self.machine, bad))
+
+    def heartbeat(self, *, exam: bool = True, title: str = "Pix - Certification", up: bool = True,
+                  forbidden: list[str] | None = None) -> dict:
+        return self.post("heartbeat", {"at": _now(), "interval_s": 2, "net": {"up": up},
+                                       "focus": {"exam": exam, "title": title, "process": "firefox"},
+                                       "forbidden": forbidden or [], "companion_version": "0.1.0"})
+
+    def event(self, kind: str, **details: object) -> str:
+        event_id = str(uuid.uuid4())
+        self.post("events", {"events": [{"id": event_id, "kind": kind, "at": _now(), **details}]})
+        return event_id
+
+
+# ---------- browser fixtures ----------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("dashboard"))
+    try:
+        yield srv
+    finally:
+        _stop(srv.proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    need("chromium")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def new_page(browser, locale: str = "fr-FR"):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def login(page, server: Server) -> None:
+    page.goto(server.url + "/")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("body[data-view=rooms]")
+
+
+def shot(page, name: str, **kwargs) -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=str(path), **kwargs)
+    return path
+
+
+def tile(page, agent: FakeAgent):
+    return page.locator(f'.tile[data-machine-id="{agent.machine.id}"]')
+
+
+def top_colour(locator) -> str:
+    return locator.evaluate("e => getComputedStyle(e).borderTopColor")
+
+
+# ---------- the tests ----------
+
+def test_login_room_tiles_and_a_tile_turning_green_without_reload(server, browser):
+    page = new_page(browser)
+    page.goto(server.url + "/")
+    # French browser -> French page; a wrong password is said, not crashed on.
+    page.wait_for_selector("#login-form")
+    assert page.evaluate("document.documentElement.lang") == "fr"
+    page.fill("#login-password", "wrong")
+    page.click("#login-submit")
+    sync_api.expect(page.locator("#login-error")).to_contain_text("incorrect")
+    login(page, server)
+
+    page.fill("#room-name", "Salle B12 – matin")
+    page.click("#create-room-submit")
+    code = page.locator("#created-code").inner_text().strip()
+    assert code and page.locator("#room-created .cmd").first.inner_text() == \
+        f"examroom check --server {server.url} --room {code}"
+    shot(page, "dashboard_room_created")
+
+    room = code
+    pc1 = FakeAgent(server, room, "PC-01", cpu_count=4, ram_gb=8.0)
+    pc2 = FakeAgent(server, room, "PC-02", cpu_count=2, ram_gb=4.0)
+    pc3 = FakeAgent(server, room, "PC-03", cpu_count=4, ram_gb=8.0)
+    pc4 = FakeAgent(server, room, "PC-04")
+    pc1.report()
+    pc2.report({"browser": (Status.warn, "Chrome 90 a plus de 2 ans", "Mettez Chrome à jour ou désinstallez-le")})
+    pc3.report({"screen": (Status.fail, "Écran de 640 px", "Brancher un écran d'au moins 800 px de large"),
+                "whitelist": (Status.fail, "app.pix.fr bloqué par le proxy", "Ouvrir app.pix.fr dans le filtre du proxy")})
+
+    page.click("#room-created a.btn-primary")
+    page.wait_for_selector(".tile >> nth=3")
+    expected = {pc1: ("ready", "Prêt", GREEN), pc2: ("warn", "Prêt, avec réserves", ORANGE),
+                pc3: ("not_ready", "Non prêt", RED), pc4: ("none", "Aucun rapport", GREY)}
+    for agent, (verdict, words, colour) in expected.items():
+        t = tile(page, agent)
+        sync_api.expect(t).to_have_attribute("data-verdict", verdict)
+        assert t.locator(".verdict").inner_text().endswith(words)  # words, not colour alone
+        assert top_colour(t) == colour, agent.machine.hostname
+    # Tiles sorted by host name, with facts and the failing checks' remediations.
+    assert page.locator(".tile .hostname").all_inner_texts() == ["PC-01", "PC-02", "PC-03", "PC-04"]
+    assert "4 cœurs" in tile(page, pc1).inner_text() and "8 Go de RAM" in tile(page, pc1).inner_text()
+    red = tile(page, pc3)
+    assert red.locator(".problems").get_attribute("open") is not None  # a red tile opens its list
+    assert "Ouvrir app.pix.fr dans le filtre du proxy" in red.inner_text()
+    assert "il y a" in red.locator("time").inner_text() or "instant" in red.locator("time").inner_text()
+    sync_api.expect(page.locator("#counter-ready .counter-value")).to_have_text("2/4")
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    shot(page, "dashboard_room_before")
+
+    # A new passing report for the red machine: its tile turns green, WITHOUT a reload.
+    page.evaluate("window.__same_page = 42")
+    pc3.report()
+    sync_api.expect(red).to_have_attribute("data-verdict", "ready", timeout=WAIT_MS)
+    assert top_colour(red) == GREEN
+    assert red.locator(".problems").count() == 0
+    sync_api.expect(page.locator("#counter-ready .counter-value")).to_have_text("3/4")
+    assert page.evaluate("window.__same_page") == 42
+    shot(page, "dashboard_room_after")
+
+    # The printable readiness sheet: one row per machine with its verdict and what to do.
+    page.click("#tab-link-sheet")
+    rows = page.locator(".sheet-table tbody tr")
+    sync_api.expect(rows).to_have_count(4)
+    assert "Mettez Chrome à jour" in rows.nth(1).inner_text()
+    assert "Lancer le test" in rows.nth(3).inner_text()
+    page.emulate_media(media="print")
+    assert page.locator(".sheet-table").is_visible() and not page.locator(".topbar").is_visible()
+    shot(page, "dashboard_sheet_print", full_page=True)
+    page.emulate_media(media="screen")
+    assert page.js_errors == []
+
+
+def test_live_state_alert_feed_and_acknowledgement(server, browser):
+    room = server.create_room("Salle 204")
+    pc1 = FakeAgent(server, room, "POSTE-1", cpu_count=4, ram_gb=8.0)
+    pc2 = FakeAgent(server, room, "POSTE-2")
+    # Host names come from the machines: markup stays text, a long name does not overflow.
+    evil = FakeAgent(server, room, '<img src=x onerror="window.__xss=1">-SALLE-INFORMATIQUE-BATIMENT-C-POSTE-ENSEIGNANT')
+    for agent in (pc1, pc2, evil):
+        agent.report()
+    page = new_page(browser)
+    login(page, server)
+    page.goto(f"{server.url}/#/room/{room}")
+    page.wait_for_selector(".tile >> nth=2")
+    assert evil.machine.hostname in tile(page, evil).locator(".hostname").inner_text()
+    t1 = tile(page, pc1)
+    sync_api.expect(t1.locator("[data-live]")).to_have_attribute("data-live", "never")
+
+    pc1.heartbeat(exam=True)
+    sync_api.expect(t1.locator("[data-live]")).to_have_attribute("data-live", "online")
+    sync_api.expect(t1.locator("[data-focus]")).to_have_attribute("data-focus", "exam")
+
+    # The candidate leaves the exam for Discord: the feed and the tile say so, live.
+    page.evaluate("window.__same_page = 7")
+    away_title = "<b>Discord</b> – #général"  # markup in a title must stay text
+    pc1.heartbeat(exam=False, title=away_title)
+    event_id = pc1.event("focus_lost", title=away_title, process="Discord.exe")
+    alert = page.locator(f'.alert[data-alert-id="{event_id}"]')
+    sync_api.expect(alert).to_be_visible()
+    assert "POSTE-1" in alert.inner_text() and away_title in alert.inner_text()
+    assert "Sortie de l'épreuve" in alert.inner_text()
+    sync_api.expect(t1.locator("[data-focus]")).to_have_attribute("data-focus", "away")
+    sync_api.expect(t1.locator(".alarm-strip")).to_contain_text("hors de l'épreuve")
+    assert away_title in t1.inner_text()
+    assert page.locator("b", has_text="Discord").count() == 0
+    sync_api.expect(page.locator("#counter-alerts .counter-value")).to_have_text("1")
+    shot(page, "dashboard_alert_feed")
+
+    # Acknowledge it: it leaves the open list, the counter drops, the server knows.
+    alert.locator("button.ack").click()
+    sync_api.expect(page.locator("#counter-alerts .counter-value")).to_have_text("0")
+    sync_api.expect(alert).to_have_count(0)
+    page.check("#show-acked")
+    sync_api.expect(alert).to_contain_text("admin")
+    headers = {"Authorization": f"Bearer {server.token()}"}
+    open_alerts = requests.get(f"{server.url}/api/v1/rooms/{room}/alerts?open=true", headers=headers, timeout=5).json()
+    assert event_id not in [a["id"] for a in open_alerts]
+
+    # Back on the exam; the tile's alarm goes away.
+    pc1.heartbeat(exam=True)
+    pc1.event("focus_regained", title="Pix - Certification", process="firefox", away_s=12.5)
+    sync_api.expect(t1.locator("[data-focus]")).to_have_attribute("data-focus", "exam")
+    sync_api.expect(t1.locator(".alarm-strip")).to_have_count(0)
+    assert page.evaluate("window.__same_page") == 7
+
+    # The PV d'incident draft lists the focus loss with a code from the official list.
+    page.click("#tab-link-incidents")
+    row = page.locator("#pv-table tbody tr").first
+    sync_api.expect(row).to_contain_text("POSTE-1")
+    assert row.locator(".pv-code").inner_text().strip()[:1] in ("C", "E", "A")
+    shot(page, "dashboard_incidents")
+
+    # A projector's 1024x768: no horizontal scrolling, nothing injected.
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.click("#tab-link-live")
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    shot(page, "dashboard_1024x768")
+    assert page.evaluate("window.__xss") is None and page.locator(".tile img").count() == 0
+    assert page.js_errors == []
+
+
+def test_csv_export_english_and_expired_token(server, browser):
+    room = server.create_room("Lab 3")
+    agent = FakeAgent(server, room, "LAB3-PC07")
+    agent.report({"mouse": (Status.fail, "No pointing device", "Plug a mouse in")})
+    page = new_page(browser, locale="en-GB")
+    login(page, server)
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.goto(f"{server.url}/#/room/{room}")
+    sync_api.expect(tile(page, agent)).to_have_attribute("data-verdict", "not_ready")
+    assert tile(page, agent).locator(".verdict").inner_text().endswith("Not ready")
+
+    # CSV export needs the Authorization header: fetched then saved as a download.
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    content = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    assert "LAB3-PC07" in content and "Plug a mouse in" in content
+
+    # FR/EN switch in the header re-renders the page in French.
+    page.click("button.lang[data-lang=fr]")
+    sync_api.expect(tile(page, agent).locator(".verdict")).to_contain_text("Non prêt")
+    assert page.evaluate("document.documentElement.lang") == "fr"
+
+    # A token the server no longer knows -> back to the login page, with a message.
+    page.evaluate("sessionStorage.setItem('examroom.token', 'forged-token')")
+    page.reload()
+    page.wait_for_selector("#login-form")
+    sync_api.expect(page.locator("#login-error")).to_contain_text("expiré")
+    assert page.js_errors == []
+
+
+def test_reconnects_after_a_server_restart(tmp_path, browser):
+    server = Server(tmp_path)
+    try:
+        room = server.create_room("Salle redémarrage")
+        agent = FakeAgent(server, room, "PC-R1")
+        agent.report({"storage": (Status.fail, "Disque plein", "Libérer de l'espace")})
+        page = new_page(browser)
+        login(page, server)
+        page.goto(f"{server.url}/#/room/{room}")
+        sync_api.expect(tile(page, agent)).to_have_attribute("data-verdict", "not_ready")
+        page.wait_for_selector("body[data-live=on]")
+        page.evaluate("window.__same_page = 1")
+
+        server.proc.kill()
+        server.proc.wait(5)
+        sync_api.expect(page.locator("#banner")).to_contain_text("reconnexion")
+        server.restart()
+        # The stream comes back by itself; a report sent after the restart reaches the tile.
+        page.wait_for_selector("body[data-live=on]", timeout=15000)
+        sync_api.expect(page.locator("#banner")).to_be_hidden()
+        agent.report()
+        sync_api.expect(tile(page, agent)).to_have_attribute("data-verdict", "ready")
+        assert page.evaluate("window.__same_page") == 1
+    finally:
+        _stop(server.proc)
