@@ -1,12 +1,190 @@
-"""Enrolment and report upload. (Placeholder until the server issue lands.)"""
+"""The agent's side of the supervisor API: enrolment, reports, events, heartbeats.
+
+Facts read: the server URL, the room code, ``state_dir()/enrolment.json`` (machine tokens,
+keyed by server URL and room code) and ``state_dir()/outbox.sqlite`` (reports waiting to be
+sent). HTTPS is verified against the system's CAs or ``--ca-file``. No automatic retry here:
+the caller (``check``, the companion's loop) decides when to try again.
+"""
 from __future__ import annotations
 
-from checks.errors import NotAvailable
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from agent.i18n import t
+from agent.report import Machine, Report
+from agent.state import state_dir
+from checks.errors import BadInput
+
+API = "/api/v1"
 
 
 class ServerUnreachable(Exception):
-    """The supervisor server could not be reached (exit code 3)."""
+    """Network error, timeout or 5xx: try again later (exit code 3 for ``check``)."""
 
 
-def upload_report(report, *, server: str, room: str, ca_file: str | None, lang: str) -> str:
-    raise NotAvailable("uploading to a server is not available yet in this version of examroom")
+class ServerRefused(Exception):
+    """The server answered 4xx: bad room code, revoked token, invalid data..."""
+
+    def __init__(self, message: str, status: int = 400, code: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def _room_key(server: str, room_code: str) -> str:
+    code = "".join(ch for ch in room_code.upper() if ch not in " -_\t")
+    return f"{server}|{code}"
+
+
+class ApiClient:
+    def __init__(self, server: str, *, ca_file: str | None = None, timeout: float = 5.0,
+                 lang: str = "en") -> None:
+        self.server = server.strip().rstrip("/")
+        self.timeout = timeout
+        self.lang = lang
+        if ca_file and not Path(ca_file).is_file():
+            raise BadInput(t("client.bad_ca_file", lang, reason="not found"), ca_file,
+                           t("client.bad_ca_file.hint", lang))
+        self.session = requests.Session()
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, HTTPAdapter(max_retries=0))
+        self.session.verify = ca_file or True
+        self.token: str | None = None
+        self.machine_id: str | None = None
+        self._enrolment: tuple[str, Machine] | None = None
+
+    # -- enrolment
+    @staticmethod
+    def _state_file() -> Path:
+        return state_dir() / "enrolment.json"
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._state_file().read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _save(self, data: dict[str, Any]) -> None:
+        path = self._state_file()
+        tmp = path.with_suffix(".tmp")
+        # The token is a credential: readable by this user only; replaced atomically.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+    def ensure_enrolled(self, room_code: str, machine: Machine, *, force: bool = False) -> str:
+        """Enrol once per (server, room); later calls reuse the stored token. Returns the machine id."""
+        self._enrolment = (room_code, machine)
+        key = _room_key(self.server, room_code)
+        data = self._load()
+        known = data.get(key)
+        if not force and isinstance(known, dict) and known.get("machine_id") == machine.id and known.get("token"):
+            self.token, self.machine_id = known["token"], known["machine_id"]
+            return self.machine_id
+        reply = self._call("POST", "/enroll", {"room_code": room_code, "machine": machine.model_dump(mode="json")},
+                           auth=False)
+        self.token, self.machine_id = reply["token"], reply["machine_id"]
+        data = self._load()
+        data[key] = {"machine_id": self.machine_id, "token": self.token}
+        self._save(data)
+        return self.machine_id
+
+    # -- writes
+    def post_report(self, report: Report) -> None:
+        self._call("POST", "/reports", report.to_dict())
+
+    def post_events(self, events: list[dict]) -> dict:
+        return self._call("POST", "/events", {"events": events})
+
+    def heartbeat(self, payload: dict) -> dict:
+        return self._call("POST", "/heartbeat", payload)
+
+    # -- transport
+    def _call(self, method: str, path: str, body: Any, *, auth: bool = True) -> dict:
+        try:
+            return self._once(method, path, body, auth)
+        except ServerRefused as exc:
+            # Our token was revoked (this machine enrolled again elsewhere, or the server's
+            # database was replaced): enrol again once, with the room code we were given.
+            if not (auth and exc.status == 401 and self._enrolment is not None):
+                raise
+            self.ensure_enrolled(*self._enrolment, force=True)
+            return self._once(method, path, body, auth)
+
+    def _once(self, method: str, path: str, body: Any, auth: bool) -> dict:
+        headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
+        try:
+            reply = self.session.request(method, self.server + API + path, json=body, headers=headers,
+                                         timeout=self.timeout)
+        except requests.exceptions.SSLError:
+            raise ServerUnreachable(t("client.tls_failed", self.lang)) from None
+        except requests.RequestException as exc:
+            raise ServerUnreachable(_short(exc)) from None
+        if reply.status_code >= 500:
+            raise ServerUnreachable(f"HTTP {reply.status_code}")
+        try:
+            data = reply.json()
+        except ValueError:
+            data = None
+        if reply.status_code >= 400:
+            code = data.get("code", "") if isinstance(data, dict) else ""
+            message = data.get("error") if isinstance(data, dict) else None
+            if code and t(f"client.error.{code}", self.lang) != f"client.error.{code}":
+                message = t(f"client.error.{code}", self.lang)
+            raise ServerRefused(str(message or f"HTTP {reply.status_code}"), reply.status_code, code)
+        if not isinstance(data, dict):
+            raise ServerUnreachable(f"not an examroom server (HTTP {reply.status_code}, no JSON)")
+        return data
+
+
+def _short(exc: Exception) -> str:
+    """requests' messages nest three exceptions deep; keep the innermost reason."""
+    text = str(exc)
+    for marker in ("Caused by ", "] "):
+        if marker in text:
+            text = text.rsplit(marker, 1)[-1]
+    return text.strip("()'\" ")[:200] or exc.__class__.__name__
+
+
+def upload_report(report: Report, *, server: str, room: str, ca_file: str | None, lang: str) -> str:
+    """Queue the report durably, then send the queue (oldest first) to (server, room).
+
+    On ServerUnreachable the report stays queued and the message says it will be sent next
+    time; on a refusal (bad room code...) it stays queued too and the user gets exit 2.
+    """
+    from agent.outbox import Outbox
+
+    outbox = Outbox(state_dir() / "outbox.sqlite")
+    target = _room_key(server.strip().rstrip("/"), room)
+    try:
+        outbox.put("report", {"target": target, "report": report.to_dict()})
+        client = ApiClient(server, ca_file=ca_file, lang=lang)
+        try:
+            client.ensure_enrolled(room, report.machine)
+            sent = 0
+            for item_id, payload in outbox.peek("report", limit=1000):
+                queued = payload.get("report") or {}
+                # Only what was meant for this server and room, from this machine.
+                if payload.get("target") != target or (queued.get("machine") or {}).get("id") != client.machine_id:
+                    continue
+                client.post_report(Report.model_validate(queued))
+                outbox.ack([item_id])
+                sent += 1
+        except ServerUnreachable as exc:
+            raise ServerUnreachable(t("client.unreachable", lang, server=server, reason=exc)) from None
+        except ServerRefused as exc:
+            raise BadInput(t("client.refused", lang, server=server, reason=exc), "--server/--room",
+                           t("client.refused.hint", lang)) from None
+    finally:
+        outbox.close()
+    if sent > 1:
+        return t("client.uploaded_with_backlog", lang, server=server, room=room, count=sent - 1)
+    return t("client.uploaded", lang, server=server, room=room)

@@ -1,21 +1,89 @@
-"""``examroom serve`` and ``examroom room create``. (Placeholder until the server issue lands.)"""
+"""``examroom serve`` and ``examroom room create``.
+
+Facts read: the flags, ``EXAMROOM_ADMIN_PASSWORD``, the certificate and key files, the
+database file. Bad input (unreadable certificate, unusable database, busy port, no admin
+password on a fresh database) is one line and exit code 2, before anything starts.
+"""
 from __future__ import annotations
+
+import asyncio
+import socket
+import sqlite3
+import ssl
+from pathlib import Path
 
 import click
 
-from checks.errors import NotAvailable
+from agent.i18n import detect_lang, t
+from checks.errors import BadInput
+from supervisor.store import Store, default_db_path, open_store
+
+
+def _open(db: str | None, lang: str) -> tuple[Store, Path]:
+    path = Path(db) if db else default_db_path()
+    try:
+        return open_store(path), path
+    except (sqlite3.Error, OSError) as exc:
+        raise BadInput(t("server.db_unusable", lang, reason=exc), str(path), t("server.db_unusable.hint", lang)) from None
+
+
+def _check_tls(cert: str | None, key: str | None, lang: str) -> None:
+    if bool(cert) != bool(key):
+        raise BadInput(t("server.cert_and_key", lang), "--cert/--key", t("server.cert_and_key.hint", lang))
+    if cert and key:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise BadInput(t("server.file_unreadable", lang, reason=reason), f"{cert} / {key}",
+                           t("server.file_unreadable.hint", lang)) from None
+
+
+def _check_port(host: str, port: int, lang: str) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        raise BadInput(t("server.port_busy", lang, host=host, port=port, reason=exc.strerror or exc),
+                       "--host/--port", t("server.port_busy.hint", lang)) from None
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
-@click.option("--db", metavar="PATH")
-@click.option("--admin-password", envvar="EXAMROOM_ADMIN_PASSWORD")
-@click.option("--cert", metavar="FILE")
-@click.option("--key", metavar="FILE")
-def serve(host, port, db, admin_password, cert, key) -> None:
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--db", metavar="PATH", help="SQLite database file (default: in the server's data folder).")
+@click.option("--admin-password", envvar="EXAMROOM_ADMIN_PASSWORD",
+              help="Admin password on the first start (or env EXAMROOM_ADMIN_PASSWORD); later, the stored one wins.")
+@click.option("--reset-admin-password", is_flag=True, help="Replace the stored admin password by --admin-password.")
+@click.option("--cert", metavar="FILE", help="HTTPS certificate (PEM), with --key.")
+@click.option("--key", metavar="FILE", help="Private key of the HTTPS certificate (PEM).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
+def serve(host, port, db, admin_password, reset_admin_password, cert, key, lang) -> None:
     """Run the supervisor server and its dashboard."""
-    raise NotAvailable("the command 'serve' is not available yet in this version of examroom")
+    import uvicorn
+
+    from supervisor.app import Settings, create_app
+
+    lang = lang or detect_lang()
+    _check_tls(cert, key, lang)
+    store, path = _open(db, lang)
+    try:
+        app = create_app(Settings(store=store, admin_password=admin_password,
+                                  reset_admin_password=reset_admin_password, lang=lang))
+    except BadInput:
+        store.close()
+        raise
+    state = app.state.admin_state
+    if state in ("set", "reset", "differs"):
+        click.echo(t(f"server.admin_password_{state}", lang), err=True)
+    _check_port(host, port, lang)
+    scheme = "https" if cert else "http"
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(t("server.listening", lang, url=f"{scheme}://{shown}:{port}/", db=path), err=True)
+    uvicorn.run(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning",
+                access_log=False, timeout_graceful_shutdown=3)
 
 
 @click.group()
@@ -25,7 +93,19 @@ def room() -> None:
 
 @room.command()
 @click.argument("name")
-@click.option("--db", metavar="PATH")
-def create(name, db) -> None:
+@click.option("--db", metavar="PATH", help="SQLite database file of the server (default: the server's data folder).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
+def create(name, db, lang) -> None:
     """Create a room and print its enrolment code."""
-    raise NotAvailable("the command 'room create' is not available yet in this version of examroom")
+    lang = lang or detect_lang()
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise BadInput(t("server.room_name_empty", lang), "NAME", t("server.room_name_empty.hint", lang))
+    store, _path = _open(db, lang)
+    try:
+        created = asyncio.run(store.create_room(name))
+    finally:
+        store.close()
+    click.echo(t("server.room_created", lang, name=created["name"], code=created["code"]), err=True)
+    click.echo(t("server.room_created.next", lang, code=created["code"]), err=True)
+    click.echo(created["code"])

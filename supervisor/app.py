@@ -1,0 +1,128 @@
+"""The supervisor server: ``create_app(settings) -> FastAPI`` (API under /api/v1, dashboard at /).
+
+Facts read: the store (supervisor/store.py), requests from agents and supervisors. Routes
+validate and authenticate, supervisor/service.py does the work. Every bad request is a 4xx
+with a JSON ``{"error", "code", "detail"}`` body; OpenAPI is at /openapi.json.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agent import __version__
+from agent.i18n import t
+from checks.errors import BadInput
+from supervisor.auth import hash_password, verify_password
+from supervisor.deps import ApiError
+from supervisor.guard import BodyGuard
+from supervisor.live import Hub
+from supervisor.service import Server
+from supervisor.store import Store, open_store
+from supervisor.watchdog import Liveness
+
+WEB_DIR = Path(__file__).parent / "web"
+
+
+@dataclass
+class Settings:
+    db: str | Path | None = None
+    admin_password: str | None = None
+    reset_admin_password: bool = False
+    max_body: int = 1 << 20
+    session_hours: float = 12.0
+    web_dir: Path = WEB_DIR
+    keepalive_s: float = 15.0
+    watchdog_s: float = 1.0
+    min_lost_s: float = 6.0
+    lang: str = "en"
+    store: Store | None = None  # inject another backend (tests, PostgreSQL)
+
+
+def setup_admin(store: Store, password: str | None, *, reset: bool, lang: str) -> str:
+    """First start: store the admin password's hash. Later starts: the stored one wins
+    (so an old EXAMROOM_ADMIN_PASSWORD left in a service file cannot silently change it)
+    unless ``reset``. Returns what happened: "set", "kept", "differs" or "reset"."""
+    stored = store.admin_hash()
+    if stored is None and not password:
+        raise BadInput(t("server.no_admin_password", lang), "--admin-password",
+                       t("server.no_admin_password.hint", lang))
+    if stored is None or (reset and password):
+        _run(store.set_admin_hash(hash_password(password)))
+        return "reset" if stored is not None else "set"
+    if password and not verify_password(password, stored):
+        return "differs"
+    return "kept"
+
+
+def _run(coro) -> None:
+    asyncio.run(coro)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    store = settings.store or open_store(settings.db)
+    admin_state = setup_admin(store, settings.admin_password, reset=settings.reset_admin_password,
+                              lang=settings.lang)
+    hub = Hub(keepalive_s=settings.keepalive_s)
+    server = Server(store, hub, Liveness(min_lost_s=settings.min_lost_s), settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        task = asyncio.create_task(server.watchdog(settings.watchdog_s))
+        try:
+            yield
+        finally:
+            task.cancel()
+            hub.close_all()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            store.close()
+
+    app = FastAPI(title="examroom supervisor", version=__version__, lifespan=lifespan,
+                  description="Supervisor server of examroom: rooms, machine reports, live session events.",
+                  docs_url="/api/docs", redoc_url=None)
+    app.state.server = server
+    app.state.settings = settings
+    app.state.admin_state = admin_state
+    _error_handlers(app)
+
+    from supervisor.routes_agent import router as agent_router
+    from supervisor.routes_room import router as room_router
+
+    app.include_router(agent_router, prefix="/api/v1")
+    app.include_router(room_router, prefix="/api/v1")
+    # The dashboard (static, owned by the dashboard issue) after the API, so the API wins.
+    if settings.web_dir.is_dir():
+        app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
+    app.add_middleware(BodyGuard, max_body=settings.max_body)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return JSONResponse({"error": "malformed JSON body", "code": "bad_json", "detail": errors},
+                                status_code=400)
+        return JSONResponse({"error": "invalid request", "code": "invalid", "detail": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": str(exc.detail), "code": code, "detail": None},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))

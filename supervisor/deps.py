@@ -1,0 +1,83 @@
+"""Who is calling: FastAPI dependencies for machine and supervisor tokens, and API errors.
+
+A missing or unknown token is 401; a valid token of the wrong kind (a machine on a
+supervisor route, or the reverse) is 403; an unknown room is 404. Errors are JSON
+``{"error": text, "code": stable id, "detail": ...}``; the agent translates ``code``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from supervisor.auth import token_hash
+from supervisor.service import Server
+from supervisor.store import normalize_code, utcnow
+
+bearer = HTTPBearer(auto_error=False, description="Token from /api/v1/login (supervisor) or /api/v1/enroll (machine)")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, detail: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.detail = status, code, message, detail
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code, "detail": self.detail}
+
+
+def get_server(request: Request) -> Server:
+    return request.app.state.server
+
+
+def _token(creds: HTTPAuthorizationCredentials | None) -> str:
+    if creds is None or not creds.credentials:
+        raise ApiError(401, "no_token", "missing bearer token (Authorization: Bearer ...)")
+    return creds.credentials
+
+
+def machine_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+                 server: Server = Depends(get_server)) -> tuple[str, str]:
+    """(room code, machine id) of the calling machine."""
+    digest = token_hash(_token(creds))
+    found = server.store.machine_for_token(digest)
+    if found is not None:
+        return found
+    if server.store.session_user(digest, utcnow()) is not None:
+        raise ApiError(403, "wrong_token_kind", "a supervisor token cannot send machine data")
+    raise ApiError(401, "bad_token", "unknown or revoked token: enrol this machine again")
+
+
+def _supervisor(token: str, server: Server) -> str:
+    digest = token_hash(token)
+    user = server.store.session_user(digest, utcnow())
+    if user is not None:
+        return user
+    if server.store.machine_for_token(digest) is not None:
+        raise ApiError(403, "wrong_token_kind", "a machine token cannot use supervisor routes")
+    raise ApiError(401, "bad_token", "unknown or expired token: log in again")
+
+
+def supervisor_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+                    server: Server = Depends(get_server)) -> str:
+    """The supervisor's user name."""
+    return _supervisor(_token(creds), server)
+
+
+def stream_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+                token: str | None = Query(None, max_length=200,
+                                          description="supervisor token (EventSource cannot set headers)"),
+                server: Server = Depends(get_server)) -> str:
+    if creds is not None and creds.credentials:
+        return _supervisor(creds.credentials, server)
+    if token:
+        return _supervisor(token, server)
+    raise ApiError(401, "no_token", "missing bearer token (Authorization header or ?token=)")
+
+
+def room_of(code: str, server: Server) -> dict[str, Any]:
+    room = server.store.room(normalize_code(code))
+    if room is None:
+        raise ApiError(404, "unknown_room", f"no room with code {code!r}")
+    return room

@@ -1,0 +1,109 @@
+"""Request bodies: size limit and text that can be stored and echoed (pure ASGI middleware).
+
+The body is read chunk by chunk and never buffered beyond the limit: a 12 MB upload is
+drained and discarded (so the client reliably reads its 413 instead of a connection reset),
+up to ``drain_limit``, past which the connection is simply closed. JSON carrying lone UTF-16
+surrogates (``"\\ud800"``) parses in Python but can be neither stored nor sent back as UTF-8:
+it is refused here with a 400, once, instead of failing deep inside a route.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Awaitable, Callable
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_NO_BODY = {"GET", "HEAD", "OPTIONS"}
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any], *, close: bool = False) -> None:
+    data = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+class BodyGuard:
+    def __init__(self, app: Callable, *, max_body: int = 1 << 20, drain_limit: int = 64 << 20) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.drain_limit = drain_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in _NO_BODY:
+            return await self.app(scope, receive, send)
+        declared = None
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return await send_json(send, 400, {"error": "invalid Content-Length header",
+                                                       "code": "bad_request"}, close=True)
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        too_big = declared is not None and declared > self.max_body
+        while more and not too_big:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            more = message.get("more_body", False)
+            if size > self.max_body:
+                too_big = True
+            else:
+                chunks.append(chunk)
+        if too_big:
+            chunks.clear()
+            drained = await self._drain(receive, size if more else None)
+            return await send_json(send, 413, {
+                "error": f"request body too large (limit {self.max_body} bytes)", "code": "too_large",
+                "detail": {"limit": self.max_body}}, close=not drained)
+        body = b"".join(chunks)
+        if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(body):
+            return await send_json(send, 400, {"error": "the JSON body holds invalid Unicode (lone surrogate)",
+                                               "code": "bad_unicode"})
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _drain(self, receive: Receive, already: int | None) -> bool:
+        """Read and drop the rest of an oversized body; False if we gave up (connection closed)."""
+        if already is None:
+            return True
+        total = already
+        while total <= self.drain_limit:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return False
+            total += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return True
+        return False
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False  # malformed JSON: the route's parser reports it
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

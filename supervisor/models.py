@@ -1,0 +1,183 @@
+"""What crosses the wire between agents, the dashboard and the server (pydantic).
+
+Reports are ``agent.report.Report`` as the agent built them: the server stores and shows
+them, it never re-evaluates a check. Floats refuse NaN and infinities (they are not JSON).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.report import Machine
+
+ALERT_KINDS = ("focus_lost", "forbidden_process", "net_down", "companion_lost", "companion_stopped")
+LiveStatus = Literal["online", "lost", "never"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False, str_max_length=4096)
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: Any = None
+
+
+class LoginIn(_In):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class TokenOut(BaseModel):
+    token: str
+
+
+class RoomIn(_In):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class RoomOut(BaseModel):
+    code: str
+    name: str
+
+
+class RoomSummary(BaseModel):
+    code: str
+    name: str
+    created_at: str
+    machines: int
+    ready: int
+    alerts: int
+
+
+class EnrollIn(_In):
+    room_code: str = Field(min_length=1, max_length=32)
+    machine: Machine
+
+
+class EnrollOut(BaseModel):
+    machine_id: str
+    token: str
+
+
+class ReportOut(BaseModel):
+    machine_id: str
+    report_at: str
+    status: str
+    ready: bool
+
+
+class EventIn(_In):
+    """One companion event; every other field is a detail kept as it came."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, str_max_length=4096)
+
+    id: UUID
+    kind: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    at: datetime
+
+
+class EventsIn(_In):
+    events: list[EventIn] = Field(max_length=1000)
+
+
+class EventsOut(BaseModel):
+    stored: int
+    duplicates: int
+
+
+class NetIn(_In):
+    up: bool | None = None
+    latency_ms: float | None = Field(None, ge=0, le=86_400_000)
+    platform_url: str | None = Field(None, max_length=2048)
+
+
+class FocusIn(_In):
+    exam: bool | None = None
+    title: str | None = Field(None, max_length=1024)
+    process: str | None = Field(None, max_length=256)
+
+
+class HeartbeatIn(_In):
+    at: datetime | None = None
+    interval_s: float | None = Field(None, gt=0, le=3600)
+    net: NetIn | None = None
+    focus: FocusIn | None = None
+    forbidden: list[str] | None = Field(None, max_length=200)
+    companion_version: str | None = Field(None, max_length=64)
+
+
+class HeartbeatOut(BaseModel):
+    live: LiveStatus
+    server_time: str
+
+
+class Problem(BaseModel):
+    id: str
+    title: str
+    status: str
+    summary: str
+    remediation: str | None = None
+
+
+class MachineOut(BaseModel):
+    machine_id: str
+    hostname: str
+    ready: bool | None
+    report_status: str | None
+    report_at: str | None
+    live: LiveStatus
+    last_seen: str | None
+    alerts: int
+    os: str
+    os_version: str
+    facts: dict[str, Any]
+    problems: list[Problem]
+    focus: Literal["exam", "away"] | None
+    focus_title: str | None
+    net: Literal["up", "down"] | None
+    forbidden: list[str]
+
+
+class EventOut(BaseModel):
+    seq: int
+    id: str
+    kind: str
+    at: str
+    machine_id: str
+    hostname: str
+    details: dict[str, Any]
+    alert: bool
+    acked_at: str | None
+    acked_by: str | None = None
+
+
+class AlertOut(BaseModel):
+    id: str
+    seq: int
+    kind: str
+    at: str
+    machine_id: str
+    hostname: str
+    details: dict[str, Any]
+    acked_at: str | None
+    acked_by: str | None
+
+
+class AckOut(BaseModel):
+    id: str
+    acked_at: str
+    acked_by: str
+
+
+class IncidentLine(BaseModel):
+    at: str
+    hostname: str
+    machine_id: str
+    code: str
+    label: str
+    kind: str
+    details_text: str

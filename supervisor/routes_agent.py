@@ -1,0 +1,94 @@
+"""Routes used by agents and companions: enrolment, reports, events, heartbeats.
+
+Facts read: the request bodies (validated by supervisor/models.py) and the caller's machine
+token. A machine token only ever writes rows of its own (room, machine id).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from agent import __version__
+from agent.report import Report
+from supervisor.auth import MACHINE_PREFIX, new_token, token_hash
+from supervisor.deps import ApiError, get_server, machine_auth, room_of
+from supervisor.models import (EnrollIn, EnrollOut, ErrorBody, EventsIn, EventsOut, HeartbeatIn,
+                               HeartbeatOut, ReportOut)
+from supervisor.service import Server
+from supervisor.store import iso, utcnow
+
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 422)}
+router = APIRouter(responses=ERRORS)
+
+
+def _storable(value: Any) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise ApiError(422, "invalid", "numbers must be finite (no NaN or Infinity)") from None
+
+
+@router.get("/health", tags=["public"])
+def health() -> dict[str, Any]:
+    return {"ok": True, "version": __version__}
+
+
+@router.post("/enroll", response_model=EnrollOut, tags=["agent"])
+async def enroll(body: EnrollIn, server: Server = Depends(get_server)) -> EnrollOut:
+    """Enrol a machine in a room with the room's code. Enrolling again (same machine id, same
+    room) gives a new token and revokes the previous one: the last enrolment wins, so a
+    reinstalled machine or a lost state directory is never locked out."""
+    room = room_of(body.room_code, server)
+    machine_id = body.machine.id.strip()
+    if not machine_id or len(machine_id) > 128:
+        raise ApiError(422, "invalid", "machine.id must hold 1 to 128 characters")
+    machine = body.machine.model_dump(mode="json")
+    machine["id"] = machine_id
+    _storable(machine)
+    token = new_token(MACHINE_PREFIX)
+    await server.store.enroll(room["code"], machine, token_hash(token))
+    server.publish_machine(room["code"], machine_id)
+    return EnrollOut(machine_id=machine_id, token=token)
+
+
+@router.post("/reports", response_model=ReportOut, tags=["agent"])
+async def post_report(report: Report, who: tuple[str, str] = Depends(machine_auth),
+                      server: Server = Depends(get_server)) -> ReportOut:
+    """Store the machine's crash-test report (the latest one is shown, older ones are kept)."""
+    room, machine_id = who
+    if report.machine.id.strip() != machine_id:
+        raise ApiError(403, "not_your_machine",
+                       f"this token belongs to machine {machine_id!r}, not {report.machine.id!r}")
+    data = report.to_dict()
+    _storable(data)
+    await server.report(room, machine_id, data)
+    return ReportOut(machine_id=machine_id, report_at=report.finished_at, status=report.status.value,
+                     ready=report.ready)
+
+
+@router.post("/events", response_model=EventsOut, tags=["agent"])
+async def post_events(body: EventsIn, who: tuple[str, str] = Depends(machine_auth),
+                      server: Server = Depends(get_server)) -> EventsOut:
+    """Store companion events; idempotent on each event's id (a replayed batch stores nothing twice)."""
+    room, machine_id = who
+    events = []
+    for event in body.events:
+        extra = dict(event.model_extra or {})
+        nested = extra.pop("details", None)
+        details = {**nested, **extra} if isinstance(nested, dict) else extra
+        if nested is not None and not isinstance(nested, dict):
+            details["details"] = nested
+        events.append({"id": str(event.id), "kind": event.kind, "at": iso(event.at), "details": details})
+    _storable([e["details"] for e in events])
+    stored, duplicates = await server.events(room, machine_id, events)
+    return EventsOut(stored=stored, duplicates=duplicates)
+
+
+@router.post("/heartbeat", response_model=HeartbeatOut, tags=["agent"])
+async def heartbeat(body: HeartbeatIn, who: tuple[str, str] = Depends(machine_auth),
+                    server: Server = Depends(get_server)) -> HeartbeatOut:
+    """Companion liveness, focus, connectivity and forbidden programs running."""
+    live = await server.heartbeat(who[0], who[1], body)
+    return HeartbeatOut(live=live, server_time=utcnow())

@@ -1,0 +1,137 @@
+"""Routes used by supervisors (the dashboard): login, rooms, machines, events, alerts, exports, SSE.
+
+Facts read: the store and the in-memory live state, through supervisor/service.py.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+
+from agent.i18n import LANGS, table
+from agent.report import Report
+from agent.roomsummary import csv_text, latest_per_machine
+from supervisor import incidents
+from supervisor.auth import SUPERVISOR_PREFIX, new_token, token_hash, verify_password
+from supervisor.deps import ApiError, get_server, room_of, stream_auth, supervisor_auth
+from supervisor.models import (AckOut, AlertOut, ErrorBody, EventOut, IncidentLine, LoginIn, MachineOut,
+                               RoomIn, RoomOut, RoomSummary, TokenOut)
+from supervisor.service import Server
+from supervisor.store import iso
+
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 422)}
+router = APIRouter(responses=ERRORS)
+Lang = Literal["fr", "en"]
+MAX_SEQ = 2**62
+
+
+@router.post("/login", response_model=TokenOut, tags=["supervisor"])
+async def login(body: LoginIn, server: Server = Depends(get_server)) -> TokenOut:
+    stored = server.store.admin_hash()
+    ok = body.username == "admin" and stored is not None and await run_in_threadpool(
+        verify_password, body.password, stored)
+    if not ok:
+        raise ApiError(401, "bad_login", "wrong user name or password")
+    token = new_token(SUPERVISOR_PREFIX)
+    hours = server.settings.session_hours
+    expires = iso(datetime.now(timezone.utc) + timedelta(hours=hours))
+    await server.store.add_session(token_hash(token), body.username, expires)
+    return TokenOut(token=token)
+
+
+
+@router.post("/rooms", response_model=RoomOut, tags=["supervisor"])
+async def create_room(body: RoomIn, user: str = Depends(supervisor_auth),
+                      server: Server = Depends(get_server)) -> RoomOut:
+    name = body.name.strip()
+    if not name:
+        raise ApiError(422, "invalid", "the room name is empty")
+    room = await server.store.create_room(name)
+    return RoomOut(code=room["code"], name=room["name"])
+
+
+@router.get("/rooms", response_model=list[RoomSummary], tags=["supervisor"])
+def list_rooms(user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
+    return server.store.rooms()
+
+
+@router.get("/rooms/{code}/machines", response_model=list[MachineOut], tags=["supervisor"])
+def machines(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
+    return server.machine_rows(room_of(code, server)["code"])
+
+
+@router.get("/rooms/{code}/machines/{machine_id}/report", tags=["supervisor"],
+            responses={200: {"description": "the machine's latest report (examroom.report/1)"}})
+def machine_report(code: str, machine_id: str, user: str = Depends(supervisor_auth),
+                   server: Server = Depends(get_server)) -> dict:
+    report = server.store.latest_report(room_of(code, server)["code"], machine_id)
+    if report is None:
+        raise ApiError(404, "no_report", f"no report from machine {machine_id!r} in this room")
+    return report
+
+
+@router.get("/rooms/{code}/events", response_model=list[EventOut], tags=["supervisor"])
+def events(code: str, after: int = Query(0, ge=0, le=MAX_SEQ), limit: int = Query(1000, ge=1, le=5000),
+           user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
+    return server.store.events(room_of(code, server)["code"], after, limit)
+
+
+@router.get("/rooms/{code}/alerts", response_model=list[AlertOut], tags=["supervisor"])
+def alerts(code: str, open: bool | None = Query(None, description="true: open only, false: acknowledged only"),
+           user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
+    rows = server.store.events(room_of(code, server)["code"], 0, 100_000, alerts_only=True, open_only=open)
+    return [{k: r[k] for k in AlertOut.model_fields} for r in rows]
+
+
+@router.post("/rooms/{code}/alerts/{event_id}/ack", response_model=AckOut, tags=["supervisor"])
+async def ack(code: str, event_id: str, user: str = Depends(supervisor_auth),
+              server: Server = Depends(get_server)) -> dict:
+    """Acknowledge an alert (idempotent: a second ack returns the first one's time and author)."""
+    reply = await server.ack(room_of(code, server)["code"], event_id, user)
+    if reply is None:
+        raise ApiError(404, "no_alert", f"no alert {event_id!r} in this room")
+    return reply
+
+
+@router.get("/rooms/{code}/export.csv", tags=["supervisor"], response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def export_csv(code: str, lang: Lang = "fr", user: str = Depends(supervisor_auth),
+               server: Server = Depends(get_server)) -> Response:
+    room = room_of(code, server)
+    reports = [Report.model_validate(r) for r in server.store.latest_reports(room["code"])]
+    text = csv_text(latest_per_machine(reports), lang)
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="examroom-{room["code"]}.csv"'})
+
+
+@router.get("/rooms/{code}/incidents", response_model=list[IncidentLine], tags=["supervisor"],
+            responses={200: {"content": {"text/csv": {}}}})
+def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "csv"] = "json",
+                   user: str = Depends(supervisor_auth), server: Server = Depends(get_server)):
+    room = room_of(code, server)
+    lines = incidents.build_draft(server.store.events(room["code"], 0, 1_000_000), lang)
+    if format == "csv":
+        return Response(incidents.draft_csv(lines, lang), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="pv-incident-{room["code"]}.csv"'})
+    return lines
+
+
+@router.get("/rooms/{code}/stream", tags=["supervisor"], response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+def stream(code: str, user: str = Depends(stream_auth), server: Server = Depends(get_server)) -> StreamingResponse:
+    """Server-Sent Events: ``machine`` (a row changed), ``event`` (a new event), ``ack``."""
+    room = room_of(code, server)
+    return StreamingResponse(server.hub.stream(room["code"]), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/i18n/{lang}", tags=["public"])
+def translations(lang: str) -> dict[str, str]:
+    """The dashboard's texts (keys ``dash.*``) in one language."""
+    if lang not in LANGS:
+        raise ApiError(404, "unknown_lang", f"no language {lang!r} (fr or en)")
+    return {key: texts.get(lang) or texts.get("en", key) for key, texts in table().items()
+            if key.startswith("dash.")}

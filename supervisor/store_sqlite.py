@@ -1,0 +1,275 @@
+"""The SQLite store: one file, WAL mode, group commit, reads on their own connections.
+
+Durability choice: ``synchronous=FULL``. In WAL mode NORMAL survives a crash of the server
+process (kill -9) but a power cut may lose the last commits, which an agent was already told
+were stored (and has removed from its outbox). FULL fsyncs the WAL at every commit; group
+commit (supervisor/dbwriter.py) pays that fsync once per batch, not once per request.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from supervisor.dbwriter import GroupCommitWriter
+from supervisor.models import ALERT_KINDS
+from supervisor.store import new_room_code, utcnow
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rooms (code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS machines (
+    room_code TEXT NOT NULL REFERENCES rooms(code), machine_id TEXT NOT NULL,
+    hostname TEXT NOT NULL, os TEXT NOT NULL DEFAULT '', os_version TEXT NOT NULL DEFAULT '',
+    facts TEXT NOT NULL DEFAULT '{}', token_hash TEXT UNIQUE, enrolled_at TEXT NOT NULL,
+    ready INTEGER, report_status TEXT, report_at TEXT, problems TEXT NOT NULL DEFAULT '[]',
+    last_seen TEXT, live TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (room_code, machine_id));
+CREATE TABLE IF NOT EXISTS reports (
+    rid INTEGER PRIMARY KEY, room_code TEXT NOT NULL, machine_id TEXT NOT NULL,
+    received_at TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reports_by_machine ON reports (room_code, machine_id, rid);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+    room_code TEXT NOT NULL, machine_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+    received_at TEXT NOT NULL, details TEXT NOT NULL, alert INTEGER NOT NULL,
+    acked_at TEXT, acked_by TEXT);
+CREATE INDEX IF NOT EXISTS events_by_room ON events (room_code, seq);
+CREATE INDEX IF NOT EXISTS open_alerts ON events (room_code, alert, acked_at);
+"""
+
+_EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostname, e.machine_id), "
+               "e.details, e.alert, e.acked_at, e.acked_by FROM events e LEFT JOIN machines m "
+               "ON m.room_code = e.room_code AND m.machine_id = e.machine_id ")
+
+
+def is_alert(kind: str, details: dict[str, Any]) -> bool:
+    if kind not in ALERT_KINDS:
+        return False
+    # A forbidden program's end is information, its start is the alert.
+    return kind != "forbidden_process" or details.get("state", "started") == "started"
+
+
+def dumps(value: Any) -> str:
+    # ASCII-only JSON: lone surrogates or odd characters can never break the SQLite encoder.
+    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+class SQLiteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+        self._local = threading.local()
+        self._tokens: dict[str, tuple[str, str]] = {}
+        self.writer = GroupCommitWriter(self._connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _read(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    def close(self) -> None:
+        self.writer.close()
+
+    # -- admin and sessions
+    def admin_hash(self) -> str | None:
+        row = self._read().execute("SELECT value FROM meta WHERE key='admin_hash'").fetchone()
+        return row[0] if row else None
+
+    async def set_admin_hash(self, password_hash: str) -> None:
+        await self.writer.run(lambda c: c.execute(
+            "INSERT INTO meta(key, value) VALUES('admin_hash', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (password_hash,)))
+
+    async def add_session(self, token_hash: str, username: str, expires_at: str) -> None:
+        now = utcnow()
+
+        def write(c: sqlite3.Connection) -> None:
+            c.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            c.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (token_hash, username, now, expires_at))
+        await self.writer.run(write)
+
+    def session_user(self, token_hash: str, now: str) -> str | None:
+        row = self._read().execute("SELECT username FROM sessions WHERE token_hash=? AND expires_at > ?",
+                                   (token_hash, now)).fetchone()
+        return row[0] if row else None
+
+    # -- rooms
+    async def create_room(self, name: str) -> dict[str, Any]:
+        def write(c: sqlite3.Connection) -> dict[str, Any]:
+            now = utcnow()
+            for _ in range(50):
+                code = new_room_code()
+                if c.execute("SELECT 1 FROM rooms WHERE code=?", (code,)).fetchone() is None:
+                    c.execute("INSERT INTO rooms VALUES (?, ?, ?)", (code, name, now))
+                    return {"code": code, "name": name, "created_at": now}
+            raise RuntimeError("no free room code")
+        return await self.writer.run(write)
+
+    def room(self, code: str) -> dict[str, Any] | None:
+        row = self._read().execute("SELECT code, name, created_at FROM rooms WHERE code=?", (code,)).fetchone()
+        return {"code": row[0], "name": row[1], "created_at": row[2]} if row else None
+
+    def rooms(self) -> list[dict[str, Any]]:
+        rows = self._read().execute(
+            "SELECT r.code, r.name, r.created_at, "
+            "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code), "
+            "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code AND m.ready=1), "
+            "(SELECT COUNT(*) FROM events e WHERE e.room_code=r.code AND e.alert=1 AND e.acked_at IS NULL) "
+            "FROM rooms r ORDER BY r.created_at DESC, r.code").fetchall()
+        return [dict(zip(("code", "name", "created_at", "machines", "ready", "alerts"), r)) for r in rows]
+
+    # -- machines
+    async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> None:
+        machine_id = machine["id"]
+
+        def write(c: sqlite3.Connection) -> None:
+            old = c.execute("SELECT token_hash FROM machines WHERE room_code=? AND machine_id=?",
+                            (room_code, machine_id)).fetchone()
+            c.execute(
+                "INSERT INTO machines (room_code, machine_id, hostname, os, os_version, facts, token_hash, "
+                "enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room_code, machine_id) DO UPDATE SET "
+                "hostname=excluded.hostname, os=excluded.os, os_version=excluded.os_version, "
+                "token_hash=excluded.token_hash, enrolled_at=excluded.enrolled_at",
+                (room_code, machine_id, machine.get("hostname", ""), machine.get("os", ""),
+                 machine.get("os_version", ""), dumps(_facts(machine)), token_hash, utcnow()))
+            if old and old[0]:
+                self._tokens.pop(old[0], None)  # the previous token is revoked
+        await self.writer.run(write)
+
+    def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
+        known = self._tokens.get(token_hash)
+        if known is not None:
+            return known
+        row = self._read().execute("SELECT room_code, machine_id FROM machines WHERE token_hash=?",
+                                   (token_hash,)).fetchone()
+        if row is None:
+            return None
+        self._tokens[token_hash] = (row[0], row[1])
+        return row[0], row[1]
+
+    async def add_report(self, room_code: str, machine_id: str, report: dict[str, Any]) -> None:
+        machine = report.get("machine") or {}
+        problems = [{k: c.get(k) for k in ("id", "title", "status", "summary", "remediation")}
+                    for c in report.get("checks", []) if c.get("status") in ("fail", "error", "warn")]
+        order = {"fail": 0, "error": 1, "warn": 2}
+        problems.sort(key=lambda p: order[p["status"]])
+        body = dumps(report)
+
+        def write(c: sqlite3.Connection) -> None:
+            c.execute("INSERT INTO reports (room_code, machine_id, received_at, body) VALUES (?, ?, ?, ?)",
+                      (room_code, machine_id, utcnow(), body))
+            c.execute("UPDATE machines SET hostname=?, os=?, os_version=?, facts=?, ready=?, report_status=?, "
+                      "report_at=?, problems=? WHERE room_code=? AND machine_id=?",
+                      (machine.get("hostname", ""), machine.get("os", ""), machine.get("os_version", ""),
+                       dumps(_facts(machine)), 1 if report.get("ready") else 0, report.get("status"),
+                       report.get("finished_at"), dumps(problems), room_code, machine_id))
+        await self.writer.run(write)
+
+    def latest_report(self, room_code: str, machine_id: str) -> dict[str, Any] | None:
+        row = self._read().execute("SELECT body FROM reports WHERE room_code=? AND machine_id=? "
+                                   "ORDER BY rid DESC LIMIT 1", (room_code, machine_id)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def latest_reports(self, room_code: str) -> list[dict[str, Any]]:
+        rows = self._read().execute(
+            "SELECT body FROM reports WHERE rid IN (SELECT MAX(rid) FROM reports WHERE room_code=? "
+            "GROUP BY machine_id)", (room_code,)).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def machines(self, room_code: str, machine_id: str | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT m.machine_id, m.hostname, m.os, m.os_version, m.facts, m.ready, m.report_status, "
+               "m.report_at, m.problems, m.last_seen, m.live, (SELECT COUNT(*) FROM events e WHERE "
+               "e.room_code=m.room_code AND e.machine_id=m.machine_id AND e.alert=1 AND e.acked_at IS NULL) "
+               "FROM machines m WHERE m.room_code=?")
+        args: tuple = (room_code,)
+        if machine_id is not None:
+            sql += " AND m.machine_id=?"
+            args += (machine_id,)
+        out = []
+        for r in self._read().execute(sql + " ORDER BY m.hostname COLLATE NOCASE, m.machine_id", args):
+            out.append({"machine_id": r[0], "hostname": r[1], "os": r[2], "os_version": r[3],
+                        "facts": json.loads(r[4]), "ready": None if r[5] is None else bool(r[5]),
+                        "report_status": r[6], "report_at": r[7], "problems": json.loads(r[8]),
+                        "last_seen": r[9], "live_state": json.loads(r[10]), "alerts": r[11]})
+        return out
+
+    # -- live state
+    async def save_live(self, room_code: str, machine_id: str, last_seen: str | None,
+                        live: dict[str, Any]) -> None:
+        text = dumps(live)
+        await self.writer.run(lambda c: c.execute(
+            "UPDATE machines SET last_seen=COALESCE(?, last_seen), live=? WHERE room_code=? AND machine_id=?",
+            (last_seen, text, room_code, machine_id)))
+
+    def live_states(self) -> list[tuple[str, str, str | None, dict[str, Any]]]:
+        rows = self._read().execute("SELECT room_code, machine_id, last_seen, live FROM machines").fetchall()
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    # -- events
+    async def add_events(self, room_code: str, machine_id: str,
+                         events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        received = utcnow()
+        prepared = [(e["id"], e["kind"], e["at"], dumps(e["details"]), int(is_alert(e["kind"], e["details"])))
+                    for e in events]
+
+        def write(c: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
+            stored, duplicates = [], 0
+            for event_id, kind, at, details, alert in prepared:
+                cur = c.execute("INSERT OR IGNORE INTO events (id, room_code, machine_id, kind, at, received_at, "
+                                "details, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                (event_id, room_code, machine_id, kind, at, received, details, alert))
+                if cur.rowcount:
+                    stored.append(cur.lastrowid)
+                else:
+                    duplicates += 1
+            rows = []
+            for seq in stored:
+                rows.append(_event_row(c.execute(_EVENT_COLS + "WHERE e.seq=?", (seq,)).fetchone()))
+            return rows, duplicates
+        return await self.writer.run(write)
+
+    def events(self, room_code: str, after: int = 0, limit: int = 1000,
+               alerts_only: bool = False, open_only: bool | None = None) -> list[dict[str, Any]]:
+        sql = _EVENT_COLS + "WHERE e.room_code=? AND e.seq > ?"
+        if alerts_only:
+            sql += " AND e.alert=1"
+        if open_only is True:
+            sql += " AND e.acked_at IS NULL"
+        elif open_only is False:
+            sql += " AND e.acked_at IS NOT NULL"
+        rows = self._read().execute(sql + " ORDER BY e.seq LIMIT ?", (room_code, after, limit)).fetchall()
+        return [_event_row(r) for r in rows]
+
+    async def ack(self, room_code: str, event_id: str, by: str) -> dict[str, Any] | None:
+        def write(c: sqlite3.Connection) -> dict[str, Any] | None:
+            c.execute("UPDATE events SET acked_at=?, acked_by=? WHERE id=? AND room_code=? AND alert=1 "
+                      "AND acked_at IS NULL", (utcnow(), by, event_id, room_code))
+            row = c.execute("SELECT id, acked_at, acked_by, machine_id FROM events WHERE id=? AND room_code=? "
+                            "AND alert=1", (event_id, room_code)).fetchone()
+            return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3]} if row else None
+        return await self.writer.run(write)
+
+
+def _facts(machine: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in machine.items() if k not in ("id", "hostname", "os", "os_version")}
+
+
+def _event_row(r: tuple) -> dict[str, Any]:
+    return {"seq": r[0], "id": r[1], "kind": r[2], "at": r[3], "machine_id": r[4], "hostname": r[5],
+            "details": json.loads(r[6]), "alert": bool(r[7]), "acked_at": r[8], "acked_by": r[9]}

@@ -1,0 +1,123 @@
+"""Live state of each machine's companion, and the watchdog that notices lost ones.
+
+Facts read: heartbeats (``POST /heartbeat``) and companion events, both already validated.
+A companion is ``online`` while it heart-beats, ``lost`` once it has been silent for
+max(6 s, 3 x its announced interval) - so one killed -9 with the default 2 s interval is
+reported after 6 to 7 s, within the 10 s promised - and ``never`` if it never sent one.
+Time is measured on the server's monotonic clock: agents' clocks are not trusted for this.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from supervisor.models import HeartbeatIn
+
+MIN_LOST_S = 6.0
+Key = tuple[str, str]  # (room code, machine id)
+
+
+@dataclass
+class LiveState:
+    status: str = "never"
+    last_beat: float | None = None
+    last_seen: str | None = None
+    interval_s: float = 2.0
+    stopped: bool = False
+    focus: str | None = None
+    focus_title: str | None = None
+    net: str | None = None
+    forbidden: list[str] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        return {"live": self.status, "focus": self.focus, "focus_title": self.focus_title,
+                "net": self.net, "forbidden": list(self.forbidden)}
+
+    def persisted(self) -> dict[str, Any]:
+        return {"status": self.status, "interval_s": self.interval_s, "stopped": self.stopped,
+                "focus": self.focus, "focus_title": self.focus_title, "net": self.net,
+                "forbidden": self.forbidden}
+
+
+class Liveness:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, min_lost_s: float = MIN_LOST_S) -> None:
+        self._clock = clock
+        self.min_lost_s = min_lost_s
+        self._states: dict[Key, LiveState] = {}
+
+    def get(self, key: Key) -> LiveState:
+        return self._states.get(key) or LiveState()
+
+    def load(self, key: Key, last_seen: str | None, saved: dict[str, Any]) -> None:
+        """State kept in the database by a previous run of the server."""
+        state = LiveState(last_seen=last_seen, interval_s=float(saved.get("interval_s") or 2.0),
+                          stopped=bool(saved.get("stopped")), focus=saved.get("focus"),
+                          focus_title=saved.get("focus_title"), net=saved.get("net"),
+                          forbidden=list(saved.get("forbidden") or []))
+        state.status = saved.get("status") or ("lost" if last_seen else "never")
+        if state.status == "online":
+            # We were down, not the companions: give them a full period to reach us again.
+            state.last_beat = self._clock()
+        self._states[key] = state
+
+    def beat(self, key: Key, hb: HeartbeatIn, now_iso: str) -> tuple[bool, bool]:
+        """Record a heartbeat; returns (the visible row changed, the companion is back after a loss)."""
+        state = self._states.setdefault(key, LiveState())
+        before = state.public()
+        back = state.status == "lost" and not state.stopped
+        state.status, state.stopped = "online", False
+        state.last_beat, state.last_seen = self._clock(), now_iso
+        if hb.interval_s:
+            state.interval_s = hb.interval_s
+        if hb.focus is not None and hb.focus.exam is not None:
+            state.focus = "exam" if hb.focus.exam else "away"
+            state.focus_title = hb.focus.title
+        if hb.net is not None and hb.net.up is not None:
+            state.net = "up" if hb.net.up else "down"
+        if hb.forbidden is not None:
+            state.forbidden = sorted(set(hb.forbidden))
+        return state.public() != before, back
+
+    def on_event(self, key: Key, kind: str, details: dict[str, Any]) -> bool:
+        """A companion event also moves the live state (heartbeats correct it within one period)."""
+        state = self._states.setdefault(key, LiveState())
+        before = state.public()
+        title = details.get("title")
+        title = title if isinstance(title, str) else None
+        if kind == "focus_lost":
+            state.focus, state.focus_title = "away", title
+        elif kind == "focus_regained":
+            state.focus, state.focus_title = "exam", title
+        elif kind == "net_down":
+            state.net = "down"
+        elif kind == "net_up":
+            state.net = "up"
+        elif kind == "forbidden_process" and isinstance(details.get("name"), str):
+            names = set(state.forbidden)
+            if details.get("state", "started") == "stopped":
+                names.discard(details["name"])
+            else:
+                names.add(details["name"])
+            state.forbidden = sorted(names)
+        elif kind == "companion_stopped":
+            # Stopped on purpose: it is an alert by itself, no companion_lost on top of it.
+            state.stopped = True
+            if state.status == "online":
+                state.status = "lost"
+        elif kind == "companion_started":
+            state.stopped = False
+        return state.public() != before
+
+    def expire(self) -> list[tuple[Key, float]]:
+        """Companions that just went silent for too long: (key, seconds since their last beat)."""
+        now = self._clock()
+        lost = []
+        for key, state in self._states.items():
+            if state.status != "online" or state.last_beat is None:
+                continue
+            silent = now - state.last_beat
+            if silent >= max(self.min_lost_s, 3 * state.interval_s):
+                state.status = "lost"
+                lost.append((key, silent))
+        return lost
