@@ -1,18 +1,161 @@
-"""``examroom companion``. (Placeholder until the companion issue lands.)"""
+"""``examroom companion``: exam-time mode (CONTRACT section 6).
+
+Enrols if needed, then watches focus, forbidden software and connectivity, sends
+heartbeats and events, until SIGTERM or Ctrl-C (which send ``companion_stopped`` and exit 0).
+A server that is down at start is not an error: events are kept in the outbox and sent when
+it is back. A server that refuses the room code is bad input (exit 2).
+"""
 from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from urllib.parse import urlparse
 
 import click
 
-from checks.errors import NotAvailable
+from agent.i18n import detect_lang, t
+from checks.errors import BadInput
+
+log = logging.getLogger("examroom.companion")
+
+
+def _url(value: str | None, option: str, lang: str) -> str | None:
+    if value is None:
+        return None
+    parts = urlparse(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadInput(t("companion.bad_url", lang, option=option, value=value), option,
+                       t("companion.bad_url.hint", lang))
+    return value
 
 
 @click.command()
-@click.option("--server", required=True, metavar="URL")
-@click.option("--room", required=True, metavar="CODE")
-@click.option("--platform-url", metavar="URL")
-@click.option("--exam-title", metavar="REGEX", default="Pix", show_default=True)
-@click.option("--heartbeat", type=float, default=2.0, show_default=True, metavar="SECONDS")
-@click.option("--no-window", is_flag=True)
-def companion(server, room, platform_url, exam_title, heartbeat, no_window) -> None:
+@click.option("--server", required=True, metavar="URL", help="Supervisor server URL.")
+@click.option("--room", required=True, metavar="CODE", help="Enrolment code of the room.")
+@click.option("--platform-url", metavar="URL", default="https://app.pix.fr/", show_default=True,
+              help="Exam platform whose reachability is watched.")
+@click.option("--exam-title", metavar="REGEX", default="Pix", show_default=True,
+              help="Pattern of the exam window's title (case-insensitive).")
+@click.option("--heartbeat", type=click.FloatRange(min=0.2, max=600), default=2.0, show_default=True,
+              metavar="SECONDS", help="Seconds between heartbeats.")
+@click.option("--no-window", is_flag=True, help="Run without the candidate's status window.")
+@click.option("--ca-file", metavar="FILE", help="CA certificate(s) that sign the server's HTTPS certificate.")
+@click.option("--local-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help="Port of the local endpoint for the exam page on 127.0.0.1 (default 47615; 0 = any).")
+@click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN",
+              help="Web origin allowed to call the local endpoint (repeatable; default: Pix's).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the texts.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every event on stderr.")
+def companion(server, room, platform_url, exam_title, heartbeat, no_window, ca_file, local_port,
+              allowed_origins, lang, verbose) -> None:
     """Exam-time mode: heartbeats, focus, software and connectivity watch."""
-    raise NotAvailable("the command 'companion' is not available yet in this version of examroom")
+    lang = lang or detect_lang()
+    try:
+        re.compile(exam_title)
+    except re.error as exc:
+        raise BadInput(t("companion.bad_regex", lang, detail=exc), "--exam-title", t("companion.bad_regex.hint", lang))
+    _url(server, "--server", lang)
+    _url(platform_url, "--platform-url", lang)
+    if ca_file and not os.path.isfile(ca_file):
+        raise BadInput(f"CA file not found: {ca_file}", "--ca-file", "give the path of a PEM file")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sys.exit(run(server=server, room=room, platform_url=platform_url, exam_title=exam_title,
+                 heartbeat=heartbeat, window=not no_window, ca_file=ca_file, local_port=local_port,
+                 allowed_origins=tuple(allowed_origins), lang=lang))
+
+
+def run(*, server: str, room: str, platform_url: str | None, exam_title: str, heartbeat: float,
+        window: bool, ca_file: str | None, local_port: int | None, allowed_origins: tuple[str, ...],
+        lang: str) -> int:
+    from agent.client import ApiClient, ServerRefused, ServerUnreachable
+    from agent.machine import describe_machine
+    from checks.probes import Host
+    from companion.localapi import DEFAULT_ORIGINS, DEFAULT_PORT, LocalApi
+    from companion.session import CompanionConfig, Session
+
+    host = Host.current()
+    client = ApiClient(server, ca_file=ca_file, lang=lang)
+    machine = describe_machine(host)
+    try:
+        client.ensure_enrolled(room, machine)
+    except ServerRefused as exc:
+        raise BadInput(t("companion.refused", lang, room=room, detail=exc), "--room", t("companion.refused.hint", lang))
+    except ServerUnreachable:
+        click.echo(t("companion.server_unreachable", lang), err=True)
+
+    config = CompanionConfig(server=server, room=room, platform_url=platform_url, exam_title=exam_title,
+                             heartbeat_s=heartbeat, ca_file=ca_file, lang=lang)
+    session = Session(config, client=client, machine=machine, focus_watcher=_focus_watcher(host, lang),
+                      os_name=host.os, heartbeat_client=ApiClient(server, ca_file=ca_file, lang=lang))
+
+    stopping: dict[str, str] = {}
+    done = threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        stopping.setdefault("reason", "sigterm" if signum == signal.SIGTERM else "interrupt")
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if hasattr(signal, "SIGBREAK"):  # Windows console close / Ctrl-Break
+        signal.signal(signal.SIGBREAK, on_signal)
+
+    session.start()
+    api = None
+    port = DEFAULT_PORT if local_port is None else local_port
+    try:
+        from companion.window import status_texts
+
+        api = LocalApi(session, port=port, origins=allowed_origins or DEFAULT_ORIGINS,
+                       status=lambda: status_texts(session, lang))
+        api.start()
+    except OSError as exc:  # another companion or program holds the port: watch on anyway
+        click.echo(t("companion.localapi_unavailable", lang, port=port, detail=exc), err=True)
+    win = None
+    if window and api is not None:
+        from companion.window import start_window
+
+        win = start_window(port=api.port, token=api.token, room=room, lang=lang)
+        if win is not None:
+            session.own_pids.add(win.pid)
+    watcher = session.focus_watcher.name if session.focus_watcher else "-"
+    click.echo(t("companion.started", lang, room=room, watcher=watcher), err=True)
+    if api is not None:
+        log.info("local endpoint on http://127.0.0.1:%d", api.port)
+
+    while not done.wait(0.5):  # a timed wait: signals are handled promptly on every OS
+        pass
+    session.stop(stopping.get("reason", "stopped"))
+    if api is not None:
+        api.close()
+    if win is not None:
+        win.terminate()
+        try:
+            win.wait(3)
+        except Exception:
+            win.kill()
+    click.echo(t("companion.stopped", lang, pending=session.status.pending), err=True)
+    return 0
+
+
+def _focus_watcher(host, lang: str):
+    from companion.focus import make_watcher
+
+    display = host.getenv("DISPLAY")
+    try:
+        watcher = make_watcher(host.os, display)
+        if watcher is not None and watcher.name == "x11":
+            from Xlib import display as xdisplay
+
+            xdisplay.Display(display).close()   # fail now, with a clear line, not in a thread
+        if watcher is None:
+            click.echo(t("companion.no_focus_watch", lang, detail="no display"), err=True)
+        return watcher
+    except Exception as exc:
+        click.echo(t("companion.no_focus_watch", lang, detail=exc), err=True)
+        return None

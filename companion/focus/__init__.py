@@ -65,9 +65,10 @@ class FocusTracker:
 
     exam_title: str
     emit: Callable[[Event], None]
-    own_pids: frozenset[int] = frozenset()
+    own_pids: set[int] | frozenset[int] = frozenset()
     clock: Callable[[], float] = time.monotonic
     armed: bool = False
+    focus_required: bool = False     # the exam page says the current question requires focus
     exam: bool | None = None
     current: Foreground | None = None
     left_at: float | None = None
@@ -117,7 +118,7 @@ class FocusTracker:
         self.left_at = self.clock()
         self._note(fg, False)
         return self._send(event("focus_lost", title=fg.title, process=fg.process,
-                                exam_title_pattern=self.exam_title))
+                                exam_title_pattern=self.exam_title, focus_required=self.focus_required))
 
     def _note(self, fg: Foreground, exam: bool) -> None:
         self.changes.append(FocusChange(at=utc_iso(), exam=exam, title=fg.title, process=fg.process))
@@ -135,7 +136,7 @@ class FocusTracker:
     def snapshot(self) -> dict:
         with self._lock:
             fg = self.current
-            return {"exam": bool(self.exam), "title": fg.title if fg else None,
+            return {"exam": self.exam, "title": fg.title if fg else None,
                     "process": fg.process if fg else None}
 
 

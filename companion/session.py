@@ -1,0 +1,281 @@
+"""The companion's loop: watchers -> events -> durable outbox -> server; heartbeats.
+
+Facts read: none directly; it wires the watchers (focus, forbidden software, network), the
+outbox (``state_dir()/outbox.sqlite``, kind "event") and the server client
+(``agent.client.ApiClient``). Every event is written to the outbox FIRST and to a local
+journal (``state_dir()/companion-journal.jsonl``, the machine's own record of the session),
+and leaves the outbox only when the server acknowledged it, so a server outage, a
+restart of either side or a network cut loses nothing and the server's idempotence on
+event ids keeps replays from counting twice.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from agent import __version__
+from agent.outbox import Outbox
+from agent.state import state_dir
+from companion.events import Event, event, utc_iso
+from companion.focus import FocusTracker, FocusWatcher, Foreground
+from companion.network import NetworkWatcher
+from companion.processes import ForbiddenWatcher, load_catalog
+
+log = logging.getLogger("examroom.companion")
+
+BATCH = 200
+MAX_BACKOFF_S = 5.0
+TEXT_MAX = 1000   # titles can be long (a web page's title); the server caps strings
+
+
+@dataclass
+class CompanionConfig:
+    server: str
+    room: str
+    platform_url: str | None = None
+    exam_title: str = "Pix"
+    heartbeat_s: float = 2.0
+    ca_file: str | None = None
+    lang: str = "fr"
+    process_interval_s: float = 2.0
+    net_interval_s: float = 3.0
+    net_down_after: int = 2
+
+
+@dataclass
+class Status:
+    """What the status window and the local API show; updated by the loops."""
+
+    server_ok: bool | None = None
+    enrolled: bool = False
+    machine_id: str | None = None
+    pending: int = 0
+    exam_phase: str | None = None          # "started" / "ended", from the exam page
+    focus_required: bool = False
+    window_focused: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _clip(value: Any) -> Any:
+    return value[:TEXT_MAX] if isinstance(value, str) else value
+
+
+class Session:
+    def __init__(self, config: CompanionConfig, *, client: Any, machine: Any,
+                 focus_watcher: FocusWatcher | None, os_name: str, home: Path | None = None,
+                 forbidden: ForbiddenWatcher | None = None, heartbeat_client: Any = None) -> None:
+        self.config = config
+        self.client = client
+        # a second client for heartbeats: its HTTP session is not shared between threads, and
+        # a slow heartbeat never delays the delivery of events
+        self.heartbeat_client = heartbeat_client or client
+        self.machine = machine
+        self.focus_watcher = focus_watcher
+        self.home = home or state_dir()
+        self.outbox = Outbox(self.home / "outbox.sqlite")
+        self._journal = (self.home / "companion-journal.jsonl").open("a", encoding="utf-8")
+        self._journal_lock = threading.Lock()
+        self.status = Status()
+        self.stop_event = threading.Event()
+        self._wake = threading.Event()
+        self.own_pids: set[int] = {os.getpid()}
+        self.tracker = FocusTracker(exam_title=config.exam_title, emit=self.record, own_pids=self.own_pids)
+        self.forbidden = forbidden or ForbiddenWatcher(load_catalog(os_name), self.record,
+                                                        interval_s=config.process_interval_s)
+        self.network = (NetworkWatcher(config.platform_url, self.record, interval_s=config.net_interval_s,
+                                       down_after=config.net_down_after)
+                        if config.platform_url else None)
+        self._threads: list[threading.Thread] = []
+        self._enrolled: set[int] = set()   # ids of the clients that hold a token
+        self._listeners: list[Callable[[Event], None]] = []
+
+    # -- events ---------------------------------------------------------------------------
+    def record(self, ev: Event) -> None:
+        """Durable first (outbox), then the journal, then wake the sender."""
+        ev = Event(id=ev.id, kind=ev.kind, at=ev.at, details={k: _clip(v) for k, v in ev.details.items()})
+        wire = ev.wire()
+        self.outbox.put("event", wire, item_id=ev.id)
+        with self._journal_lock:
+            self._journal.write(json.dumps(wire, ensure_ascii=False) + "\n")
+            self._journal.flush()
+        log.info("event %s %s", ev.kind, json.dumps(ev.details, ensure_ascii=False))
+        for listener in list(self._listeners):
+            listener(ev)
+        self._wake.set()
+
+    def on_event(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def on_focus(self, fg: Foreground) -> None:
+        self.tracker.update(fg)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        watcher_name = self.focus_watcher.name if self.focus_watcher else "none"
+        self.record(event("companion_started", version=__version__, exam_title_pattern=self.config.exam_title,
+                          platform_url=self.config.platform_url, watcher=watcher_name))
+        self._spawn("sender", self._sender_loop)
+        self._spawn("heartbeat", self._heartbeat_loop)
+        self._spawn("processes", self.forbidden.run, self.stop_event)
+        if self.network is not None:
+            self._spawn("network", self.network.run, self.stop_event)
+        if self.focus_watcher is not None:
+            self._spawn("focus", self._focus_loop)
+
+    def _spawn(self, name: str, target: Callable, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=f"companion-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _focus_loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.focus_watcher.run(self.on_focus, self.stop_event)
+            except Exception as exc:  # the X server restarted, a session change...: retry
+                log.warning("focus watcher (%s) stopped: %s", self.focus_watcher.name, exc)
+            self.stop_event.wait(5.0)
+
+    def stop(self, reason: str, flush_s: float = 3.0) -> None:
+        """Record ``companion_stopped``, stop the loops, try to deliver what is pending."""
+        if self.stop_event.is_set():
+            return
+        self.record(event("companion_stopped", reason=reason))
+        self.stop_event.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=3.0)
+        deadline = time.monotonic() + flush_s
+        while self.outbox.count("event") and time.monotonic() < deadline:
+            if not self._flush_once():
+                break
+        self.status.pending = self.outbox.count("event")
+        if self.network is not None:
+            self.network.close()
+        with self._journal_lock:
+            self._journal.close()
+
+    # -- server ---------------------------------------------------------------------------
+    def _enrol(self, client: Any = None) -> bool:
+        client = client or self.client
+        if id(client) in self._enrolled:
+            return True
+        from agent.client import ServerRefused, ServerUnreachable
+
+        try:
+            self.status.machine_id = client.ensure_enrolled(self.config.room, self.machine)
+        except ServerUnreachable as exc:
+            log.info("server unreachable for enrolment: %s", exc)
+            self.status.server_ok = False
+            return False
+        except ServerRefused as exc:
+            log.warning("enrolment refused: %s", exc)
+            self.status.server_ok = True
+            return False
+        self._enrolled.add(id(client))
+        self.status.enrolled = True
+        return True
+
+    def _flush_once(self) -> bool:
+        """Send one batch; True when the server took it (or there was nothing to send)."""
+        from agent.client import ServerRefused, ServerUnreachable
+
+        if not self._enrol():
+            return False
+        batch = self.outbox.peek("event", BATCH)
+        if not batch:
+            return True
+        try:
+            self.client.post_events([payload for _, payload in batch])
+        except ServerUnreachable as exc:
+            log.info("server unreachable, %d event(s) kept: %s", len(batch), exc)
+            self.status.server_ok = False
+            return False
+        except ServerRefused as exc:
+            self.status.server_ok = True
+            self._refused(batch, exc)
+            return False
+        self.outbox.ack([item for item, _ in batch])
+        self.status.server_ok = True
+        self.status.pending = self.outbox.count("event")
+        return True
+
+    def _refused(self, batch: list[tuple[str, dict]], exc: Exception) -> None:
+        """A 4xx: the server cannot take one of them. Send one by one; an event it refuses
+        alone is kept aside (kind "event_refused") rather than lost or retried forever."""
+        from agent.client import ServerRefused, ServerUnreachable
+
+        if getattr(exc, "status", None) in (401, 403):
+            # the token is no longer valid and the client could not enrol again by itself
+            self._enrolled.discard(id(self.client))
+            log.warning("server refused our token: %s", exc)
+            return
+        for item, payload in batch:
+            try:
+                self.client.post_events([payload])
+            except ServerRefused as single:
+                log.error("server refused event %s: %s", item, single)
+                self.outbox.put("event_refused", {"event": payload, "error": str(single)}, item_id=item)
+            except ServerUnreachable:
+                return
+            self.outbox.ack([item])
+
+    def _sender_loop(self) -> None:
+        backoff = 0.25
+        while not self.stop_event.is_set():
+            if self._flush_once():
+                backoff = 0.25
+                if self.outbox.count("event") == 0:
+                    self._wake.wait(1.0)
+                    self._wake.clear()
+                continue
+            self.stop_event.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def heartbeat_payload(self) -> dict[str, Any]:
+        net = self.network.state if self.network else None
+        focus = self.tracker.snapshot()
+        return {
+            "at": utc_iso(),
+            "interval_s": self.config.heartbeat_s,
+            "net": {"up": net.up if net else None, "latency_ms": net.latency_ms if net else None,
+                    "platform_url": self.config.platform_url},
+            "focus": {"exam": focus["exam"], "title": _clip(focus["title"]), "process": _clip(focus["process"])},
+            "forbidden": self.forbidden.names(),
+            "companion_version": __version__,
+            "pending_events": self.outbox.count("event"),
+            "exam_phase": self.status.exam_phase,
+        }
+
+    def _heartbeat_loop(self) -> None:
+        from agent.client import ServerRefused, ServerUnreachable
+
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            if self._enrol(self.heartbeat_client):
+                try:
+                    self.heartbeat_client.heartbeat(self.heartbeat_payload())
+                    self.status.server_ok = True
+                except ServerUnreachable:
+                    self.status.server_ok = False
+                except ServerRefused as exc:
+                    log.warning("heartbeat refused: %s", exc)
+                    if getattr(exc, "status", None) in (401, 403):
+                        self._enrolled.discard(id(self.heartbeat_client))
+            self.stop_event.wait(max(0.1, self.config.heartbeat_s - (time.monotonic() - started)))
+
+    # -- signals from the exam page and the status window ---------------------------------
+    def exam_phase(self, phase: str, **details: Any) -> None:
+        self.status.exam_phase = phase
+        self.record(event(f"exam_{phase}", **details))
+        if phase == "started":
+            self.tracker.arm()   # after the start event: an absence in progress follows it
+
+    def set_focus_required(self, required: bool) -> None:
+        self.status.focus_required = required
+        self.tracker.focus_required = required

@@ -1,0 +1,112 @@
+"""The local endpoint for the exam page, over real HTTP on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from companion.focus import Foreground
+from companion.localapi import LocalApi
+from companion.session import CompanionConfig, Session
+
+
+class NoClient:
+    """Never called in these tests: the session is not started."""
+
+
+@pytest.fixture()
+def api(tmp_path: Path):
+    session = Session(CompanionConfig(server="http://127.0.0.1:9", room="R"), client=NoClient(), machine=None,
+                      focus_watcher=None, os_name="linux", home=tmp_path)
+    local = LocalApi(session, port=0, origins=("https://app.pix.fr",), status=lambda: {"room": "R"})
+    local.start()
+    yield local
+    local.close()
+    session.outbox.close()
+
+
+def call(api: LocalApi, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{api.port}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            raw = answer.read()
+            return answer.status, (json.loads(raw) if raw else None), dict(answer.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null"), dict(err.headers)
+
+
+PIX = {"Origin": "https://app.pix.fr"}
+
+
+def test_ping_reports_version_and_focus_changes_once(api: LocalApi) -> None:
+    session = api.session
+    session.on_focus(Foreground("Pix - Certification", "firefox", 1))
+    session.on_focus(Foreground("Discord", "Discord", 2))
+    code, body, headers = call(api, "GET", "/ping", headers=PIX)
+    assert code == 200 and body["companion"] == "examroom" and body["version"]
+    assert headers["Access-Control-Allow-Origin"] == "https://app.pix.fr"
+    assert body["exam"] is False
+    assert [(c["exam"], c["title"]) for c in body["focus_changes"]] == [
+        (True, "Pix - Certification"), (False, "Discord")]
+    assert call(api, "GET", "/ping", headers=PIX)[1]["focus_changes"] == []
+
+
+def test_other_origins_are_refused(api: LocalApi) -> None:
+    code, body, headers = call(api, "GET", "/ping", headers={"Origin": "https://evil.example"})
+    assert code == 403 and body["error"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in headers
+    code, _, _ = call(api, "POST", "/exam/start", {}, headers={"Origin": "https://app.pix.fr.evil.example"})
+    assert code == 403
+    code, _, _ = call(api, "POST", "/exam/start", {})        # no Origin: not a browser page
+    assert code == 403
+    assert api.session.outbox.count("event") == 0
+
+
+def test_preflight_with_private_network_access(api: LocalApi) -> None:
+    code, _, headers = call(api, "OPTIONS", "/exam/start", headers={
+        **PIX, "Access-Control-Request-Method": "POST", "Access-Control-Request-Private-Network": "true"})
+    assert code == 204
+    assert headers["Access-Control-Allow-Private-Network"] == "true"
+    assert "POST" in headers["Access-Control-Allow-Methods"]
+
+
+def test_exam_start_arms_focus_and_focus_required_is_carried(api: LocalApi) -> None:
+    session = api.session
+    session.on_focus(Foreground("Bureau", "nautilus", 5))       # before start: not an absence
+    assert session.outbox.count("event") == 0
+    code, body, _ = call(api, "POST", "/exam/focus-required", {"required": True}, headers=PIX)
+    assert code == 200 and body["required"] is True
+    code, _, _ = call(api, "POST", "/exam/start", {"session": "1234"}, headers=PIX)
+    assert code == 200
+    kinds = [payload["kind"] for _, payload in session.outbox.peek("event")]
+    assert kinds == ["exam_started", "focus_lost"]
+    lost = session.outbox.peek("event")[1][1]
+    assert lost["title"] == "Bureau" and lost["focus_required"] is True
+    call(api, "POST", "/exam/end", {}, headers=PIX)
+    assert session.outbox.peek("event")[-1][1]["kind"] == "exam_ended"
+    journal = (session.home / "companion-journal.jsonl").read_text().splitlines()
+    assert [json.loads(line)["kind"] for line in journal] == ["exam_started", "focus_lost", "exam_ended"]
+
+
+def test_status_and_window_focus_need_the_token(api: LocalApi) -> None:
+    assert call(api, "GET", "/status")[0] == 403
+    code, body, _ = call(api, "GET", "/status", headers={"X-Examroom-Token": api.token})
+    assert code == 200 and body == {"room": "R"}
+    assert call(api, "POST", "/window/focus", {"focused": False})[0] == 403
+    assert call(api, "POST", "/window/focus", {"focused": False}, headers={"X-Examroom-Token": api.token})[0] == 200
+    assert api.session.status.window_focused is False
+
+
+def test_bad_bodies(api: LocalApi) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{api.port}/exam/start", data=b"[1,", method="POST",
+                                     headers=PIX)
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=5)
+    assert err.value.code == 400
+    assert call(api, "POST", "/exam/start", [1], headers=PIX)[0] == 400
+    assert call(api, "GET", "/nothing", headers=PIX)[0] == 404
