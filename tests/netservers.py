@@ -148,16 +148,31 @@ class HttpServer:
 
 
 class HangServer:
-    """Accepts connections and never says a word (a host a firewall swallows)."""
+    """Accepts connections and never says a word (a host a firewall swallows).
+    ``accepted`` counts the connections held open, so tests see how many were probed at once."""
 
     def __init__(self):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(256)  # the kernel completes handshakes: connect succeeds, then silence
+        self.sock.listen(256)
         self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+            self.accepted += 1
 
     def close(self) -> None:
         self.sock.close()
+        for conn in self.held:
+            conn.close()
 
 
 class ForwardProxy:

@@ -1,9 +1,17 @@
-"""``examroom whitelist show|import``. (Placeholder until the network issue lands.)"""
+"""``examroom whitelist show [FILE]`` and ``examroom whitelist import FILE.xlsx -o FILE.toml``."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
-from checks.errors import NotAvailable
+from agent.i18n import detect_lang, t
+from checks.errors import BadInput
+from whitelist.load import load, to_toml
+
+
+def _lang(lang: str | None) -> str:
+    return lang or detect_lang()
 
 
 @click.group()
@@ -13,14 +21,49 @@ def whitelist() -> None:
 
 @whitelist.command()
 @click.argument("file", required=False)
-def show(file) -> None:
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the output.")
+def show(file, lang) -> None:
     """Print the whitelist that 'check' would use (bundled, or FILE)."""
-    raise NotAvailable("the command 'whitelist show' is not available yet in this version of examroom")
+    lang = _lang(lang)
+    entries = load(Path(file) if file else None)
+    source = file or t("whitelist.show.bundled", lang)
+    required = sum(1 for e in entries if e.required)
+    click.echo(t("whitelist.show.header", lang, source=source, count=len(entries), required=required))
+    click.echo("")
+    width = max(len(e.url) for e in entries)
+    for e in entries:
+        flag = t("whitelist.show.required" if e.required else "whitelist.show.optional", lang)
+        line = f"  {e.url.ljust(width)}  {flag:<14} {e.category}"
+        click.echo(line.rstrip())
+        if e.note:
+            click.echo(f"  {'':{width}}  {e.note}")
+    from checks.probes import Host
+    from whitelist.proxy import detect
+
+    # Only what the machine's settings say; a PAC file is named, not fetched, to stay offline.
+    settings = detect(Host.current(), fetch_pac=False)
+    click.echo("")
+    click.echo(t("whitelist.show.proxy", lang, proxy=settings.describe()))
 
 
 @whitelist.command(name="import")
 @click.argument("file")
-@click.option("-o", "--output", required=True, metavar="FILE.toml")
-def import_(file, output) -> None:
+@click.option("-o", "--output", required=True, metavar="FILE.toml", help="Where to write the TOML list.")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the output.")
+def import_(file, output, lang) -> None:
     """Convert a spreadsheet (.xlsx) list into the TOML format."""
-    raise NotAvailable("the command 'whitelist import' is not available yet in this version of examroom")
+    lang = _lang(lang)
+    source = Path(file)
+    if source.suffix.lower() not in (".xlsx", ".txt", ".toml"):
+        raise BadInput("expected a .xlsx spreadsheet", str(source), "export the list as an Excel workbook (.xlsx)")
+    entries = load(source)
+    target = Path(output)
+    if target.suffix.lower() != ".toml":
+        raise BadInput("the output must be a .toml file", str(target), "write -o whitelist.toml")
+    for e in entries:
+        e.source = e.source or source.name
+    try:
+        target.write_text(to_toml(entries), encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot write the file: {exc.strerror or exc}", str(target), "choose another path") from None
+    click.echo(t("whitelist.import.done", lang, count=len(entries), path=target))

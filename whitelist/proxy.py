@@ -120,8 +120,9 @@ def bypassed(host: str, port: int, patterns: list[str], local: bool) -> bool:
     return False
 
 
-def detect(host: Host, timeout: float = 5.0) -> ProxySettings:
-    """The proxy settings of ``host``: environment first, then the OS's own settings."""
+def detect(host: Host, timeout: float = 5.0, *, fetch_pac: bool = True) -> ProxySettings:
+    """The proxy settings of ``host``: environment first, then the OS's own settings.
+    ``fetch_pac=False`` names the PAC file without downloading it (offline commands)."""
     found = _from_env(host)
     if found is None and host.os == "windows" and host.registry is not None:
         found = _from_registry(host)
@@ -130,7 +131,7 @@ def detect(host: Host, timeout: float = 5.0) -> ProxySettings:
     if found is None and host.os == "linux":
         found = _from_gsettings(host)
     settings = found or ProxySettings()
-    if settings.pac_url or settings.source == "wpad":
+    if fetch_pac and (settings.pac_url or settings.source == "wpad"):
         _load_pac(settings, timeout)
     return settings
 

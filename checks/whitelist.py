@@ -1,0 +1,141 @@
+"""Check ``whitelist``: every required URL of the whitelist is reachable from this machine.
+
+Judges the probe's outcomes (whitelist.probe) against the list's ``required`` flags: all
+required URLs ok -> ok; an optional one failing, or TLS inspection by a CA this machine
+trusts -> warn; a required one failing -> fail. Remediations are grouped by reason and
+written so a technician can forward them to the network administrator as they are.
+
+The environment variable ``EXAMROOM_EXTRA_CA`` (a PEM file) adds CAs to the trust store;
+it exists for tests and labs, the default being the machine's real trust store.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from checks.base import CheckContext
+from checks.result import CheckResult, Item, Status, worst
+from whitelist import load as wl_load
+from whitelist.probe import MAX_WORKERS, ProbeSettings, probe_all
+from whitelist.proxy import detect
+from whitelist.resolve import Resolver, parse_dns_server
+
+# The order in which problems are listed: what blocks the session first.
+REASONS = ("blocked", "proxy_auth_required", "tls_intercepted", "dns_failed", "connect_failed",
+           "timeout", "tls_error", "http_error")
+
+
+def preflight(ctx: CheckContext) -> None:
+    wl_load.load(ctx.options.whitelist)
+    if ctx.options.dns:
+        parse_dns_server(ctx.options.dns)
+
+
+def budget_s(ctx: CheckContext) -> float:
+    try:
+        count = len(wl_load.load(ctx.options.whitelist))
+    except Exception:  # noqa: BLE001 - preflight reports bad files; here we only size the budget
+        count = 1
+    waves = math.ceil(count / MAX_WORKERS)
+    # A URL takes at most 2 x timeout (probe.py) plus a short body read; the PAC file one more timeout.
+    return waves * (2 * ctx.options.timeout + 3) + ctx.options.timeout + 5
+
+
+def settings_for(ctx: CheckContext) -> ProbeSettings:
+    return ProbeSettings(timeout=ctx.options.timeout, resolver=Resolver(ctx.options.dns),
+                         proxies=detect(ctx.host, ctx.options.timeout),
+                         cafile=ctx.host.getenv("EXAMROOM_EXTRA_CA") or None)
+
+
+def run(ctx: CheckContext) -> CheckResult:
+    entries = wl_load.load(ctx.options.whitelist)
+    settings = settings_for(ctx)
+    outcomes = probe_all([e.url for e in entries], settings,
+                         lambda done, total: ctx.progress("whitelist", done, total))
+    items = []
+    for entry, outcome in zip(entries, outcomes):
+        if outcome.reason == "ok":
+            status = Status.ok
+        elif outcome.reason == "tls_intercepted" and outcome.trusted:
+            status = Status.warn
+        else:
+            status = Status.fail if entry.required else Status.warn
+        items.append(Item(
+            name=entry.url, status=status, detail=outcome.detail or None,
+            url=entry.url, host=entry.host, reason=outcome.reason, ip=outcome.ip,
+            latency_ms=outcome.latency_ms, http_status=outcome.http_status,
+            required=entry.required, category=entry.category or None, proxy=outcome.proxy,
+            product=outcome.product or None,
+        ))
+    status = worst([i.status for i in items], default=Status.ok)
+    return ctx.result("whitelist", status, _summary(ctx, items), remediation=_remediation(ctx, items, settings),
+                      items=items)
+
+
+def _summary(ctx: CheckContext, items: list[Item]) -> str:
+    reachable = sum(1 for i in items if i.reason == "ok")  # type: ignore[attr-defined]
+    text = ctx.t("whitelist.summary", ok=reachable, total=len(items))
+    counts = [(r, sum(1 for i in items if i.reason == r)) for r in REASONS]  # type: ignore[attr-defined]
+    parts = [f"{ctx.t('reason.' + r)} : {n}" if ctx.lang == "fr" else f"{ctx.t('reason.' + r)}: {n}"
+             for r, n in counts if n]
+    required_bad = sum(1 for i in items if i.status == Status.fail)
+    if required_bad:
+        text += ctx.t("whitelist.summary_required", count=required_bad)
+    return text + (" ; " if ctx.lang == "fr" else "; ").join([""] + parts) if parts else text
+
+
+def _remediation(ctx: CheckContext, items: list[Item], settings: ProbeSettings) -> str | None:
+    bad = [i for i in items if i.status != Status.ok]
+    if not bad:
+        return None
+    lines = []
+    for reason in REASONS:
+        group = [i for i in bad if i.reason == reason]  # type: ignore[attr-defined]
+        if not group:
+            continue
+        hosts = _host_list(group)
+        seen = "; ".join(dict.fromkeys(i.detail for i in group if i.detail))  # distinct, in order
+        if len(seen) > 300:
+            seen = seen[:297] + "..."
+        fields = {"hosts": hosts, "seen": seen or "-", "allow": _patterns(group),
+                  "dns": settings.resolver.describe(), "timeout": ctx.options.timeout,
+                  "proxy": _proxy_of(group)}
+        lines.append(ctx.t(f"whitelist.fix.{reason}", **fields))
+    if settings.proxies.problem:
+        lines.append(ctx.t("whitelist.fix.pac", problem=settings.proxies.problem))
+    return "\n".join(lines)
+
+
+def _host_list(group: list[Item]) -> str:
+    hosts = list(dict.fromkeys(i.host for i in group))  # type: ignore[attr-defined]
+    return ", ".join(hosts[:12]) + (f" (+{len(hosts) - 12})" if len(hosts) > 12 else "")
+
+
+def _patterns(group: list[Item]) -> str:
+    """``*.pix.fr`` when several hosts of one domain fail, else the hosts themselves.
+    The registrable domain comes from the public suffix list (``github.io`` is a suffix:
+    ``1024pix.github.io`` stays alone rather than opening all of GitHub Pages)."""
+    psl = _psl()
+    domains: dict[str, set[str]] = {}
+    for item in group:
+        host = item.host  # type: ignore[attr-defined]
+        domains.setdefault(psl.privatesuffix(host) or host, set()).add(host)
+    patterns = []
+    for domain, hosts in domains.items():
+        if len(hosts) > 1:
+            patterns += ([domain] if domain in hosts else []) + [f"*.{domain}"]
+        else:
+            patterns += sorted(hosts)
+    return ", ".join(patterns)
+
+
+@lru_cache(maxsize=1)
+def _psl():
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def _proxy_of(group: list[Item]) -> str:
+    proxies = [i.proxy for i in group if getattr(i, "proxy", None)]  # type: ignore[attr-defined]
+    return proxies[0].split("@")[-1].replace("http://", "") if proxies else "-"
