@@ -23,6 +23,7 @@ from checks.probes import OS_MACOS, OS_WINDOWS, Host
 BUS_VIRTUAL = 0x06
 EV_REL, EV_ABS = 0x02, 0x03
 REL_X = 0x00
+INPUT_PROP_POINTER = 0x00     # touchpads: an absolute surface that moves a cursor
 INPUT_PROP_DIRECT = 0x01      # touchscreens: the pointer is where the finger is
 _TOUCHPAD = re.compile(r"touch ?pad|trackpad|glidepoint|synaptics", re.IGNORECASE)
 
@@ -114,7 +115,7 @@ def parse_proc_input_devices(text: str) -> list[PointingDevice]:
             continue
         if bits.get("PROP", 0) >> INPUT_PROP_DIRECT & 1:
             kind = "touchscreen"
-        elif _TOUCHPAD.search(name):
+        elif _TOUCHPAD.search(name) or (bits.get("PROP", 0) >> INPUT_PROP_POINTER & 1 and not relative):
             kind = "touchpad"
         else:
             kind = "mouse"
