@@ -88,22 +88,54 @@ def load_report(path: Path, lang: str) -> Report:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "?"
-        line = _line_of(text, first["loc"])
+        try:
+            line = _line_of(text, first["loc"])
+        except (ValueError, IndexError):  # the text parsed once; this is only a hint
+            line = None
         where = f"{path}:{line}" if line else str(path)
         raise BadInput(t("merge.bad_field", lang, field=field, reason=first["msg"]), where,
                        t("merge.hint_json", lang)) from None
 
 
 def _line_of(text: str, loc: tuple) -> int | None:
-    """Best effort: the first line holding the last named key of the bad field."""
-    names = [p for p in loc if isinstance(p, str)]
-    if not names:
-        return None
-    needle = json.dumps(names[-1]) + ":"
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line.replace('" :', '":'):
-            return number
-    return None
+    """The line of the value at ``loc`` (pydantic's error path), found by walking the JSON text."""
+    decoder = json.JSONDecoder()
+    ws = " \t\r\n"
+    pos = _skip(text, 0, ws)
+    for part in loc:
+        if pos >= len(text):
+            break
+        if isinstance(part, str) and text[pos] == "{":
+            pos = _member(text, pos, part, decoder, ws)
+        elif isinstance(part, int) and text[pos] == "[":
+            pos = _skip(text, pos + 1, ws)
+            for _ in range(part):
+                _value, pos = decoder.raw_decode(text, pos)
+                pos = _skip(text, _skip(text, pos, ws) + 1, ws)  # past the comma
+        else:
+            break
+        if pos < 0:
+            return None
+    return text.count("\n", 0, pos) + 1
+
+
+def _skip(text: str, pos: int, chars: str) -> int:
+    while pos < len(text) and text[pos] in chars:
+        pos += 1
+    return pos
+
+
+def _member(text: str, pos: int, name: str, decoder: json.JSONDecoder, ws: str) -> int:
+    """Position of the value of key ``name`` in the object starting at ``pos`` (-1 if absent)."""
+    pos = _skip(text, pos + 1, ws)
+    while pos < len(text) and text[pos] == '"':
+        key, pos = json.decoder.scanstring(text, pos + 1)
+        pos = _skip(text, _skip(text, pos, ws) + 1, ws)  # past the colon
+        if key == name:
+            return pos
+        _value, pos = decoder.raw_decode(text, pos)
+        pos = _skip(text, _skip(text, pos, ws) + 1, ws)  # past the comma
+    return -1
 
 
 def _write(path: Path, content: str, lang: str, newline: str | None = None) -> None:
