@@ -122,12 +122,14 @@ def from_desktop_files(host: Host, stats: dict[str, float]) -> list[Finding]:
                 components = set(spec.components)  # one flatpak/snap ships the whole suite
             findings.append(Finding(
                 key=spec.key, source=source, version=version, path=shown_path(host, path),
+                variant=source if source in ("snap", "flatpak") else "",
                 display_name=entry.name, components=components,
                 opens_pdf="application/pdf" in entry.mime_types,
             ))
         if not matched and "application/pdf" in entry.mime_types:
             # Any application that declares PDF counts as a reader (xpdf, qpdfview, MuPDF...).
             findings.append(Finding(key=f"desktop:{entry.desktop_id}", source=source,
+                                    variant=source if source in ("snap", "flatpak") else "",
                                     path=shown_path(host, path), display_name=entry.name,
                                     opens_pdf=True))
     return findings
@@ -196,8 +198,10 @@ def from_path(host: Host, stats: dict[str, float]) -> list[Finding]:
     for spec, _name, path, component in targets:
         output = outputs.get(path)
         version = version_from_output(output) if output else None
+        shown = shown_path(host, path)
+        variant = "snap" if shown.startswith("/snap/") else "flatpak" if "/flatpak/" in shown else ""
         findings.append(Finding(key=spec.key, source="version_output" if version else "path",
-                                version=version, path=shown_path(host, path),
+                                version=version, path=shown, variant=variant,
                                 components={component} if component else set()))
     return findings
 

@@ -88,6 +88,7 @@ class Finding:
     opens_pdf: bool = False
     edition: str | None = None      # Microsoft Office: "365", "2021", "2024-ltsc"...
     channel: str | None = None      # Microsoft 365 update channel
+    variant: str = ""               # "snap" / "flatpak": a separate install of the same program
 
 
 @dataclass
@@ -127,32 +128,36 @@ class Inventory:
 
 
 def merge(findings: list[Finding]) -> list[Program]:
-    by_key: dict[str, list[Finding]] = {}
+    """One Program per catalog entry and install variant (a snap Firefox and the distribution's
+    Firefox are two programs with their own versions)."""
+    by_key: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
-        by_key.setdefault(finding.key, []).append(finding)
-    programs = []
+        by_key.setdefault((finding.key, finding.variant), []).append(finding)
     known = {spec.key for spec in catalog()}
     extra = [CatalogEntry(key=k, name=group[0].display_name or k.split(":", 1)[-1], kind="pdf")
-             for k, group in by_key.items() if k not in known]
+             for (k, _v), group in by_key.items() if k not in known]
+    programs = []
     for spec in list(catalog()) + extra:  # catalog order: stable output
-        group = by_key.get(spec.key)
-        if not group:
-            continue
-        group.sort(key=lambda f: _SOURCE_RANK.get(f.source, 9))
-        versioned = [f for f in group if f.version and version_key(f.version)]
-        programs.append(Program(
-            key=spec.key, name=spec.name, kind=spec.kind, series=spec.series,
-            version=versioned[0].version if versioned else None,
-            path=next((f.path for f in group if f.path), None),
-            sources=list(dict.fromkeys(f.source for f in group)),
-            display_name=next((f.display_name for f in group if f.display_name), None),
-            components=set().union(*(f.components for f in group)),
-            opens_pdf=spec.pdf_builtin or any(f.opens_pdf for f in group),
-            pdf_builtin=spec.pdf_builtin,
-            edition=next((f.edition for f in group if f.edition), None),
-            channel=next((f.channel for f in group if f.channel), None),
-        ))
+        for variant in sorted({v for k, v in by_key if k == spec.key}):
+            programs.append(_program(spec, variant, by_key[(spec.key, variant)]))
     return programs
+
+
+def _program(spec: CatalogEntry, variant: str, group: list[Finding]) -> Program:
+    group = sorted(group, key=lambda f: _SOURCE_RANK.get(f.source, 9))
+    versioned = [f for f in group if f.version and version_key(f.version)]
+    return Program(
+        key=spec.key, name=f"{spec.name} ({variant})" if variant else spec.name, kind=spec.kind,
+        series=spec.series, version=versioned[0].version if versioned else None,
+        path=next((f.path for f in group if f.path), None),
+        sources=list(dict.fromkeys(f.source for f in group)),
+        display_name=next((f.display_name for f in group if f.display_name), None),
+        components=set().union(*(f.components for f in group)),
+        opens_pdf=spec.pdf_builtin or any(f.opens_pdf for f in group),
+        pdf_builtin=spec.pdf_builtin,
+        edition=next((f.edition for f in group if f.edition), None),
+        channel=next((f.channel for f in group if f.channel), None),
+    )
 
 
 def shown_path(host: Host, path: Path) -> str:

@@ -1,0 +1,143 @@
+"""Pure parsers (real strings copied from real programs) and the release tables."""
+from __future__ import annotations
+
+import json
+import plistlib
+from datetime import date
+
+import pytest
+
+from checks import releases
+from checks.probes.parsing import (
+    icon_path, parse_desktop, parse_dpkg_status, parse_info_plist, parse_rpm_qa, snap_version,
+    upstream_version, version_from_output, version_key,
+)
+from checks.releases import Age
+
+
+@pytest.mark.parametrize("output, expected", [
+    ("Mozilla Firefox 140.0\n", "140.0"),
+    ("Mozilla Firefox 128.5.0esr\n", "128.5.0"),
+    ("Mozilla Firefox 115.12.0esr\n", "115.12.0"),
+    ("Chromium 156.0.8078.79 built on Debian GNU/Linux 12 (bookworm)\n", "156.0.8078.79"),
+    ("/usr/bin/chromium: 9: [: 25276063744: unexpected operator\n"
+     "Chromium 156.0.8078.79 built on Debian GNU/Linux 12 (bookworm)\n", "156.0.8078.79"),
+    ("Google Chrome 131.0.6778.204 \n", "131.0.6778.204"),
+    ("Microsoft Edge 131.0.2903.112\n", "131.0.2903.112"),
+    ("LibreOffice 24.8.4.2 480(Build:2)\n", "24.8.4.2"),
+    ("LibreOffice 7.4.7.2 40(Build:2)\n", "7.4.7.2"),
+    ("GNU Image Manipulation Program version 2.10.34\n", "2.10.34"),
+    ("kdenlive 22.12.3\n", "22.12.3"),
+    ("GNOME Document Viewer 43.1\n", "43.1"),
+    ("okular 22.12.3\n", "22.12.3"),
+    ("", None),
+    ("command not found", None),
+])
+def test_version_from_real_outputs(output, expected):
+    assert version_from_output(output) == expected
+
+
+@pytest.mark.parametrize("package, upstream", [
+    ("4:24.8.4-1~bpo12+1", "24.8.4"),
+    ("4:7.4.7-1+deb12u8", "7.4.7"),
+    ("140.0esr-1~deb12u1", "140.0"),
+    ("115.12.0esr-1~deb12u1", "115.12.0"),
+    ("2.10.34-1+deb12u3", "2.10.34"),
+    ("156.0.8078.73-1~deb12u1", "156.0.8078.73"),
+    ("43.1-2+b1", "43.1"),
+])
+def test_upstream_version_of_packages(package, upstream):
+    assert upstream_version(package) == upstream
+
+
+def test_version_key_orders_numerically():
+    assert version_key("24.8.4.2") > version_key("7.6.7.2")
+    assert version_key("128.5.0esr") == (128, 5, 0)
+    assert version_key(None) == ()
+
+
+def test_desktop_file_application_group_only():
+    text = ("[Desktop Entry]\nName=Chromium\nExec=/usr/bin/chromium %U\nType=Application\n"
+            "MimeType=text/html;application/pdf;\n\n[Desktop Action new-window]\nName=New Window\n"
+            "Exec=/usr/bin/chromium --new-window\n")
+    entry = parse_desktop(text, "chromium")
+    assert entry is not None and entry.name == "Chromium" and entry.program == "chromium"
+    assert "application/pdf" in entry.mime_types
+    assert parse_desktop("[Desktop Entry]\nType=Link\nName=Pix\nURL=https://pix.fr\n", "pix") is None
+    snap = parse_desktop("[Desktop Entry]\nName=Firefox\nType=Application\n"
+                         "Exec=env BAMF_DESKTOP_FILE_HINT=/var/lib/snapd/x.desktop /snap/bin/firefox %u\n", "f")
+    assert snap.program == "firefox"
+
+
+def test_dpkg_status_keeps_installed_packages_only():
+    text = ("Package: gimp\nStatus: install ok installed\nVersion: 2.10.34-1+deb12u3\n\n"
+            "Package: libreoffice-draw\nStatus: deinstall ok config-files\nVersion: 4:7.4.7-1+deb12u8\n\n"
+            "Package: evince\nStatus: install ok installed\nVersion: 43.1-2+b1\n")
+    assert parse_dpkg_status(text) == {"gimp": "2.10.34-1+deb12u3", "evince": "43.1-2+b1"}
+    assert parse_dpkg_status(text, {"gimp"}) == {"gimp": "2.10.34-1+deb12u3"}
+
+
+def test_rpm_snap_and_registry_bits():
+    assert parse_rpm_qa("firefox\t128.5.1\ngimp\t2.10.38\n") == {"firefox": "128.5.1", "gimp": "2.10.38"}
+    assert snap_version("name: firefox\nversion: 140.0.2-1\nsummary: x\n") == "140.0.2-1"
+    assert icon_path('"C:\\Program Files\\GIMP 2\\bin\\gimp-2.10.exe",0') == "C:\\Program Files\\GIMP 2\\bin\\gimp-2.10.exe"
+    assert icon_path("C:\\Program Files\\Mozilla Firefox\\firefox.exe,0") == "C:\\Program Files\\Mozilla Firefox\\firefox.exe"
+
+
+@pytest.mark.parametrize("fmt", [plistlib.FMT_BINARY, plistlib.FMT_XML])
+def test_info_plist_binary_and_xml(fmt):
+    data = plistlib.dumps({"CFBundleIdentifier": "com.apple.Preview", "CFBundleName": "Preview",
+                           "CFBundleShortVersionString": "11.0",
+                           "CFBundleDocumentTypes": [{"LSItemContentTypes": ["com.adobe.pdf"]}]}, fmt=fmt)
+    info = parse_info_plist(data)
+    assert info.bundle_id == "com.apple.Preview" and info.version == "11.0"
+    assert "com.adobe.pdf" in info.document_types
+    assert parse_info_plist(b"not a plist") is None
+
+
+def test_release_table_comes_from_the_sources_and_says_so():
+    meta = releases.meta()
+    assert "MDN browser-compat-data" in meta["browsers"]["source"]
+    assert "endoflife" in meta["libreoffice"]["source"]
+    assert "endoflife" in meta["office"]["source"]
+    assert "NOT reachable" in meta["m365_builds"]["source"]  # honest about the sparse table
+
+
+def test_release_lookups_and_age():
+    now = date(2026, 11, 22)
+    assert releases.lookup("firefox", "140.0") == (date(2025, 6, 24), "exact")
+    assert releases.lookup("libreoffice", "24.8.4.2") == (date(2024, 12, 15), "exact")
+    assert releases.lookup("libreoffice", "24.8.4")[0] == date(2024, 12, 15)  # package version
+    assert releases.lookup("chrome", "999.0")[1] == "newer"
+    assert releases.judge(*releases.lookup("chrome", "999.0"), now, 730).age == Age.recent
+    assert releases.judge(*releases.lookup("chrome", "90.0.4430.85"), now, 730).age == Age.old
+    assert releases.judge(*releases.lookup("libreoffice", "6.0.1.1"), now, 730).age == Age.old
+    assert releases.m365_release("16.0.18129.20158") == (date(2024, 10, 1), "exact")
+    assert releases.age_of("msoffice", "16.0.4266.1001", "2016", now, 730).age == Age.old
+    assert releases.age_of("msoffice", "16.0.99999.1", "365", now, 730).age == Age.recent
+    assert releases.age_of("msoffice", "16.89", None, now, 730).age == Age.unknown
+    # The policy's limit is used, not a constant.
+    assert releases.age_of("firefox", "140.0", None, now, 365).age == Age.old
+
+
+def test_update_script_regenerates_from_a_source(tmp_path):
+    """The script turns the sources' own formats into the bundled table."""
+    from scripts import update_release_data as script
+
+    bcd = {"__meta": {"version": "9.9.9", "timestamp": "2026-11-01T00:00:00Z"},
+           "browsers": {b: {"releases": {"1": {"release_date": "2020-01-01"}, "2": {"status": "planned"}}}
+                        for b in script.BROWSERS}}
+    (tmp_path / "bcd.json").write_text(json.dumps(bcd))
+    (tmp_path / "lo.json").write_text(json.dumps({"versions": {"25.8.1.1": {"name": "25.8.1.1", "date": "2025-08-28"}}}))
+    (tmp_path / "office.md").write_text('---\nreleases:\n-   releaseCycle: "2024"\n    releaseDate: 2024-10-01\n---\n')
+    (tmp_path / "m365.txt").write_text("Version 2510 (Build 19328.20000)")
+    out = tmp_path / "releases.json"
+    assert script.main(["--bcd", str(tmp_path / "bcd.json"), "--libreoffice", str(tmp_path / "lo.json"),
+                        "--office", str(tmp_path / "office.md"), "--m365", str(tmp_path / "m365.txt"),
+                        "--out", str(out)]) == 0
+    table = json.loads(out.read_text())
+    assert table["browsers"]["firefox"] == {"1": "2020-01-01"}
+    assert table["libreoffice"] == {"25.8.1.1": "2025-08-28"}
+    assert table["office"] == {"2024": "2024-10-01"}
+    assert table["m365_builds"] == {"19328": "2510"}
+    assert "9.9.9" in table["meta"]["browsers"]["source"]
