@@ -48,10 +48,14 @@ def _url(value: str | None, option: str, lang: str) -> str | None:
               help="Port of the local endpoint for the exam page on 127.0.0.1 (default 47615; 0 = any).")
 @click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN",
               help="Web origin allowed to call the local endpoint (repeatable; default: Pix's).")
+@click.option("--net-interval", type=click.FloatRange(min=0.1, max=600), default=3.0, show_default=True,
+              metavar="SECONDS", help="Seconds between two probes of the platform URL.")
+@click.option("--process-interval", type=click.FloatRange(min=0.1, max=600), default=2.0, show_default=True,
+              metavar="SECONDS", help="Seconds between two scans of the running programs.")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the texts.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event on stderr.")
 def companion(server, room, platform_url, exam_title, heartbeat, no_window, ca_file, local_port,
-              allowed_origins, lang, verbose) -> None:
+              allowed_origins, net_interval, process_interval, lang, verbose) -> None:
     """Exam-time mode: heartbeats, focus, software and connectivity watch."""
     lang = lang or detect_lang()
     try:
@@ -66,12 +70,13 @@ def companion(server, room, platform_url, exam_title, heartbeat, no_window, ca_f
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sys.exit(run(server=server, room=room, platform_url=platform_url, exam_title=exam_title,
                  heartbeat=heartbeat, window=not no_window, ca_file=ca_file, local_port=local_port,
-                 allowed_origins=tuple(allowed_origins), lang=lang))
+                 allowed_origins=tuple(allowed_origins), lang=lang, net_interval=net_interval,
+                 process_interval=process_interval))
 
 
 def run(*, server: str, room: str, platform_url: str | None, exam_title: str, heartbeat: float,
         window: bool, ca_file: str | None, local_port: int | None, allowed_origins: tuple[str, ...],
-        lang: str) -> int:
+        lang: str, net_interval: float = 3.0, process_interval: float = 2.0) -> int:
     from agent.client import ApiClient, ServerRefused, ServerUnreachable
     from agent.machine import describe_machine
     from checks.probes import Host
@@ -89,7 +94,8 @@ def run(*, server: str, room: str, platform_url: str | None, exam_title: str, he
         click.echo(t("companion.server_unreachable", lang), err=True)
 
     config = CompanionConfig(server=server, room=room, platform_url=platform_url, exam_title=exam_title,
-                             heartbeat_s=heartbeat, ca_file=ca_file, lang=lang)
+                             heartbeat_s=heartbeat, ca_file=ca_file, lang=lang, net_interval_s=net_interval,
+                             process_interval_s=process_interval)
     session = Session(config, client=client, machine=machine, focus_watcher=_focus_watcher(host, lang),
                       os_name=host.os, heartbeat_client=ApiClient(server, ca_file=ca_file, lang=lang))
 

@@ -76,3 +76,156 @@ def wait_for(predicate, timeout: float = 10.0, step: float = 0.02):
             return value
         time.sleep(step)
     return predicate()
+
+
+# -- a real supervisor server, a loopback "exam platform", companion processes -------------
+
+import http.server
+import json
+import signal
+import threading
+import urllib.error
+import urllib.request
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class SupervisorServer:
+    """``python -m agent serve`` on a free port with its SQLite file; killable and restartable."""
+
+    def __init__(self, workdir: Path, port: int, password: str = "pw-test-1234") -> None:
+        self.workdir, self.port, self.password = workdir, port, password
+        self.db = workdir / "server.sqlite"
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+        self._token: str | None = None
+
+    def create_room(self, name: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "agent", "room", "create", name, "--db", str(self.db)],
+                             capture_output=True, text=True, timeout=60, cwd=REPO, check=True)
+        return out.stdout.strip().splitlines()[-1]
+
+    def start(self) -> None:
+        log = open(self.workdir / "server.log", "a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--db", str(self.db), "--admin-password", self.password],
+            stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("the server exited: " + (self.workdir / "server.log").read_text()[-2000:])
+            try:
+                urllib.request.urlopen(self.url + "/openapi.json", timeout=1).close()
+                self._token = None
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start")
+
+    def kill9(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None
+
+    def api(self, path: str, body: dict | None = None) -> object:
+        if self._token is None and path != "/login":
+            self._token = self.api("/login", {"username": "admin", "password": self.password})["token"]
+        headers = {"Content-Type": "application/json"}
+        if path != "/login":
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = urllib.request.Request(self.url + "/api/v1" + path, headers=headers,
+                                         data=json.dumps(body).encode() if body is not None else None)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def events(self, room: str) -> list[dict]:
+        return self.api(f"/rooms/{room}/events?limit=5000")
+
+    def machines(self, room: str) -> dict[str, dict]:
+        return {m["machine_id"]: m for m in self.api(f"/rooms/{room}/machines")}
+
+
+class _PlatformHandler(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class Platform:
+    """A loopback 'exam platform' that can go away and come back on the same port."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/"
+        self.server: http.server.ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), _PlatformHandler)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+class CompanionProcess:
+    """``examroom companion --no-window`` as its own machine (EXAMROOM_HOME / _MACHINE_ID)."""
+
+    def __init__(self, workdir: Path, machine_id: str, server: str, room: str, *, platform_url: str,
+                 display: str | None = None, extra: list[str] | None = None) -> None:
+        self.machine_id = machine_id
+        self.home = workdir / machine_id
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, EXAMROOM_HOME=str(self.home), EXAMROOM_MACHINE_ID=machine_id)
+        env.pop("DISPLAY", None)
+        if display:
+            env["DISPLAY"] = display
+        self.log_path = self.home / "companion.log"
+        log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "companion", "--server", server, "--room", room, "--no-window",
+             "--platform-url", platform_url, "--heartbeat", "0.5", "--net-interval", "0.3",
+             "--process-interval", "0.3", "--local-port", "0", "--lang", "en", "-v", *(extra or [])],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        log.close()
+
+    def journal(self) -> list[dict]:
+        path = self.home / "companion-journal.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def terminate(self, timeout: float = 15) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def cleanup(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
