@@ -41,7 +41,17 @@ DRIVER = textwrap.dedent('''
     def whitelist(ctx):
         for n in range(1, 4):
             ctx.progress("whitelist", n, 3)
-            time.sleep(0.2)
+            time.sleep(0.3)
+            if n == 2 and "progress" not in seen:
+                # Mid-run: the other checks are done, this one shows how far it is.
+                import webview
+                page = webview.windows[0]
+                seen["progress"] = page.evaluate_js(
+                    "[document.getElementById('count').textContent, document.getElementById('bar').value,"
+                    " document.getElementById('row-whitelist').cells[2].textContent,"
+                    " document.getElementById('row-mouse').cells[1].textContent]")
+                subprocess.run(["import", "-window", "root", shot.replace(".png", "_progress.png")],
+                               timeout=30, check=True)
         items = [Item(name="pix.fr", url="https://pix.fr/", host="pix.fr", status=Status.ok, reason="ok",
                       ip="127.0.0.1", latency_ms=3, http_status=200)]
         return ctx.result("whitelist", Status.ok, "1/1", items=items)
@@ -103,6 +113,9 @@ def test_window_shows_progress_then_verdict_runs_again_and_closes(tmp_path, lang
     assert seen["lang"] == "fr"
     assert seen["buttons"] == ["Relancer le test", "Fermer"]
     assert seen["report_status"] == "fail"
+    count, bar, whitelist_cell, mouse_cell = seen["progress"]
+    assert count == "Test en cours : 2/3 vérifications terminées" and bar == 2
+    assert whitelist_cell == "2/3" and "ÉCHEC" in mouse_cell
     assert shot.exists() and shot.stat().st_size > 10_000
 
 

@@ -123,9 +123,10 @@ class _Session:
     # -- pages -------------------------------------------------------------------------------
     def progress_page(self) -> str:
         lang = self.ctx.lang
+        pending = html.esc(t("window.pending", lang))
         rows = "\n".join(
             f'<tr id="row-{i}"><td>{html.esc(t(f"check.{i}.title", lang))}</td>'
-            f'<td class="state"><span class="badge badge-skip">…</span></td><td class="summary"></td></tr>'
+            f'<td class="state"><span class="badge badge-skip">{pending}</span></td><td class="summary"></td></tr>'
             for i in self.ids)
         body = (f'<header class="top"><h1>{html.esc(t("window.running", lang))}</h1></header>\n'
                 f'<section><progress id="bar" max="{len(self.ids)}" value="0" style="width:100%;height:22px"></progress>\n'
