@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 import shutil
+import time
 import unicodedata
 import zipfile
 import zlib
 from pathlib import Path
 
 from checks.base import CheckContext
-from checks.probes import OS_LINUX
+from checks.probes import OS_LINUX, OS_WINDOWS
 from checks.probes.archivers import ArchiveTool, archive_tools
 from checks.probes.folders import folder_times_kept, save_location, unique_name
 from checks.result import CheckResult, Item, Status
@@ -58,7 +59,7 @@ def run(ctx: CheckContext) -> CheckResult:
     tools = archive_tools(ctx.host)
     items = [_tool_item(tool, ctx) for tool in tools]
 
-    problem = extract_and_verify(folder)
+    problem = extract_and_verify(folder, windows=ctx.host.os == OS_WINDOWS)
     if problem is not None:
         kind, reason = problem
         return ctx.result(CHECK_ID, Status.fail,
@@ -74,14 +75,14 @@ def run(ctx: CheckContext) -> CheckResult:
                       items=items)
 
 
-def extract_and_verify(folder: Path) -> tuple[str, str] | None:
+def extract_and_verify(folder: Path, *, windows: bool = False) -> tuple[str, str] | None:
     """None when the archive extracted and verified; else (kind, reason).
 
-    kind is "missing" (no such folder), "extract" (could not write), "mismatch" (wrong
+    kind is "missing" (no such folder), "not_a_folder", "extract" (could not write), "mismatch" (wrong
     contents) or "leftover" (could not clean up after itself).
     """
     if not folder.is_dir():
-        return "missing", str(folder)
+        return ("not_a_folder" if folder.exists() else "missing"), str(folder)
     target = folder / unique_name("examroom-archive")
     outcome: tuple[str, str] | None = None
     with folder_times_kept(folder):
@@ -96,7 +97,7 @@ def extract_and_verify(folder: Path) -> tuple[str, str] | None:
         except (OSError, zipfile.BadZipFile) as exc:
             outcome = ("extract", getattr(exc, "strerror", None) or str(exc))
         finally:
-            left = _remove_tree(target)
+            left = _remove_tree(target, attempts=5 if windows else 1)
         if left and outcome is None:
             outcome = ("leftover", left)
     return outcome
@@ -124,12 +125,18 @@ def _verify(archive: zipfile.ZipFile, target: Path) -> None:
             raise ExtractionProblem(f"- {folder}")
 
 
-def _remove_tree(target: Path) -> str | None:
-    if not target.exists():
-        return None
+def _remove_tree(target: Path, attempts: int = 1) -> str | None:
+    """Remove ``target``; the first error when something is left."""
     errors: list[str] = []
-    # onerror (not 3.12's onexc): Python 3.11 is supported.
-    shutil.rmtree(target, onerror=lambda _f, path, info: errors.append(f"{path}: {info[1]}"))
+    for attempt in range(attempts):
+        if not target.exists():
+            return None
+        if attempt:
+            # Windows antivirus scanners hold freshly written files for a moment.
+            time.sleep(0.2)
+        errors.clear()
+        # onerror (not 3.12's onexc): Python 3.11 is supported.
+        shutil.rmtree(target, onerror=lambda _f, path, info: errors.append(f"{path}: {info[1]}"))
     return None if not target.exists() else (errors[0] if errors else str(target))
 
 

@@ -32,7 +32,8 @@ def run(ctx: CheckContext) -> CheckResult:
     widest = max(facts.displays, key=lambda d: d.width)
     sizes = ", ".join(f"{d.width}×{d.height}" for d in facts.displays)
     common = dict(items=items, measured=widest.width, threshold=need, unit="px")
-    count = len(facts.displays)
+    count = ctx.t("screen.count.one" if len(facts.displays) == 1 else "screen.count.many",
+                  count=len(facts.displays))
     if widest.width < need:
         return ctx.result(CHECK_ID, Status.fail,
                           ctx.t("screen.too_narrow", width=widest.width, need=need, count=count, sizes=sizes),

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import errno
 import io
-import os
 import zipfile
 from pathlib import Path
-
-import pytest
 
 from checks import archive
 from checks.base import CheckContext, CheckOptions
 from checks.probes import Host
 from checks.probes.archivers import archive_tools
 from checks.result import Status
-from tests.test_storage import snapshot
+from tests.test_storage import mounted_tmpfs, snapshot
 
 
 def fake_linux(tmp_path: Path, desktop_files=(), programs=()) -> tuple[Host, Path]:
@@ -105,19 +102,21 @@ def test_a_folder_that_cannot_be_cleaned_is_reported(tmp_path, monkeypatch):
     assert len(leftovers) == 1
 
 
-def test_missing_save_folder_fails(tmp_path):
+def test_missing_save_folder_or_a_file_fails(tmp_path):
     result = archive.run(CheckContext(host=Host.current(), options=CheckOptions(storage=tmp_path / "nope")))
     assert result.status == Status.fail and "does not exist" in result.summary
+    (tmp_path / "notes.txt").write_text("x")
+    result = archive.run(CheckContext(host=Host.current(), options=CheckOptions(storage=tmp_path / "notes.txt")))
+    assert result.status == Status.fail and "is a file" in result.summary and result.remediation
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes everywhere: permissions cannot refuse it")
-def test_read_only_folder_fails(tmp_path):
-    tmp_path.chmod(0o555)
-    try:
-        result = archive.run(CheckContext(host=Host.current(), options=CheckOptions(storage=tmp_path)))
-    finally:
-        tmp_path.chmod(0o755)
-    assert result.status == Status.fail
+def test_read_only_folder_fails_and_says_why(tmp_path):
+    # A read-only mount refuses even root (file permissions would not).
+    with mounted_tmpfs(tmp_path / "ro", "size=1m,ro") as read_only:
+        result = archive.run(CheckContext(host=Host.current(), options=CheckOptions(storage=read_only)))
+        assert result.status == Status.fail
+        assert "Read-only file system" in result.summary and result.remediation
+        assert list(read_only.iterdir()) == []
 
 
 def test_windows_tools_from_registry_and_program_files(tmp_path):

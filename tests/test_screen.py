@@ -80,7 +80,7 @@ def test_real_x_server_with_two_screens_reports_both_and_the_widest(tmp_path):
     assert result.status == Status.ok
     assert result.measured == 1280
     assert sorted((i.width, i.height) for i in result.items) == [(640, 480), (1280, 1024)]
-    assert "2 display(s)" in result.summary
+    assert "2 displays" in result.summary
 
 
 def test_real_xrandr_output_parses_like_xlib(tmp_path):
