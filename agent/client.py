@@ -52,7 +52,8 @@ class ApiClient:
         self.session = requests.Session()
         for prefix in ("http://", "https://"):
             self.session.mount(prefix, HTTPAdapter(max_retries=0))
-        self.session.verify = ca_file or True
+        # Passed with each request: a session-level value would lose to REQUESTS_CA_BUNDLE.
+        self.verify: str | bool = ca_file or True
         self.token: str | None = None
         self.machine_id: str | None = None
         self._enrolment: tuple[str, Machine] | None = None
@@ -123,7 +124,7 @@ class ApiClient:
         headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
         try:
             reply = self.session.request(method, self.server + API + path, json=body, headers=headers,
-                                         timeout=self.timeout)
+                                         timeout=self.timeout, verify=self.verify)
         except requests.exceptions.SSLError:
             raise ServerUnreachable(t("client.tls_failed", self.lang)) from None
         except requests.RequestException as exc:

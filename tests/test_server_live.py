@@ -1,0 +1,193 @@
+"""Live session on the server: heartbeats, lost companions, Server-Sent Events, the PV draft.
+
+The lost-companion and SSE tests run against a real ``examroom serve``; the state machine
+and the PV wording are also tested directly, with a fake clock.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+
+from supervisor.incidents import build_draft, draft_csv
+from supervisor.models import HeartbeatIn
+from supervisor.watchdog import Liveness
+from tests.server_support import LiveServer, event
+
+
+@pytest.fixture()
+def server(tmp_path):
+    live = LiveServer(tmp_path).start()
+    yield live
+    live.stop()
+
+
+def _machine_row(server, sup, room, machine_id):
+    return next(r for r in server.get(f"/rooms/{room}/machines", sup).json() if r["machine_id"] == machine_id)
+
+
+def test_a_silent_companion_is_lost_within_10_s_and_comes_back(server):
+    sup = server.login()
+    room = server.create_room(sup)
+    token = server.enroll(room, "m1")
+    assert _machine_row(server, sup, room, "m1")["live"] == "never"
+    for _ in range(3):
+        assert server.post("/heartbeat", token, {"interval_s": 1, "focus": {"exam": True, "title": "Pix"},
+                                                 "net": {"up": True, "latency_ms": 12.5}}).json()["live"] == "online"
+        time.sleep(0.2)
+    row = _machine_row(server, sup, room, "m1")
+    assert (row["live"], row["focus"], row["focus_title"], row["net"]) == ("online", "exam", "Pix", "up")
+
+    silent_since = time.monotonic()  # as if the companion was killed -9 now
+    while _machine_row(server, sup, room, "m1")["live"] != "lost":
+        assert time.monotonic() - silent_since < 10, "companion_lost must come within 10 s"
+        time.sleep(0.2)
+    events = server.get(f"/rooms/{room}/events", sup).json()
+    assert [e["kind"] for e in events] == ["companion_lost"]
+    assert events[0]["alert"] is True and events[0]["details"]["silent_s"] >= 6
+    time.sleep(1.5)  # one loss, one event: the watchdog does not repeat itself
+    assert len(server.get(f"/rooms/{room}/events", sup).json()) == 1
+
+    assert server.post("/heartbeat", token, {"interval_s": 1}).json()["live"] == "online"
+    kinds = [e["kind"] for e in server.get(f"/rooms/{room}/events", sup).json()]
+    assert kinds == ["companion_lost", "companion_back"]
+    assert _machine_row(server, sup, room, "m1")["alerts"] == 1
+
+
+class SSEReader:
+    """(event, data) pairs from a live text/event-stream, read byte by byte so nothing waits in a buffer."""
+
+    def __init__(self, reply: requests.Response) -> None:
+        self.lines = reply.iter_lines(chunk_size=1, decode_unicode=True)
+
+    def read(self, wanted: int) -> list[tuple[str, dict]]:
+        messages: list[tuple[str, dict]] = []
+        name = None
+        for line in self.lines:  # the reply's read timeout bounds each wait
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: ") and name:
+                messages.append((name, json.loads(line[6:])))
+                name = None
+                if len(messages) >= wanted:
+                    break
+        return messages
+
+
+def test_the_stream_pushes_machine_rows_events_and_acks(server):
+    sup = server.login()
+    room = server.create_room(sup)
+    token = server.enroll(room, "m1", "B12-PC1")
+    assert server.post("/heartbeat", token, {"interval_s": 2, "focus": {"exam": True, "title": "Pix"}}).ok
+    url = f"{server.url}/api/v1/rooms/{room}/stream"
+    assert requests.get(url, timeout=5).status_code == 401
+    assert requests.get(url, params={"token": "sv_forged"}, timeout=5).status_code == 401
+    assert requests.get(url, headers=token, timeout=5).status_code == 403
+    with requests.get(url, params={"token": sup["Authorization"][7:]}, stream=True, timeout=(5, 10)) as reply:
+        assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/event-stream")
+        sse = SSEReader(reply)
+        lost = event("focus_lost", title="Discord", process="Discord.exe")
+        assert server.post("/events", token, {"events": [lost]}).json()["stored"] == 1
+        got = sse.read(2)
+        assert got[0][0] == "event" and got[0][1]["id"] == lost["id"] and got[0][1]["alert"] is True
+        assert got[1][0] == "machine" and got[1][1]["focus"] == "away" and got[1][1]["alerts"] == 1
+        assert got[1][1]["focus_title"] == "Discord" and got[1][1]["hostname"] == "B12-PC1"
+
+        assert server.post(f"/rooms/{room}/alerts/{lost['id']}/ack", sup, None).ok
+        got = sse.read(2)
+        assert got[0] == ("ack", {"id": lost["id"], "acked_at": got[0][1]["acked_at"], "acked_by": "admin"})
+        assert got[1][0] == "machine" and got[1][1]["alerts"] == 0
+
+        # A heartbeat that changes nothing visible is not pushed; one that does, is.
+        assert server.post("/heartbeat", token, {"focus": {"exam": False, "title": "Discord"}}).ok
+        assert server.post("/heartbeat", token, {"focus": {"exam": True, "title": "Pix"}, "forbidden": ["Zoom"]}).ok
+        got = sse.read(1)
+        assert got[0][0] == "machine" and got[0][1]["focus"] == "exam" and got[0][1]["forbidden"] == ["Zoom"]
+
+
+# ---------- the state machine, with a fake clock ----------
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_lost_after_max_of_6_s_and_three_intervals():
+    clock = Clock()
+    live = Liveness(clock=clock)
+    live.beat(("R", "fast"), HeartbeatIn(interval_s=1), "t")
+    live.beat(("R", "slow"), HeartbeatIn(interval_s=5), "t")
+    clock.now += 5.9
+    assert live.expire() == []
+    clock.now += 0.2
+    assert [key for key, _ in live.expire()] == [("R", "fast")]
+    clock.now += 9
+    assert [key for key, _ in live.expire()] == [("R", "slow")]
+    assert live.expire() == []  # once per loss
+    changed, back = live.beat(("R", "fast"), HeartbeatIn(), "t2")
+    assert changed and back and live.get(("R", "fast")).status == "online"
+
+
+def test_a_stopped_companion_is_not_also_reported_lost():
+    clock = Clock()
+    live = Liveness(clock=clock)
+    live.beat(("R", "m"), HeartbeatIn(interval_s=2), "t")
+    assert live.on_event(("R", "m"), "companion_stopped", {})
+    clock.now += 60
+    assert live.expire() == []
+    changed, back = live.beat(("R", "m"), HeartbeatIn(), "t")
+    assert changed and not back
+
+
+def test_events_and_heartbeats_move_the_live_fields():
+    live = Liveness(clock=Clock())
+    key = ("R", "m")
+    live.on_event(key, "forbidden_process", {"name": "AnyDesk", "state": "started"})
+    live.on_event(key, "forbidden_process", {"name": "Discord"})
+    live.on_event(key, "net_down", {})
+    assert live.get(key).public() | {"live": None} == {"live": None, "focus": None, "focus_title": None,
+                                                       "net": "down", "forbidden": ["AnyDesk", "Discord"]}
+    live.on_event(key, "forbidden_process", {"name": "AnyDesk", "state": "stopped"})
+    assert live.get(key).forbidden == ["Discord"]
+    live.beat(key, HeartbeatIn(net={"up": True}, forbidden=[], focus={"exam": False, "title": "Zoom"}), "t")
+    assert live.get(key).public() == {"live": "online", "focus": "away", "focus_title": "Zoom", "net": "up",
+                                      "forbidden": []}
+
+
+# ---------- the PV d'incident draft ----------
+
+def _ev(kind, at, machine="m1", **details):
+    return {"kind": kind, "at": at, "machine_id": machine, "hostname": f"PC-{machine}", "details": details}
+
+
+def test_the_pv_draft_suggests_codes_and_pairs_durations():
+    events = [
+        _ev("companion_started", "2026-11-22T09:00:00Z"),
+        _ev("focus_lost", "2026-11-22T09:10:00Z", title="Discord", process="Discord.exe"),
+        _ev("focus_lost", "2026-11-22T09:10:05Z", machine="m2", title="Google"),
+        _ev("focus_regained", "2026-11-22T09:10:42Z", away_s=42),
+        _ev("net_down", "2026-11-22T09:20:00Z"),
+        _ev("net_up", "2026-11-22T09:23:05Z"),  # no duration given: taken from the times
+        _ev("forbidden_process", "2026-11-22T09:30:00Z", name="AnyDesk", exe="C:/AnyDesk.exe", state="started"),
+        _ev("forbidden_process", "2026-11-22T09:31:00Z", name="AnyDesk", state="stopped", duration_s=60),
+        _ev("companion_lost", "2026-11-22T09:40:00Z", last_seen="2026-11-22T09:39:53Z", silent_s=7),
+        _ev("companion_stopped", "2026-11-22T09:50:00Z"),
+    ]
+    fr = build_draft(events, "fr")
+    assert [(d["machine_id"], d["code"], d["kind"]) for d in fr] == [
+        ("m1", "C6", "focus_lost"), ("m2", "C6", "focus_lost"), ("m1", "A1", "net_down"),
+        ("m1", "C6", "forbidden_process"), ("m1", "A1", "companion_lost"), ("m1", "A1", "companion_stopped")]
+    assert fr[0]["details_text"] == "fenêtre d'examen quittée 42 s : « Discord »"
+    assert fr[1]["details_text"] == "fenêtre d'examen quittée pour « Google » (retour non enregistré)"
+    assert fr[2]["details_text"].startswith("coupure réseau de 3 min 05 s") and "E4" in fr[2]["details_text"]
+    assert fr[3]["details_text"] == "logiciel interdit lancé : AnyDesk (C:/AnyDesk.exe) pendant 1 min 00 s"
+    assert fr[0]["label"] == "Suspicion de fraude" and fr[2]["label"].startswith("Problème technique")
+    en = build_draft(events, "en")
+    assert en[0]["details_text"] == "exam window left for 42 s: “Discord”" and en[0]["label"] == "Suspected fraud"
+    text = draft_csv(fr, "fr")
+    assert text.startswith("\ufeffHeure;Poste;Code;Incident;Détails\r\n") and text.count("\r\n") == 7
