@@ -206,7 +206,14 @@ class ForwardProxy:
         self.server.server_close()
 
     def _resolve(self, name: str) -> str | None:
+        import ipaddress
+
         import dns.resolver
+
+        try:
+            return str(ipaddress.ip_address(name))
+        except ValueError:
+            pass
 
         resolver = dns.resolver.Resolver(configure=False)
         resolver.nameservers, resolver.port = ["127.0.0.1"], self.dns_port
