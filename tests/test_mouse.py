@@ -79,30 +79,57 @@ def test_relative_axes_without_a_mouse_handler_count():
 
 
 # -- Windows -------------------------------------------------------------------------------
+USB_MOUSE = r"\\?\HID#VID_046D&PID_C077#7&2d1f6a5c&0&0000#{378de44c-56ef-11d1-bc8c-00a0c91405dd}"
+BT_MOUSE = (r"\\?\HID#{00001124-0000-1000-8000-00805f9b34fb}_VID&0002046d_PID&b01a&Col01"
+            r"#9&2e1a3b4c&0&0000#{378de44c-56ef-11d1-bc8c-00a0c91405dd}")
+RDP_MOUSE = r"\\?\Root#RDP_MOU#0000#{378de44c-56ef-11d1-bc8c-00a0c91405dd}"
+
+
 class FakeWindowsPointing:
-    def __init__(self, present: bool, buttons: int, error: Exception | None = None):
-        self.present, self.buttons, self.error = present, buttons, error
+    """Values as user32 gives them: SM_MOUSEPRESENT is 1 even with no mouse plugged in."""
+
+    def __init__(self, raw, *, buttons=3, remote=False, present=True, error=None):
+        self.raw, self.buttons, self.remote, self.present, self.error = raw, buttons, remote, present, error
 
     def mouse_present(self) -> bool:
-        if self.error:
-            raise self.error
         return self.present
 
     def button_count(self) -> int:
+        if self.error:
+            raise self.error
         return self.buttons
 
+    def remote_session(self) -> bool:
+        return self.remote
 
-def test_windows_mouse_present_absent_and_broken(tmp_path, monkeypatch):
-    host = Host.fake("windows", tmp_path)
-    cases = [(FakeWindowsPointing(True, 3), Status.ok), (FakeWindowsPointing(False, 0), Status.fail),
-             (FakeWindowsPointing(True, 0, OSError("GetSystemMetrics failed")), Status.error)]
-    for api, expected in cases:
-        monkeypatch.setattr(pointing, "windows_api", lambda api=api: api)
-        result = mouse.run(CheckContext(host=host, lang="en"))
-        assert result.status == expected, result.summary
-    monkeypatch.setattr(pointing, "windows_api", lambda: FakeWindowsPointing(True, 5))
-    result = mouse.run(CheckContext(host=host, lang="fr"))
+    def raw_mice(self):
+        return self.raw
+
+
+def windows_result(tmp_path, monkeypatch, api, lang="en"):
+    monkeypatch.setattr(pointing, "windows_api", lambda: api)
+    return mouse.run(CheckContext(host=Host.fake("windows", tmp_path), lang=lang))
+
+
+def test_windows_usb_and_bluetooth_mice_are_named(tmp_path, monkeypatch):
+    result = windows_result(tmp_path, monkeypatch, FakeWindowsPointing([RDP_MOUSE, USB_MOUSE, BT_MOUSE], buttons=5), "fr")
+    assert result.status == Status.ok
+    assert [i.name for i in result.items] == ["USB mouse (VID 046D, PID C077)", "Bluetooth mouse (VID 046D, PID B01A)"]
     assert result.items[0].buttons == 5 and "5 boutons" in result.items[0].detail
+
+
+def test_windows_only_the_remote_desktop_mouse_means_no_mouse(tmp_path, monkeypatch):
+    local = windows_result(tmp_path, monkeypatch, FakeWindowsPointing([RDP_MOUSE]))
+    assert local.status == Status.fail, "SM_MOUSEPRESENT says 1, but no mouse is plugged in"
+    remote = windows_result(tmp_path, monkeypatch, FakeWindowsPointing([RDP_MOUSE], remote=True))
+    assert remote.status == Status.ok and remote.items[0].name == "Remote Desktop mouse"
+
+
+def test_windows_falls_back_to_sm_mousepresent_and_reports_api_errors(tmp_path, monkeypatch):
+    assert windows_result(tmp_path, monkeypatch, FakeWindowsPointing(None)).status == Status.ok
+    assert windows_result(tmp_path, monkeypatch, FakeWindowsPointing(None, present=False)).status == Status.fail
+    broken = windows_result(tmp_path, monkeypatch, FakeWindowsPointing([USB_MOUSE], error=OSError("access denied")))
+    assert broken.status == Status.error and "access denied" in broken.summary
 
 
 def test_simulated_windows_host_without_an_api_is_an_error_not_a_crash(tmp_path):

@@ -6,8 +6,9 @@ Facts read, through the Host:
   event3``, ``B: EV=``/``REL=``/``PROP=`` bitmaps), else ``/sys/class/input/mouse*/device/name``.
   Devices on the virtual bus (0x06: uinput, created by software such as remote-control
   tools) are not hardware a candidate can hold, so they are left out.
-- Windows: ``GetSystemMetrics(SM_MOUSEPRESENT)`` and ``SM_CMOUSEBUTTONS`` (ctypes,
-  ``checks.probes.winpointing``) behind the ``WindowsPointing`` interface.
+- Windows: the raw-input mice (``GetRawInputDeviceList``) without the Remote Desktop
+  virtual mouse, ``SM_CMOUSEBUTTONS``; ``SM_MOUSEPRESENT`` only when the list cannot be
+  read (ctypes, ``checks.probes.winpointing``, behind the ``WindowsPointing`` interface).
 - macOS: ``ioreg -a -r -d 1 -c IOHIDDevice`` (an XML plist): devices whose usage pairs
   include Generic Desktop / Mouse (1, 2) or Pointer (1, 1).
 """
@@ -47,6 +48,10 @@ class WindowsPointing(Protocol):
     def mouse_present(self) -> bool: ...
 
     def button_count(self) -> int: ...
+
+    def remote_session(self) -> bool: ...
+
+    def raw_mice(self) -> list[str] | None: ...
 
 
 def _default_windows_api() -> WindowsPointing:
@@ -141,11 +146,41 @@ def _windows(host: Host) -> PointingFacts:
         return PointingFacts(readable=False, reason="no Windows API on a simulated host")
     try:
         api = windows_api()
-        present, buttons = api.mouse_present(), api.button_count()
-    except (OSError, AttributeError) as exc:
-        return PointingFacts(readable=False, reason=f"GetSystemMetrics: {exc}")
-    devices = [PointingDevice("mouse", "pointer", buttons or None)] if present else []
-    return PointingFacts(devices, source="GetSystemMetrics")
+        buttons = api.button_count() or None
+        raw = api.raw_mice()
+        if raw is None:  # the raw-input list is unavailable: fall back to the coarse flag
+            present = api.mouse_present()
+            devices = [PointingDevice("mouse", "pointer", buttons)] if present else []
+            return PointingFacts(devices, source="GetSystemMetrics")
+        remote = api.remote_session()
+    except (OSError, AttributeError, ValueError) as exc:
+        return PointingFacts(readable=False, reason=f"user32: {exc}")
+    devices = [PointingDevice(windows_mouse_name(path), "pointer", buttons) for path in raw
+               if remote or not _is_rdp_mouse(path)]
+    return PointingFacts(devices, source="GetRawInputDeviceList")
+
+
+def _is_rdp_mouse(path: str) -> bool:
+    return "rdp_mou" in path.lower()
+
+
+def windows_mouse_name(path: str) -> str:
+    """A readable name from a raw-input device path (``\\\\?\\HID#VID_046D&PID_C077#...``
+    -> ``USB mouse (VID 046D, PID C077)``)."""
+    upper = path.upper()
+    ids = re.search(r"VID_([0-9A-F]{4})&PID_([0-9A-F]{4})", upper)
+    if ids:
+        return f"USB mouse (VID {ids[1]}, PID {ids[2]})"
+    # Bluetooth HID (service 00001124): "_VID&0002046D_PID&B01A", vendor after the source byte.
+    ids = re.search(r"_VID&[0-9A-F]{4}([0-9A-F]{4})_PID&([0-9A-F]{4})", upper)
+    if ids:
+        return f"Bluetooth mouse (VID {ids[1]}, PID {ids[2]})"
+    if "ACPI#" in upper:
+        return "PS/2 mouse"
+    if _is_rdp_mouse(path):
+        return "Remote Desktop mouse"
+    parts = path.split("#")
+    return parts[1] if len(parts) > 1 else path
 
 
 # -- macOS --------------------------------------------------------------------------------

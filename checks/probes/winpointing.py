@@ -1,21 +1,67 @@
-"""Windows mouse facts through GetSystemMetrics (ctypes), imported only on Windows.
+"""Windows mouse facts through user32 (ctypes), imported only on Windows.
 
-SM_MOUSEPRESENT is non-zero when a mouse (or a touchpad, which Windows counts as one) is
-installed; SM_CMOUSEBUTTONS is its number of buttons.
+Why not SM_MOUSEPRESENT alone: Microsoft documents that it "is rarely zero, because of
+support for virtual mice and because some systems detect the presence of the port instead
+of the presence of a mouse". So the probe lists the raw-input mice
+(GetRawInputDeviceList, RIM_TYPEMOUSE) with their device paths, and leaves out the
+Remote Desktop virtual mouse (``Root#RDP_MOU``, installed on every Windows) unless this
+session is itself remote (SM_REMOTESESSION). A PS/2 port declared by the BIOS may still
+show up with nothing plugged in: no API tells the difference.
 """
 from __future__ import annotations
 
 SM_MOUSEPRESENT = 19
 SM_CMOUSEBUTTONS = 43
+SM_REMOTESESSION = 0x1000
+RIM_TYPEMOUSE = 0
+RIDI_DEVICENAME = 0x20000007
 
 
 class CtypesPointing:
     def mouse_present(self) -> bool:
-        import ctypes
-
-        return bool(ctypes.windll.user32.GetSystemMetrics(SM_MOUSEPRESENT))
+        return bool(_metric(SM_MOUSEPRESENT))
 
     def button_count(self) -> int:
-        import ctypes
+        return int(_metric(SM_CMOUSEBUTTONS))
 
-        return int(ctypes.windll.user32.GetSystemMetrics(SM_CMOUSEBUTTONS))
+    def remote_session(self) -> bool:
+        return bool(_metric(SM_REMOTESESSION))
+
+    def raw_mice(self) -> list[str] | None:
+        """Device paths of the raw-input mice, or None when the list cannot be read."""
+        import ctypes
+        from ctypes import wintypes
+
+        class RAWINPUTDEVICELIST(ctypes.Structure):
+            _fields_ = [("hDevice", wintypes.HANDLE), ("dwType", wintypes.DWORD)]
+
+        user32 = ctypes.windll.user32
+        user32.GetRawInputDeviceList.restype = wintypes.UINT
+        user32.GetRawInputDeviceInfoW.restype = wintypes.UINT
+        user32.GetRawInputDeviceInfoW.argtypes = [wintypes.HANDLE, wintypes.UINT, ctypes.c_void_p,
+                                                  ctypes.POINTER(wintypes.UINT)]
+        failed = 0xFFFFFFFF
+        size = ctypes.sizeof(RAWINPUTDEVICELIST)
+        count = wintypes.UINT()
+        if user32.GetRawInputDeviceList(None, ctypes.byref(count), size) == failed:
+            return None
+        devices = (RAWINPUTDEVICELIST * max(count.value, 1))()
+        got = user32.GetRawInputDeviceList(devices, ctypes.byref(count), size)
+        if got == failed:
+            return None
+        paths = []
+        for device in devices[:got]:
+            if device.dwType != RIM_TYPEMOUSE:
+                continue
+            length = wintypes.UINT()
+            user32.GetRawInputDeviceInfoW(device.hDevice, RIDI_DEVICENAME, None, ctypes.byref(length))
+            buffer = ctypes.create_unicode_buffer(length.value + 1)
+            if user32.GetRawInputDeviceInfoW(device.hDevice, RIDI_DEVICENAME, buffer, ctypes.byref(length)) != failed:
+                paths.append(buffer.value)
+        return paths
+
+
+def _metric(index: int) -> int:
+    import ctypes
+
+    return ctypes.windll.user32.GetSystemMetrics(index)
