@@ -126,12 +126,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default 5 drops SYNs when the probe pool connects at once
+    daemon_threads = True
+
+
 class HttpServer:
     """``behaviours`` maps a Host name to ok|squid|fortinet|amon|redirect|auth|down|missing
     (``"*"`` for any other name); ``cert`` is a trustme LeafCert to serve HTTPS."""
 
     def __init__(self, behaviours: dict[str, str] | None = None, cert=None, delay: float = 0.0):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.behaviours = behaviours or {"*": "ok"}  # type: ignore[attr-defined]
         self.server.delay = delay  # type: ignore[attr-defined]
