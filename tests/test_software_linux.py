@@ -228,3 +228,20 @@ def test_examroom_check_software_on_this_machine(tmp_path):
     assert [c["id"] for c in report["checks"]] == SOFTWARE
     assert all(c["status"] in ("ok", "warn", "fail") for c in report["checks"])
     assert all(c["remediation"] for c in report["checks"] if c["status"] != "ok")
+
+
+def test_rpm_database_where_rpm_exists(tmp_path):
+    """A Fedora/openSUSE lab machine: versions from ``rpm -qa`` (output as rpm prints it)."""
+    root = tmp_path / "root"
+    _exe(root / "usr/bin/rpm")
+    rpm_out = ("kernel-core\t6.11.4\nfirefox\t131.0.3\nlibreoffice-core\t25.8.2.2\nlibreoffice-calc\t25.8.2.2\n"
+               "libreoffice-writer\t25.8.2.2\nlibreoffice-impress\t25.8.2.2\nlibreoffice-draw\t25.8.2.2\n"
+               "kdenlive\t24.08.2\n")
+    host = Host.fake("linux", root, env={"PATH": "/usr/bin"},
+                     commands={("rpm", "-qa", "--qf", "%{NAME}\t%{VERSION}\n"): rpm_out})
+    found = {p.key: p for p in inventory(host).programs}
+    assert found["firefox"].version == "131.0.3" and found["firefox"].sources == ["rpm"]
+    assert found["libreoffice"].components == {"spreadsheet", "word_processor", "presentation", "drawing"}
+    assert found["kdenlive"].version == "24.08.2"
+    office = office_suite.run(ctx_for(host))
+    assert office.status == Status.ok and office.items[0].released == "2025-10-03"

@@ -10,6 +10,7 @@ dpkg database ``/var/lib/dpkg/status`` read directly (fast), and ``rpm -qa`` whe
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -207,4 +208,9 @@ def from_path(host: Host, stats: dict[str, float]) -> list[Finding]:
 
 
 def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
-    return from_path(host, stats) + from_desktop_files(host, stats) + from_packages(host, stats)
+    findings: list[Finding] = []
+    for phase, probe in (("path", from_path), ("desktop", from_desktop_files), ("packages", from_packages)):
+        started = time.perf_counter()
+        findings += probe(host, stats)
+        stats[f"{phase}_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return findings

@@ -31,7 +31,7 @@ def bundles(host: Host) -> list[Path]:
                 found.append(child)
             elif child.is_dir() and not child.name.startswith("."):
                 found += sorted(p for p in child.iterdir() if p.suffix == ".app")
-    return found
+    return list(dict.fromkeys(found))  # /Applications/Utilities is listed and also a sub-folder
 
 
 def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
