@@ -40,6 +40,8 @@ def check_command(*, only, skip, json_path, html_path, whitelist_path, dns, time
         report = window.run_in_window(ids, ctx)  # None: no GUI backend, fall back to the terminal
         if report is None:
             report = _run_in_terminal(ids, ctx, json_path)
+        else:  # the window is closed: leave the plain report where the command was typed (logs, scripts)
+            text.write(text.render_report(report, colour=False), sys.stderr if json_path == "-" else sys.stdout)
     else:
         report = _run_in_terminal(ids, ctx, json_path)
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from typing import TextIO
 
 import click
@@ -82,15 +83,24 @@ def verdict_line(report: Report, colour: bool) -> str:
 
 
 class LiveBlock:
-    """Draws one line per check on a terminal and redraws them as events arrive."""
+    """Draws one line per check on a terminal and redraws them as events arrive.
+
+    A ticker also redraws a few times a second while checks run, so that a long silent
+    check (bandwidth, a slow whitelist) shows a moving spinner and its elapsed time instead
+    of looking frozen.
+    """
+
+    TICK_S = 0.2
 
     def __init__(self, stream: TextIO, ids: list[str], titles: dict[str, str], lang: str, colour: bool):
         self.stream, self.ids, self.titles, self.lang, self.colour = stream, ids, titles, lang, colour
         self.results: dict[str, CheckResult] = {}
         self.progress: dict[str, tuple[int, int]] = {}
+        self.started: dict[str, float] = {}
         self.tick = 0
         self.drawn = 0
         self.lock = threading.Lock()
+        self.ticker: threading.Thread | None = None
         self.title_width = max((len(v) for v in titles.values()), default=0)
 
     def __call__(self, event: RunEvent) -> None:
@@ -99,8 +109,22 @@ class LiveBlock:
                 self.results[event.check_id] = event.result
             elif event.kind == "progress":
                 self.progress[event.check_id] = (event.done, event.total)
+            elif event.kind == "start":
+                self.started.setdefault(event.check_id, time.monotonic())
             self.tick += 1
             self._draw()
+            if self.ticker is None:
+                self.ticker = threading.Thread(target=self._tick, daemon=True, name="live-block")
+                self.ticker.start()
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(self.TICK_S)
+            with self.lock:
+                if len(self.results) >= len(self.ids):
+                    return
+                self.tick += 1
+                self._draw()
 
     def _draw(self) -> None:
         columns = shutil.get_terminal_size((100, 20)).columns
@@ -119,6 +143,9 @@ class LiveBlock:
                 spin = _SPINNER[self.tick % len(_SPINNER)]
                 done, total = self.progress.get(check_id, (0, 0))
                 extra = f" {done}/{total}" if total else ""
+                elapsed = time.monotonic() - self.started.get(check_id, time.monotonic())
+                if elapsed >= 2:
+                    extra += f" ({elapsed:.0f} s)"
                 shown = _fit(f"  {spin.ljust(_label_width(self.lang))}  {self.titles[check_id].ljust(self.title_width)}  …{extra}", columns)
             out.append("\x1b[2K" + shown + "\n")
         self.stream.write("".join(out))
