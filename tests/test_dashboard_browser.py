@@ -323,7 +323,30 @@ def test_live_state_alert_feed_and_acknowledgement(server, browser):
     pc1.event("focus_regained", title="Pix - Certification", process="firefox", away_s=12.5)
     sync_api.expect(t1.locator("[data-focus]")).to_have_attribute("data-focus", "exam")
     sync_api.expect(t1.locator(".alarm-strip")).to_have_count(0)
-    assert page.evaluate("window.__same_page") == 7
+    assert page.evaluate("window.__same_page") == 7  # all of the above without a reload
+
+    # A remote-control program starts then stops: an alert, the tile's alarm, then the journal.
+    pc2.heartbeat(forbidden=["AnyDesk"])
+    started = pc2.event("forbidden_process", name="AnyDesk.exe", program="AnyDesk", category="remote_control",
+                        state="started", pid=4242)
+    t2 = tile(page, pc2)
+    sync_api.expect(page.locator(f'.alert[data-alert-id="{started}"]')).to_contain_text("AnyDesk (AnyDesk.exe)")
+    sync_api.expect(t2.locator(".alarm-strip")).to_contain_text("AnyDesk")
+    pc2.heartbeat(forbidden=[])
+    pc2.event("forbidden_process", name="AnyDesk.exe", program="AnyDesk", state="stopped", duration_s=75.0)
+    sync_api.expect(t2.locator(".alarm-strip")).to_have_count(0)
+    page.click(".journal summary")
+    sync_api.expect(page.locator("#journal li").first).to_contain_text("ouvert pendant 1 min 15 s")
+
+    # Compact view (the whole room on one screen): live state on one line, kept across reloads.
+    page.click("#compact")
+    sync_api.expect(t1.locator(".live-line")).to_be_visible()
+    assert not t1.locator(".tile-foot").is_visible()
+    page.reload()
+    sync_api.expect(tile(page, pc1).locator(".live-line")).to_be_visible()
+    shot(page, "dashboard_compact")
+    page.click("#compact")
+    sync_api.expect(tile(page, pc1).locator(".tile-foot")).to_be_visible()
 
     # The PV d'incident draft lists the focus loss with a code from the official list.
     page.click("#tab-link-incidents")
@@ -396,3 +419,30 @@ def test_reconnects_after_a_server_restart(tmp_path, browser):
         assert page.evaluate("window.__same_page") == 1
     finally:
         _stop(server.proc)
+
+
+def test_every_dashboard_text_exists_in_both_languages():
+    """Keys in app.js/index.html (literal, or a `dash.x.${...}` family) are in dashboard.toml."""
+    import re
+
+    from agent.i18n import table
+
+    web = Path(__file__).resolve().parent.parent / "supervisor" / "web"
+    source = (web / "app.js").read_text(encoding="utf-8") + (web / "index.html").read_text(encoding="utf-8")
+    entries = table()
+    literal = set(re.findall(r"""["'](dash\.[a-z0-9_.]+[a-z0-9_])["']""", source))
+    families = set(re.findall(r"`(dash\.[a-z0-9_.]+\.)\$\{", source))
+    assert {"dash.login.title", "dash.alerts.ack"} <= literal and "dash.verdict." in families
+    missing = sorted(k for k in literal if k not in entries)
+    assert missing == [], f"keys used by the dashboard but missing from agent/i18n/dashboard.toml: {missing}"
+    for family, members in {"dash.verdict.": ("ready", "warn", "not_ready", "none"),
+                            "dash.status.": ("ok", "warn", "fail", "error", "skip"),
+                            "dash.live.": ("online", "lost", "never"),
+                            "dash.kind.": ("focus_lost", "forbidden_process", "net_down", "companion_lost",
+                                           "companion_stopped")}.items():
+        assert family in families
+        for member in members:
+            assert family + member in entries, family + member
+    for key, texts in entries.items():
+        if key.startswith("dash."):
+            assert texts.get("fr") and texts.get("en"), key

@@ -274,6 +274,14 @@ async function showRooms(created) {
   }
   parts.push(list, form);
   setView("rooms", ...parts);
+  await loadRooms(list);
+}
+
+/** The room table; refreshed every 10 s while shown (counts change as machines report). */
+async function loadRooms(list) {
+  if (document.body.dataset.view !== "rooms" || !list.isConnected) return;
+  clearTimeout(state.roomsTimer);
+  state.roomsTimer = setTimeout(() => loadRooms(list), 10000);
   try {
     const rooms = await api("/rooms");
     if (!rooms.length) { list.replaceChildren(el("p", { class: "muted", text: t("dash.rooms.none") })); return; }
@@ -299,6 +307,7 @@ async function showRoom(code, tab) {
     state.machines = new Map();
     state.alerts = new Map();
     state.events = [];
+    state.lastSeq = 0;
     state.incidents = null;
     buildRoomPage();
     startLive();
@@ -322,6 +331,13 @@ function buildRoomPage() {
         el("span", { class: "room-code" }, t("dash.room.code"), " ", el("strong", { text: code }))),
       el("div", { class: "counters", id: "counters", "aria-live": "polite" }),
       el("div", { class: "room-actions no-print" },
+        // Compact: the live state only, so that a 30-machine room fits on one screen or projector.
+        el("button", { type: "button", class: "btn", id: "compact", "aria-pressed": String(document.body.classList.contains("compact")),
+          text: t("dash.action.compact"), onclick: (ev) => {
+            const on = document.body.classList.toggle("compact");
+            localStorage.setItem("examroom.compact", on ? "1" : "");
+            ev.target.setAttribute("aria-pressed", String(on));
+          } }), " ",
         el("button", { type: "button", class: "btn", id: "export-csv", text: t("dash.action.export_csv"),
           onclick: () => download(`/rooms/${encodeURIComponent(code)}/export.csv?lang=${state.lang}`, `examroom-${code}.csv`).catch((e) => showBanner(e.message)) }))),
     el("nav", { class: "tabs no-print", role: "tablist" }, tabs.map(([id, key]) =>
@@ -398,7 +414,7 @@ function facts(m) {
 function liveAlarms(m) {
   const out = [];
   if (m.live === "lost") out.push(t("dash.live.alarm.lost"));
-  if (m.focus === "away") out.push(t("dash.live.alarm.away"));
+  if (m.focus === "away") out.push(m.focus_title ? t("dash.live.alarm.away_title", { title: m.focus_title }) : t("dash.live.alarm.away"));
   if (m.forbidden && m.forbidden.length) out.push(t("dash.live.alarm.forbidden", { names: m.forbidden.join(", ") }));
   if (m.net === "down") out.push(t("dash.live.alarm.net"));
   return out;
@@ -432,6 +448,15 @@ function liveBlock(m) {
   return el("ul", { class: "live" }, rows);
 }
 
+/** The same live state on one line, for the compact view. */
+function liveLine(m) {
+  const live = m.live || "never";
+  const chips = [el("span", { class: `chip live-${live}`, text: `${{ online: "●", lost: "✖", never: "○" }[live] || "○"} ${t(`dash.live.${live}`)}` })];
+  if (m.focus) chips.push(el("span", { class: `chip focus-${m.focus}`, text: m.focus === "exam" ? `✔ ${t("dash.live.short.exam")}` : `⚠ ${t("dash.live.short.away")}` }));
+  if (m.net) chips.push(el("span", { class: `chip net-${m.net}`, text: m.net === "up" ? `✔ ${t("dash.live.short.net_up")}` : `✖ ${t("dash.live.short.net_down")}` }));
+  return el("p", { class: "live-line" }, chips);
+}
+
 function renderTile(m) {
   const v = verdict(m);
   const alarms = liveAlarms(m);
@@ -457,6 +482,7 @@ function renderTile(m) {
       el("span", { class: "verdict", text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` })),
     alarms.length ? el("div", { class: "alarm-strip", role: "alert" }, el("strong", { text: t("dash.live.alarm") }), " ", alarms.join(" · ")) : null,
     liveBlock(m),
+    liveLine(m),
     (m.alerts || 0) > 0 ? el("p", { class: "tile-alerts", text: `⚑ ${t(m.alerts === 1 ? "dash.tile.alerts_one" : "dash.tile.alerts", { n: m.alerts })}` }) : null,
     details,
     el("footer", { class: "tile-foot" },
@@ -504,6 +530,14 @@ function renderCounters() {
 
 /* ---------- alerts ---------- */
 
+/** "45 s", "3 min 05 s", "1 h 02 min": how long an absence or an outage lasted. */
+function fmtDuration(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds)));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
 /** One line describing an alert or event, from its details (shape set by the companion). */
 function detailText(kind, d) {
   d = d || {};
@@ -511,17 +545,25 @@ function detailText(kind, d) {
   const proc = d.process ?? d.process_name ?? d.name ?? d.exe;
   switch (kind) {
     case "focus_lost": return [title ? `« ${title} »` : null, proc ? `(${proc})` : null].filter(Boolean).join(" ");
-    case "focus_regained": return d.away_s != null ? t("dash.detail.away_for", { s: fmtNumber(d.away_s, 0) }) : "";
-    case "forbidden_process": case "forbidden_process_ended": return proc ? String(proc) : "";
-    case "net_down": return d.url ? String(d.url) : "";
-    case "net_up": return d.duration_s != null ? t("dash.detail.outage", { s: fmtNumber(d.duration_s, 0) }) : "";
+    case "focus_regained": return d.away_s != null ? t("dash.detail.away_for", { duration: fmtDuration(d.away_s) }) : "";
+    case "forbidden_process": {
+      const what = d.program && d.name && d.name !== d.program ? `${d.program} (${d.name})` : (d.program || proc || "");
+      return d.state === "stopped" && d.duration_s != null
+        ? `${what} – ${t("dash.detail.ran_for", { duration: fmtDuration(d.duration_s) })}` : String(what);
+    }
+    case "net_down": return [d.url, d.error].filter(Boolean).join(" – ");
+    case "net_up": {
+      const down = d.down_s ?? d.duration_s;
+      return down != null ? t("dash.detail.outage", { duration: fmtDuration(down) }) : "";
+    }
     case "companion_lost": return d.last_seen ? t("dash.detail.last_seen", { time: fmtTime(d.last_seen) }) : "";
     default: return "";
   }
 }
 
-function kindLabel(kind) {
-  const key = `dash.kind.${kind}`;
+function kindLabel(kind, details) {
+  const key = kind === "forbidden_process" && (details || {}).state === "stopped"
+    ? "dash.kind.forbidden_process_ended" : `dash.kind.${kind}`;
   return Object.prototype.hasOwnProperty.call(state.texts, key) ? t(key) : kind;
 }
 
@@ -540,7 +582,7 @@ function renderFeed() {
   } else {
     list.replaceChildren(...shown.map((a) => el("li", { class: `alert kind-${a.kind} ${a.acked_at ? "acked" : "open"}`, "data-alert-id": a.id, "data-kind": a.kind },
       el("div", { class: "alert-head" },
-        el("strong", { class: "alert-kind", text: `${a.acked_at ? "✔" : "⚠"} ${kindLabel(a.kind)}` }),
+        el("strong", { class: "alert-kind", text: `${a.acked_at ? "✔" : "⚠"} ${kindLabel(a.kind, a.details)}` }),
         el("time", { datetime: a.at, text: fmtTime(a.at) })),
       el("div", { class: "alert-host", text: a.hostname || a.machine_id }),
       detailText(a.kind, a.details) ? el("div", { class: "alert-detail", text: detailText(a.kind, a.details) }) : null,
@@ -564,9 +606,20 @@ function onAck(res) {
   renderFeed();
 }
 
+/** Keeps the newest events for the journal; a replay after a reconnection is not doubled. */
+function remember(ev) {
+  if (typeof ev.seq === "number") {
+    if (state.events.some((e) => e.seq === ev.seq)) return false;
+    state.lastSeq = Math.max(state.lastSeq || 0, ev.seq);
+  }
+  state.events.push(ev);
+  state.events.sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0));
+  if (state.events.length > 100) state.events.length = 100;
+  return true;
+}
+
 function onEvent(ev) {
-  state.events.unshift(ev);
-  state.events.length = Math.min(state.events.length, 100);
+  if (!remember(ev)) return;
   if (ev.alert) addAlert({ id: ev.id, seq: ev.seq, kind: ev.kind, at: ev.at, machine_id: ev.machine_id, hostname: ev.hostname, details: ev.details, acked_at: ev.acked_at || null, acked_by: ev.acked_by || null });
   // The server follows with a machine row; this makes the tile react at once meanwhile.
   const m = state.machines.get(ev.machine_id);
@@ -583,7 +636,7 @@ function renderJournal() {
   if (!list) return;
   list.replaceChildren(...state.events.slice(0, 50).map((e) => el("li", {},
     el("time", { datetime: e.at, text: fmtTime(e.at) }), " ",
-    el("strong", { text: e.hostname || e.machine_id }), " — ", kindLabel(e.kind),
+    el("strong", { text: e.hostname || e.machine_id }), " — ", kindLabel(e.kind, e.details),
     detailText(e.kind, e.details) ? ` ${detailText(e.kind, e.details)}` : "")));
 }
 
@@ -674,6 +727,12 @@ async function refresh() {
     state.machines = new Map(machines.map((m) => [m.machine_id, m]));
     state.alerts = new Map();
     for (const a of [...closed, ...open]) addAlert(a);
+    // The journal: events missed while the stream was down (or all, the first time).
+    for (let page = 0; page < 20; page++) {
+      const batch = await api(`/rooms/${code}/events?after=${state.lastSeq || 0}&limit=1000`);
+      for (const ev of batch) remember(ev);
+      if (batch.length < 1000) break;
+    }
     renderAll();
   } catch (e) {
     if (e.status === 404) showBanner(t("dash.room.unknown", { code: state.room.code }));
@@ -720,6 +779,7 @@ function stopLive() {
   if (state.es) { state.es.close(); state.es = null; }
   for (const timer of state.timers) clearTimeout(timer);
   state.timers = [];
+  clearTimeout(state.roomsTimer);
   document.body.dataset.live = "off";
 }
 
@@ -749,6 +809,7 @@ async function setLang(lang) {
 }
 
 async function main() {
+  document.body.classList.toggle("compact", localStorage.getItem("examroom.compact") === "1");
   await loadTexts(state.lang);
   for (const b of document.querySelectorAll("button.lang")) b.addEventListener("click", () => setLang(b.dataset.lang));
   document.getElementById("logout").addEventListener("click", () => {
