@@ -19,7 +19,9 @@ import psutil
 
 from checks.base import CheckContext
 from checks.probes import OS_WINDOWS
-from checks.probes.folders import SaveLocation, folder_times_kept, save_location, unique_name
+from checks.probes.folders import (
+    SaveLocation, folder_times_kept, running_as_root, save_location, unique_name,
+)
 from checks.result import CheckResult, Item, Status
 
 CHECK_ID = "storage"
@@ -81,9 +83,17 @@ def run(ctx: CheckContext) -> CheckResult:
             ctx.t("storage.low", path=loc.path, free=_num(free_gb, ctx.lang), need=_num(threshold, ctx.lang)),
             remediation=ctx.t("storage.low.fix", path=loc.path, need=_num(threshold, ctx.lang)),
             items=[item], measured=free_gb, threshold=threshold, unit="GB")
-    return ctx.result(CHECK_ID, Status.ok,
-                      ctx.t("storage.ok", path=loc.path, free=_num(free_gb, ctx.lang)),
-                      items=[item], measured=free_gb, threshold=threshold, unit="GB")
+    summary = ctx.t("storage.ok", path=loc.path, free=_num(free_gb, ctx.lang))
+    if running_as_root(ctx.host):
+        # "sudo examroom check" is common: the test then wrote as root (in root's home
+        # unless --storage was given), which says nothing of what candidates can do.
+        item.status = Status.warn
+        fix = "storage.as_root.fix" if loc.source == "option" else "storage.as_root_home.fix"
+        return ctx.result(CHECK_ID, Status.warn, summary + ctx.t("storage.as_root"),
+                          remediation=ctx.t(fix, path=loc.path), items=[item], measured=free_gb,
+                          threshold=threshold, unit="GB")
+    return ctx.result(CHECK_ID, Status.ok, summary, items=[item], measured=free_gb,
+                      threshold=threshold, unit="GB")
 
 
 def write_read_delete(folder: Path, *, windows: bool = False) -> WriteTrial:

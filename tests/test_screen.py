@@ -226,3 +226,17 @@ def test_windows_ctypes_code_is_only_imported_on_windows():
     if sys.platform != "win32":
         with pytest.raises(AttributeError):
             windisplay.CtypesDisplays().monitors()
+
+
+def test_real_xvfb_through_the_cli(tmp_path):
+    """The whole way: examroom check in a subprocess, DISPLAY pointing at a real Xvfb."""
+    with xvfb(1280, 800) as display:
+        env = dict(os.environ, DISPLAY=display, EXAMROOM_HOME=str(tmp_path), EXAMROOM_MACHINE_ID="poste-x")
+        env.pop("WAYLAND_DISPLAY", None)
+        done = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "screen", "--json", "-",
+                               "--lang", "fr"], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    [check] = json.loads(done.stdout)["checks"]
+    assert (check["status"], check["measured"], check["unit"]) == ("ok", 1280, "px")
+    assert check["items"][0]["width"] == 1280 and check["items"][0]["height"] == 800
+    assert "1 écran : 1280×800" in check["summary"]

@@ -26,6 +26,13 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
+@pytest.fixture(autouse=True)
+def as_a_candidate(request, monkeypatch):
+    """These tests judge folders; who runs them (root in CI) is judged by its own test."""
+    if "as_root" not in request.node.name:
+        monkeypatch.setattr(storage, "running_as_root", lambda host: False)
+
+
 def real_ctx(path: Path, lang: str = "en", **policy) -> CheckContext:
     return CheckContext(host=Host.current(), lang=lang, policy=Policy(**policy),
                         options=CheckOptions(storage=path))
@@ -103,6 +110,18 @@ def test_a_read_only_filesystem_is_not_writable(tmp_path):
         assert result.status == Status.fail
         assert "read-only" in result.summary
         assert "remount" in result.remediation
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs to run as root")
+def test_running_as_root_is_a_warning_since_root_writes_anywhere(tmp_path):
+    given = storage.run(real_ctx(tmp_path, min_free_space_gb=0))
+    assert given.status == Status.warn
+    assert given.summary.endswith("but the test ran as root")
+    assert "candidate account" in given.remediation
+    default = storage.run(CheckContext(host=Host.current(), policy=Policy(min_free_space_gb=0)))
+    assert default.status == Status.warn and "--storage" in default.remediation
+    # A simulated host is never "root": its facts are not this process's.
+    assert storage.running_as_root(Host.fake("linux", tmp_path)) is False
 
 
 def test_french_summary_is_french(tmp_path):

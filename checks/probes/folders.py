@@ -50,6 +50,12 @@ def save_location(host: Host, option: str | None = None) -> SaveLocation:
     return SaveLocation(_home(host), "home")
 
 
+def running_as_root(host: Host) -> bool:
+    """True when this examroom runs as root on Linux/macOS: root writes through every
+    permission, so a successful write proves nothing about the candidates' account."""
+    return host.is_real and host.os != OS_WINDOWS and hasattr(os, "geteuid") and os.geteuid() == 0
+
+
 def documents_dir(host: Host) -> str | None:
     """The Documents folder the OS would offer in a "Save as" dialog, or None."""
     if host.os == OS_WINDOWS:
