@@ -137,3 +137,25 @@ def test_office_edition_from_release_ids():
     assert office_edition(["ProPlus2024Retail", "VisioPro2024Retail"]) == "2024"
     assert office_edition(["HomeStudent2019Retail"]) == "2019"
     assert office_edition([]) is None
+
+
+def test_pdf_program_unknown_to_the_catalog_counts_through_the_association(tmp_path):
+    data = {
+        "HKCR\\.pdf": {"": "Wondershare.PDFelement.pdf"},
+        "HKCR\\Wondershare.PDFelement.pdf\\shell\\open\\command": {
+            "": "\"C:\\Program Files\\Wondershare\\PDFelement\\PDFelement.exe\" \"%1\""},
+    }
+    result = pdf_reader.run(ctx(Host.fake("windows", tmp_path, registry=data)))
+    assert result.status == Status.ok and "Wondershare.PDFelement.pdf" in result.summary
+    nothing = pdf_reader.run(ctx(Host.fake("windows", tmp_path, registry={})))
+    assert nothing.status == Status.fail and "SumatraPDF.SumatraPDF" in nothing.remediation
+
+
+def test_older_office_365_display_name(tmp_path):
+    data = {"HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\O365ProPlusRetail - fr-fr": {
+        "DisplayName": "Microsoft Office 365 ProPlus - fr-fr", "DisplayVersion": "16.0.11328.20438",
+        "Publisher": "Microsoft Corporation", "InstallLocation": "C:\\Program Files\\Microsoft Office"}}
+    office = next(p for p in inventory(Host.fake("windows", tmp_path, registry=data)).programs)
+    assert office.key == "msoffice" and office.edition == "365"
+    result = office_suite.run(ctx(Host.fake("windows", tmp_path, registry=data)))
+    assert result.status == Status.fail and result.items[0].age == "old"

@@ -174,11 +174,10 @@ def from_path(host: Host, stats: dict[str, float]) -> list[Finding]:
     targets: list[tuple[CatalogEntry, str, Path, str | None]] = []
     seen: set[Path] = set()
     for spec in catalog():
-        names = [e for e in spec.exe if not e.endswith(".exe")]
-        for component, tokens in spec.components.items():
-            names += [(t, component) for t in tokens if "." not in t and not t.startswith("libreoffice")]  # type: ignore[misc]
-        for name in names:
-            name, component = name if isinstance(name, tuple) else (name, None)
+        names: list[tuple[str, str | None]] = [(e, None) for e in spec.exe if not e.endswith(".exe")]
+        for component, tokens in spec.components.items():  # localc, lowriter... launchers
+            names += [(t, component) for t in tokens if "." not in t and not t.startswith("libreoffice")]
+        for name, component in names:
             found = host.which(name)
             if found and found not in seen:
                 seen.add(found)

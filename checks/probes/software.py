@@ -122,9 +122,15 @@ class Inventory:
     def of_kind(self, kind: str) -> list[Program]:
         return [p for p in self.programs if p.kind == kind]
 
-    def pdf_capable(self) -> list[Program]:
-        """Programs that declare PDF (MIME type, document types) and PDF readers."""
-        return [p for p in self.programs if p.kind == "pdf" or (p.opens_pdf and not p.pdf_builtin)]
+    def pdf_readers(self) -> list[Program]:
+        """Dedicated PDF readers: the catalog's, and any application that declares PDF and
+        is not known as something else (xpdf, qpdfview...)."""
+        return [p for p in self.programs if p.kind == "pdf"]
+
+    def pdf_openers(self) -> list[Program]:
+        """Other programs that declare PDF files (GIMP, LibreOffice Draw...): they import
+        PDF for editing, a last resort for reading."""
+        return [p for p in self.programs if p.kind != "pdf" and p.opens_pdf and not p.pdf_builtin]
 
 
 def merge(findings: list[Finding]) -> list[Program]:

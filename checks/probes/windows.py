@@ -92,7 +92,7 @@ def from_uninstall(host: Host, stats: dict[str, float]) -> list[Finding]:
             edition = None
             if spec.key == "msoffice":  # "Microsoft 365 Apps..." or "... Professionnel Plus 2021"
                 year = re.search(r"\b(20\d\d)\b", name)
-                edition = "365" if name.startswith("Microsoft 365") else year.group(1) if year else None
+                edition = "365" if name.startswith(("Microsoft 365", "Microsoft Office 365")) else year.group(1) if year else None
                 if edition and "LTSC" in name:
                     edition += "-ltsc"
             findings.append(Finding(
