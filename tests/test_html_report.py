@@ -270,3 +270,14 @@ def test_report_prints_to_pdf(browser):
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pages >= 3, "verdict, the checks and the whitelist start on their own pages"
     assert hidden != "none"
+
+
+def test_extra_item_fields_get_a_translated_column_or_stay_in_the_json():
+    report = load("ready.json")
+    mouse = next(c for c in report.checks if c.id == "mouse")
+    mouse.items[0] = mouse.items[0].model_copy(update={"kind": "mouse", "buttons": 3, "how": "evdev"})
+    html = render_report_html(report)
+    section = html[html.index('id="check-mouse"'):]
+    section = section[:section.index("</section>")]
+    assert "<th scope=\"col\">Boutons</th>" in section and ">3</td>" in section
+    assert "kind" not in section and "evdev" not in section and ">how<" not in section

@@ -187,10 +187,15 @@ def _is_url_list(items: list[Item]) -> bool:
 
 
 def _extras(items: list[Item], known: Iterable[str]) -> list[str]:
+    """Extra item fields worth a column: those the table has a heading for, with a value.
+
+    Internal identifiers (``kind``, ``how``...) stay in the JSON report: a technician
+    reading the page gets only columns in their language.
+    """
     seen: dict[str, None] = {}
     for item in items:
-        for key in (item.model_extra or {}):
-            if key not in known:
+        for key, value in (item.model_extra or {}).items():
+            if key not in known and value is not None and has(f"report.col.{key}"):
                 seen.setdefault(key, None)
     return list(seen)
 
