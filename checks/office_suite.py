@@ -33,19 +33,25 @@ def _suite_label(ctx: CheckContext, suite: Program) -> str:
 
 
 def _verdict(ctx: CheckContext, suite: Program, dated: Dated) -> tuple[Status, str, str | None]:
+    """Status, summary and remediation of one suite: every problem is said, not just the first."""
     name = _suite_label(ctx, suite)
     missing = [c for c in COMPONENTS if c not in suite.components]
     n = years(ctx)
+    problems: list[str] = []
+    fixes: list[str] = []
     if missing:
         missing_text = join(ctx, [ctx.t(f"software.component.{c}") for c in missing])
+        problems.append(ctx.t("software.office.missing", suite=name, missing=missing_text))
         if suite.key == "msoffice" and missing == ["drawing"]:
-            fix = ctx.t("software.office.fix_missing_drawing_ms")
+            fixes.append(ctx.t("software.office.fix_missing_drawing_ms"))
         else:
-            fix = ctx.t("software.office.fix_missing", suite=suite.name, missing=missing_text)
-        return Status.fail, ctx.t("software.office.missing", suite=name, missing=missing_text), fix
+            fixes.append(fix_for_os(ctx, "software.office.fix_missing", suite=suite.name, missing=missing_text))
     if dated.age == Age.old:
-        return (Status.fail, ctx.t("software.office.old", suite=name, years=n, age=age_text(ctx, dated)),
-                ctx.t("software.office.fix_old", suite=suite.name, years=n))
+        problems.append(ctx.t("software.office.old", suite=name if not problems else suite.name, years=n,
+                              age=age_text(ctx, dated)))
+        fixes.append(ctx.t("software.office.fix_old", suite=suite.name, years=n))
+    if problems:
+        return Status.fail, " ; ".join(problems) if ctx.lang == "fr" else "; ".join(problems), " ".join(fixes)
     if dated.age == Age.unknown:
         return (Status.warn, ctx.t("software.office.unknown_age", suite=name),
                 ctx.t("software.office.fix_unknown", suite=suite.name, years=n))

@@ -56,6 +56,7 @@ def join(ctx: CheckContext, names: list[str]) -> str:
     return ", ".join(names[:-1]) + ctx.t("software.and") + names[-1]
 
 
-def fix_for_os(ctx: CheckContext, prefix: str) -> str:
+def fix_for_os(ctx: CheckContext, prefix: str, **fields: object) -> str:
+    """The remediation written for this host's OS (package names, winget ids, sites differ)."""
     os_name = ctx.host.os if ctx.host.os in ("linux", "windows", "macos") else "linux"
-    return ctx.t(f"{prefix}.{os_name}")
+    return ctx.t(f"{prefix}.{os_name}", **fields)
