@@ -8,6 +8,7 @@ Screenshots land in tests/output/ (the ones worth keeping are copied to bench/sc
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -423,8 +424,6 @@ def test_reconnects_after_a_server_restart(tmp_path, browser):
 
 def test_every_dashboard_text_exists_in_both_languages():
     """Keys in app.js/index.html (literal, or a `dash.x.${...}` family) are in dashboard.toml."""
-    import re
-
     from agent.i18n import table
 
     web = Path(__file__).resolve().parent.parent / "supervisor" / "web"
@@ -446,3 +445,65 @@ def test_every_dashboard_text_exists_in_both_languages():
     for key, texts in entries.items():
         if key.startswith("dash."):
             assert texts.get("fr") and texts.get("en"), key
+
+
+def test_real_check_and_companion_processes_reach_the_dashboard(tmp_path, browser):
+    """No fake agent: ``examroom check --server`` and ``examroom companion`` (on a real X
+    server with openbox) feed the dashboard; the candidate switches windows, then the
+    companion is killed -9 and the tile says it is lost."""
+    need("Xvfb", "openbox", "xdotool")
+    from tests.companion_support import activate, x_window
+    from tests.support import xvfb
+
+    server = Server(tmp_path)
+    companion = None
+    try:
+        room = server.create_room("Salle E2E")
+        env = dict(os.environ, EXAMROOM_HOME=str(tmp_path / "agent-home"), EXAMROOM_MACHINE_ID="e2e-pc-01")
+        check = subprocess.run([sys.executable, "-m", "agent", "check", "--server", server.url, "--room", room,
+                                "--only", "storage,archive", "--storage", str(tmp_path), "--lang", "fr"],
+                               env=env, capture_output=True, text=True, timeout=120)
+        assert check.returncode in (0, 1), check.stdout + check.stderr
+        page = new_page(browser)
+        login(page, server)
+        page.goto(f"{server.url}/#/room/{room}")
+        t = page.locator('.tile[data-machine-id="e2e-pc-01"]')
+        # Exit 0 is "ready" (with or without warnings), 1 "not ready": the tile says the same.
+        sync_api.expect(t).to_have_attribute("data-verdict", re.compile("^(ready|warn)$") if check.returncode == 0
+                                              else "not_ready")
+        assert "cœurs" in t.inner_text() and "Go de RAM" in t.inner_text()  # facts from the real machine block
+        sync_api.expect(t.locator("[data-live]")).to_have_attribute("data-live", "never")
+
+        with xvfb(1024, 768, window_manager=True) as display, \
+                x_window(display, "Pix - Certification - Mozilla Firefox", "firefox") as exam, \
+                x_window(display, "Discord - #général", "Discord") as chat:
+            activate(display, exam)
+            companion = subprocess.Popen(
+                [sys.executable, "-m", "agent", "companion", "--server", server.url, "--room", room, "--no-window",
+                 "--heartbeat", "0.5", "--platform-url", server.url + "/", "--net-interval", "0.5",
+                 "--local-port", "0", "--lang", "fr"],
+                env=dict(env, DISPLAY=display), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            sync_api.expect(t.locator("[data-live]")).to_have_attribute("data-live", "online", timeout=20000)
+            sync_api.expect(t.locator("[data-focus]")).to_have_attribute("data-focus", "exam", timeout=10000)
+
+            activate(display, chat)
+            alert = page.locator('.alert[data-kind="focus_lost"]')
+            sync_api.expect(alert).to_contain_text("Discord - #général", timeout=10000)
+            sync_api.expect(t.locator(".alarm-strip")).to_contain_text("Discord")
+            shot(page, "dashboard_e2e_focus_lost")
+            activate(display, exam)
+            sync_api.expect(t.locator("[data-focus]")).to_have_attribute("data-focus", "exam", timeout=10000)
+
+            companion.kill()  # -9: no companion_stopped; the server must notice the silence
+            companion.wait(10)
+            sync_api.expect(t.locator("[data-live]")).to_have_attribute("data-live", "lost", timeout=20000)
+            sync_api.expect(page.locator('.alert[data-kind="companion_lost"]')).to_be_visible(timeout=5000)
+            sync_api.expect(t.locator(".alarm-strip")).to_have_text("ALERTE compagnon perdu")  # only that: the rest is stale
+            sync_api.expect(t.locator(".stale-note")).to_be_visible()
+            shot(page, "dashboard_e2e_companion_lost")
+        assert page.js_errors == []
+    finally:
+        if companion is not None and companion.poll() is None:
+            companion.kill()
+            companion.wait(10)
+        _stop(server.proc)

@@ -413,7 +413,8 @@ function facts(m) {
 /** What is wrong right now during the session, worst first (shown in the tile's alarm strip). */
 function liveAlarms(m) {
   const out = [];
-  if (m.live === "lost") out.push(t("dash.live.alarm.lost"));
+  // A lost companion's focus/network/programs are only its last word: not alarms by themselves.
+  if (m.live === "lost") return [t("dash.live.alarm.lost")];
   if (m.focus === "away") out.push(m.focus_title ? t("dash.live.alarm.away_title", { title: m.focus_title }) : t("dash.live.alarm.away"));
   if (m.forbidden && m.forbidden.length) out.push(t("dash.live.alarm.forbidden", { names: m.forbidden.join(", ") }));
   if (m.net === "down") out.push(t("dash.live.alarm.net"));
@@ -427,7 +428,11 @@ function liveBlock(m) {
   rows.push(el("li", { class: `live-${live}`, "data-live": live },
     el("span", { class: "k", text: t("dash.live.companion") }),
     el("span", { class: "v" }, `${liveIcon} ${t(`dash.live.${live}`)}`,
-      live === "lost" && m.last_seen ? el("span", { class: "muted", "data-age": m.last_seen }, " · ", fmtAge(m.last_seen)) : null)));
+      live === "lost" && m.last_seen ? el("span", { class: "muted last-seen" }, " · ", t("dash.live.last_signal"), " ",
+        el("time", { "data-age": m.last_seen, datetime: m.last_seen, title: fmtDateTime(m.last_seen), text: fmtAge(m.last_seen) })) : null)));
+  if (live === "lost" && (m.focus || m.net || (m.forbidden && m.forbidden.length))) {
+    rows.push(el("li", { class: "stale-note", text: t("dash.live.stale") }));
+  }
   if (m.focus) {
     rows.push(el("li", { class: `focus-${m.focus}`, "data-focus": m.focus },
       el("span", { class: "k", text: t("dash.live.focus") }),
@@ -445,7 +450,7 @@ function liveBlock(m) {
       el("span", { class: "k", text: t("dash.live.forbidden") }),
       el("span", { class: "v", text: `✖ ${m.forbidden.join(", ")}` })));
   }
-  return el("ul", { class: "live" }, rows);
+  return el("ul", { class: live === "lost" ? "live stale" : "live" }, rows);
 }
 
 /** The same live state on one line, for the compact view. */
@@ -454,7 +459,7 @@ function liveLine(m) {
   const chips = [el("span", { class: `chip live-${live}`, text: `${{ online: "●", lost: "✖", never: "○" }[live] || "○"} ${t(`dash.live.${live}`)}` })];
   if (m.focus) chips.push(el("span", { class: `chip focus-${m.focus}`, text: m.focus === "exam" ? `✔ ${t("dash.live.short.exam")}` : `⚠ ${t("dash.live.short.away")}` }));
   if (m.net) chips.push(el("span", { class: `chip net-${m.net}`, text: m.net === "up" ? `✔ ${t("dash.live.short.net_up")}` : `✖ ${t("dash.live.short.net_down")}` }));
-  return el("p", { class: "live-line" }, chips);
+  return el("p", { class: live === "lost" ? "live-line stale" : "live-line" }, chips);
 }
 
 function renderTile(m) {
@@ -786,11 +791,7 @@ function stopLive() {
 /* ---------- start ---------- */
 
 function tickAges() {
-  for (const node of document.querySelectorAll("[data-age]")) {
-    const text = fmtAge(node.dataset.age);
-    if (node.tagName === "TIME") node.textContent = text;
-    else node.lastChild.textContent = text;
-  }
+  for (const node of document.querySelectorAll("time[data-age]")) node.textContent = fmtAge(node.dataset.age);
 }
 
 async function setLang(lang) {
