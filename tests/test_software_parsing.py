@@ -141,3 +141,30 @@ def test_update_script_regenerates_from_a_source(tmp_path):
     assert table["office"] == {"2024": "2024-10-01"}
     assert table["m365_builds"] == {"19328": "2510"}
     assert "9.9.9" in table["meta"]["browsers"]["source"]
+
+
+def test_update_script_keeps_a_section_whose_source_is_unreachable(tmp_path, capsys):
+    from scripts import update_release_data as script
+
+    out = tmp_path / "releases.json"
+    out.write_text(json.dumps({"office": {"2021": "2021-10-05"}, "meta": {"office": {"source": "old"}}}))
+    (tmp_path / "lo.json").write_text(json.dumps({"versions": {"25.8.1.1": {"date": "2025-08-28"}}}))
+    script.main(["--bcd", str(tmp_path / "missing.json"), "--libreoffice", str(tmp_path / "lo.json"),
+                 "--office", str(tmp_path / "missing.md"), "--m365", str(tmp_path / "missing.txt"),
+                 "--out", str(out)])
+    table = json.loads(out.read_text())
+    assert table["office"] == {"2021": "2021-10-05"} and table["meta"]["office"]["source"] == "old"
+    assert table["libreoffice"] == {"25.8.1.1": "2025-08-28"}
+    assert any(p.startswith("office:") for p in table["meta"]["last_run_problems"])
+    assert "kept the previous table" in capsys.readouterr().err
+
+
+def test_flatpak_exec_lines_name_the_app():
+    from checks.probes.linux import _desktop_match
+    from checks.probes.parsing import parse_desktop
+    from checks.probes.software import entry
+
+    line = ("Exec=/usr/bin/flatpak run --branch=stable --arch=x86_64 --command=gimp-2.10 "
+            "--file-forwarding org.gimp.GIMP @@u %U @@\n")
+    desktop = parse_desktop("[Desktop Entry]\nType=Application\nName=GIMP\n" + line, "renamed")
+    assert _desktop_match(desktop, entry("gimp")) and not _desktop_match(desktop, entry("krita"))

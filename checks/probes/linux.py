@@ -75,9 +75,10 @@ def _desktop_match(entry: DesktopEntry, spec: CatalogEntry) -> bool:
     if entry.desktop_id.lower() in ids:
         return True
     program = entry.program.lower()
-    if program in _WRAPPERS:  # "flatpak run org.gimp.GIMP": the app id is the last word
+    if program in _WRAPPERS:  # "flatpak run --branch=stable org.gimp.GIMP @@u %U @@": the app id
         words = entry.exec.split()
-        program = next((w for w in reversed(words) if not w.startswith(("%", "-"))), "").lower()
+        after = words[words.index("run") + 1:] if "run" in words else words[1:]
+        program = next((w for w in after if not w.startswith(("-", "%", "@@"))), "").lower()
     return program in {e.lower() for e in spec.exe} or program in ids
 
 
