@@ -152,6 +152,7 @@ def _make_handler(api: LocalApi) -> type[http.server.BaseHTTPRequestHandler]:
                     self._reply(403, {"error": "token_required"})
                     return
                 api.session.status.window_focused = bool(body.get("focused"))
+                log.info("status window focused: %s", api.session.status.window_focused)
                 self._reply(200, {"ok": True})
                 return
             # the exam page's calls come from a browser: they must carry an allowed Origin

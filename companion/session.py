@@ -62,6 +62,15 @@ class Status:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _child_of_us(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).ppid() == os.getpid()
+    except (psutil.Error, ValueError):
+        return False
+
+
 def _clip(value: Any) -> Any:
     return value[:TEXT_MAX] if isinstance(value, str) else value
 
@@ -113,6 +122,9 @@ class Session:
         self._listeners.append(listener)
 
     def on_focus(self, fg: Foreground) -> None:
+        if fg.pid is not None and fg.pid not in self.own_pids and _child_of_us(fg.pid):
+            # our status window (a child process) can take focus before its pid is known here
+            self.own_pids.add(fg.pid)
         self.tracker.update(fg)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -250,6 +262,7 @@ class Session:
             "companion_version": __version__,
             "pending_events": self.outbox.count("event"),
             "exam_phase": self.status.exam_phase,
+            "window_focused": self.status.window_focused,
         }
 
     def _heartbeat_loop(self) -> None:

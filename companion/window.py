@@ -31,6 +31,7 @@ h1{{font-size:15px;margin:0 0 6px}} .ok{{color:#0a6b2b}} .bad{{color:#a40000}} p
 <script>
 window.addEventListener('blur', () => window.pywebview && pywebview.api.focus_changed(false));
 window.addEventListener('focus', () => window.pywebview && pywebview.api.focus_changed(true));
+window.addEventListener('pywebviewready', () => pywebview.api.focus_changed(document.hasFocus()));
 function show(s) {{
   const server = document.getElementById('server');
   server.textContent = s.server_text; server.className = s.server_ok ? 'ok' : 'bad';
