@@ -21,6 +21,7 @@ from checks.errors import BadInput
 from checks.result import CheckResult, Status
 from whitelist import filters
 from whitelist.load import normalize_url
+from whitelist.notes import note
 from whitelist.probe import Outcome, ProbeSettings, open_url
 
 # A question attachment on the platform's file host (dl.pix.fr serves "question attachments
@@ -78,10 +79,10 @@ def _refused(result: Measure, response: http.client.HTTPResponse, url: str) -> N
     via = None if urlsplit(url).scheme == "https" else result.outcome.proxy
     verdict = filters.classify(response.status, headers, body, url, via_proxy=via)
     if verdict is not None:
-        result.outcome.reason, result.outcome.detail = verdict.reason, verdict.evidence
+        result.outcome.reason, result.outcome.note = verdict.reason, verdict.evidence
     else:
         result.outcome.reason = "http_error"
-        result.outcome.detail = f"the server answered {response.status} {response.reason}"
+        result.outcome.note = note("net.http.site_error", status=response.status, phrase=response.reason, title="")
 
 
 def _download(result: Measure, response, sock: socket.socket | None, timeout: float,
@@ -108,10 +109,10 @@ def _download(result: Measure, response, sock: socket.socket | None, timeout: fl
     except (TimeoutError, socket.timeout, OSError, http.client.HTTPException) as exc:
         if result.received == 0:
             result.outcome.reason = "timeout" if isinstance(exc, (TimeoutError, socket.timeout)) else "connect_failed"
-            result.outcome.detail = f"the download stalled before the first byte ({type(exc).__name__})"
+            result.outcome.note = note("net.bw.stalled", error=type(exc).__name__)
             return
     if first is None or last is None:
-        result.outcome.reason, result.outcome.detail = "http_error", "the server sent an empty file"
+        result.outcome.reason, result.outcome.note = "http_error", note("net.bw.empty")
         return
     span = last - first
     if span >= 0.05:
@@ -136,7 +137,7 @@ def run(ctx: CheckContext) -> CheckResult:
     if result.mbps is None or outcome.reason != "ok":
         reason = ctx.t(f"reason.{outcome.reason}") if outcome.reason != "ok" else "?"
         return ctx.result("bandwidth", Status.error,
-                          ctx.t("bandwidth.error", url=url, reason=reason, detail=outcome.detail or "-"),
+                          ctx.t("bandwidth.error", url=url, reason=reason, detail=outcome.text(ctx.lang) or "-"),
                           remediation=ctx.t("bandwidth.error_fix", url=url))
     from agent.i18n import fmt_number
 

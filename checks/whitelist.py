@@ -61,7 +61,7 @@ def run(ctx: CheckContext) -> CheckResult:
         else:
             status = Status.fail if entry.required else Status.warn
         items.append(Item(
-            name=entry.url, status=status, detail=outcome.detail or None,
+            name=entry.url, status=status, detail=outcome.text(ctx.lang),
             url=entry.url, host=entry.host, reason=outcome.reason, ip=outcome.ip,
             latency_ms=outcome.latency_ms, http_status=outcome.http_status,
             required=entry.required, category=entry.category or None, proxy=outcome.proxy,

@@ -77,7 +77,7 @@ def test_optional_failure_warns_required_failure_fails(net, tmp_path):
     # One line per reason, naming the hosts, what was seen and what to allow.
     blocked_line = next(line for line in result.remediation.splitlines() if line.startswith("Bloqué"))
     assert "app.pix.test" in blocked_line and "X-Squid-Error: ERR_ACCESS_DENIED" in blocked_line
-    assert "*.pix.test" in blocked_line and "Fortinet FortiGuard" in blocked_line
+    assert "*.pix.test" in blocked_line and "Fortinet FortiGuard a répondu 200 avec une page de blocage" in blocked_line
     assert any("nowhere.test" in line and net["dns"].address in line for line in result.remediation.splitlines())
 
 

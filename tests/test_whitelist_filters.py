@@ -49,5 +49,23 @@ def test_site_answers_are_not_blocks(status, headers, body):
 
 def test_a_proxy_refusing_connect_is_a_block_even_without_a_signature():
     verdict = classify(403, {}, "", URL, via_proxy=PROXY, connect_answer=True)
-    assert verdict.reason == "blocked" and "10.0.0.1:3128" in verdict.evidence
+    assert verdict.reason == "blocked" and "10.0.0.1:3128" in str(verdict.evidence)
+    assert verdict.evidence.text("fr").startswith("le proxy 10.0.0.1:3128 a refusé CONNECT")
     assert classify(502, {}, "", URL, via_proxy=PROXY, connect_answer=True) is None  # the probe says connect_failed
+
+
+def test_every_note_key_is_in_the_translation_table():
+    import re
+    from pathlib import Path
+
+    from agent import i18n
+
+    root = Path(__file__).resolve().parents[1]
+    sources = [*(root / "whitelist").glob("*.py"), root / "checks" / "whitelist.py", root / "checks" / "bandwidth.py"]
+    keys = set()
+    for path in sources:
+        keys |= set(re.findall(r'note\(\s*"([a-z_.]+)"', path.read_text()))
+    keys |= {"net.filter.connect_refused", "net.filter.refused"}
+    assert len(keys) > 30
+    missing = [k for k in sorted(keys) if not i18n.has(k)]
+    assert not missing

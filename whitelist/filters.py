@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
+from whitelist.notes import Note, note
+
 
 @dataclass(frozen=True)
 class Verdict:
     reason: str          # a CONTRACT section 3 reason
     product: str         # "Squid", "Fortinet FortiGuard", "" when unknown
-    evidence: str        # what was seen, for the remediation ("403 X-Squid-Error: ...")
+    evidence: Note       # what was seen, for the remediation ("403 X-Squid-Error: ...")
 
 
 @dataclass(frozen=True)
@@ -106,27 +108,28 @@ def classify(
         if reason is None and status in (403, 451):
             reason = "blocked"
         if reason:
-            return Verdict(reason, "Squid", f"{_who(via_proxy, 'Squid')} answered {status} X-Squid-Error: {squid}")
+            return Verdict(reason, "Squid", note("net.filter.squid", who=_who(via_proxy, "Squid"), status=status, code=squid))
     if status == 407:
-        return Verdict("proxy_auth_required", product, f"{_who(via_proxy, product)} answered 407 Proxy Authentication Required"
-                       + _auth_scheme(headers))
+        return Verdict("proxy_auth_required", product,
+                       note("net.filter.auth", who=_who(via_proxy, product), scheme=_auth_scheme(headers)))
     title = page_title(body)
-    seen = f" ({title!r})" if title else ""
+    seen = f' "{title}"' if title else ""
     if 300 <= status < 400 and location:
         if _redirect_to_filter(url, location, product, via_proxy):
-            return Verdict("blocked", product, f"{status} redirect to {location[:160]}")
+            return Verdict("blocked", product, note("net.filter.redirect", status=status, location=location[:160]))
         return None
     if status in (403, 451):
         from_proxy = connect_answer or bool(via_proxy and (headers.get("via") or headers.get("proxy-agent")))
         if status == 451 or product or from_proxy or _BLOCK_WORDS.search(title or body[:4000]):
-            return Verdict("blocked", product, f"{_who(via_proxy, product)} answered {status}{seen}".strip())
+            key = "net.filter.connect_refused" if connect_answer else "net.filter.refused"
+            return Verdict("blocked", product, note(key, who=_who(via_proxy, product), status=status, title=seen))
         return None
     if connect_answer and status != 200 and status < 500:
         # The proxy refused the tunnel: the site was never asked.
-        return Verdict("blocked", product, f"{_who(via_proxy, product)} refused CONNECT with {status}{seen}")
+        return Verdict("blocked", product, note("net.filter.connect_refused", who=_who(via_proxy, product), status=status, title=seen))
     if 200 <= status < 300:
         if (product and _BLOCK_WORDS.search(body[:20000])) or (title and _BLOCK_WORDS.search(title)):
-            return Verdict("blocked", product, f"{_who(via_proxy, product)} answered {status} with a block page{seen}")
+            return Verdict("blocked", product, note("net.filter.block_page", who=_who(via_proxy, product), status=status, title=seen))
     return None
 
 
@@ -146,10 +149,12 @@ def _redirect_to_filter(url: str, location: str, product: str, via_proxy: str | 
     return bool(_BLOCK_PATH.search(target.path))
 
 
-def _who(via_proxy: str | None, product: str) -> str:
+def _who(via_proxy: str | None, product: str) -> Note:
+    if via_proxy and product:
+        return note("net.who.product_proxy", product=product, proxy=_hostport(via_proxy))
     if via_proxy:
-        return f"{product + ' ' if product else ''}proxy {_hostport(via_proxy)}"
-    return product or "the network"
+        return note("net.who.proxy", proxy=_hostport(via_proxy))
+    return note("net.who.product", product=product) if product else note("net.who.network")
 
 
 def _hostport(proxy: str | None) -> str:

@@ -24,6 +24,7 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from whitelist import filters, tlscheck
+from whitelist.notes import Note, note
 from whitelist.proxy import ProxySettings
 from whitelist.resolve import Resolver
 
@@ -55,17 +56,24 @@ class Outcome:
     ip: str | None = None
     latency_ms: float | None = None
     http_status: int | None = None
-    detail: str = ""
+    note: Note | None = None           # what was seen (translated when the report is written)
     product: str = ""                  # the filtering product recognised, if any
     proxy: str | None = None           # the proxy the browser would use, None = direct
     cert: tlscheck.CertInfo | None = None
     trusted: bool = False              # tls_intercepted by a CA this machine trusts
 
+    @property
+    def detail(self) -> str:
+        return self.note.text("en") if self.note else ""
+
+    def text(self, lang: str) -> str | None:
+        return self.note.text(lang) if self.note else None
+
 
 class _Fail(Exception):
-    def __init__(self, reason: str, detail: str, **extra: object):
-        super().__init__(detail)
-        self.reason, self.detail, self.extra = reason, detail, extra
+    def __init__(self, reason: str, seen: Note, **extra: object):
+        super().__init__(str(seen))
+        self.reason, self.seen, self.extra = reason, seen, extra
 
 
 class Fetch:
@@ -96,11 +104,12 @@ def probe(url: str, settings: ProbeSettings) -> Outcome:
         verdict = filters.classify(response.status, headers, body, url,
                                    via_proxy=None if tunnelled else outcome.proxy)
         if verdict is not None:
-            outcome.reason, outcome.product, outcome.detail = verdict.reason, verdict.product, verdict.evidence
+            outcome.reason, outcome.product, outcome.note = verdict.reason, verdict.product, verdict.evidence
         elif outcome.reason == "ok" and (response.status in (403, 404, 410) or response.status >= 500):
             outcome.reason = "http_error"
             title = filters.page_title(body)
-            outcome.detail = f"the site answered {response.status} {response.reason}" + (f" ({title!r})" if title else "")
+            outcome.note = note("net.http.site_error", status=response.status, phrase=response.reason,
+                                title=f' "{title}"' if title else "")
         return outcome
     finally:
         fetch.close()
@@ -130,7 +139,7 @@ def open_url(url: str, settings: ProbeSettings, method: str = "GET") -> Fetch:
     host = (parts.hostname or "").lower()
     outcome = Outcome(url=url, host=host, proxy=settings.proxies.proxy_for(url))
     if settings.proxies.problem:
-        outcome.detail = f"proxy auto-configuration unusable ({settings.proxies.problem}); tried direct"
+        outcome.note = note("net.pac_unusable", problem=settings.proxies.problem)
     deadline = time.monotonic() + 2 * settings.timeout
     sock = None
     try:
@@ -144,15 +153,15 @@ def open_url(url: str, settings: ProbeSettings, method: str = "GET") -> Fetch:
         try:
             response.begin()
         except (TimeoutError, socket.timeout):
-            raise _Fail("timeout", f"no HTTP answer from {_peer(outcome)} within {_left_was(settings):g} s") from None
+            raise _Fail("timeout", note("net.http.no_answer", peer=_peer(outcome), timeout=settings.timeout)) from None
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
-            raise _Fail("connect_failed", f"{_peer(outcome)} closed the connection without an HTTP answer ({_name(exc)})") from None
+            raise _Fail("connect_failed", note("net.http.closed", peer=_peer(outcome), error=_name(exc))) from None
         outcome.latency_ms = round((time.monotonic() - started) * 1000, 1)
         outcome.http_status = response.status
         return Fetch(outcome, response, sock)
     except _Fail as fail:
         outcome.reason = fail.reason
-        outcome.detail = fail.detail
+        outcome.note = fail.seen
         for key, value in fail.extra.items():
             setattr(outcome, key, value)
         if sock is not None:
@@ -166,17 +175,17 @@ def _connect(outcome: Outcome, parts, settings: ProbeSettings, deadline: float) 
     proxy = urlsplit(outcome.proxy) if outcome.proxy else None
     name = proxy.hostname if proxy else outcome.host
     port = (proxy.port or 8080) if proxy else target_port
-    role = f"proxy {name}:{port}" if proxy else f"{outcome.host}:{port}"
+    role = note("net.peer.proxy", proxy=f"{name}:{port}") if proxy else f"{outcome.host}:{port}"
     found = settings.resolver.resolve(name, _left(settings, deadline))
     if found.ip is None:
-        raise _Fail("dns_failed", (f"cannot resolve the proxy name {name}: " if proxy else "") + found.detail)
+        raise _Fail("dns_failed", note("net.dns.proxy", name=name, why=found.detail) if proxy else found.detail)
     outcome.ip = found.ip
     try:
         sock = socket.create_connection((found.ip, port), timeout=_left(settings, deadline))
     except (TimeoutError, socket.timeout):
-        raise _Fail("timeout", f"no answer to the TCP connection to {role} ({found.ip}) within {settings.timeout:g} s") from None
+        raise _Fail("timeout", note("net.tcp.timeout", peer=role, ip=found.ip, timeout=settings.timeout)) from None
     except OSError as exc:
-        raise _Fail("connect_failed", f"TCP connection to {role} ({found.ip}) failed: {exc.strerror or _name(exc)}") from None
+        raise _Fail("connect_failed", note("net.tcp.failed", peer=role, ip=found.ip, error=exc.strerror or _name(exc))) from None
     if proxy and parts.scheme == "https":
         try:
             _tunnel(outcome, sock, parts.hostname, target_port, proxy, settings, deadline)
@@ -195,9 +204,9 @@ def _tunnel(outcome: Outcome, sock: socket.socket, host: str, port: int, proxy, 
     try:
         response.begin()
     except (TimeoutError, socket.timeout):
-        raise _Fail("timeout", f"the proxy {proxy.hostname}:{proxy.port} did not answer CONNECT within {settings.timeout:g} s") from None
+        raise _Fail("timeout", note("net.proxy.no_answer", proxy=f"{proxy.hostname}:{proxy.port}", timeout=settings.timeout)) from None
     except (http.client.HTTPException, OSError) as exc:
-        raise _Fail("connect_failed", f"the proxy {proxy.hostname}:{proxy.port} closed the connection ({_name(exc)})") from None
+        raise _Fail("connect_failed", note("net.proxy.closed", proxy=f"{proxy.hostname}:{proxy.port}", error=_name(exc))) from None
     if response.status == 200:
         return
     headers = {k.lower(): v for k, v in response.getheaders()}
@@ -206,8 +215,8 @@ def _tunnel(outcome: Outcome, sock: socket.socket, host: str, port: int, proxy, 
     if verdict is not None:
         raise _Fail(verdict.reason, verdict.evidence, product=verdict.product, http_status=response.status)
     reason = "timeout" if response.status == 504 else "connect_failed"
-    raise _Fail(reason, f"the proxy {proxy.hostname}:{proxy.port} could not reach {target} ({response.status} {response.reason})",
-                http_status=response.status)
+    raise _Fail(reason, note("net.proxy.unreachable", proxy=f"{proxy.hostname}:{proxy.port}", target=target,
+                             status=response.status, phrase=response.reason), http_status=response.status)
 
 
 def _tls(outcome: Outcome, sock: socket.socket, parts, settings: ProbeSettings, deadline: float) -> ssl.SSLSocket:
@@ -219,24 +228,23 @@ def _tls(outcome: Outcome, sock: socket.socket, parts, settings: ProbeSettings, 
     except ssl.SSLCertVerificationError as exc:
         sock.close()
         outcome.cert = _presented_certificate(outcome, parts, settings, deadline)
-        reason, detail = tlscheck.judge(exc, outcome.cert, host, proxy_host)
-        raise _Fail(reason, detail) from None
+        reason, seen = tlscheck.judge(exc, outcome.cert, host, proxy_host)
+        raise _Fail(reason, seen) from None
     except (TimeoutError, socket.timeout):
         sock.close()
-        raise _Fail("timeout", f"no TLS answer from {_peer(outcome)} within {settings.timeout:g} s") from None
+        raise _Fail("timeout", note("net.tls.no_answer", peer=_peer(outcome), timeout=settings.timeout)) from None
     except ConnectionResetError:
         sock.close()
-        raise _Fail("connect_failed", f"connection reset during the TLS handshake with {_peer(outcome)} "
-                                      "(often a firewall filtering HTTPS by site name)") from None
+        raise _Fail("connect_failed", note("net.tls.reset", peer=_peer(outcome))) from None
     except (ssl.SSLError, OSError) as exc:
         sock.close()
-        raise _Fail("tls_error", f"TLS handshake with {_peer(outcome)} failed: {getattr(exc, 'reason', None) or _name(exc)}") from None
+        raise _Fail("tls_error", note("net.tls.failed", peer=_peer(outcome), error=getattr(exc, "reason", None) or _name(exc))) from None
     outcome.cert = tlscheck.describe(tls.getpeercert(binary_form=True))
     if tlscheck.inspection_product(outcome.cert):
         # The machine trusts the inspection CA (deployed by the school): pages load, but the
         # exam traffic is decrypted on the way. Reported, as a warning rather than a failure.
         outcome.reason, outcome.trusted = "tls_intercepted", True
-        outcome.detail = f"certificate issued by {outcome.cert.issuer} (TLS inspection, trusted by this machine)"
+        outcome.note = note("net.tls.trusted_inspection", issuer=outcome.cert.issuer)
     return tls
 
 
@@ -287,12 +295,10 @@ def _left(settings: ProbeSettings, deadline: float) -> float:
     return max(0.05, min(settings.timeout, deadline - time.monotonic()))
 
 
-def _left_was(settings: ProbeSettings) -> float:
-    return settings.timeout
-
-
-def _peer(outcome: Outcome) -> str:
-    return f"the proxy {urlsplit(outcome.proxy).netloc}" if outcome.proxy else f"{outcome.host} ({outcome.ip})"
+def _peer(outcome: Outcome) -> Note | str:
+    if outcome.proxy:
+        return note("net.peer.proxy", proxy=urlsplit(outcome.proxy).netloc.split("@")[-1])
+    return f"{outcome.host} ({outcome.ip})"
 
 
 def _name(exc: BaseException) -> str:

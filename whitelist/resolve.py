@@ -15,12 +15,13 @@ import dns.exception
 import dns.resolver
 
 from checks.errors import BadInput
+from whitelist.notes import Note, note
 
 
 @dataclass(frozen=True)
 class Resolution:
     ip: str | None
-    detail: str = ""          # why there is no ip
+    detail: Note | None = None   # why there is no ip
     timed_out: bool = False
 
 
@@ -77,24 +78,24 @@ class Resolver:
             return Resolution(name)
         except ValueError:
             pass
-        detail, timed_out = "no DNS server configured", False
+        detail, timed_out = note("net.dns.none"), False
         if self._resolver is not None:
             for rdtype in ("A", "AAAA"):
                 try:
                     answer = self._resolver.resolve(name, rdtype, lifetime=timeout, search=False)
                     return Resolution(str(answer[0]))
                 except dns.resolver.NXDOMAIN:
-                    detail = f"DNS {self.describe()} says {name} does not exist (NXDOMAIN)"
+                    detail = note("net.dns.nxdomain", server=self.describe(), name=name)
                     break
                 except dns.resolver.NoAnswer:
-                    detail = f"DNS {self.describe()} has no address for {name}"
+                    detail = note("net.dns.noanswer", server=self.describe(), name=name)
                 except dns.resolver.NoNameservers as exc:
-                    detail = f"DNS {self.describe()} refused or failed to resolve {name} ({exc.__class__.__name__})"
+                    detail = note("net.dns.failed", server=self.describe(), name=name, error=type(exc).__name__)
                     break
                 except dns.exception.Timeout:
-                    return Resolution(None, f"DNS {self.describe()} did not answer within {timeout:g} s", True)
+                    return Resolution(None, note("net.dns.timeout", server=self.describe(), timeout=timeout), True)
                 except dns.exception.DNSException as exc:
-                    detail = f"DNS error for {name}: {exc}"
+                    detail = note("net.dns.error", name=name, error=str(exc))
                     break
         if self.server is None:
             # The hosts file and mDNS are part of what a browser sees; --dns asks for DNS only.

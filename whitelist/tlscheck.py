@@ -26,6 +26,8 @@ import re
 import ssl
 from dataclasses import dataclass, field
 
+from whitelist.notes import Note, note
+
 _UNTRUSTED_ISSUER = {2, 19, 20, 21}   # OpenSSL X509_V_ERR_* codes: the chain has no trusted root
 _SELF_SIGNED_LEAF = 18
 _HOSTNAME_MISMATCH = 62
@@ -99,24 +101,24 @@ def covers(info: CertInfo, host: str) -> bool:
     return False
 
 
-def judge(error: ssl.SSLCertVerificationError, info: CertInfo, host: str, proxy_host: str | None) -> tuple[str, str]:
-    """``(reason, detail)`` for a certificate that failed verification."""
+def judge(error: ssl.SSLCertVerificationError, info: CertInfo, host: str, proxy_host: str | None) -> tuple[str, Note]:
+    """``(reason, what was seen)`` for a certificate that failed verification."""
     code = getattr(error, "verify_code", 0)
     message = getattr(error, "verify_message", "") or str(error)
-    issued = f"certificate issued by {info.issuer or '?'} for {', '.join(info.names[:3]) or info.subject or '?'}"
+    issued = note("net.tls.issued", issuer=info.issuer or "?", names=", ".join(info.names[:3]) or info.subject or "?")
     if inspection_product(info):
-        return "tls_intercepted", f"{issued}: a TLS inspection product ({message})"
+        return "tls_intercepted", note("net.tls.inspection_product", issued=issued, message=message)
     if code in _UNTRUSTED_ISSUER:
-        return "tls_intercepted", f"{issued}, a CA this machine does not trust ({message})"
+        return "tls_intercepted", note("net.tls.untrusted", issued=issued, message=message)
     if code == _HOSTNAME_MISMATCH and proxy_host and covers(info, proxy_host.lower()):
-        return "tls_intercepted", f"the proxy {proxy_host} presented its own certificate instead of {host}'s ({issued})"
+        return "tls_intercepted", note("net.tls.proxy_own_cert", proxy=proxy_host, host=host, issued=issued)
     if code == _HOSTNAME_MISMATCH:
-        return "tls_error", f"{issued}, not for {host} ({message})"
+        return "tls_error", note("net.tls.wrong_name", issued=issued, host=host, message=message)
     if code == _SELF_SIGNED_LEAF:
-        return "tls_error", f"self-signed {issued} ({message})"
+        return "tls_error", note("net.tls.self_signed", issued=issued, message=message)
     if code in (9, 10):
-        return "tls_error", f"{issued}, valid until {info.not_after} ({message}); check this machine's date and time"
-    return "tls_error", f"{issued} ({message})"
+        return "tls_error", note("net.tls.expired", issued=issued, date=info.not_after, message=message)
+    return "tls_error", note("net.tls.other", issued=issued, message=message)
 
 
 def shared_certificates(outcomes: list) -> None:
@@ -130,5 +132,4 @@ def shared_certificates(outcomes: list) -> None:
         if o.reason == "tls_error" and o.cert is not None and len(by_print.get(o.cert.fingerprint, ())) >= 2:
             others = len(by_print[o.cert.fingerprint]) - 1
             o.reason = "tls_intercepted"
-            o.detail = (f"the same certificate ({o.cert.subject or '?'}, issued by {o.cert.issuer or '?'}) "
-                        f"was presented for {others} other host(s): a device on the path answers for them")
+            o.note = note("net.tls.shared", subject=o.cert.subject or "?", issuer=o.cert.issuer or "?", others=others)
