@@ -141,6 +141,7 @@ def test_image_editor_and_pdf_reader(tmp_path):
     assert image.status == Status.ok and "GIMP 2.10.34" in image.summary
     pdf = pdf_reader.run(ctx_for(host))
     assert pdf.status == Status.ok and pdf.summary.startswith("PDF files open with Evince 43.1")
+    assert "(default app for .pdf: Evince)" in pdf.summary          # usr/share/applications/mimeapps.list
     only_browser = lab_machine(tmp_path / "b", drop=("usr/share/applications/org.gnome.Evince.desktop",
                                                       "usr/share/applications/gimp.desktop",
                                                       "var/lib/dpkg/status", "usr/bin/evince"))
@@ -172,6 +173,18 @@ def test_five_checks_share_one_inventory(tmp_path):
     assert [c.id for c in report.checks] == SOFTWARE
     version_calls = [c for c in calls if c[-1] == "--version"]
     assert len(version_calls) == len(set(version_calls)) >= 5, "each program asked once per run"
+
+
+def test_user_default_pdf_app_and_leftover_desktop_files(tmp_path):
+    host = lab_machine(tmp_path)
+    config = host.home / ".config"
+    config.mkdir(parents=True)
+    (config / "mimeapps.list").write_text("[Added Associations]\napplication/pdf=gimp.desktop;\n\n"
+                                          "[Default Applications]\napplication/pdf=chromium.desktop\n")
+    assert inventory(host).pdf_default.name == "Chromium"
+    # Evince uninstalled but its .desktop file left behind: TryExec=evince is gone.
+    again = lab_machine(tmp_path / "b", drop=("usr/bin/evince", "var/lib/dpkg/status"))
+    assert "Evince" not in {p.name for p in inventory(again).programs}
 
 
 def test_xdg_dirs_from_the_environment(tmp_path):

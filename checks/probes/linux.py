@@ -16,10 +16,10 @@ from pathlib import Path
 
 from checks.probes import Host
 from checks.probes.parsing import (
-    DesktopEntry, metainfo_version, parse_desktop, parse_dpkg_status, parse_rpm_qa, snap_version,
-    upstream_version, version_from_output,
+    DesktopEntry, metainfo_version, parse_desktop, parse_dpkg_status, parse_mimeapps, parse_rpm_qa,
+    snap_version, upstream_version, version_from_output,
 )
-from checks.probes.software import CatalogEntry, Finding, catalog, component_of, shown_path
+from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of, shown_path
 
 VERSION_TIMEOUT_S = 2.5
 _WRAPPERS = {"flatpak", "snap", "env", "sh", "bash"}
@@ -64,10 +64,53 @@ def desktop_entries(host: Host, stats: dict[str, float]) -> list[tuple[str, Path
                 entry = parse_desktop(path.read_text(encoding="utf-8", errors="replace"), desktop_id)
             except OSError:
                 continue
-            if entry and not entry.hidden:
+            # XDG: an entry whose TryExec program is gone is a leftover of an uninstalled app.
+            if entry and not entry.hidden and _try_exec_ok(host, entry.try_exec):
                 found.append((source, path, entry))
     stats["desktop_files"] = count
     return found
+
+
+def _try_exec_ok(host: Host, try_exec: str) -> bool:
+    if not try_exec:
+        return True
+    if try_exec.startswith("/"):
+        return host.path(try_exec).is_file()
+    return host.which(try_exec) is not None
+
+
+def pdf_default(host: Host) -> PdfDefault | None:
+    """The default application for PDF, resolved to its .desktop file."""
+    desktop_id = default_pdf_desktop_id(host)
+    if not desktop_id:
+        return None
+    for _source, folder in data_dirs(host):
+        path = folder / "applications" / f"{desktop_id}.desktop"
+        if path.is_file():
+            entry = parse_desktop(path.read_text(encoding="utf-8", errors="replace"), desktop_id)
+            if entry is None:
+                continue
+            spec = next((s for s in catalog() if _desktop_match(entry, s)), None)
+            return PdfDefault(handler=desktop_id, command=entry.exec or None,
+                              key=spec.key if spec else None, name=spec.name if spec else entry.name)
+    return None  # a default pointing to an uninstalled app opens nothing
+
+
+def default_pdf_desktop_id(host: Host) -> str | None:
+    """The desktop id ``application/pdf`` opens with (mimeapps.list, user's first)."""
+    home = host.home or host.path("/root")
+    config_home = host.getenv("XDG_CONFIG_HOME")
+    candidates = [host.path(config_home) if config_home else home / ".config"]
+    candidates += [host.path(d) for d in (host.getenv("XDG_CONFIG_DIRS") or "/etc/xdg").split(":") if d]
+    candidates += [folder / "applications" for _source, folder in data_dirs(host)]
+    for folder in candidates:
+        for name in ("mimeapps.list", "defaults.list"):
+            path = folder / name
+            if path.is_file():
+                found = parse_mimeapps(path.read_text(encoding="utf-8", errors="replace"), "application/pdf")
+                if found:
+                    return found[0]
+    return None
 
 
 def _desktop_match(entry: DesktopEntry, spec: CatalogEntry) -> bool:

@@ -69,6 +69,7 @@ class DesktopEntry:
     mime_types: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     hidden: bool = False
+    try_exec: str = ""
     names: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -107,8 +108,22 @@ def parse_desktop(text: str, desktop_id: str) -> DesktopEntry | None:
         mime_types=split(keys.get("MimeType", "")),
         categories=split(keys.get("Categories", "")),
         hidden=keys.get("Hidden", "").lower() == "true",
+        try_exec=keys.get("TryExec", ""),
         names={k[5:-1]: v for k, v in keys.items() if k.startswith("Name[")},
     )
+
+
+def parse_mimeapps(text: str, mime: str) -> list[str]:
+    """Desktop ids set as default for ``mime`` in a ``mimeapps.list`` / ``defaults.list``."""
+    group = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            group = line
+        elif group == "[Default Applications]" and line.startswith(mime + "="):
+            return [d[: -len(".desktop")] if d.endswith(".desktop") else d
+                    for d in line.split("=", 1)[1].split(";") if d]
+    return []
 
 
 # -- package databases -------------------------------------------------------------------------

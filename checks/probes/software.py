@@ -113,10 +113,20 @@ class Program:
         return f"{where} ({', '.join(self.sources)})"
 
 
+@dataclass(frozen=True)
+class PdfDefault:
+    """The program PDF files open with by default."""
+
+    handler: str             # Windows ProgId, or XDG desktop id on Linux
+    command: str | None      # what the OS runs
+    key: str | None          # catalog key of the program, when known
+    name: str                # what to show: the program's name, else the handler
+
+
 @dataclass
 class Inventory:
     programs: list[Program]
-    pdf_default: object | None = None  # Windows: windows.PdfAssociation of .pdf files
+    pdf_default: PdfDefault | None = None
     stats: dict[str, float] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[Program]:
@@ -199,6 +209,7 @@ def scan(host: Host) -> Inventory:
         from checks.probes import linux
 
         findings = linux.scan(host, stats)
+        pdf_default = linux.pdf_default(host)
     elif host.os == OS_WINDOWS:
         from checks.probes import windows
 

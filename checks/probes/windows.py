@@ -11,11 +11,9 @@ default value of ``HKCR\\.pdf``, resolved through ``HKCR\\<ProgId>\\shell\\open\
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 from checks.probes import Host
 from checks.probes.parsing import icon_path, office_release_ids, registry_str
-from checks.probes.software import CatalogEntry, Finding, catalog, component_of
+from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of
 
 UNINSTALL_ROOTS = (
     "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall",
@@ -44,14 +42,6 @@ CHANNELS = {
 }
 # Click-to-Run app ids in ExcludedApps -> office component.
 _EXCLUDED = {"excel": "spreadsheet", "word": "word_processor", "powerpoint": "presentation"}
-
-
-@dataclass(frozen=True)
-class PdfAssociation:
-    prog_id: str
-    command: str | None
-    key: str | None          # catalog key of the program, when known
-    name: str                # what to show: the program's name, else the ProgId
 
 
 def _registry(host: Host):
@@ -156,7 +146,7 @@ def from_click_to_run(host: Host, stats: dict[str, float]) -> list[Finding]:
                     display_name=", ".join(release_ids) or None)]
 
 
-def pdf_association(host: Host) -> PdfAssociation | None:
+def pdf_association(host: Host) -> PdfDefault | None:
     registry = _registry(host)
     if registry is None:
         return None
@@ -173,7 +163,7 @@ def pdf_association(host: Host) -> PdfAssociation | None:
                  "sumatra": "sumatrapdf", "foxit": "foxit", "pdfxedit": "pdfxchange"}
         key = next((k for hint, k in hints.items() if hint in low), None)
         spec = next((s for s in catalog() if s.key == key), None)
-    return PdfAssociation(prog_id=prog_id, command=command, key=spec.key if spec else None,
+    return PdfDefault(handler=prog_id, command=command, key=spec.key if spec else None,
                           name=spec.name if spec else prog_id)
 
 
