@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -232,7 +233,7 @@ def test_a_program_that_hangs_on_version_does_not_hold_the_scan(tmp_path):
 
 def test_examroom_check_software_on_this_machine(tmp_path):
     env = {**os.environ, "EXAMROOM_HOME": str(tmp_path), "NO_COLOR": "1"}
-    done = subprocess.run(["examroom", "check", "--only", ",".join(SOFTWARE), "--lang", "en",
+    done = subprocess.run([sys.executable, "-m", "agent", "check", "--only", ",".join(SOFTWARE), "--lang", "en",
                            "--json", str(tmp_path / "r.json")],
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode in (0, 1), done.stderr
