@@ -247,6 +247,16 @@ def test_login_room_tiles_and_a_tile_turning_green_without_reload(server, browse
     assert "Ouvrir app.pix.fr dans le filtre du proxy" in red.inner_text()
     assert "il y a" in red.locator("time").inner_text() or "instant" in red.locator("time").inner_text()
     sync_api.expect(page.locator("#counter-ready .counter-value")).to_have_text("2/4")
+    # The full report of a machine, in a dialog: failing checks first, with what to do.
+    red.locator("button.open-report").click()
+    dialog = page.locator("#report-dialog")
+    sync_api.expect(dialog).to_be_visible()
+    assert dialog.locator("tbody tr").count() == len(CHECK_IDS)
+    assert dialog.locator("tbody tr").first.get_attribute("data-check") in ("screen", "whitelist")
+    assert "Brancher un écran d'au moins 800 px de large" in dialog.inner_text()
+    shot(page, "dashboard_full_report")
+    page.click("#report-close")
+    sync_api.expect(dialog).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     shot(page, "dashboard_room_before")
 
@@ -307,12 +317,24 @@ def test_live_state_alert_feed_and_acknowledgement(server, browser):
     assert away_title in t1.inner_text()
     assert page.locator("b", has_text="Discord").count() == 0
     sync_api.expect(page.locator("#counter-alerts .counter-value")).to_have_text("1")
+    assert page.title().startswith("(1) Salle 204")
     shot(page, "dashboard_alert_feed")
+
+    # A second supervisor's page sees the same alert; an acknowledgement reaches it by SSE.
+    other = new_page(browser)
+    login(other, server)
+    other.goto(f"{server.url}/#/room/{room}")
+    other_alert = other.locator(f'.alert[data-alert-id="{event_id}"]')
+    sync_api.expect(other_alert).to_be_visible()
+    other.wait_for_selector("body[data-live=on]")
 
     # Acknowledge it: it leaves the open list, the counter drops, the server knows.
     alert.locator("button.ack").click()
     sync_api.expect(page.locator("#counter-alerts .counter-value")).to_have_text("0")
     sync_api.expect(alert).to_have_count(0)
+    sync_api.expect(other_alert).to_have_count(0)
+    sync_api.expect(other.locator("#counter-alerts .counter-value")).to_have_text("0")
+    other.context.close()
     page.check("#show-acked")
     sync_api.expect(alert).to_contain_text("admin")
     headers = {"Authorization": f"Bearer {server.token()}"}

@@ -347,7 +347,7 @@ function buildRoomPage() {
         el("div", { class: "tiles-wrap" },
           el("details", { class: "enrol no-print", id: "enrol-help" },
             el("summary", { text: t("dash.enrol.title") }), el("p", { text: t("dash.enrol.intro") }), commandBlock(code)),
-          el("div", { id: "tiles", class: "tiles", "aria-live": "polite" })),
+          el("div", { id: "tiles", class: "tiles" })),
         el("aside", { id: "feed", class: "feed", "aria-labelledby": "feed-title" },
           el("div", { class: "feed-head" },
             el("h2", { id: "feed-title", text: t("dash.alerts.title") }),
@@ -355,7 +355,7 @@ function buildRoomPage() {
               el("input", { type: "checkbox", id: "show-acked", checked: state.showAcked,
                 onchange: (ev) => { state.showAcked = ev.target.checked; renderFeed(); } }),
               " ", t("dash.alerts.show_acked"))),
-          el("ol", { id: "alert-list", class: "alert-list" }),
+          el("ol", { id: "alert-list", class: "alert-list", "aria-live": "polite" }),
           el("details", { class: "journal" },
             el("summary", { text: t("dash.journal.title") }),
             el("ol", { id: "journal", class: "journal-list" }))))),
@@ -491,7 +491,8 @@ function renderTile(m) {
     (m.alerts || 0) > 0 ? el("p", { class: "tile-alerts", text: `⚑ ${t(m.alerts === 1 ? "dash.tile.alerts_one" : "dash.tile.alerts", { n: m.alerts })}` }) : null,
     details,
     el("footer", { class: "tile-foot" },
-      m.report_at ? el("span", {}, t("dash.tile.report"), " ", el("time", { "data-age": m.report_at, datetime: m.report_at, title: fmtDateTime(m.report_at), text: fmtAge(m.report_at) }))
+      m.report_at ? el("span", {}, t("dash.tile.report"), " ", el("time", { "data-age": m.report_at, datetime: m.report_at, title: fmtDateTime(m.report_at), text: fmtAge(m.report_at) }),
+        " · ", el("button", { type: "button", class: "linkish open-report", text: t("dash.tile.full_report"), onclick: () => showReport(m) }))
         : el("span", { text: t("dash.tile.no_report") }),
       el("span", { class: "facts", text: facts(m).join(" · ") })));
 }
@@ -527,10 +528,64 @@ function renderCounters() {
   const open = [...state.alerts.values()].filter((a) => !a.acked_at).length;
   const counter = (id, key, value, cls) => el("div", { class: `counter ${cls}`, id },
     el("span", { class: "counter-value", text: value }), el("span", { class: "counter-label", text: t(key) }));
+  // The tab's title shows the open alerts, for a supervisor who has another tab in front.
+  document.title = `${open ? `(${open}) ` : ""}${state.room.name} – examroom`;
   box.replaceChildren(
     counter("counter-ready", "dash.counter.ready", `${ready}/${machines.length}`, ready === machines.length && machines.length ? "good" : "bad"),
     counter("counter-alerts", "dash.counter.alerts", String(open), open ? "bad" : "good"),
     counter("counter-online", "dash.counter.online", `${online}/${machines.length}`, ""));
+}
+
+/* ---------- a machine's full report ---------- */
+
+function itemText(item) {
+  if (item.url) {
+    // whitelist items: where it failed and why
+    const extra = [item.reason && item.reason !== "ok" ? item.reason : null,
+      item.http_status ? `HTTP ${item.http_status}` : null,
+      item.latency_ms != null ? `${fmtNumber(item.latency_ms)} ms` : null].filter(Boolean).join(", ");
+    return extra ? `${item.url} (${extra})` : item.url;
+  }
+  return [item.name, item.version, item.detail ? `– ${item.detail}` : null].filter(Boolean).join(" ");
+}
+
+async function showReport(m) {
+  let report;
+  try {
+    report = await api(`/rooms/${encodeURIComponent(state.room.code)}/machines/${encodeURIComponent(m.machine_id)}/report`);
+  } catch (e) {
+    if (e.status !== 401) showBanner(e.message);
+    return;
+  }
+  const machine = report.machine || {};
+  const v = verdict(m);
+  const order = { fail: 0, error: 1, warn: 2, ok: 3, skip: 4 };
+  const checks = [...(report.checks || [])].sort((a, b) => (order[a.status] ?? 5) - (order[b.status] ?? 5));
+  const close = el("button", { type: "button", class: "btn", id: "report-close", text: t("dash.action.close") });
+  const dialog = el("dialog", { id: "report-dialog", class: "report-dialog", "aria-labelledby": "report-title" },
+    el("header", { class: "dialog-head" },
+      el("h2", { id: "report-title", text: t("dash.report.title", { host: machine.hostname || m.hostname }) }),
+      close),
+    el("p", { class: `verdict-line verdict-${v}`, text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` }),
+    el("p", { class: "muted", text: [t("dash.report.when", { date: fmtDateTime(report.finished_at) }),
+      osText({ os: machine.os, os_version: machine.os_version }), machine.arch, ...facts({ facts: machine }),
+      report.agent_version ? `examroom ${report.agent_version}` : null].filter(Boolean).join(" · ") }),
+    el("table", { class: "table report-table" },
+      el("thead", {}, el("tr", {}, ["dash.report.col.check", "dash.report.col.status", "dash.report.col.result"].map((k) => el("th", { text: t(k) })))),
+      el("tbody", {}, checks.map((c) => el("tr", { class: `status-${c.status}`, "data-check": c.id },
+        el("td", {}, el("strong", { text: c.title || c.id })),
+        el("td", {}, el("span", { class: `badge status-${c.status}`, text: `${STATUS_ICON[c.status] || ""} ${t(`dash.status.${c.status}`)}` })),
+        el("td", {},
+          el("div", { text: c.summary || "" }),
+          c.measured != null ? el("div", { class: "muted", text: t("dash.report.measured", { value: fmtNumber(c.measured, 1), threshold: c.threshold != null ? fmtNumber(c.threshold, 1) : "–", unit: c.unit || "" }) }) : null,
+          c.remediation && c.status !== "ok" ? el("div", { class: "remediation" }, el("span", { class: "todo", text: t("dash.tile.todo") }), " ", c.remediation) : null,
+          (c.items || []).length ? el("details", {}, el("summary", { text: t("dash.report.items", { n: c.items.length }) }),
+            el("ul", { class: "items" }, c.items.map((i) => el("li", { class: `status-${i.status || "ok"}` }, `${STATUS_ICON[i.status] || ""} `, itemText(i))))) : null))))));
+  close.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => dialog.remove());
+  document.getElementById("report-dialog")?.remove();
+  document.body.append(dialog);
+  dialog.showModal();
 }
 
 /* ---------- alerts ---------- */
