@@ -232,7 +232,8 @@ class Session:
                 self.client.post_events([payload])
             except ServerRefused as single:
                 log.error("server refused event %s: %s", item, single)
-                self.outbox.put("event_refused", {"event": payload, "error": str(single)}, item_id=item)
+                # its own id: the outbox's ids are unique across kinds, and the original goes below
+                self.outbox.put("event_refused", {"event": payload, "error": str(single)}, item_id=f"refused-{item}")
             except ServerUnreachable:
                 return
             self.outbox.ack([item])

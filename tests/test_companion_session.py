@@ -1,0 +1,102 @@
+"""The session's delivery logic with an in-memory server stand-in (the real server is in
+test_companion_e2e.py): refused events are kept aside, unreachable keeps everything,
+stopping records companion_stopped and keeps what could not be sent."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agent.client import ServerRefused, ServerUnreachable
+from companion.events import event
+from companion.session import CompanionConfig, Session
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.up = True
+        self.stored: dict[str, dict] = {}
+        self.beats: list[dict] = []
+        self.enrolments = 0
+
+    def ensure_enrolled(self, room, machine) -> str:
+        if not self.up:
+            raise ServerUnreachable("down")
+        self.enrolments += 1
+        return "m1"
+
+    def post_events(self, events: list[dict]) -> dict:
+        if not self.up:
+            raise ServerUnreachable("down")
+        if any(e.get("poison") for e in events):
+            raise ServerRefused("invalid event", 422)
+        new = [e for e in events if e["id"] not in self.stored]
+        self.stored.update({e["id"]: e for e in events})
+        return {"stored": len(new), "duplicates": len(events) - len(new)}
+
+    def heartbeat(self, payload: dict) -> dict:
+        if not self.up:
+            raise ServerUnreachable("down")
+        self.beats.append(payload)
+        return {"live": "online"}
+
+
+def session(tmp_path: Path, server: FakeServer) -> Session:
+    return Session(CompanionConfig(server="http://x", room="R", platform_url=None), client=server, machine=None,
+                   focus_watcher=None, os_name="linux", home=tmp_path)
+
+
+def test_refused_event_is_kept_aside_and_the_rest_delivered(tmp_path: Path) -> None:
+    server = FakeServer()
+    s = session(tmp_path, server)
+    good1 = event("net_down", url="u", error="timeout")
+    bad = event("net_up", url="u", down_s=1.0, poison=True)
+    good2 = event("net_up", url="u", down_s=2.0)
+    for ev in (good1, bad, good2):
+        s.record(ev)
+    assert s._flush_once() is False          # the batch was refused: split
+    assert set(server.stored) == {good1.id, good2.id}
+    assert s.outbox.count("event") == 0
+    kept = s.outbox.peek("event_refused")
+    assert [p["event"]["id"] for _, p in kept] == [bad.id] and kept[0][1]["error"] == "invalid event"
+    assert s._flush_once() is True
+
+
+def test_unreachable_keeps_everything_then_delivers_once(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.up = False
+    s = session(tmp_path, server)
+    ids = [s.record(event("focus_lost", title=f"t{i}", process="p", exam_title_pattern="Pix")) or None
+           for i in range(250)]
+    assert ids and s._flush_once() is False
+    assert s.outbox.count("event") == 250 and s.status.server_ok is False
+    server.up = True
+    assert s._flush_once() and s._flush_once()   # batches of 200
+    assert len(server.stored) == 250 and s.outbox.count("event") == 0
+    journal = [json.loads(l) for l in (tmp_path / "companion-journal.jsonl").read_text().splitlines()]
+    assert {e["id"] for e in journal} == set(server.stored)
+
+
+def test_stop_records_companion_stopped_and_keeps_it_when_the_server_is_down(tmp_path: Path) -> None:
+    server = FakeServer()
+    s = session(tmp_path, server)
+    s.start()
+    server.up = False
+    s.stop("sigterm", flush_s=0.5)
+    kinds = [p["kind"] for _, p in s.outbox.peek("event")]
+    assert "companion_stopped" in kinds and s.status.pending == len(kinds)
+    assert s.outbox.peek("event")[-1][1]["reason"] == "sigterm"
+
+
+def test_heartbeat_payload_shape_and_long_titles_are_clipped(tmp_path: Path) -> None:
+    from companion.focus import Foreground
+
+    s = session(tmp_path, FakeServer())
+    s.on_focus(Foreground("Pix " + "x" * 5000, "firefox", 123))
+    payload = s.heartbeat_payload()
+    assert set(payload) >= {"at", "interval_s", "net", "focus", "forbidden", "companion_version"}
+    assert payload["focus"]["exam"] is True and len(payload["focus"]["title"]) == 1000
+    assert payload["net"] == {"up": None, "latency_ms": None, "platform_url": None}
+    s.tracker.armed = True
+    s.on_focus(Foreground("y" * 5000, "chat", 124))
+    lost = s.outbox.peek("event")[-1][1]
+    assert lost["kind"] == "focus_lost" and len(lost["title"]) == 1000
