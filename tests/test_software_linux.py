@@ -261,3 +261,26 @@ def test_rpm_database_where_rpm_exists(tmp_path):
     assert found["kdenlive"].version == "24.08.2"
     office = office_suite.run(ctx_for(host))
     assert office.status == Status.ok and office.items[0].released == "2025-10-03"
+
+
+def test_libreoffice_official_build_beside_the_distribution(tmp_path):
+    """LibreOffice's own .deb (installed in /opt, names carry the version: libobasis24.8-calc,
+    libreoffice24.8-calc.desktop) counts like the distribution's packages."""
+    root = tmp_path / "root"
+    apps = root / "usr/share/applications"
+    apps.mkdir(parents=True)
+    for module, name in (("calc", "Calc"), ("writer", "Writer"), ("impress", "Impress"), ("draw", "Draw")):
+        (apps / f"libreoffice24.8-{module}.desktop").write_text(
+            f"[Desktop Entry]\nVersion=1.0\nTerminal=false\nIcon=libreoffice24.8-{module}\nType=Application\n"
+            f"Exec=libreoffice24.8 --{module} %U\nName=LibreOffice 24.8 {name}\n")
+    (root / "var/lib/dpkg").mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_text(
+        "Package: libreoffice24.8\nStatus: install ok installed\nVersion: 24.8.4.2-2\n\n"
+        "Package: libobasis24.8-calc\nStatus: install ok installed\nVersion: 24.8.4.2-2\n\n"
+        "Package: libreoffice24.8-ure\nStatus: install ok installed\nVersion: 24.8.4.2-2\n")
+    host = Host.fake("linux", root, env={"PATH": "/usr/bin"})
+    lo = [p for p in inventory(host).programs if p.key == "libreoffice"]
+    assert len(lo) == 1 and lo[0].version == "24.8.4.2"
+    assert lo[0].components == {"spreadsheet", "word_processor", "presentation", "drawing"}
+    result = office_suite.run(ctx_for(host))
+    assert result.status == Status.ok and "15 December 2024" in result.summary

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from checks.probes import Host
 from checks.probes.parsing import (
-    DesktopEntry, metainfo_version, parse_desktop, parse_dpkg_status, parse_mimeapps, parse_rpm_qa,
+    DesktopEntry, distro_name, metainfo_version, parse_desktop, parse_dpkg_status, parse_mimeapps, parse_rpm_qa,
     snap_version, upstream_version, version_from_output,
 )
 from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of, shown_path
@@ -115,9 +115,9 @@ def default_pdf_desktop_id(host: Host) -> str | None:
 
 def _desktop_match(entry: DesktopEntry, spec: CatalogEntry) -> bool:
     ids = {d.lower() for d in spec.desktop}
-    if entry.desktop_id.lower() in ids:
+    if distro_name(entry.desktop_id).lower() in ids:
         return True
-    program = entry.program.lower()
+    program = distro_name(entry.program).lower()
     if program in _WRAPPERS:  # "flatpak run --branch=stable org.gimp.GIMP @@u %U @@": the app id
         words = entry.exec.split()
         after = words[words.index("run") + 1:] if "run" in words else words[1:]
@@ -152,7 +152,7 @@ def from_desktop_files(host: Host, stats: dict[str, float]) -> list[Finding]:
     for source, path, entry in desktop_entries(host, stats):
         matched = False
         for spec in catalog():
-            component = component_of(spec, entry.desktop_id) if spec.components else None
+            component = component_of(spec, distro_name(entry.desktop_id)) if spec.components else None
             if not (_desktop_match(entry, spec) or component):
                 continue
             version = None
@@ -190,15 +190,19 @@ def from_packages(host: Host, stats: dict[str, float]) -> list[Finding]:
                 if token.startswith("libreoffice-"):
                     wanted[token] = (spec, component)
     findings = []
+
+    def is_wanted(package: str) -> bool:
+        return distro_name(package, "libreoffice-core") in wanted
+
     status = host.path("/var/lib/dpkg/status")
     if status.is_file():
-        packages = parse_dpkg_status(status.read_text(encoding="utf-8", errors="replace"), set(wanted))
+        packages = parse_dpkg_status(status.read_text(encoding="utf-8", errors="replace"), is_wanted)
         stats["dpkg_packages_matched"] = len(packages)
         findings += _package_findings(packages, wanted, "dpkg", "/var/lib/dpkg/status")
     if host.which("rpm"):
         done = host.run(["rpm", "-qa", "--qf", "%{NAME}\t%{VERSION}\n"], timeout=5)
         if done is not None and done.ok:
-            packages = {n: v for n, v in parse_rpm_qa(done.stdout).items() if n in wanted}
+            packages = {n: v for n, v in parse_rpm_qa(done.stdout).items() if is_wanted(n)}
             stats["rpm_packages_matched"] = len(packages)
             findings += _package_findings(packages, wanted, "rpm", "rpm -qa")
     return findings
@@ -207,7 +211,7 @@ def from_packages(host: Host, stats: dict[str, float]) -> list[Finding]:
 def _package_findings(packages: dict[str, str], wanted, source: str, where: str) -> list[Finding]:
     findings = []
     for name, version in packages.items():
-        spec, component = wanted[name]
+        spec, component = wanted[distro_name(name, "libreoffice-core")]
         findings.append(Finding(key=spec.key, source=source, version=upstream_version(version),
                                 path=f"{where}: {name}", components={component} if component else set()))
     return findings

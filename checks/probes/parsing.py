@@ -10,6 +10,7 @@ from __future__ import annotations
 import plistlib
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 _VERSION = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+){1,3})(?:[a-z]+\d*)?(?![\w.])", re.I)
 
@@ -128,23 +129,37 @@ def parse_mimeapps(text: str, mime: str) -> list[str]:
 
 # -- package databases -------------------------------------------------------------------------
 
-def parse_dpkg_status(text: str, wanted: set[str] | None = None) -> dict[str, str]:
+_LO_OFFICIAL = re.compile(r"^(?:libreoffice|libobasis)\d+\.\d+(?=-|$)")
+
+
+def distro_name(name: str, bare: str = "libreoffice") -> str:
+    """Names of LibreOffice's own .deb/.rpm builds (installed beside the distribution's, in
+    /opt) -> the distribution's names: ``libobasis24.8-calc`` -> ``libreoffice-calc``,
+    ``libreoffice24.8-draw`` (desktop id) -> ``libreoffice-draw``, ``libreoffice24.8`` -> ``bare``."""
+    if not _LO_OFFICIAL.match(name):
+        return name
+    rest = _LO_OFFICIAL.sub("", name)
+    return "libreoffice" + rest if rest else bare
+
+
+def parse_dpkg_status(text: str, wanted: Callable[[str], bool] | set[str] | None = None) -> dict[str, str]:
     """``{package: version}`` of installed packages in ``/var/lib/dpkg/status``."""
+    if isinstance(wanted, set):
+        wanted = wanted.__contains__
     found: dict[str, str] = {}
     for stanza in text.split("\n\n"):
         package = version = status = None
         for line in stanza.splitlines():
             if line.startswith("Package: "):
                 package = line[9:].strip()
-                if wanted is not None and package not in wanted:
+                if wanted is not None and not wanted(package):
                     break
             elif line.startswith("Status: "):
                 status = line[8:].strip()
             elif line.startswith("Version: "):
                 version = line[9:].strip()
         if package and version and status and status.endswith(" installed"):
-            if wanted is None or package in wanted:
-                found[package] = version
+            found[package] = version
     return found
 
 
