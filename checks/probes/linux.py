@@ -6,7 +6,10 @@ output (run concurrently, each capped, since a browser can take seconds to answe
 (default ``/usr/local/share:/usr/share``), the flatpak exports (``/var/lib/flatpak/exports/share``,
 ``~/.local/share/flatpak/exports/share``) and snap's ``/var/lib/snapd/desktop``; versions of
 flatpak apps (AppStream metainfo) and snaps (``/snap/<name>/current/meta/snap.yaml``); the
-dpkg database ``/var/lib/dpkg/status`` read directly (fast), and ``rpm -qa`` where rpm exists.
+dpkg database ``/var/lib/dpkg/status`` read directly (fast), and ``rpm -qa`` where rpm exists;
+the default application for PDF from ``mimeapps.list`` (``$XDG_CONFIG_HOME``, ``$XDG_CONFIG_DIRS``,
+then the data dirs). LibreOffice's own builds (``libobasis24.8-calc``, ``libreoffice24.8-draw.desktop``)
+are read under the distribution's names.
 """
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ from pathlib import Path
 
 from checks.probes import Host
 from checks.probes.parsing import (
-    DesktopEntry, distro_name, metainfo_version, parse_desktop, parse_dpkg_status, parse_mimeapps, parse_rpm_qa,
-    snap_version, upstream_version, version_from_output,
+    DesktopEntry, distro_name, metainfo_version, parse_desktop, parse_dpkg_status, parse_mimeapps,
+    parse_rpm_qa, snap_version, upstream_version, version_from_output,
 )
 from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of, shown_path
 
@@ -196,7 +199,9 @@ def from_packages(host: Host, stats: dict[str, float]) -> list[Finding]:
 
     status = host.path("/var/lib/dpkg/status")
     if status.is_file():
-        packages = parse_dpkg_status(status.read_text(encoding="utf-8", errors="replace"), is_wanted)
+        text = status.read_text(encoding="utf-8", errors="replace")
+        stats["dpkg_packages_total"] = text.count("\nPackage: ") + text.startswith("Package: ")
+        packages = parse_dpkg_status(text, is_wanted)
         stats["dpkg_packages_matched"] = len(packages)
         findings += _package_findings(packages, wanted, "dpkg", "/var/lib/dpkg/status")
     if host.which("rpm"):
