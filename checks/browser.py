@@ -28,16 +28,14 @@ def run(ctx: CheckContext) -> CheckResult:
     recent = [label(ctx, b) for b, d in dated if d.age == Age.recent]
     old = [label(ctx, b) for b, d in dated if d.age == Age.old]
     unknown = [label(ctx, b) for b, d in dated if d.age == Age.unknown]
-    n = years(ctx)
-    if recent and old:
-        return ctx.result(ID, Status.warn,
-                          ctx.t("software.browser.warn_old", recent=join(ctx, recent), old=join(ctx, old), years=n),
-                          remediation=ctx.t("software.browser.fix_old", old=join(ctx, old)), items=items)
+    n, recent_s, old_s, unknown_s = years(ctx), join(ctx, recent), join(ctx, old), join(ctx, unknown)
+    if recent and old:  # candidates may still open the old one out of habit
+        return ctx.result(ID, Status.warn, ctx.t("software.browser.warn_old", recent=recent_s, old=old_s, years=n),
+                          remediation=ctx.t("software.browser.fix_old", old=old_s), items=items)
     if recent:
-        return ctx.result(ID, Status.ok, ctx.t("software.browser.ok", recent=join(ctx, recent)), items=items)
+        return ctx.result(ID, Status.ok, ctx.t("software.browser.ok", recent=recent_s), items=items)
     if unknown:
-        return ctx.result(ID, Status.warn, ctx.t("software.browser.unknown", names=join(ctx, unknown)),
-                          remediation=ctx.t("software.browser.fix_unknown", names=join(ctx, unknown), years=n),
-                          items=items)
-    return ctx.result(ID, Status.fail, ctx.t("software.browser.fail_old", old=join(ctx, old), years=n),
-                      remediation=ctx.t("software.browser.fix_all_old", old=join(ctx, old)), items=items)
+        return ctx.result(ID, Status.warn, ctx.t("software.browser.unknown", names=unknown_s),
+                          remediation=ctx.t("software.browser.fix_unknown", names=unknown_s, years=n), items=items)
+    return ctx.result(ID, Status.fail, ctx.t("software.browser.fail_old", old=old_s, years=n),
+                      remediation=ctx.t("software.browser.fix_all_old", old=old_s), items=items)

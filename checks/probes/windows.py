@@ -79,19 +79,24 @@ def from_uninstall(host: Host, stats: dict[str, float]) -> list[Finding]:
                 continue
             location = registry_str(values.get("InstallLocation"))
             icon = icon_path(registry_str(values.get("DisplayIcon")))
-            edition = None
-            if spec.key == "msoffice":  # "Microsoft 365 Apps..." or "... Professionnel Plus 2021"
-                year = re.search(r"\b(20\d\d)\b", name)
-                edition = "365" if name.startswith(("Microsoft 365", "Microsoft Office 365")) else year.group(1) if year else None
-                if edition and "LTSC" in name:
-                    edition += "-ltsc"
             findings.append(Finding(
-                key=spec.key, source="registry", edition=edition, version=registry_str(values.get("DisplayVersion")) or None,
+                key=spec.key, source="registry", edition=_edition_from_name(name) if spec.key == "msoffice" else None,
+                version=registry_str(values.get("DisplayVersion")) or None,
                 path=location.rstrip("\\") or icon or f"{root}\\{sub}", display_name=name,
                 components=_components_near(host, spec, location, icon),
             ))
     stats["uninstall_entries"] = count
     return findings
+
+
+def _edition_from_name(name: str) -> str | None:
+    """"Microsoft 365 Apps for enterprise - fr-fr" -> 365; "... Professionnel Plus 2021" -> 2021."""
+    if name.startswith(("Microsoft 365", "Microsoft Office 365")):
+        return "365"
+    year = re.search(r"\b(20\d\d)\b", name)
+    if not year:
+        return None
+    return year.group(1) + ("-ltsc" if "LTSC" in name else "")
 
 
 def _components_near(host: Host, spec: CatalogEntry, location: str, icon: str) -> set[str]:
