@@ -376,6 +376,25 @@ def test_live_state_alert_feed_and_acknowledgement(server, browser):
     row = page.locator("#pv-table tbody tr").first
     sync_api.expect(row).to_contain_text("POSTE-1")
     assert row.locator(".pv-code").inner_text().strip()[:1] in ("C", "E", "A")
+    # The supervisor completes the draft: an edited cell and an added line survive a reload.
+    details = row.locator('[data-field="details_text"]')
+    details.click()
+    page.keyboard.press("End")
+    page.keyboard.type(" – candidat averti")
+    page.click("#pv-add")
+    added = page.locator("#pv-table tbody tr.manual")
+    added.locator('[data-field="hostname"]').click()
+    page.keyboard.type("POSTE-2")
+    added.locator('[data-field="code"]').click()
+    page.keyboard.type("C4")
+    page.reload()
+    page.click("#tab-link-incidents")
+    sync_api.expect(page.locator("#pv-table tbody tr").first).to_contain_text("candidat averti")
+    sync_api.expect(page.locator("#pv-table tbody tr.manual")).to_contain_text("C4")
+    with page.expect_download() as info:
+        page.click("#pv-csv")
+    pv_csv = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    assert "candidat averti" in pv_csv and '"POSTE-2";"C4"' in pv_csv
     shot(page, "dashboard_incidents")
 
     # A projector's 1024x768: no horizontal scrolling, nothing injected.
