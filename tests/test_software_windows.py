@@ -159,3 +159,23 @@ def test_older_office_365_display_name(tmp_path):
     assert office.key == "msoffice" and office.edition == "365"
     result = office_suite.run(ctx(Host.fake("windows", tmp_path, registry=data)))
     assert result.status == Status.fail and result.items[0].age == "old"
+
+
+def test_pupils_per_user_old_chrome_beside_the_machine_one(tmp_path):
+    """Chrome installed by a pupil in their own profile (loaded hive under HKU) is a second,
+    separate Chrome; App Paths alone never make a versionless duplicate."""
+    data = registry("windows_school.json")
+    chrome = "HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\Google Chrome"
+    data[chrome] = {**data[chrome], "DisplayVersion": "142.0.7444.60", "Version": "142.0.7444.60"}
+    sid = "S-1-5-21-3623811015-3361044348-30300820-1013"
+    data[f"HKU\\{sid}\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\Google Chrome"] = {
+        "DisplayIcon": "C:\\Users\\eleve\\AppData\\Local\\Google\\Chrome\\Application\\chrome.exe,0",
+        "DisplayName": "Google Chrome", "DisplayVersion": "109.0.5414.120", "Publisher": "Google LLC",
+        "InstallLocation": "C:\\Users\\eleve\\AppData\\Local\\Google\\Chrome\\Application"}
+    data[f"HKU\\{sid}_Classes\\.pdf"] = {"": "ChromeHTML"}
+    h = Host.fake("windows", tmp_path, registry=data)
+    chromes = [p for p in inventory(h).programs if p.key == "chrome"]
+    assert sorted(c.version for c in chromes) == ["109.0.5414.120", "142.0.7444.60"]
+    assert "app_paths" in next(c for c in chromes if c.version.startswith("142")).sources
+    result = browser.run(ctx(h))
+    assert result.status == Status.warn and "Chrome 109.0.5414.120" in result.summary

@@ -88,7 +88,7 @@ class Finding:
     opens_pdf: bool = False
     edition: str | None = None      # Microsoft Office: "365", "2021", "2024-ltsc"...
     channel: str | None = None      # Microsoft 365 update channel
-    variant: str = ""               # "snap" / "flatpak": a separate install of the same program
+    variant: str = ""               # a separate install: "snap", "flatpak", "user:<folder>"
 
 
 @dataclass
@@ -145,10 +145,18 @@ class Inventory:
 
 def merge(findings: list[Finding]) -> list[Program]:
     """One Program per catalog entry and install variant (a snap Firefox and the distribution's
-    Firefox are two programs with their own versions)."""
+    Firefox, or a per-user Chrome and the machine's, are separate installs with their own
+    versions). A sighting without a version (App Paths, a .desktop file) joins an install of
+    the same program that has one, rather than standing alone as "version unknown"."""
     by_key: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
         by_key.setdefault((finding.key, finding.variant), []).append(finding)
+    for key in {k for k, _v in by_key}:
+        groups = [(v, g) for (k, v), g in sorted(by_key.items()) if k == key]
+        versioned = [v for v, g in groups if any(f.version for f in g)]
+        for variant, group in groups:
+            if versioned and variant not in versioned and variant not in ("snap", "flatpak"):
+                by_key[(key, versioned[0])] += by_key.pop((key, variant))
     known = {spec.key for spec in catalog()}
     extra = [CatalogEntry(key=k, name=group[0].display_name or k.split(":", 1)[-1], kind="pdf")
              for (k, _v), group in by_key.items() if k not in known]
@@ -163,7 +171,8 @@ def _program(spec: CatalogEntry, variant: str, group: list[Finding]) -> Program:
     group = sorted(group, key=lambda f: _SOURCE_RANK.get(f.source, 9))
     versioned = [f for f in group if f.version and version_key(f.version)]
     return Program(
-        key=spec.key, name=f"{spec.name} ({variant})" if variant else spec.name, kind=spec.kind,
+        key=spec.key, name=f"{spec.name} ({variant})" if variant in ("snap", "flatpak") else spec.name,
+        kind=spec.kind,
         series=spec.series, version=versioned[0].version if versioned else None,
         path=next((f.path for f in group if f.path), None),
         sources=list(dict.fromkeys(f.source for f in group)),

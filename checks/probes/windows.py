@@ -1,8 +1,8 @@
 """Software facts on Windows, all from the registry (through ``host.registry``).
 
 Reads: the Uninstall keys of ``HKLM``, ``HKLM\\SOFTWARE\\WOW6432Node`` (32-bit programs on a
-64-bit Windows) and ``HKCU`` (per-user installs such as SumatraPDF's default); the App Paths
-(``HKLM`` and ``HKCU``), which name the executables Windows can start by name (``excel.exe``,
+64-bit Windows), ``HKCU`` (per-user installs such as SumatraPDF's default) and the loaded
+hives of other users under ``HKU``; the App Paths (``HKLM`` and ``HKCU``), which name the executables Windows can start by name (``excel.exe``,
 ``scalc.exe``...); the Office Click-to-Run configuration (``VersionToReport``,
 ``ProductReleaseIds``, ``UpdateChannel``/``CDNBaseUrl``, ``<product>.ExcludedApps``); and the
 program ``.pdf`` files open with (``HKCU\\...\\FileExts\\.pdf\\UserChoice`` ProgId, else the
@@ -62,11 +62,22 @@ def office_edition(release_ids: list[str]) -> str | None:
     return None
 
 
+def uninstall_roots(host: Host) -> list[str]:
+    """The machine's Uninstall keys, the current user's, and those of the other users whose
+    hive is loaded (``HKU\\S-1-5-21-...``): the technician often runs the check from an admin
+    account while the pupils' per-user installs live in their own hives."""
+    roots = list(UNINSTALL_ROOTS)
+    for sid in _registry(host).subkeys("HKU"):
+        if sid.startswith("S-1-5-21-") and not sid.endswith("_Classes"):
+            roots.append(f"HKU\\{sid}\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall")
+    return roots
+
+
 def from_uninstall(host: Host, stats: dict[str, float]) -> list[Finding]:
     registry = _registry(host)
     findings: list[Finding] = []
     count = 0
-    for root in UNINSTALL_ROOTS:
+    for root in uninstall_roots(host):
         for sub in registry.subkeys(root):
             values = registry.values(f"{root}\\{sub}")
             count += 1
@@ -79,8 +90,10 @@ def from_uninstall(host: Host, stats: dict[str, float]) -> list[Finding]:
                 continue
             location = registry_str(values.get("InstallLocation"))
             icon = icon_path(registry_str(values.get("DisplayIcon")))
+            per_user = root.upper().startswith(("HKCU", "HKU"))
             findings.append(Finding(
                 key=spec.key, source="registry", edition=_edition_from_name(name) if spec.key == "msoffice" else None,
+                variant=f"user:{(location or icon or sub).lower()}" if per_user else "",
                 version=registry_str(values.get("DisplayVersion")) or None,
                 path=location.rstrip("\\") or icon or f"{root}\\{sub}", display_name=name,
                 components=_components_near(host, spec, location, icon),
