@@ -94,16 +94,16 @@ def _remediation(ctx: CheckContext, items: list[Item], settings: ProbeSettings) 
         if not group:
             continue
         hosts = _host_list(group)
-        seen = "; ".join(dict.fromkeys(i.detail for i in group if i.detail))  # distinct, in order
-        if len(seen) > 300:
-            seen = seen[:297] + "..."
+        details = list(dict.fromkeys(i.detail for i in group if i.detail))  # distinct, in order
+        # Two examples say what was seen; the item list has every one of them.
+        seen = "; ".join(details[:2]) + (f" (+{len(details) - 2})" if len(details) > 2 else "")
         fields = {"hosts": hosts, "seen": seen or "-", "allow": _patterns(group),
                   "dns": settings.resolver.describe(), "timeout": ctx.options.timeout,
                   "proxy": _proxy_of(group)}
         lines.append(ctx.t(f"whitelist.fix.{reason}", **fields))
     if settings.proxies.problem:
         lines.append(ctx.t("whitelist.fix.pac", problem=settings.proxies.problem))
-    return "\n".join(lines)
+    return "\n    ".join(lines)  # continuation lines indented under the terminal's "  - " bullet
 
 
 def _host_list(group: list[Item]) -> str:
