@@ -120,3 +120,26 @@ def test_real_command_line_through_the_proxy_of_the_environment(net, tmp_path):
         assert f"CONNECT secure.pix.test:{net['tls'].port}" in proxy.requests
     finally:
         proxy.close()
+
+
+def test_trusted_inspection_warns_rather_than_fails(net, tmp_path):
+    forti = trustme.CA(organization_name="Fortinet", organization_unit_name="FortiGate CA")
+    cafile = tmp_path / "forti.pem"
+    forti.cert_pem.write_to_path(str(cafile))
+    server = HttpServer(cert=forti.issue_cert("secure.pix.test"))
+    try:
+        ctx = _ctx(net, tmp_path, [(f"https://secure.pix.test:{server.port}/", True)],
+                   env={"EXAMROOM_EXTRA_CA": str(cafile)})
+        result = check.run(ctx)
+        assert result.status == Status.warn and result.items[0].reason == "tls_intercepted"
+        assert "exempt secure.pix.test from HTTPS inspection" in result.remediation
+    finally:
+        server.close()
+
+
+def test_whitelist_show_names_the_proxy_in_use(tmp_path):
+    env = dict(os.environ, HTTPS_PROXY="http://10.0.0.1:3128", HTTP_PROXY="http://10.0.0.1:3128")
+    done = subprocess.run([sys.executable, "-m", "agent", "whitelist", "show", "--lang", "fr"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0
+    assert "Proxy utilisé : http://10.0.0.1:3128" in done.stdout and "https://app.pix.fr/" in done.stdout

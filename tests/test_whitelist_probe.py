@@ -160,3 +160,35 @@ def test_an_inspection_box_answering_for_every_site(net):
         assert probe(urls[0], _settings(net, env)).reason == "tls_error"
     finally:
         proxy.close()
+
+
+def test_hung_tls_and_silent_dns_are_timeout_and_dns_failed(net):
+    assert probe(f"https://hang.test:{net['hang'].port}/", _settings(net, timeout=1)).reason == "timeout"
+    import socket
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))  # receives queries, never answers
+    try:
+        settings = _settings(net, timeout=1)
+        settings.resolver = Resolver(f"127.0.0.1:{silent.getsockname()[1]}")
+        outcome = probe(f"http://ok.test:{net['http'].port}/", settings)
+        assert outcome.reason == "dns_failed" and "did not answer" in outcome.detail
+    finally:
+        silent.close()
+
+
+def test_inspection_ca_deployed_on_the_machine_is_still_reported(net, tmp_path):
+    # The school pushed its FortiGate CA into the machine's store: pages load, but the exam
+    # traffic is decrypted on the way. Reported as tls_intercepted, marked trusted.
+    forti = trustme.CA(organization_name="Fortinet", organization_unit_name="FortiGate CA")
+    cafile = tmp_path / "forti.pem"
+    forti.cert_pem.write_to_path(str(cafile))
+    server = HttpServer(cert=forti.issue_cert("tls-ok.test"))
+    try:
+        settings = _settings(net)
+        settings.cafile = str(cafile)
+        outcome = probe(f"https://tls-ok.test:{server.port}/", settings)
+        assert outcome.reason == "tls_intercepted" and outcome.trusted and outcome.http_status == 200
+        assert "Fortinet" in outcome.detail
+    finally:
+        server.close()
