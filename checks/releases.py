@@ -31,6 +31,7 @@ class Dated:
     age: Age
     released: date | None  # the release date of this version, when the table knows it
     newer_than_table: bool = False
+    before: date | None = None  # older than the table: released before this date
 
 
 @lru_cache(maxsize=1)
@@ -122,7 +123,7 @@ def judge(released: date | None, how: str, now: datetime | date, max_age_days: i
     old = (today - released).days > max_age_days
     if how == "older":
         # Released before the table's oldest entry: old if even that entry is old.
-        return Dated(Age.old if old else Age.unknown, None)
+        return Dated(Age.old if old else Age.unknown, None, before=released)
     return Dated(Age.old if old else Age.recent, released)
 
 

@@ -41,6 +41,8 @@ def age_text(ctx: CheckContext, dated: Dated) -> str:
         return ctx.t("software.newer_than_table")
     if dated.released:
         return ctx.t("software.released", date=fmt_date(dated.released, ctx.lang))
+    if dated.before:
+        return ctx.t("software.released_before", date=fmt_date(dated.before, ctx.lang))
     return ctx.t("software.version_unknown")
 
 

@@ -118,6 +118,15 @@ def test_office_suite_missing_drawing_then_complete_but_old(tmp_path):
     assert "libreoffice.org" in old.remediation
 
 
+def test_suite_older_than_the_table(tmp_path):
+    draw = (FIXTURE / "usr/share/applications/libreoffice-calc.desktop").read_text().replace("calc", "draw")
+    host = lab_machine(tmp_path, extra_desktop={"libreoffice-draw.desktop": draw},
+                       outputs={**OUTPUTS, "libreoffice": "LibreOffice 6.0.7.3 00(Build:3)\n"})
+    result = office_suite.run(ctx_for(host, "fr"))
+    assert result.status == Status.fail
+    assert "sortie avant le 10 juillet 2020" in result.summary and result.items[0].released is None
+
+
 def test_recent_complete_libreoffice_passes(tmp_path):
     draw = (FIXTURE / "usr/share/applications/libreoffice-calc.desktop").read_text().replace("calc", "draw")
     host = lab_machine(tmp_path, extra_desktop={"libreoffice-draw.desktop": draw},
