@@ -30,6 +30,9 @@ from checks.releases import Age
     ("kdenlive 22.12.3\n", "22.12.3"),
     ("GNOME Document Viewer 43.1\n", "43.1"),
     ("okular 22.12.3\n", "22.12.3"),
+    ("Gtk-Message: 10:22:33.123: Failed to load module \"canberra-gtk-module\"\n"
+     "GNU Image Manipulation Program version 2.10.34\n", "2.10.34"),
+    ("(gimp:4242): GLib-WARNING **: 10:22:33.123: 1.2.3 gone\n", None),
     ("", None),
     ("command not found", None),
 ])

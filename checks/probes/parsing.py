@@ -49,8 +49,11 @@ def version_from_output(output: str) -> str | None:
     """
     for line in (output or "").splitlines():
         line = line.strip()
-        # Chromium wrappers print shell noise before the banner; a version must follow a word.
-        if not line or line.startswith("/") or ": " in line.split(" ", 1)[0]:
+        # Noise before or instead of the banner: shell errors of wrapper scripts
+        # ("/usr/bin/chromium: 9: [: ..."), GTK/GLib messages ("Gtk-Message: 10:22:33.123: ...",
+        # "(gimp:4242): GLib-WARNING **: ..."): never take a version from those.
+        first = line.split(" ", 1)[0]
+        if not line or line.startswith(("/", "(")) or first.endswith(":"):
             continue
         # "built on Debian GNU/Linux 12": cut there so the OS release is never taken.
         line = re.split(r"\bbuilt on\b|\(Build:", line, maxsplit=1)[0]
