@@ -69,3 +69,8 @@ def test_every_note_key_is_in_the_translation_table():
     assert len(keys) > 30
     missing = [k for k in sorted(keys) if not i18n.has(k)]
     assert not missing
+
+
+def test_a_sites_own_403_forwarded_by_a_proxy_is_not_a_block():
+    headers = {"via": "1.1 proxy.lycee (squid/5.7)", "server": "nginx"}
+    assert classify(403, headers, "<title>403 Forbidden</title>", "http://pix.fr/", via_proxy=PROXY) is None

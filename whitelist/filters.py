@@ -77,8 +77,8 @@ def page_title(body: str) -> str:
 def product_of(headers: Mapping[str, str], body: str, location: str = "") -> str:
     """The filtering product these headers/body/redirect point to, or ""."""
     names = {k.lower() for k in headers}
-    haystack = "\n".join([body, location, headers.get("server", ""), headers.get("via", ""),
-                          headers.get("proxy-agent", "")])
+    # Not Via: proxies add it to the sites' own answers they forward.
+    haystack = "\n".join([body, location, headers.get("server", ""), headers.get("proxy-agent", "")])
     for sig in SIGNATURES:
         if any(h in names for h in sig.headers) or any(re.search(p, haystack, re.IGNORECASE) for p in sig.text):
             return sig.product
@@ -119,8 +119,8 @@ def classify(
             return Verdict("blocked", product, note("net.filter.redirect", status=status, location=location[:160]))
         return None
     if status in (403, 451):
-        from_proxy = connect_answer or bool(via_proxy and (headers.get("via") or headers.get("proxy-agent")))
-        if status == 451 or product or from_proxy or _BLOCK_WORDS.search(title or body[:4000]):
+        # A Via header proves nothing here: proxies add it to the sites' own answers too.
+        if status == 451 or product or connect_answer or _BLOCK_WORDS.search(title or body[:4000]):
             key = "net.filter.connect_refused" if connect_answer else "net.filter.refused"
             return Verdict("blocked", product, note(key, who=_who(via_proxy, product), status=status, title=seen))
         return None
