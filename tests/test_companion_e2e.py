@@ -131,14 +131,31 @@ def test_server_down_at_start_and_bad_room(setup) -> None:
                            "--exam-title", "Pix(", "--no-window"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "--exam-title" in proc.stderr and "Traceback" not in proc.stderr
 
-    # a server that is down at start: the companion runs, keeps events, delivers them later
+    # a server that is down at start, and a companion stopped before it came back: what it
+    # recorded stays in its outbox and is delivered by the next run, exactly once
     server.kill9()
     c = CompanionProcess(tmp, "late-01", server.url, room, platform_url=platform.url)
     companions.append(c)
     assert wait_for(lambda: "companion_started" in kinds(c.journal()), timeout=15), c.log()
     time.sleep(1.0)
     assert c.proc.poll() is None, c.log()
-    server.start()
-    assert wait_for(lambda: any(e["kind"] == "companion_started" and e["machine_id"] == "late-01"
-                                for e in server.events(room)), timeout=20), c.log()
     assert c.terminate() == 0
+    from agent.outbox import Outbox
+
+    assert Outbox(c.home / "outbox.sqlite").count("event") == 2      # started + stopped, kept
+    server.start()
+    again = CompanionProcess(tmp, "late-01", server.url, room, platform_url=platform.url)
+    companions.append(again)
+
+    def stored_ids() -> set[str]:
+        return {e["id"] for e in server.events(room) if e["machine_id"] == "late-01"}
+
+    assert wait_for(lambda: len(again.journal()) >= 3 and stored_ids() >= {e["id"] for e in again.journal()},
+                    timeout=20), again.log()
+    assert kinds(again.journal())[:3] == ["companion_started", "companion_stopped", "companion_started"]
+    again.proc.send_signal(__import__("signal").SIGINT)             # Ctrl-C
+    assert again.proc.wait(15) == 0
+    assert again.journal()[-1]["kind"] == "companion_stopped" and again.journal()[-1]["reason"] == "interrupt"
+    assert wait_for(lambda: stored_ids() == {e["id"] for e in again.journal()}, timeout=10)
+    events = [e for e in server.events(room) if e["machine_id"] == "late-01"]
+    assert len(events) == len({e["id"] for e in events}) == len(again.journal())

@@ -143,3 +143,19 @@ def test_our_own_children_are_ignored(tmp_path: Path) -> None:
         proc.kill()
         proc.wait(5)
     assert [e for e in events if e.details["pid"] == proc.pid] == []
+
+
+def test_incremental_lister_sees_new_and_gone_processes(tmp_path: Path) -> None:
+    from companion.processes import ProcessLister
+
+    lister = ProcessLister(full_every=1000)
+    first = {p.pid for p in lister()}                      # the one full scan
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        seen = {p.pid: p for p in lister()}                # incremental: only the new pid is read
+        assert proc.pid in seen and proc.pid not in first
+        assert seen[proc.pid].name == "sleep" and seen[proc.pid].exe.endswith("sleep")
+    finally:
+        proc.kill()
+        proc.wait(5)
+    assert proc.pid not in {p.pid for p in lister()}
