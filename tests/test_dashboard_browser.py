@@ -433,6 +433,11 @@ def test_csv_export_english_and_expired_token(server, browser):
     page.reload()
     page.wait_for_selector("#login-form")
     sync_api.expect(page.locator("#login-error")).to_contain_text("expiré")
+    assert not page.locator(".topnav").is_visible()
+    # Logging in again leads back to the room that was open.
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    sync_api.expect(tile(page, agent)).to_have_attribute("data-verdict", "not_ready")
     assert page.js_errors == []
 
 

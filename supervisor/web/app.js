@@ -120,6 +120,7 @@ function translateStatic() {
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   for (const b of document.querySelectorAll("button.lang")) b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
   document.getElementById("logout").hidden = !state.token;
+  document.querySelector(".topnav").hidden = !state.token;
 }
 
 function showBanner(text) {
@@ -176,6 +177,9 @@ function expire() {
   state.token = null;
   stopLive();
   state.expired = true;
+  // After logging in again, the supervisor lands back on the page they were watching.
+  const here = location.hash.replace(/^#/, "");
+  if (here && here !== "/login") state.afterLogin = here;
   if (location.hash !== "#/login") location.hash = "#/login"; else route();
 }
 
@@ -294,7 +298,7 @@ async function loadRooms(list) {
       el("tbody", {}, rooms.map((r) => el("tr", { "data-room": r.code },
         el("td", {}, el("a", { href: `#/room/${encodeURIComponent(r.code)}`, text: r.name })),
         el("td", {}, el("code", { text: r.code })),
-        el("td", { text: t("dash.counter.ready_value", { ready: r.ready ?? 0, total: r.machines ?? 0 }) }),
+        el("td", { text: `${r.ready ?? 0}/${r.machines ?? 0}` }),
         el("td", { class: (r.alerts || 0) > 0 ? "alarm-text" : "", text: String(r.alerts ?? 0) }),
         el("td", { text: fmtDateTime(r.created_at) }))))));
   } catch (e) {
