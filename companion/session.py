@@ -102,6 +102,7 @@ class Session:
                         if config.platform_url else None)
         self._threads: list[threading.Thread] = []
         self._enrolled: set[int] = set()   # ids of the clients that hold a token
+        self._flush_lock = threading.Lock()
         self._listeners: list[Callable[[Event], None]] = []
 
     # -- events ---------------------------------------------------------------------------
@@ -195,6 +196,11 @@ class Session:
 
     def _flush_once(self) -> bool:
         """Send one batch; True when the server took it (or there was nothing to send)."""
+        # the final flush at stop may overlap a sender still waiting on the network: one at a time
+        with self._flush_lock:
+            return self._flush_locked()
+
+    def _flush_locked(self) -> bool:
         from agent.client import ServerRefused, ServerUnreachable
 
         if not self._enrol():

@@ -71,17 +71,52 @@ def test_x11_focus_lost_regained_and_tab_switch(screen: str) -> None:
     assert not thread.is_alive()
 
 
-def test_x11_without_window_manager_reports_no_window() -> None:
-    """Without a window manager there is no _NET_ACTIVE_WINDOW: an empty title, no crash."""
+def test_x11_without_window_manager_polls_the_input_focus() -> None:
+    """Without a window manager there is no _NET_ACTIVE_WINDOW: the watcher falls back to
+    polling the input focus, and still reports titles and process names."""
+    import subprocess
+
     from companion.focus.x11 import X11FocusWatcher
 
-    with xvfb() as display:
+    need("xdotool")
+    with xvfb() as display, x_window(display, "Pix - Certification", "firefox") as exam, \
+            x_window(display, "Telegram", "telegram-desktop") as chat:
         seen: list[Foreground] = []
         stop = threading.Event()
-        thread = threading.Thread(target=X11FocusWatcher(display).run, args=(seen.append, stop), daemon=True)
+        thread = threading.Thread(target=X11FocusWatcher(display, poll_s=0.05).run, args=(seen.append, stop),
+                                  daemon=True)
         thread.start()
-        assert wait_for(lambda: seen)
-        stop.set()
-        thread.join(5)
-        assert seen[0] == Foreground(title="")
+        try:
+            for window, title in ((exam, "Pix - Certification"), (chat, "Telegram")):
+                subprocess.run(["xdotool", "windowfocus", "--sync", str(window)], check=True, timeout=10,
+                               env={"DISPLAY": display})
+                assert wait_for(lambda: seen and seen[-1].title == title), seen
+            assert seen[-1].process == "telegram-desktop"
+        finally:
+            stop.set()
+            thread.join(5)
+        assert not thread.is_alive()
+
+
+def test_x11_closing_the_active_window(screen: str) -> None:
+    """The window in front closes: the watcher reports the next one, no crash."""
+    from companion.focus.x11 import X11FocusWatcher
+
+    seen: list[Foreground] = []
+    stop = threading.Event()
+    with x_window(screen, "Pix - Certification", "firefox") as exam:
+        activate(screen, exam)
+        thread = threading.Thread(target=X11FocusWatcher(screen).run, args=(seen.append, stop), daemon=True)
+        thread.start()
+        try:
+            with x_window(screen, "Zoom Meeting", "zoom") as other:
+                activate(screen, other)
+                assert wait_for(lambda: seen and seen[-1].title == "Zoom Meeting"), seen
+            # closed: openbox gives the focus back (or to nothing); either way no crash
+            assert wait_for(lambda: seen[-1].title != "Zoom Meeting", timeout=5), seen
+            activate(screen, exam)
+            assert wait_for(lambda: seen[-1].title == "Pix - Certification"), seen
+        finally:
+            stop.set()
+            thread.join(5)
         assert not thread.is_alive()

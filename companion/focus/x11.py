@@ -33,18 +33,30 @@ def process_name(pid: int | None) -> str:
 class X11FocusWatcher(FocusWatcher):
     name = "x11"
 
-    def __init__(self, display: str | None = None) -> None:
+    def __init__(self, display: str | None = None, poll_s: float = 0.5) -> None:
         self.display_name = display
+        self.poll_s = poll_s
 
     def run(self, on_change: OnChange, stop: threading.Event) -> None:
         from Xlib import X, display as xdisplay
         from Xlib.error import XError
 
         conn = xdisplay.Display(self.display_name)
+        # errors of asynchronous requests (a window closed under us) are expected: no stderr noise
+        conn.set_error_handler(lambda *args: None)
         try:
             atoms = {name: conn.intern_atom(name) for name in
-                     ("_NET_ACTIVE_WINDOW", "_NET_WM_NAME", "WM_NAME", "_NET_WM_PID", "UTF8_STRING")}
+                     ("_NET_ACTIVE_WINDOW", "_NET_WM_NAME", "WM_NAME", "_NET_WM_PID", "UTF8_STRING",
+                      "_NET_SUPPORTING_WM_CHECK")}
             root = conn.screen().root
+            if root.get_full_property(atoms["_NET_SUPPORTING_WM_CHECK"], X.AnyPropertyType) is None:
+                # no EWMH window manager (kiosk sessions, bare X): nobody announces the active
+                # window, so ask the server for the input focus instead, by polling
+                from companion.focus.poll import PollFocusWatcher
+
+                log.info("x11: no EWMH window manager, polling the input focus")
+                PollFocusWatcher(lambda: self._input_focus(conn, root, atoms), self.poll_s).run(on_change, stop)
+                return
             root.change_attributes(event_mask=X.PropertyChangeMask)
             watched = None
             last: Foreground | None = None
@@ -112,6 +124,26 @@ class X11FocusWatcher(FocusWatcher):
         if prop is None or not prop.value or not prop.value[0]:
             return None
         return conn.create_resource_object("window", int(prop.value[0]))
+
+    @classmethod
+    def _input_focus(cls, conn, root, atoms) -> Foreground:
+        """The top-level window holding the keyboard focus (the focus may be on a child)."""
+        from Xlib.error import XError
+
+        try:
+            win = conn.get_input_focus().focus
+            if isinstance(win, int) or win is None or win.id == root.id:
+                return Foreground(title="")
+            while True:
+                parent = win.query_tree().parent
+                if parent is None or parent.id == root.id:
+                    break
+                if cls._describe(win, atoms).title:
+                    break
+                win = parent
+        except XError:
+            return Foreground(title="")
+        return cls._describe(win, atoms)
 
     @staticmethod
     def _describe(win, atoms) -> Foreground:
