@@ -2,7 +2,6 @@
 server's rate, the limits stop the download, an unreachable file is `error` with a reason."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
