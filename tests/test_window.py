@@ -76,9 +76,11 @@ DRIVER = textwrap.dedent('''
         if seen["shown"] == 1:
             time.sleep(0.5)  # let the compositor paint before the screenshot
             subprocess.run(["import", "-window", "root", shot], timeout=30, check=True)
-            window.evaluate_js("document.getElementById('again').click()")
+            # Clicked from a timer: evaluate_js waits for its result, and "close" destroys the
+            # window that would return it.
+            window.evaluate_js("setTimeout(() => document.getElementById('again').click(), 50); true")
         else:
-            window.evaluate_js("document.getElementById('close').click()")
+            window.evaluate_js("setTimeout(() => document.getElementById('close').click(), 50); true")
 
     ctx = CheckContext(host=Host.current(), lang=lang)
     report = gui.run_in_window(["screen", "mouse", "whitelist"], ctx, on_shown=on_shown)
@@ -132,7 +134,8 @@ def test_no_display_falls_back_to_the_terminal_report(tmp_path):
     assert "DISPLAY" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert "Espace de stockage" in proc.stdout
-    assert "Poste" in proc.stdout and "pour la certification" in proc.stdout
+    verdicts = ("Poste PRÊT pour", "Poste NON PRÊT pour", "Poste prêt, avec des points")
+    assert proc.stdout.splitlines()[-1].startswith(verdicts), proc.stdout
 
 
 def test_unreachable_display_falls_back_without_crashing(tmp_path):
@@ -144,3 +147,77 @@ def test_unreachable_display_falls_back_without_crashing(tmp_path):
     assert proc.returncode in (0, 1), proc.stderr
     assert "display :987 does not answer" in proc.stderr
     assert "Storage" in proc.stdout
+
+
+def test_real_check_command_in_a_window_closed_by_the_window_manager(tmp_path):
+    """``examroom check --gui`` for real: the real screen check measures the Xvfb display, the
+    verdict reaches the window title, Alt+F4 (openbox) closes it, the plain report and the
+    JSON report follow in the terminal and the exit code says 'not ready' (no mouse here)."""
+    need("Xvfb", "openbox", "xdotool")
+    pytest.importorskip("webview")
+    report_path = tmp_path / "r.json"
+    with xvfb(1280, 900, window_manager=True) as display:
+        env = dict(os.environ, DISPLAY=display, EXAMROOM_HOME=str(tmp_path / "home"), EXAMROOM_MACHINE_ID="gui-real")
+        env.pop("WAYLAND_DISPLAY", None)
+        proc = subprocess.Popen([sys.executable, "-m", "agent", "check", "--gui", "--only", "screen,mouse",
+                                 "--lang", "fr", "--json", str(report_path)],
+                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "Poste .* : "],
+                                   env=env, capture_output=True, text=True, timeout=60)
+            window = found.stdout.split()[-1]
+            title = subprocess.run(["xdotool", "getwindowname", window], env=env, capture_output=True,
+                                   text=True, timeout=10).stdout.strip()
+            subprocess.run(["xdotool", "windowactivate", "--sync", window, "key", "alt+F4"], env=env, timeout=20)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    report = json.loads(report_path.read_text())
+    screen = next(c for c in report["checks"] if c["id"] == "screen")
+    assert screen["measured"] == 1280 and screen["status"] == "ok"
+    expected = "Poste NON PRÊT" if not report["ready"] else "Poste PRÊT"
+    assert title.startswith(expected), title
+    assert proc.returncode == (0 if report["ready"] else 1), err[-2000:]
+    assert "Largeur d'écran" in out and expected in out.splitlines()[-1]
+    assert "Traceback" not in err
+
+
+CLOSE_DRIVER = textwrap.dedent('''
+    import sys, time, types
+    from checks.result import Status
+
+    def mouse(ctx):
+        import webview
+        time.sleep(0.5)
+        webview.windows[0].destroy()  # the technician closes the window mid-run
+        for n in range(1, 4):
+            ctx.progress("mouse", n, 3)  # scripts for a window that is gone must not hang anything
+            time.sleep(0.1)
+        return ctx.result("mouse", Status.ok, "souris USB")
+
+    module = types.ModuleType("checks.mouse")
+    module.run = mouse
+    import agent.crashtest, agent.runner
+    agent.runner.check_module = {"mouse": module}.__getitem__
+    agent.crashtest.check_module = {"mouse": module}.__getitem__
+    sys.argv = ["examroom", "check", "--gui", "--only", "mouse", "--lang", "fr"]
+    from agent.cli import main
+    main()
+''')
+
+
+def test_closing_the_window_mid_run_is_an_interruption(tmp_path):
+    need("Xvfb", "openbox")
+    pytest.importorskip("webview")
+    script = tmp_path / "close.py"
+    script.write_text(CLOSE_DRIVER)
+    with xvfb(1024, 768, window_manager=True) as display:
+        env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), EXAMROOM_HOME=str(tmp_path / "home"),
+                   EXAMROOM_MACHINE_ID="gui-close")
+        env.pop("WAYLAND_DISPLAY", None)
+        proc = subprocess.run([sys.executable, str(script)], env=env, cwd=ROOT, capture_output=True, text=True,
+                              timeout=90)
+    assert proc.returncode == 130, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == "Interrompu."
+    assert "Traceback" not in proc.stderr

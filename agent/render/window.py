@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import sys
 import threading
+import time
 from typing import Any, Callable
 
 from agent.crashtest import run_crash_test
@@ -67,16 +69,20 @@ def run_in_window(ids: list[str], ctx: CheckContext, *, on_shown: OnShown | None
         return None
     import webview
 
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        # Chromium (inside Qt WebEngine) refuses to run as root with its sandbox on.
-        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
+    if "QTWEBENGINE_CHROMIUM_FLAGS" not in os.environ:
+        # A report page needs no GPU (lab PCs often lack drivers: Vulkan/GL errors on stderr);
+        # Chromium inside Qt WebEngine refuses to run as root with its sandbox on.
+        flags = "--disable-gpu --log-level=3"
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            flags += " --no-sandbox"
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = flags
     session = _Session(ids, ctx, on_shown)
     window = webview.create_window(t("window.title", ctx.lang), html=session.progress_page(),
                                    js_api=session.api, width=1024, height=760, min_size=(640, 480))
     session.window = window
     window.events.closed += lambda: session.closed.set()
     try:
-        webview.start(session.first_run)
+        webview.start(session.first_run, gui=_toolkit(ctx))
     except Exception as exc:  # noqa: BLE001 - any backend failure means "use the terminal"
         if session.shown.is_set():
             raise
@@ -86,9 +92,21 @@ def run_in_window(ids: list[str], ctx: CheckContext, *, on_shown: OnShown | None
         _say(t("window.fallback", ctx.lang, reason=t("window.never_shown", ctx.lang)))
         return None
     if session.report is None:
-        # The technician closed the window before the first result: like Ctrl-C in the terminal.
-        raise KeyboardInterrupt
+        # The technician closed the window before the first result: like Ctrl-C in the
+        # terminal (exit 130). Not KeyboardInterrupt: click would turn it into "Aborted!", 1.
+        sys.stderr.write(t("cli.interrupted", ctx.lang) + "\n")
+        raise SystemExit(130)
     return session.report
+
+
+def _toolkit(ctx: CheckContext) -> str | None:
+    """On Linux, Qt unless GTK's bindings are there: pywebview tries GTK first and logs a
+    traceback when ``gi`` is missing, which a technician would take for a crash."""
+    if ctx.host.os != "linux":
+        return None
+    import importlib.util
+
+    return None if importlib.util.find_spec("gi") is not None else "qt"
 
 
 def _say(text: str) -> None:
@@ -119,6 +137,11 @@ class _Session:
         self.closed = threading.Event()
         self.running = threading.Lock()
         self.done = 0
+        # pywebview's Qt backend waits for every script's result, and waits forever once the
+        # window is gone: scripts go through this daemon thread so that neither the runner
+        # nor the process exit can be held by a closed window.
+        self.scripts: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._paint, daemon=True, name="window-painter").start()
 
     # -- pages -------------------------------------------------------------------------------
     def progress_page(self) -> str:
@@ -165,15 +188,21 @@ window.examroom = {
             return False
         try:
             if not first:
+                self.window.set_title(t("window.title", self.ctx.lang))
                 self.window.load_html(self.progress_page())
                 self.window.events.loaded.wait(30)
             self.done = 0
             report = run_crash_test(self.ids, self.ctx, self._on_event)
+            self._painted()
             if self.closed.is_set():
                 self.report = report
                 return True
             self.window.load_html(self.report_page(report))
             self.window.events.loaded.wait(30)
+            # The verdict in the title too: it shows in the taskbar when the window is behind.
+            key, _css = html.verdict_key(report)
+            self.window.set_title(t("window.title_done", self.ctx.lang, verdict=t(key, self.ctx.lang),
+                                    hostname=report.machine.hostname))
             self.report = report
         finally:
             self.running.release()
@@ -195,7 +224,21 @@ window.examroom = {
                       f"{json.dumps(event.result.summary)}, {json.dumps(count)}, {self.done})")
         else:
             return
-        try:
-            self.window.run_js(script)
-        except Exception:  # noqa: BLE001 - the window may be closing; the run goes on regardless
-            pass
+        self.scripts.put(script)
+
+    def _paint(self) -> None:
+        while True:
+            script = self.scripts.get()
+            try:
+                if not self.closed.is_set():
+                    self.window.run_js(script)
+            except Exception:  # noqa: BLE001 - the window may be closing; the run goes on regardless
+                pass
+            finally:
+                self.scripts.task_done()
+
+    def _painted(self, timeout: float = 5.0) -> None:
+        """Wait (a bounded time) for the progress scripts still queued, before changing page."""
+        deadline = time.monotonic() + timeout
+        while self.scripts.unfinished_tasks and time.monotonic() < deadline and not self.closed.is_set():
+            time.sleep(0.02)
