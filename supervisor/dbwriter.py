@@ -9,6 +9,7 @@ and 500 concurrent heartbeats cost one commit (one fsync) instead of 500.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 import threading
@@ -26,6 +27,7 @@ class GroupCommitWriter:
         self._max_batch = max_batch
         self._thread = threading.Thread(target=self._run, name="examroom-db-writer", daemon=True)
         self._started = threading.Event()
+        self.closed = False
         self._thread.start()
         self._started.wait()
         self.batches = 0  # for the bench: how many commits served how many writes
@@ -44,6 +46,8 @@ class GroupCommitWriter:
         return await asyncio.wrap_future(self.submit(fn))
 
     def close(self, timeout: float = 10.0) -> None:
+        """Commit what is queued, then stop the thread."""
+        self.closed = True
         self._queue.put(_STOP)
         self._thread.join(timeout)
 
@@ -68,13 +72,21 @@ class GroupCommitWriter:
                         stop = True
                         break
                     batch.append(more)
-                self._commit(conn, batch)
+                try:
+                    self._commit(conn, batch)
+                except Exception:  # never let the only writer die: log, and serve the next batch
+                    logging.getLogger("examroom.db").exception("write batch failed")
                 if stop:
                     return
         finally:
             conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list) -> None:
+        # A caller that went away (client disconnected, request cancelled) cancelled its future:
+        # its write is skipped, and resolving it later cannot raise in this thread.
+        batch = [(fn, future) for fn, future in batch if future.set_running_or_notify_cancel()]
+        if not batch:
+            return
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")

@@ -68,7 +68,20 @@ class SQLiteStore:
             conn.executescript(SCHEMA)
         self._local = threading.local()
         self._tokens: dict[str, tuple[str, str]] = {}
-        self.writer = GroupCommitWriter(self._connect)
+        self._writer_lock = threading.Lock()
+        self._writer: GroupCommitWriter | None = None
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        # Started on first use and again after close(): an app whose lifespan ends and starts
+        # again (test harnesses, a reloaded server) keeps a working store.
+        writer = self._writer
+        if writer is None or writer.closed:
+            with self._writer_lock:
+                if self._writer is None or self._writer.closed:
+                    self._writer = GroupCommitWriter(self._connect)
+                writer = self._writer
+        return writer
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
@@ -84,7 +97,8 @@ class SQLiteStore:
         return conn
 
     def close(self) -> None:
-        self.writer.close()
+        if self._writer is not None:
+            self._writer.close()
 
     # -- admin and sessions
     def admin_hash(self) -> str | None:

@@ -51,11 +51,12 @@ def test_check_enrols_once_and_uploads_each_report(server, tmp_path):
         done = run_check(tmp_path, machine_id, server.url, room)
         assert done.returncode == 0, done.stderr
         assert f"Rapport envoyé au serveur {server.url} (salle {room})" in done.stdout
-    rows = server.get(f"/rooms/{room}/machines", sup).json()
-    assert [(r["machine_id"], r["report_status"], r["ready"]) for r in sorted(rows, key=lambda r: r["machine_id"])] \
-        == [("agent-1", "ok", True), ("agent-2", "ok", True)]
+    rows = sorted(server.get(f"/rooms/{room}/machines", sup).json(), key=lambda r: r["machine_id"])
+    assert [(r["machine_id"], r["ready"]) for r in rows] == [("agent-1", True), ("agent-2", True)]
     report = server.get(f"/rooms/{room}/machines/agent-1/report", sup).json()
     assert [c["id"] for c in report["checks"]] == ["storage"]
+    # The server shows the status the agent decided (ok, or warn when the disk is nearly full).
+    assert rows[0]["report_status"] == report["status"] in ("ok", "warn")
 
     # Second run: no new enrolment (same token), a second report stored.
     token_file = tmp_path / "agent-agent-1" / "enrolment.json"
