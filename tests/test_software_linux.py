@@ -293,3 +293,27 @@ def test_libreoffice_official_build_beside_the_distribution(tmp_path):
     assert lo[0].components == {"spreadsheet", "word_processor", "presentation", "drawing"}
     result = office_suite.run(ctx_for(host))
     assert result.status == Status.ok and "15 December 2024" in result.summary
+
+
+def test_flatpak_libreoffice_is_one_complete_suite_with_its_appstream_version(tmp_path):
+    root = tmp_path / "root"
+    exports = root / "var/lib/flatpak/exports/share/applications"
+    exports.mkdir(parents=True)
+    for module in ("startcenter", "calc", "writer", "impress", "draw", "base", "math"):
+        desktop_id = "org.libreoffice.LibreOffice" + ("" if module == "startcenter" else f".{module}")
+        (exports / f"{desktop_id}.desktop").write_text(
+            f"[Desktop Entry]\nType=Application\nName=LibreOffice {module}\n"
+            f"Exec=/usr/bin/flatpak run --branch=stable --arch=x86_64 --command=libreoffice "
+            f"--file-forwarding org.libreoffice.LibreOffice --{module} @@ %U @@\n"
+            f"X-Flatpak=org.libreoffice.LibreOffice\n")
+    meta = root / "var/lib/flatpak/app/org.libreoffice.LibreOffice/current/active/files/share/metainfo"
+    meta.mkdir(parents=True)
+    (meta / "org.libreoffice.LibreOffice.appdata.xml").write_text(
+        '<?xml version="1.0"?>\n<component type="desktop-application"><id>org.libreoffice.LibreOffice</id>'
+        '<releases><release version="25.8.3.2" date="2025-11-07"/><release version="25.8.2.2"/></releases>'
+        "</component>\n")
+    host = Host.fake("linux", root, env={"PATH": "/usr/bin"})
+    suites = [p for p in inventory(host).programs if p.kind == "office"]
+    assert [(s.name, s.version) for s in suites] == [("LibreOffice (flatpak)", "25.8.3.2")]
+    assert suites[0].components == {"spreadsheet", "word_processor", "presentation", "drawing"}
+    assert office_suite.run(ctx_for(host)).status == Status.ok
