@@ -28,10 +28,12 @@ def date_of(ctx: CheckContext, program: Program) -> Dated:
                   ctx.policy.max_software_age_days)
 
 
-def label(ctx: CheckContext, program: Program) -> str:
-    """``Firefox 140.0`` / ``Chromium (version inconnue)``."""
-    version = program.version or f"({ctx.t('software.version_unknown')})"
-    return f"{program.name} {version}"
+def label(ctx: CheckContext, program: Program, say_unknown: bool = True) -> str:
+    """``Firefox 140.0`` / ``Chromium (version inconnue)``; where the version does not matter
+    (PDF readers, editors), ``say_unknown=False`` gives the bare name."""
+    if program.version:
+        return f"{program.name} {program.version}"
+    return f"{program.name} ({ctx.t('software.version_unknown')})" if say_unknown else program.name
 
 
 def age_text(ctx: CheckContext, dated: Dated) -> str:

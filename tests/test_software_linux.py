@@ -161,12 +161,20 @@ def test_image_editor_and_pdf_reader(tmp_path):
 
 
 def test_any_application_declaring_pdf_counts(tmp_path):
-    xpdf = "[Desktop Entry]\nName=Xpdf\nExec=xpdf %f\nType=Application\nMimeType=application/pdf;\n"
+    inkscape = ("[Desktop Entry]\nName=Inkscape\nExec=inkscape %F\nType=Application\n"
+                "Categories=Graphics;VectorGraphics;GTK;\nMimeType=image/svg+xml;application/pdf;\n")
+    xpdf = ("[Desktop Entry]\nName=Xpdf\nExec=xpdf %f\nType=Application\nCategories=Office;Viewer;\n"
+            "MimeType=application/pdf;\n")
     host = Host.fake("linux", tmp_path, env={"PATH": "/usr/bin"})
     (tmp_path / "usr/share/applications").mkdir(parents=True)
+    (tmp_path / "usr/share/applications/org.inkscape.Inkscape.desktop").write_text(inkscape)
+    only_inkscape = pdf_reader.run(ctx_for(host))
+    assert only_inkscape.status == Status.ok and "Inkscape" in only_inkscape.summary
     (tmp_path / "usr/share/applications/xpdf.desktop").write_text(xpdf)
+    host = Host.fake("linux", tmp_path, env={"PATH": "/usr/bin"})
     result = pdf_reader.run(ctx_for(host))
-    assert result.status == Status.ok and "Xpdf" in result.summary
+    assert result.status == Status.ok and result.summary == "PDF files open with Xpdf"
+    assert {i.name: i.how for i in result.items} == {"Xpdf": "reader", "Inkscape": "opens_pdf"}
 
 
 def test_five_checks_share_one_inventory(tmp_path):

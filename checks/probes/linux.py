@@ -175,8 +175,10 @@ def from_desktop_files(host: Host, stats: dict[str, float]) -> list[Finding]:
                 opens_pdf="application/pdf" in entry.mime_types,
             ))
         if not matched and "application/pdf" in entry.mime_types:
-            # Any application that declares PDF counts as a reader (xpdf, qpdfview, MuPDF...).
-            findings.append(Finding(key=f"desktop:{entry.desktop_id}", source=source,
+            # Any application that declares PDF opens it: a reader when it is a viewer (xpdf,
+            # qpdfview, MuPDF...), else an editor that imports PDF (Inkscape, Scribus...).
+            kind = "desktop" if "Viewer" in entry.categories else "opener"
+            findings.append(Finding(key=f"{kind}:{entry.desktop_id}", source=source,
                                     variant=source if source in ("snap", "flatpak") else "",
                                     path=shown_path(host, path), display_name=entry.name,
                                     opens_pdf=True))

@@ -158,7 +158,10 @@ def merge(findings: list[Finding]) -> list[Program]:
             if versioned and variant not in versioned and variant not in ("snap", "flatpak"):
                 by_key[(key, versioned[0])] += by_key.pop((key, variant))
     known = {spec.key for spec in catalog()}
-    extra = [CatalogEntry(key=k, name=group[0].display_name or k.split(":", 1)[-1], kind="pdf")
+    # Programs outside the catalog that declare PDF: viewers ("desktop:<id>") are readers,
+    # the rest ("opener:<id>": Inkscape, Scribus...) import PDF files.
+    extra = [CatalogEntry(key=k, name=group[0].display_name or k.split(":", 1)[-1],
+                          kind="pdf" if k.startswith("desktop:") else "other")
              for (k, _v), group in by_key.items() if k not in known]
     programs = []
     for spec in list(catalog()) + extra:  # catalog order: stable output
