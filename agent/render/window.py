@@ -81,6 +81,7 @@ def run_in_window(ids: list[str], ctx: CheckContext, *, on_shown: OnShown | None
                                    js_api=session.api, width=1024, height=760, min_size=(640, 480))
     session.window = window
     window.events.closed += lambda: session.closed.set()
+    window.events.loaded += lambda: _watch_pending_scripts(window, session.closed)
     try:
         webview.start(session.first_run, gui=_toolkit(ctx))
     except Exception as exc:  # noqa: BLE001 - any backend failure means "use the terminal"
@@ -97,6 +98,34 @@ def run_in_window(ids: list[str], ctx: CheckContext, *, on_shown: OnShown | None
         sys.stderr.write(t("cli.interrupted", ctx.lang) + "\n")
         raise SystemExit(130)
     return session.report
+
+
+def _watch_pending_scripts(window: Any, closed: threading.Event) -> None:
+    """Once the window is closed, answer the scripts still waiting for it.
+
+    pywebview's Qt backend waits without a time limit for the result of every script (its
+    own return values to the page included), in threads that are not daemons: one sent
+    while the window closes would keep examroom from ever exiting. Qt only; harmless elsewhere.
+    """
+    if getattr(window, "_examroom_watched", False):
+        return
+    window._examroom_watched = True
+    try:
+        from webview.platforms import qt
+        view = qt.BrowserView.instances.get(window.uid)
+    except Exception:  # noqa: BLE001 - another backend, or internals that moved: nothing to do
+        return
+    if view is None or not isinstance(getattr(view, "_js_results", None), dict):
+        return
+
+    def release_forever() -> None:
+        closed.wait()
+        while True:
+            for pending in list(view._js_results.values()):
+                pending["semaphore"].release()
+            time.sleep(0.05)
+
+    threading.Thread(target=release_forever, daemon=True, name="window-janitor").start()
 
 
 def _toolkit(ctx: CheckContext) -> str | None:
@@ -120,11 +149,13 @@ class _Api:
     def __init__(self, session: "_Session"):
         self._session = session
 
-    def run_again(self) -> bool:
-        return self._session.run()
+    # pywebview hands each call's return value back to the page that made it: both methods
+    # return at once and act from a thread of ours, after the page got its answer.
+    def run_again(self) -> None:
+        threading.Thread(target=self._session.run, daemon=True, name="run-again").start()
 
     def close(self) -> None:
-        self._session.window.destroy()
+        threading.Timer(0.2, self._session.window.destroy).start()
 
 
 class _Session:
