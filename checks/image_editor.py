@@ -21,5 +21,6 @@ def run(ctx: CheckContext) -> CheckResult:
     if not found:
         return ctx.result(ID, Status.fail, ctx.t("software.image.none"),
                           remediation=fix_for_os(ctx, "software.image.fix"))
-    return ctx.result(ID, Status.ok, ctx.t("software.editor.ok", names=join(ctx, [label(ctx, p, say_unknown=False) for p in found])),
+    names = join(ctx, [label(ctx, p, say_unknown=False) for p in found])
+    return ctx.result(ID, Status.ok, ctx.t("software.editor.ok", names=names),
                       items=[item(ctx, p, Status.ok) for p in found])

@@ -28,12 +28,15 @@ def run(ctx: CheckContext) -> CheckResult:
     items = [item(ctx, p, Status.ok, how="reader") for p in readers]
     items += [item(ctx, b, Status.ok, how="browser_builtin_viewer") for b in browsers]
     items += [item(ctx, p, Status.ok, how="opens_pdf") for p in openers]
+    def names(programs: list) -> str:
+        return join(ctx, [label(ctx, p, say_unknown=False) for p in programs])
+
     if readers:
-        summary = ctx.t("software.pdf.ok_reader", names=join(ctx, [label(ctx, p, say_unknown=False) for p in readers]))
+        summary = ctx.t("software.pdf.ok_reader", names=names(readers))
     elif browsers:
         summary = ctx.t("software.pdf.ok_browser", names=join(ctx, [b.name for b in browsers]))
     elif openers:
-        summary = ctx.t("software.pdf.ok_reader", names=join(ctx, [label(ctx, p, say_unknown=False) for p in openers]))
+        summary = ctx.t("software.pdf.ok_reader", names=names(openers))
     elif association is not None and association.command:
         # Windows knows a program for .pdf that our catalog does not (PDFelement...).
         summary = ctx.t("software.pdf.ok_reader", names=association.name)
