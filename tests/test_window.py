@@ -219,5 +219,5 @@ def test_closing_the_window_mid_run_is_an_interruption(tmp_path):
         proc = subprocess.run([sys.executable, str(script)], env=env, cwd=ROOT, capture_output=True, text=True,
                               timeout=90)
     assert proc.returncode == 130, proc.stderr[-2000:]
-    assert proc.stderr.strip().splitlines()[-1] == "Interrompu."
+    assert "Interrompu." in proc.stderr.splitlines()  # Qt may add its own warnings after it
     assert "Traceback" not in proc.stderr
