@@ -221,3 +221,34 @@ def test_closing_the_window_mid_run_is_an_interruption(tmp_path):
     assert proc.returncode == 130, proc.stderr[-2000:]
     assert "Interrompu." in proc.stderr.splitlines()  # Qt may add its own warnings after it
     assert "Traceback" not in proc.stderr
+
+
+NO_TOOLKIT_DRIVER = textwrap.dedent('''
+    import sys
+    # Simulate a machine where these were never installed.
+    for name in sys.argv[1].split(","):
+        sys.modules[name] = None
+    sys.argv = ["examroom", "check", "--gui", "--only", "storage", "--storage", sys.argv[2], "--lang", "fr"]
+    from agent.cli import main
+    main()
+''')
+
+
+@pytest.mark.parametrize("missing, message", [
+    ("webview", "pywebview n'est pas installé"),
+    ("PyQt6,PyQt5,PySide6,PySide2,qtpy,gi", "ni Qt ni GTK n'est disponible pour pywebview"),
+])
+def test_no_gui_toolkit_falls_back_with_a_clear_message(tmp_path, missing, message):
+    script = tmp_path / "no_toolkit.py"
+    script.write_text(NO_TOOLKIT_DRIVER)
+    with xvfb(800, 600) as display:
+        env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), EXAMROOM_HOME=str(tmp_path / "home"),
+                   EXAMROOM_MACHINE_ID="gui-none")
+        env.pop("WAYLAND_DISPLAY", None)
+        proc = subprocess.run([sys.executable, str(script), missing, str(tmp_path)], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        line for line in proc.stderr.strip().splitlines() if line.startswith("examroom: impossible d'ouvrir une fenêtre")]
+    assert message in proc.stderr
+    assert "Espace de stockage" in proc.stdout

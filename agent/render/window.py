@@ -41,7 +41,18 @@ def no_gui_reason(ctx: CheckContext) -> str | None:
         import webview  # noqa: F401
     except ImportError:
         return t("window.no_backend", ctx.lang)
+    if ctx.host.os == "linux" and _toolkit(ctx) is None and not _has_module("gi"):
+        return t("window.no_toolkit", ctx.lang)
     return None
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ValueError, ImportError):  # a module stubbed out as None, a broken package
+        return False
 
 
 def _x_reachable(display: str) -> bool:
@@ -67,8 +78,13 @@ def run_in_window(ids: list[str], ctx: CheckContext, *, on_shown: OnShown | None
     if reason is not None:
         _say(t("window.fallback", ctx.lang, reason=reason))
         return None
+    import logging
+
     import webview
 
+    # Our own message says when the window cannot open; pywebview's tracebacks would only
+    # frighten a technician.
+    logging.getLogger("pywebview").setLevel(logging.CRITICAL)
     if "QTWEBENGINE_CHROMIUM_FLAGS" not in os.environ:
         # A report page needs no GPU (lab PCs often lack drivers: Vulkan/GL errors on stderr);
         # Chromium inside Qt WebEngine refuses to run as root with its sandbox on.
@@ -131,11 +147,11 @@ def _watch_pending_scripts(window: Any, closed: threading.Event) -> None:
 def _toolkit(ctx: CheckContext) -> str | None:
     """On Linux, Qt unless GTK's bindings are there: pywebview tries GTK first and logs a
     traceback when ``gi`` is missing, which a technician would take for a crash."""
-    if ctx.host.os != "linux":
+    if ctx.host.os != "linux" or _has_module("gi"):
         return None
-    import importlib.util
-
-    return None if importlib.util.find_spec("gi") is not None else "qt"
+    if _has_module("qtpy") and any(_has_module(m) for m in ("PyQt6", "PySide6", "PyQt5", "PySide2")):
+        return "qt"
+    return None
 
 
 def _say(text: str) -> None:
