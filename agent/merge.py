@@ -15,6 +15,7 @@ import click
 from pydantic import ValidationError
 
 from agent.i18n import detect_lang, fmt_datetime, t
+from agent.render.html import check_title
 from agent.report import SCHEMA, Report
 from agent.roomsummary import MachineRow, csv_text, latest_per_machine
 from checks.errors import BadInput
@@ -153,7 +154,7 @@ def summary_table(rows: list[MachineRow], lang: str) -> str:
             t("summary.col.report_at", lang), t("merge.col.problems", lang)]
     body = []
     for row in rows:
-        problems = ", ".join(f"{c.title} ({t(f'status.{c.status.value}', lang)})" for c in row.problems)
+        problems = ", ".join(f"{check_title(c, lang)} ({t(f'status.{c.status.value}', lang)})" for c in row.problems)
         body.append([row.hostname, t("summary.yes", lang) if row.ready else t("summary.no", lang),
                      fmt_datetime(row.report_at, lang), problems or "—"])
     widths = [max(len(r[i]) for r in [head] + body) for i in range(3)]
@@ -165,6 +166,6 @@ def summary_table(rows: list[MachineRow], lang: str) -> str:
         lines += ["", t("report.room.todo", lang) + (" :" if lang == "fr" else ":")]
         for row in todo:
             lines.append(f"  {row.hostname}")
-            lines += [f"    - {c.title}{sep}{c.remediation}" for c in row.problems if c.remediation]
+            lines += [f"    - {check_title(c, lang)}{sep}{c.remediation}" for c in row.problems if c.remediation]
     return "\n".join(lines)
 

@@ -116,3 +116,12 @@ def test_missing_file_empty_folder_and_unwritable_output(tmp_path):
     assert "aucun rapport .json" in _bad(examroom(str(empty)))
     line = _bad(examroom(str(ROOM), "--csv", str(tmp_path / "no" / "such" / "dir" / "x.csv")))
     assert "impossible d'écrire le fichier" in line
+
+
+def test_a_room_mixing_languages_is_summarised_in_one(tmp_path):
+    shutil.copy(ROOM / "SALLE-B12-P04.json", tmp_path / "p04.json")
+    shutil.copy(FIXTURES / "ready_with_warnings_en.json", tmp_path / "mac.json")
+    done = examroom(str(tmp_path), "--lang", "fr", "--html", str(tmp_path / "s.html"))
+    page = (tmp_path / "s.html").read_text(encoding="utf-8")
+    assert "<b>Navigateur récent</b>" in page and "<b>Recent browser</b>" not in page
+    assert done.returncode == 1

@@ -301,10 +301,16 @@ def _newest(rows: list[MachineRow]) -> str | None:
     return max((r.report_at for r in rows), default=None)
 
 
+def check_title(check: CheckResult, lang: str) -> str:
+    """The check's title in ``lang``: reports collected in a room may be in either language."""
+    key = f"check.{check.id}.title"
+    return t(key, lang) if has(key) else check.title
+
+
 def _machine_todo(row: MachineRow, lang: str) -> str:
     sep = " : " if lang == "fr" else ": "
     items = "\n".join(
-        f'<li>{badge(c.status, lang)} <b>{esc(c.title)}</b>{sep}{esc(c.summary)}'
+        f'<li>{badge(c.status, lang)} <b>{esc(check_title(c, lang))}</b>{sep}{esc(c.summary)}'
         + (f'<br><span class="remediation-line">→ {esc(c.remediation)}</span>' if c.remediation else "")
         + "</li>" for c in row.problems)
     state = t("summary.col.ready", lang) + sep + t("summary.yes" if row.ready else "summary.no", lang)
