@@ -60,14 +60,16 @@ def test_nothing_lost_or_duplicated_across_a_server_kill(setup) -> None:
     fake.parent.mkdir()
     shutil.copy(shutil.which("sleep"), fake)
     program = subprocess.Popen([str(fake), "60"])
+
+    def ours(c: CompanionProcess) -> list[dict]:
+        # only our fake: another program of the catalog may run on a CI machine
+        return [e for e in c.journal() if e["kind"] == "forbidden_process" and e["pid"] == program.pid]
     try:
-        assert wait_for(lambda: all(sum(1 for e in c.journal() if e["kind"] == "forbidden_process") == 1
-                                    for c in companions), timeout=15)
+        assert wait_for(lambda: all(len(ours(c)) == 1 for c in companions), timeout=15)
     finally:
         program.kill()
         program.wait(10)
-    assert wait_for(lambda: all(sum(1 for e in c.journal() if e["kind"] == "forbidden_process") == 2
-                                for c in companions), timeout=15)
+    assert wait_for(lambda: all(len(ours(c)) == 2 for c in companions), timeout=15)
     for c in companions:   # all kept on the machine while the server is away
         assert c.proc.poll() is None, c.log()
 
@@ -104,8 +106,8 @@ def test_nothing_lost_or_duplicated_across_a_server_kill(setup) -> None:
         assert journal_kinds[0] == "companion_started"
         for kind in ("net_down", "net_up", "forbidden_process"):
             assert kind in journal_kinds
-        anydesk = [e for e in c.journal() if e["kind"] == "forbidden_process"]
-        assert [e["state"] for e in anydesk] == ["started", "stopped"]
+        anydesk = ours(c)
+        assert [e["state"] for e in anydesk] == ["started", "stopped"], anydesk
         assert anydesk[0]["program"] == "AnyDesk" and anydesk[0]["category"] == "remote_control"
         net_up = next(e for e in c.journal() if e["kind"] == "net_up")
         assert net_up["down_s"] > 0
@@ -142,20 +144,25 @@ def test_server_down_at_start_and_bad_room(setup) -> None:
     assert c.terminate() == 0
     from agent.outbox import Outbox
 
-    assert Outbox(c.home / "outbox.sqlite").count("event") == 2      # started + stopped, kept
+    kept = Outbox(c.home / "outbox.sqlite").peek("event", 1000)      # all of it kept, in order
+    assert [item for item, _ in kept] == [e["id"] for e in c.journal()]
+    assert kinds(c.journal())[0] == "companion_started" and kinds(c.journal())[-1] == "companion_stopped"
     server.start()
     again = CompanionProcess(tmp, "late-01", server.url, room, platform_url=platform.url)
     companions.append(again)
 
     def stored_ids() -> set[str]:
-        return {e["id"] for e in server.events(room) if e["machine_id"] == "late-01"}
+        # companion_lost is the server's own event, not one this machine recorded
+        return {e["id"] for e in server.events(room) if e["machine_id"] == "late-01" and e["kind"] != "companion_lost"}
 
-    assert wait_for(lambda: len(again.journal()) >= 3 and stored_ids() >= {e["id"] for e in again.journal()},
+    assert wait_for(lambda: len(again.journal()) > len(kept) and stored_ids() >= {e["id"] for e in again.journal()},
                     timeout=20), again.log()
-    assert kinds(again.journal())[:3] == ["companion_started", "companion_stopped", "companion_started"]
+    first_run = len(kept)
+    assert kinds(again.journal())[first_run - 1:first_run + 1] == ["companion_stopped", "companion_started"]
     again.proc.send_signal(__import__("signal").SIGINT)             # Ctrl-C
     assert again.proc.wait(15) == 0
     assert again.journal()[-1]["kind"] == "companion_stopped" and again.journal()[-1]["reason"] == "interrupt"
-    assert wait_for(lambda: stored_ids() == {e["id"] for e in again.journal()}, timeout=10)
-    events = [e for e in server.events(room) if e["machine_id"] == "late-01"]
+    assert wait_for(lambda: stored_ids() == {e["id"] for e in again.journal()}, timeout=10), (
+        again.journal(), server.events(room), again.log())
+    events = [e for e in server.events(room) if e["machine_id"] == "late-01" and e["kind"] != "companion_lost"]
     assert len(events) == len({e["id"] for e in events}) == len(again.journal())
