@@ -251,7 +251,9 @@ def _url_table(items: list[Item], lang: str) -> str:
         f'<li><b>{n}</b> × {esc(t(f"report.reason.{r}", lang) if has(f"report.reason.{r}") else r)}</li>'
         for r, n in counts.items())
     known = set(_URL_COLUMNS) | {"name", "host"}
-    columns = list(_URL_COLUMNS) + _extras(ordered, known)
+    columns = [c for c in _URL_COLUMNS
+               if c in ("reason", "url", "status") or any(getattr(i, c, None) is not None for i in ordered)]
+    columns += _extras(ordered, known)
     if any(i.detail for i in ordered):
         columns.append("detail")
     hint = f'<p class="muted no-print">{esc(t("report.sort_hint", lang))}</p>'
