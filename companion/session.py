@@ -112,8 +112,9 @@ class Session:
         wire = ev.wire()
         self.outbox.put("event", wire, item_id=ev.id)
         with self._journal_lock:
-            self._journal.write(json.dumps(wire, ensure_ascii=False) + "\n")
-            self._journal.flush()
+            if not self._journal.closed:  # a watcher thread that outlived stop()'s deadline
+                self._journal.write(json.dumps(wire, ensure_ascii=False) + "\n")
+                self._journal.flush()
         log.info("event %s %s", ev.kind, json.dumps(ev.details, ensure_ascii=False))
         for listener in list(self._listeners):
             listener(ev)
@@ -158,11 +159,14 @@ class Session:
         """Record ``companion_stopped``, stop the loops, try to deliver what is pending."""
         if self.stop_event.is_set():
             return
-        self.record(event("companion_stopped", reason=reason))
         self.stop_event.set()
         self._wake.set()
+        # watchers first, so that companion_stopped is the last event this run records; one
+        # shared deadline: a service manager kills what does not stop within ~10 s
+        joined_by = time.monotonic() + 3.0
         for thread in self._threads:
-            thread.join(timeout=3.0)
+            thread.join(timeout=max(0.0, joined_by - time.monotonic()))
+        self.record(event("companion_stopped", reason=reason))
         deadline = time.monotonic() + flush_s
         while self.outbox.count("event") and time.monotonic() < deadline:
             if not self._flush_once():
