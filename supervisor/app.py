@@ -22,6 +22,7 @@ from agent.i18n import t
 from checks.errors import BadInput
 from supervisor.auth import hash_password, verify_password
 from supervisor.deps import ApiError
+from supervisor.fastlane import FastLane
 from supervisor.guard import BodyGuard
 from supervisor.live import Hub
 from supervisor.service import Server
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The dashboard (static, owned by the dashboard issue) after the API, so the API wins.
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
-    app.add_middleware(BodyGuard, max_body=settings.max_body)
+    app.add_middleware(BodyGuard, max_body=settings.max_body, fast_lane=FastLane(server))
     return app
 
 

@@ -30,8 +30,10 @@ async def send_json(send: Send, status: int, body: dict[str, Any], *, close: boo
 
 
 class BodyGuard:
-    def __init__(self, app: Callable, *, max_body: int = 1 << 20, drain_limit: int = 64 << 20) -> None:
+    def __init__(self, app: Callable, *, max_body: int = 1 << 20, drain_limit: int = 64 << 20,
+                 fast_lane: Any = None) -> None:
         self.app = app
+        self.fast_lane = fast_lane  # supervisor/fastlane.py: hot agent posts, given the checked body
         self.max_body = max_body
         self.drain_limit = drain_limit
 
@@ -71,6 +73,8 @@ class BodyGuard:
         if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(body):
             return await send_json(send, 400, {"error": "the JSON body holds invalid Unicode (lone surrogate)",
                                                "code": "bad_unicode"})
+        if self.fast_lane is not None and await self.fast_lane.try_handle(scope, body, send):
+            return
         sent = False
 
         async def replay() -> dict[str, Any]:

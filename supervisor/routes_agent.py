@@ -72,7 +72,10 @@ async def post_report(report: Report, who: tuple[str, str] = Depends(machine_aut
 async def post_events(body: EventsIn, who: tuple[str, str] = Depends(machine_auth),
                       server: Server = Depends(get_server)) -> EventsOut:
     """Store companion events; idempotent on each event's id (a replayed batch stores nothing twice)."""
-    room, machine_id = who
+    return await store_events(server, who, body)
+
+
+async def store_events(server: Server, who: tuple[str, str], body: EventsIn) -> EventsOut:
     events = []
     for event in body.events:
         extra = dict(event.model_extra or {})
@@ -82,7 +85,7 @@ async def post_events(body: EventsIn, who: tuple[str, str] = Depends(machine_aut
             details["details"] = nested
         events.append({"id": str(event.id), "kind": event.kind, "at": iso(event.at), "details": details})
     _storable([e["details"] for e in events])
-    stored, duplicates = await server.events(room, machine_id, events)
+    stored, duplicates = await server.events(who[0], who[1], events)
     return EventsOut(stored=stored, duplicates=duplicates)
 
 
@@ -90,5 +93,9 @@ async def post_events(body: EventsIn, who: tuple[str, str] = Depends(machine_aut
 async def heartbeat(body: HeartbeatIn, who: tuple[str, str] = Depends(machine_auth),
                     server: Server = Depends(get_server)) -> HeartbeatOut:
     """Companion liveness, focus, connectivity and forbidden programs running."""
+    return await record_heartbeat(server, who, body)
+
+
+async def record_heartbeat(server: Server, who: tuple[str, str], body: HeartbeatIn) -> HeartbeatOut:
     live = await server.heartbeat(who[0], who[1], body)
     return HeartbeatOut(live=live, server_time=utcnow())

@@ -130,6 +130,7 @@ def test_bad_requests_are_4xx_with_a_json_error(server):
         "forged supervisor token": requests.get(f"{url}/rooms", headers=forged, timeout=10),
         "machine token on supervisor route": requests.get(f"{url}/rooms/{room}/machines", headers=mach, timeout=10),
         "machine token creating a room": requests.post(f"{url}/rooms", json={"name": "x"}, headers=mach, timeout=10),
+        "supervisor token heart-beating": requests.post(f"{url}/heartbeat", json={}, headers=sup, timeout=10),
         "supervisor token posting a report": requests.post(f"{url}/reports", json=report("m1", ready=True),
                                                            headers=sup, timeout=10),
         "report of another machine": requests.post(f"{url}/reports", json=report("m2", ready=True),
@@ -155,7 +156,8 @@ def test_bad_requests_are_4xx_with_a_json_error(server):
     }
     expected = {"no token": 401, "no token (supervisor)": 401, "forged token": 401, "forged supervisor token": 401,
                 "machine token on supervisor route": 403, "machine token creating a room": 403,
-                "supervisor token posting a report": 403, "report of another machine": 403,
+                "supervisor token heart-beating": requests.post(f"{url}/heartbeat", json={}, headers=sup, timeout=10),
+        "supervisor token posting a report": 403, "report of another machine": 403,
                 "malformed JSON": 400, "wrong types": 422, "event id not a UUID": 422, "12 MB body": 413,
                 "unknown room (enrol)": 404, "unknown room (machines)": 404, "wrong password": 401,
                 "NaN in a heartbeat": 422, "lone surrogate": 400}
