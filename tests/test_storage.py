@@ -194,6 +194,10 @@ def test_windows_shell_folders_fallback_and_macos(tmp_path):
     shell = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\Shell Folders"
     win = Host.fake("windows", tmp_path, registry={shell: {"Personal": r"D:\Profils\eleve\Documents"}})
     assert documents_dir(win) == r"D:\Profils\eleve\Documents"
+    guid_only = Host.fake("windows", tmp_path, env={"HOMESHARE": r"\\nas\homes\eleve"}, registry={
+        shell.replace("Shell Folders", "User Shell Folders"): {
+            "{f42ee2d3-909f-4907-8871-4c22fc0bf756}": r"%HOMESHARE%\Documents"}})
+    assert documents_dir(guid_only) == r"\\nas\homes\eleve\Documents"
     mac = Host.fake("macos", tmp_path)
     assert documents_dir(mac) is None
     (tmp_path / "Users/eleve/Documents").mkdir(parents=True)

@@ -27,6 +27,9 @@ from typing import Iterator
 from checks.probes import OS_MACOS, OS_WINDOWS, Host
 
 SHELL_FOLDERS = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer"
+# FOLDERID_Documents: Windows 10/11 write the moved location under this name too, and
+# some folder-redirection tools write it alone.
+DOCUMENTS_GUID = "{F42EE2D3-909F-4907-8871-4C22FC0BF756}"
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,11 @@ def _windows_documents(host: Host) -> str | None:
     if host.registry is None:
         return None
     for key in ("User Shell Folders", "Shell Folders"):
-        value = host.registry.values(f"{SHELL_FOLDERS}\\{key}").get("Personal")
-        if isinstance(value, str) and value.strip():
-            return expand_windows_vars(value.strip(), host)
+        values = {name.upper(): value for name, value in host.registry.values(f"{SHELL_FOLDERS}\\{key}").items()}
+        for name in ("PERSONAL", DOCUMENTS_GUID):
+            value = values.get(name)
+            if isinstance(value, str) and value.strip():
+                return expand_windows_vars(value.strip(), host)
     return None
 
 
