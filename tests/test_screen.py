@@ -240,3 +240,30 @@ def test_real_xvfb_through_the_cli(tmp_path):
     assert (check["status"], check["measured"], check["unit"]) == ("ok", 1280, "px")
     assert check["items"][0]["width"] == 1280 and check["items"][0]["height"] == 800
     assert "1 écran : 1280×800" in check["summary"]
+
+
+# -- pywebview's toolkit, the last resort ----------------------------------------------------
+def test_pywebview_screens_on_a_real_x_server():
+    """The child process starts pywebview's real toolkit (Qt here) against a real Xvfb."""
+    pytest.importorskip("webview", reason="pywebview is the gui extra (CI installs it)")
+    import dataclasses
+
+    from checks.probes.webviewscreens import webview_screens
+
+    with xvfb(1366, 768) as display:
+        host = dataclasses.replace(Host.current(), env={"DISPLAY": display})
+        found = webview_screens(host, timeout=30)
+    if found is None:
+        pytest.skip("no pywebview toolkit could start (neither Qt nor GTK is installed)")
+    assert [(d.width, d.height, d.primary) for d in found] == [(1366, 768, True)]
+
+
+def test_wayland_without_tools_falls_back_to_pywebview(tmp_path):
+    answer = 'qt.qpa.wayland: warning\n[{"x": 0, "y": 0, "width": 2560, "height": 1600, "scale": 2.0}]\n'
+    host = Host.fake("linux", tmp_path, env={"WAYLAND_DISPLAY": "wayland-0"}, commands={sys.executable: answer})
+    result = screen.run(CheckContext(host=host))
+    assert result.status == Status.ok and result.measured == 2560
+    assert result.items[0].logical_width == 1280
+    broken = Host.fake("linux", tmp_path, env={"WAYLAND_DISPLAY": "wayland-0"},
+                       commands={sys.executable: CommandResult(1, "", "ModuleNotFoundError: No module named 'webview'")})
+    assert screen.run(CheckContext(host=broken)).status == Status.error

@@ -8,6 +8,8 @@ this process's own environment):
 - Linux Wayland (``WAYLAND_DISPLAY`` without a usable X server): ``wlr-randr --json`` /
   ``wlr-randr`` (wlroots compositors) or ``kscreen-doctor -o`` (KDE Plasma). GNOME on
   Wayland runs XWayland, which answers the X11 path with the logical sizes.
+- Linux, last resort: pywebview's screen list (its Qt or GTK toolkit, in a child process:
+  ``checks.probes.webviewscreens``).
 - Windows: ``EnumDisplayMonitors`` + ``GetMonitorInfoW`` + ``GetDpiForMonitor`` through
   ctypes, after declaring per-monitor DPI awareness so Windows reports real pixels
   instead of sizes divided by the scaling factor (``checks.probes.windisplay``).
@@ -27,6 +29,7 @@ from checks.probes.displayparse import (
     Display, parse_kscreen_doctor, parse_system_profiler, parse_wlr_randr, parse_wlr_randr_json,
     parse_xrandr,
 )
+from checks.probes.webviewscreens import webview_screens
 
 __all__ = ["Display", "DisplayFacts", "WindowsDisplays", "read_displays"]
 
@@ -124,6 +127,9 @@ def _linux(host: Host) -> DisplayFacts:
             if found:
                 return DisplayFacts(found, argv[0])
         reasons.append(f"Wayland {wayland}: no wlr-randr or kscreen-doctor answer")
+    found = webview_screens(host)
+    if found:
+        return DisplayFacts(found, "pywebview")
     return DisplayFacts(problem="unreadable", reason="; ".join(r for r in reasons if r))
 
 
