@@ -114,7 +114,8 @@ def _todo(checks: Iterable[CheckResult], lang: str) -> str:
         if lang == "fr" else
         f'<li>{badge(c.status, lang)} <b>{esc(c.title)}</b>: {esc(c.remediation or c.summary)}</li>'
         for c in todo)
-    return f'<section class="todo"><h2>{esc(t("cli.remediations", lang))}</h2>\n<ol>\n{items}\n</ol></section>'
+    return (f'<section class="todo todo-{todo[0].status.value}"><h2>{esc(t("cli.remediations", lang))}</h2>\n'
+            f'<ol>\n{items}\n</ol></section>')
 
 
 def _facts(report: Report, lang: str) -> str:
