@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,22 +145,33 @@ def parse_user_dirs(text: str, home: str) -> dict[str, str]:
 
 
 # -- leaving a folder as found ------------------------------------------------------------
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
 @contextlib.contextmanager
 def folder_times_kept(folder: Path) -> Iterator[None]:
     """Give ``folder`` its access and modification times back after we created and removed
-    things in it, so the candidates' folder looks untouched (file managers sort by date)."""
-    try:
-        before = folder.stat()
-    except OSError:
-        before = None
-    try:
-        yield
-    finally:
-        if before is not None:
-            try:
-                os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
-            except OSError:
-                pass  # a share that refuses utime: the contents are still as found
+    things in it, so the candidates' folder looks untouched (file managers sort by date).
+
+    storage and archive run at once in the same folder: without the lock, one would
+    record the times while the other's test file is there, and put those back last.
+    """
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(os.path.abspath(folder), threading.Lock())
+    with lock:
+        try:
+            before = folder.stat()
+        except OSError:
+            before = None
+        try:
+            yield
+        finally:
+            if before is not None:
+                try:
+                    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+                except OSError:
+                    pass  # a share that refuses utime: the contents are still as found
 
 
 def unique_name(prefix: str) -> str:
