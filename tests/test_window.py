@@ -76,6 +76,11 @@ DRIVER = textwrap.dedent('''
         if seen["shown"] == 1:
             time.sleep(0.5)  # let the compositor paint before the screenshot
             subprocess.run(["import", "-window", "root", shot], timeout=30, check=True)
+            window.evaluate_js("setTimeout(() => document.getElementById('save').click(), 10); true")
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not seen.get("saved"):
+                time.sleep(0.1)
+                seen["saved"] = window.evaluate_js("document.getElementById('saved').textContent")
             # Clicked from a timer: evaluate_js waits for its result, and "close" destroys the
             # window that would return it.
             window.evaluate_js("setTimeout(() => document.getElementById('again').click(), 50); true")
@@ -95,7 +100,10 @@ def _run_driver(tmp_path: Path, lang: str, display: str) -> tuple[subprocess.Com
     OUTPUT.mkdir(exist_ok=True)
     shot = OUTPUT / f"window_{lang}.png"
     out = tmp_path / "seen.json"
-    env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="xcb")
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="xcb", HOME=str(home),
+               XDG_CONFIG_HOME=str(home / ".config"), EXAMROOM_HOME=str(home / ".examroom"))
     env.pop("WAYLAND_DISPLAY", None)
     proc = subprocess.run([sys.executable, str(script), lang, str(shot), str(out)], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
@@ -113,7 +121,12 @@ def test_window_shows_progress_then_verdict_runs_again_and_closes(tmp_path, lang
     assert seen["shown"] == 2, "the report must be shown once, then again after 'run again'"
     assert seen["verdicts"] == ["Poste NON PRÊT pour la certification"] * 2
     assert seen["lang"] == "fr"
-    assert seen["buttons"] == ["Relancer le test", "Fermer"]
+    assert seen["buttons"] == ["Relancer le test", "Enregistrer le rapport", "Fermer"]
+    saved = sorted((tmp_path / "home" / "Documents").iterdir())
+    assert [p.suffix for p in saved] == [".html", ".json"], saved
+    assert seen["saved"].startswith(f"Rapport enregistré : {saved[0]}")
+    assert "NON PRÊT" in saved[0].read_text(encoding="utf-8")
+    assert json.loads(saved[1].read_text(encoding="utf-8"))["schema"] == "examroom.report/1"
     assert seen["report_status"] == "fail"
     count, bar, whitelist_cell, mouse_cell = seen["progress"]
     assert count == "Test en cours : 2/3 vérifications terminées" and bar == 2

@@ -15,6 +15,7 @@ import queue
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from agent.crashtest import run_crash_test
@@ -116,6 +117,20 @@ def run_in_window(ids: list[str], ctx: CheckContext, *, on_shown: OnShown | None
     return session.report
 
 
+def save_report_files(report: Report, ctx: CheckContext) -> tuple[Path, Path]:
+    """Write ``examroom-HOST-YYYYMMDD-HHMM.html`` and ``.json`` where candidates save files."""
+    from checks.probes.folders import save_location
+
+    folder = ctx.host.path(save_location(ctx.host).path)
+    stamp = "".join(ch for ch in report.finished_at[:16] if ch.isdigit())
+    host = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in report.machine.hostname) or "poste"
+    stem = f"examroom-{host}-{stamp[:8]}-{stamp[8:12]}"
+    html_path, json_path = folder / f"{stem}.html", folder / f"{stem}.json"
+    html.write_report_html(report, html_path)
+    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
+    return html_path, json_path
+
+
 def _watch_pending_scripts(window: Any, closed: threading.Event) -> None:
     """Once the window is closed, answer the scripts still waiting for it.
 
@@ -173,6 +188,9 @@ class _Api:
     def close(self) -> None:
         threading.Timer(0.2, self._session.window.destroy).start()
 
+    def save(self) -> None:
+        threading.Thread(target=self._session.save, daemon=True, name="save-report").start()
+
 
 class _Session:
     def __init__(self, ids: list[str], ctx: CheckContext, on_shown: OnShown | None):
@@ -219,8 +237,25 @@ window.examroom = {
         lang = self.ctx.lang
         toolbar = (f'<nav class="toolbar"><button id="again" class="primary" '
                    f'onclick="this.disabled=true; pywebview.api.run_again()">{html.esc(t("window.run_again", lang))}</button>'
-                   f'<button id="close" onclick="pywebview.api.close()">{html.esc(t("window.close", lang))}</button></nav>')
-        return html.render_report_html(report, toolbar=toolbar)
+                   f'<button id="save" onclick="this.disabled=true; pywebview.api.save()">{html.esc(t("window.save", lang))}</button>'
+                   f'<button id="close" onclick="pywebview.api.close()">{html.esc(t("window.close", lang))}</button>'
+                   f'<span id="saved" role="status"></span></nav>')
+        script = ('\nwindow.examroom = {saved: function (text) {'
+                  ' document.getElementById("saved").textContent = text; }};')
+        return html.render_report_html(report, toolbar=toolbar, script=script)
+
+    def save(self) -> None:
+        """The report as HTML and JSON in the Documents folder (the JSON is what
+        ``examroom report merge`` reads when reports are collected on a USB key)."""
+        report = self.report
+        if report is None:
+            return
+        try:
+            html_path, json_path = save_report_files(report, self.ctx)
+            text = t("window.saved", self.ctx.lang, html=str(html_path), json=json_path.name)
+        except OSError as exc:
+            text = t("window.save_failed", self.ctx.lang, reason=exc.strerror or exc)
+        self.scripts.put(f"examroom.saved({json.dumps(text)})")
 
     # -- the crash test ----------------------------------------------------------------------
     def first_run(self) -> None:
