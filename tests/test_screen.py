@@ -267,3 +267,23 @@ def test_wayland_without_tools_falls_back_to_pywebview(tmp_path):
     broken = Host.fake("linux", tmp_path, env={"WAYLAND_DISPLAY": "wayland-0"},
                        commands={sys.executable: CommandResult(1, "", "ModuleNotFoundError: No module named 'webview'")})
     assert screen.run(CheckContext(host=broken)).status == Status.error
+
+
+def test_two_randr_monitors_on_one_x_screen(tmp_path):
+    """A laptop panel plus a projector, as RandR 1.5 monitors of one real X screen."""
+    need("xrandr")
+    from Xlib import display as xdisplay
+
+    with xvfb(1920, 600) as display:
+        # Xvfb resets itself when its last client leaves: keep one connected meanwhile.
+        keep = xdisplay.Display(display)
+        try:
+            for args in (["GAUCHE", "1280/300x600/200+0+0", "screen"], ["PROJECTEUR", "640/150x480/120+1280+0", "none"]):
+                subprocess.run(["xrandr", "--display", display, "--setmonitor", *args],
+                               capture_output=True, timeout=10, check=True)
+            result = screen.run(CheckContext(host=x_host(tmp_path, display)))
+        finally:
+            keep.close()
+    assert result.status == Status.ok and result.measured == 1280
+    assert [(i.name, i.width, i.height, i.primary, i.status) for i in result.items] == [
+        ("GAUCHE", 1280, 600, True, Status.ok), ("PROJECTEUR", 640, 480, False, Status.fail)]
