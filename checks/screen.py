@@ -28,8 +28,8 @@ def run(ctx: CheckContext) -> CheckResult:
         return ctx.result(CHECK_ID, Status.error, ctx.t("screen.unreadable", reason=facts.reason),
                           remediation=ctx.t("screen.unreadable.fix"), threshold=need, unit="px")
 
-    items = [_item(d, need, ctx) for d in facts.displays]
     widest = max(facts.displays, key=lambda d: d.width)
+    items = [_item(d, need, widest.width >= need, ctx) for d in facts.displays]
     sizes = ", ".join(f"{d.width}×{d.height}" for d in facts.displays)
     common = dict(items=items, measured=widest.width, threshold=need, unit="px")
     count = ctx.t("screen.count.one" if len(facts.displays) == 1 else "screen.count.many",
@@ -50,7 +50,7 @@ def run(ctx: CheckContext) -> CheckResult:
                       **common)
 
 
-def _item(display: Display, need: int, ctx: CheckContext) -> Item:
+def _item(display: Display, need: int, another_is_wide: bool, ctx: CheckContext) -> Item:
     fields: dict[str, object] = dict(width=display.width, height=display.height,
                                      primary=display.primary)
     if display.scale:
@@ -61,5 +61,6 @@ def _item(display: Display, need: int, ctx: CheckContext) -> Item:
                               logical=display.logical_width)
     if display.primary:
         detail += " " + ctx.t("screen.item.primary")
-    status = Status.ok if display.width >= need else Status.fail
+    # A narrow projector beside a wide panel: worth a look, not a failure.
+    status = Status.ok if display.width >= need else Status.warn if another_is_wide else Status.fail
     return Item(name=display.name, detail=detail, status=status, **fields)

@@ -286,4 +286,4 @@ def test_two_randr_monitors_on_one_x_screen(tmp_path):
             keep.close()
     assert result.status == Status.ok and result.measured == 1280
     assert [(i.name, i.width, i.height, i.primary, i.status) for i in result.items] == [
-        ("GAUCHE", 1280, 600, True, Status.ok), ("PROJECTEUR", 640, 480, False, Status.fail)]
+        ("GAUCHE", 1280, 600, True, Status.ok), ("PROJECTEUR", 640, 480, False, Status.warn)]
