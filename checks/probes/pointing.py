@@ -4,8 +4,9 @@ Facts read, through the Host:
 
 - Linux: ``/proc/bus/input/devices`` (blocks of ``N: Name=``, ``H: Handlers=mouse0
   event3``, ``B: EV=``/``REL=``/``PROP=`` bitmaps), else ``/sys/class/input/mouse*/device/name``.
-  Devices on the virtual bus (0x06: uinput, created by software such as remote-control
-  tools) are not hardware a candidate can hold, so they are left out.
+  Devices created by software (uinput, under ``/devices/virtual/``: remote-control tools,
+  ydotool) are not hardware a candidate can hold, so they are left out. The virtual *bus*
+  (0x06) is not enough to tell: Hyper-V guests' real pointer sits on it.
 - Windows: the raw-input mice (``GetRawInputDeviceList``) without the Remote Desktop
   virtual mouse, ``SM_CMOUSEBUTTONS``; ``SM_MOUSEPRESENT`` only when the list cannot be
   read (ctypes, ``checks.probes.winpointing``, behind the ``WindowsPointing`` interface).
@@ -21,7 +22,6 @@ from typing import Callable, Protocol
 
 from checks.probes import OS_MACOS, OS_WINDOWS, Host
 
-BUS_VIRTUAL = 0x06
 EV_REL, EV_ABS = 0x02, 0x03
 REL_X = 0x00
 INPUT_PROP_POINTER = 0x00     # touchpads: an absolute surface that moves a cursor
@@ -106,12 +106,11 @@ def parse_proc_input_devices(text: str) -> list[PointingDevice]:
             if kind == "B":
                 name, _, value = rest.partition("=")
                 bits[name] = _bitmap(value)
-            elif kind in ("I", "N", "H", "P"):
+            elif kind in ("I", "N", "H", "P", "S"):
                 fields[kind] = rest
         name_match = re.search(r'Name="(.*)"', fields.get("N", ""))
         name = name_match.group(1) if name_match else "?"
-        bus = re.search(r"Bus=([0-9a-fA-F]+)", fields.get("I", ""))
-        if bus and int(bus.group(1), 16) == BUS_VIRTUAL:
+        if fields.get("S", "").startswith("Sysfs=/devices/virtual/"):
             continue
         handlers = fields.get("H", "")
         has_mouse_handler = re.search(r"\bmouse\d+\b", handlers) is not None
