@@ -81,8 +81,11 @@ def extract_and_verify(folder: Path, *, windows: bool = False) -> tuple[str, str
     kind is "missing" (no such folder), "not_a_folder", "extract" (could not write), "mismatch" (wrong
     contents) or "leftover" (could not clean up after itself).
     """
-    if not folder.is_dir():
-        return ("not_a_folder" if folder.exists() else "missing"), str(folder)
+    try:
+        if not folder.is_dir():
+            return ("not_a_folder" if folder.exists() else "missing"), str(folder)
+    except OSError as exc:  # a parent folder we may not enter
+        return "extract", exc.strerror or str(exc)
     target = folder / unique_name("examroom-archive")
     outcome: tuple[str, str] | None = None
     with folder_times_kept(folder):

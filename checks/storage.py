@@ -60,18 +60,23 @@ def run(ctx: CheckContext) -> CheckResult:
                           remediation=ctx.t(remediation_key, path=loc.path, **fields),
                           items=[item], threshold=threshold, unit="GB")
 
-    if not folder.exists():
+    try:
+        exists, is_dir = folder.exists(), folder.is_dir()
+    except OSError as exc:  # a parent folder the user may not enter, a share refusing us
+        problem = _problem(exc)
+        return fail(f"storage.write.{problem}", f"storage.write.{problem}.fix",
+                    reason=exc.strerror or str(exc))
+    if not exists:
         return fail("storage.missing", "storage.missing.fix")
-    if not folder.is_dir():
+    if not is_dir:
         return fail("storage.not_a_folder", "storage.not_a_folder.fix")
 
     trial = write_read_delete(folder, windows=ctx.host.os == OS_WINDOWS)
     free_gb = free_space_gb(folder)
-    measured = free_gb if free_gb is not None else None
     if not trial.ok:
         result = fail(f"storage.write.{trial.problem}", f"storage.write.{trial.problem}.fix",
                       reason=trial.reason or "")
-        return result.model_copy(update={"measured": measured})
+        return result.model_copy(update={"measured": free_gb})
     if free_gb is None:
         return ctx.result(CHECK_ID, Status.error, ctx.t("storage.free_unknown", path=loc.path),
                           remediation=ctx.t("storage.free_unknown.fix"), items=[item],

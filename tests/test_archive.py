@@ -163,3 +163,12 @@ def test_storage_and_archive_run_together_leave_the_folder_as_found(tmp_path, mo
         assert [r.status for r in results][0] == Status.ok
         assert results[1].status in (Status.ok, Status.warn)
         assert snapshot(tmp_path) == before
+
+
+def test_a_folder_that_cannot_be_looked_at_fails_cleanly(tmp_path, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "stat", refuse)
+    result = archive.run(CheckContext(host=Host.current(), options=CheckOptions(storage=tmp_path / "x")))
+    assert result.status == Status.fail and "Permission denied" in result.summary

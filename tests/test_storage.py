@@ -202,3 +202,13 @@ def test_windows_shell_folders_fallback_and_macos(tmp_path):
     assert documents_dir(mac) is None
     (tmp_path / "Users/eleve/Documents").mkdir(parents=True)
     assert documents_dir(mac) == "/Users/eleve/Documents"
+
+
+def test_a_folder_that_cannot_even_be_looked_at_fails_cleanly(tmp_path, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "stat", refuse)
+    result = storage.run(real_ctx(tmp_path / "partage"))
+    assert result.status == Status.fail
+    assert "Permission denied" in result.summary and "write permission" in result.remediation
