@@ -166,8 +166,12 @@ def test_storage_and_archive_run_together_leave_the_folder_as_found(tmp_path, mo
 
 
 def test_a_folder_that_cannot_be_looked_at_fails_cleanly(tmp_path, monkeypatch):
+    real_stat = Path.stat
+
     def refuse(self, *args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+        if str(self).startswith(str(tmp_path)):
+            raise PermissionError(13, "Permission denied")
+        return real_stat(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "stat", refuse)
     result = archive.run(CheckContext(host=Host.current(), options=CheckOptions(storage=tmp_path / "x")))
