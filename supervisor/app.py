@@ -23,7 +23,7 @@ from checks.errors import BadInput
 from supervisor.auth import hash_password, verify_password
 from supervisor.deps import ApiError
 from supervisor.fastlane import FastLane
-from supervisor.guard import BodyGuard
+from supervisor.guard import BodyGuard, SecurityHeaders
 from supervisor.live import Hub
 from supervisor.service import Server
 from supervisor.store import Store, open_store
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
     app.add_middleware(BodyGuard, max_body=settings.max_body, fast_lane=FastLane(server))
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import Callable
 
 SUPERVISOR_PREFIX = "sv_"
 MACHINE_PREFIX = "mt_"
@@ -53,3 +54,45 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class LoginThrottle:
+    """Failed logins per client address: after ``max_failures`` within ``window_s``, wait.
+
+    scrypt already makes each guess cost ~50 ms of server time; this bounds how many guesses
+    a pupil's machine on the school network can make (10 per 5 minutes by default).
+    """
+
+    def __init__(self, *, max_failures: int = 10, window_s: float = 300.0,
+                 clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._clock = clock or time.monotonic
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, who: str) -> list[float]:
+        now = self._clock()
+        kept = [at for at in self._failures.get(who, []) if now - at < self.window_s]
+        if kept:
+            self._failures[who] = kept
+        else:
+            self._failures.pop(who, None)
+        return kept
+
+    def wait_s(self, who: str) -> float:
+        """Seconds before ``who`` may try again (0: now)."""
+        recent = self._recent(who)
+        if len(recent) < self.max_failures:
+            return 0.0
+        return max(0.0, recent[-self.max_failures] + self.window_s - self._clock())
+
+    def failed(self, who: str) -> None:
+        if len(self._failures) > 10_000:  # bounded memory whatever the number of addresses
+            self._failures.clear()
+        self._recent(who)
+        self._failures.setdefault(who, []).append(self._clock())
+
+    def succeeded(self, who: str) -> None:
+        self._failures.pop(who, None)

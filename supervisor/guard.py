@@ -111,3 +111,30 @@ def _has_lone_surrogate(body: bytes) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                     (b"referrer-policy", b"no-referrer")]
+
+
+class SecurityHeaders:
+    """Headers every answer carries: no MIME sniffing, no framing (clickjacking of the
+    dashboard), no Referer (the SSE URL carries a token); API answers are never cached."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        api = scope.get("path", "").startswith("/api/")
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", [])) + _SECURITY_HEADERS
+                if api and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

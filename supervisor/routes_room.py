@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
@@ -16,7 +17,7 @@ from agent.report import Report
 from agent.roomsummary import csv_text, latest_per_machine
 from supervisor import incidents
 from supervisor.auth import SUPERVISOR_PREFIX, new_token, token_hash, verify_password
-from supervisor.deps import ApiError, get_server, room_of, stream_auth, supervisor_auth
+from supervisor.deps import ApiError, bearer, get_server, room_of, stream_auth, supervisor_auth
 from supervisor.models import (AckOut, AlertOut, ErrorBody, EventOut, IncidentLine, LoginIn, MachineOut,
                                RoomIn, RoomOut, RoomSummary, TokenOut)
 from supervisor.service import Server
@@ -28,19 +29,35 @@ Lang = Literal["fr", "en"]
 MAX_SEQ = 2**62
 
 
-@router.post("/login", response_model=TokenOut, tags=["supervisor"])
-async def login(body: LoginIn, server: Server = Depends(get_server)) -> TokenOut:
+@router.post("/login", response_model=TokenOut, tags=["supervisor"], responses={429: {"model": ErrorBody}})
+async def login(body: LoginIn, request: Request, server: Server = Depends(get_server)) -> TokenOut:
+    """A supervisor token (valid for the session's length, 12 h by default)."""
+    who = request.client.host if request.client else "?"
+    wait = server.throttle.wait_s(who)
+    if wait > 0:
+        raise ApiError(429, "too_many_attempts", "too many failed logins: try again later",
+                       {"retry_after_s": int(wait) + 1})
     stored = server.store.admin_hash()
     ok = body.username == "admin" and stored is not None and await run_in_threadpool(
         verify_password, body.password, stored)
     if not ok:
+        server.throttle.failed(who)
         raise ApiError(401, "bad_login", "wrong user name or password")
+    server.throttle.succeeded(who)
     token = new_token(SUPERVISOR_PREFIX)
     hours = server.settings.session_hours
     expires = iso(datetime.now(timezone.utc) + timedelta(hours=hours))
     await server.store.add_session(token_hash(token), body.username, expires)
     return TokenOut(token=token)
 
+
+
+@router.post("/logout", tags=["supervisor"])
+async def logout(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+                 user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict[str, bool]:
+    """Revoke this supervisor token."""
+    await server.store.remove_session(token_hash(creds.credentials))
+    return {"ok": True}
 
 
 @router.post("/rooms", response_model=RoomOut, tags=["supervisor"])

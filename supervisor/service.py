@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from supervisor.auth import LoginThrottle
 from supervisor.live import Hub
 from supervisor.models import HeartbeatIn
 from supervisor.store import Store, utcnow
@@ -19,6 +20,7 @@ from supervisor.watchdog import Key, Liveness
 class Server:
     def __init__(self, store: Store, hub: Hub, liveness: Liveness, settings: Any = None) -> None:
         self.settings = settings
+        self.throttle = LoginThrottle()
         self.store = store
         self.hub = hub
         self.liveness = liveness

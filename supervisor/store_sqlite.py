@@ -118,6 +118,9 @@ class SQLiteStore:
             c.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (token_hash, username, now, expires_at))
         await self.writer.run(write)
 
+    async def remove_session(self, token_hash: str) -> None:
+        await self.writer.run(lambda c: c.execute("DELETE FROM sessions WHERE token_hash=?", (token_hash,)))
+
     def session_user(self, token_hash: str, now: str) -> str | None:
         row = self._read().execute("SELECT username FROM sessions WHERE token_hash=? AND expires_at > ?",
                                    (token_hash, now)).fetchone()

@@ -3,8 +3,8 @@
 Every operation gets generated requests, valid and invalid, with real tokens (a supervisor's
 for supervisor routes, a machine's for agent routes) and, half the time, the code of a real
 room, so generation reaches past authentication and the room lookup. The only property: the
-server never answers 5xx. The SSE stream is left out (an endless response; tested for real
-in test_server_live.py). Bounded: ``max_examples`` per operation, well under a minute.
+server never answers 5xx. Left out: the SSE stream (an endless response; tested for real
+in test_server_live.py) and logout (it would revoke the token the other cases use). Bounded: ``max_examples`` per operation, well under a minute.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ STATUSES: Counter = Counter()  # (operation, status class) seen, to show generat
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
-@schema.exclude(path_regex=r"/stream$").parametrize()
+@schema.exclude(path_regex=r"/(stream|logout)$").parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_request_makes_the_server_fail(case):
     path = case.operation.path

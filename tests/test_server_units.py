@@ -1,0 +1,89 @@
+"""Server pieces tested in-process (FastAPI's TestClient and plain calls): admin password
+policy, login throttling, logout, response headers, restart grace of the live state."""
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from checks.errors import BadInput
+from supervisor.app import Settings, create_app
+from supervisor.auth import LoginThrottle, hash_password, verify_password
+from supervisor.models import HeartbeatIn
+from supervisor.store import normalize_code, open_store
+from supervisor.watchdog import Liveness
+
+
+def test_passwords_are_salted_scrypt_hashes():
+    one, two = hash_password("secret"), hash_password("secret")
+    assert one != two and one.startswith("scrypt$") and "secret" not in one
+    assert verify_password("secret", one) and not verify_password("Secret", one)
+    assert not verify_password("secret", "garbage") and not verify_password("secret", "md5$x$y$z$a$b")
+
+
+def test_the_stored_admin_password_wins_unless_reset(tmp_path):
+    db = tmp_path / "s.db"
+    with pytest.raises(BadInput) as missing:
+        create_app(Settings(db=db))
+    assert "EXAMROOM_ADMIN_PASSWORD" in missing.value.line()
+    assert create_app(Settings(db=db, admin_password="first")).state.admin_state == "set"
+    assert create_app(Settings(db=db)).state.admin_state == "kept"
+    app = create_app(Settings(db=db, admin_password="second"))
+    assert app.state.admin_state == "differs"
+    with TestClient(app) as client:
+        assert client.post("/api/v1/login", json={"username": "admin", "password": "second"}).status_code == 401
+        assert client.post("/api/v1/login", json={"username": "admin", "password": "first"}).status_code == 200
+    app = create_app(Settings(db=db, admin_password="second", reset_admin_password=True))
+    assert app.state.admin_state == "reset"
+    with TestClient(app) as client:
+        assert client.post("/api/v1/login", json={"username": "admin", "password": "second"}).status_code == 200
+    store = open_store(db)
+    assert "second" not in store.admin_hash() and store.admin_hash().startswith("scrypt$")
+    store.close()
+
+
+def test_login_throttle_logout_and_headers(tmp_path):
+    app = create_app(Settings(db=tmp_path / "s.db", admin_password="pw"))
+    with TestClient(app) as client:
+        for _ in range(10):
+            assert client.post("/api/v1/login", json={"username": "admin", "password": "no"}).status_code == 401
+        blocked = client.post("/api/v1/login", json={"username": "admin", "password": "pw"})
+        assert blocked.status_code == 429 and blocked.json()["detail"]["retry_after_s"] > 0
+        app.state.server.throttle = LoginThrottle()
+        token = client.post("/api/v1/login", json={"username": "admin", "password": "pw"}).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        rooms = client.get("/api/v1/rooms", headers=auth)
+        assert rooms.status_code == 200
+        assert rooms.headers["cache-control"] == "no-store" and rooms.headers["x-content-type-options"] == "nosniff"
+        assert rooms.headers["x-frame-options"] == "DENY" and rooms.headers["referrer-policy"] == "no-referrer"
+        assert client.post("/api/v1/logout", headers=auth).json() == {"ok": True}
+        assert client.get("/api/v1/rooms", headers=auth).status_code == 401
+
+
+def test_login_throttle_window():
+    now = [0.0]
+    throttle = LoginThrottle(max_failures=3, window_s=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.wait_s("10.0.0.5") == 0
+        throttle.failed("10.0.0.5")
+    assert throttle.wait_s("10.0.0.5") == 60 and throttle.wait_s("10.0.0.6") == 0
+    now[0] = 61
+    assert throttle.wait_s("10.0.0.5") == 0
+
+
+def test_room_codes_are_typed_forgivingly():
+    assert normalize_code(" ab3-k7m ") == "AB3K7M"
+
+
+def test_after_a_server_restart_online_companions_get_a_full_period_to_return():
+    now = [500.0]
+    live = Liveness(clock=lambda: now[0])
+    live.load(("R", "back"), "2026-11-22T09:00:00Z", {"status": "online", "interval_s": 2, "focus": "away"})
+    live.load(("R", "gone"), "2026-11-22T09:00:00Z", {"status": "online", "interval_s": 2})
+    live.load(("R", "never"), None, {})
+    assert live.get(("R", "back")).public()["focus"] == "away"
+    now[0] += 3
+    live.beat(("R", "back"), HeartbeatIn(interval_s=2), "t")
+    assert live.expire() == []
+    now[0] += 4
+    assert [key for key, _ in live.expire()] == [("R", "gone")]
+    assert live.get(("R", "never")).status == "never"
