@@ -22,7 +22,10 @@ def run(ctx: CheckContext) -> CheckResult:
     facts = read_displays(ctx.host)
     need = ctx.policy.min_screen_width_px
     if facts.problem == "no_display":
-        return ctx.result(CHECK_ID, Status.error, ctx.t("screen.no_display"),
+        summary = ctx.t("screen.no_display")
+        if facts.reason:
+            summary += ctx.t("screen.no_display.running", displays=facts.reason)
+        return ctx.result(CHECK_ID, Status.error, summary,
                           remediation=ctx.t("screen.no_display.fix"), threshold=need, unit="px")
     if facts.problem or not facts.displays:
         return ctx.result(CHECK_ID, Status.error, ctx.t("screen.unreadable", reason=facts.reason),

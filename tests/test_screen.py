@@ -96,6 +96,14 @@ def test_no_display_at_all_is_an_error_with_a_clear_summary(tmp_path):
     assert result.status == Status.error
     assert result.summary == "no graphical display: run the test from the machine's desktop session"
     assert "SSH" in result.remediation
+    sockets = tmp_path / "tmp/.X11-unix"
+    sockets.mkdir(parents=True)
+    for name in ("X0", "X12", "not-a-display"):
+        (sockets / name).touch()
+    over_ssh = screen.run(CheckContext(host=Host.fake("linux", tmp_path, env={}), lang="fr"))
+    assert over_ssh.status == Status.error
+    assert over_ssh.summary.startswith("aucun écran graphique : lancez le test depuis la session de bureau")
+    assert "tourne sur :0, :12" in over_ssh.summary
 
 
 def test_an_unreachable_x_server_is_an_error_with_the_reason(tmp_path):

@@ -101,7 +101,9 @@ def _linux(host: Host) -> DisplayFacts:
     x_display = host.getenv("DISPLAY")
     wayland = host.getenv("WAYLAND_DISPLAY")
     if not x_display and not wayland:
-        return DisplayFacts(problem="no_display")
+        # Typical of a run over SSH or from a service while a desktop is open on the
+        # machine: say where it is, so the technician knows where to run the test.
+        return DisplayFacts(problem="no_display", reason=", ".join(running_x_displays(host)))
     reasons: list[str] = []
     if x_display:
         found, reason = _xlib(x_display)
@@ -131,6 +133,16 @@ def _linux(host: Host) -> DisplayFacts:
     if found:
         return DisplayFacts(found, "pywebview")
     return DisplayFacts(problem="unreadable", reason="; ".join(r for r in reasons if r))
+
+
+def running_x_displays(host: Host) -> list[str]:
+    """":0", ":1"... for the X servers whose sockets are in /tmp/.X11-unix."""
+    try:
+        names = [p.name for p in host.path("/tmp/.X11-unix").iterdir()]
+    except OSError:
+        return []
+    numbers = sorted(int(n[1:]) for n in names if n[:1] == "X" and n[1:].isdigit())
+    return [f":{n}" for n in numbers]
 
 
 def _primary_or_origin(found: list[Display]) -> list[Display]:
