@@ -295,3 +295,13 @@ def test_two_randr_monitors_on_one_x_screen(tmp_path):
     assert result.status == Status.ok and result.measured == 1280
     assert [(i.name, i.width, i.height, i.primary, i.status) for i in result.items] == [
         ("GAUCHE", 1280, 600, True, Status.ok), ("PROJECTEUR", 640, 480, False, Status.warn)]
+
+
+@pytest.mark.parametrize("version", [(1, 4), (1, 2), None], ids=["randr-1.4", "randr-1.2", "no-randr"])
+def test_older_x_servers_are_read_too(tmp_path, monkeypatch, version):
+    """The same real Xvfb, read the way a RandR 1.2-1.4 server or one without RandR is."""
+    monkeypatch.setattr(displays_probe, "_randr_version", lambda conn: version)
+    with xvfb(1024, 768) as display:
+        result = screen.run(CheckContext(host=x_host(tmp_path, display)))
+    assert result.status == Status.ok and result.measured == 1024
+    assert [(i.width, i.height, i.primary) for i in result.items] == [(1024, 768, True)]

@@ -175,22 +175,31 @@ def _xlib(name: str) -> tuple[list[Display], str]:
         conn.close()
 
 
+def _randr_version(conn) -> tuple[int, int] | None:
+    """The RandR version the server speaks, None without the extension."""
+    if not conn.has_extension("RANDR"):
+        return None
+    reply = conn.xrandr_query_version()
+    return reply.major_version, reply.minor_version
+
+
 def _xlib_screen(conn, number: int) -> list[Display]:
     screen = conn.screen(number)
     root = screen.root
     prefix = f"{number}:" if conn.screen_count() > 1 else ""
-    if conn.has_extension("RANDR"):
+    version = _randr_version(conn)
+    if version is not None:
         from Xlib.ext import randr
 
-        version = conn.xrandr_query_version()
-        if (version.major_version, version.minor_version) >= (1, 5):
+        if version >= (1, 5):
             monitors = randr.get_monitors(root, True).monitors
             if monitors:
                 return [Display(prefix + conn.get_atom_name(m["name"]), m["width_in_pixels"],
                                 m["height_in_pixels"], bool(m["primary"]), m["x"], m["y"])
                         for m in monitors]
+        # RandR 1.2-1.4 (older servers, some VNC and thin-client X servers): active CRTCs.
         resources = randr.get_screen_resources(root)
-        primary = randr.get_output_primary(root).output if version.minor_version >= 3 else 0
+        primary = randr.get_output_primary(root).output if version >= (1, 3) else 0
         crtc_displays = []
         for output in resources.outputs:
             info = randr.get_output_info(root, output, resources.config_timestamp)
