@@ -34,7 +34,7 @@ def preflight(ids: list[str], ctx: CheckContext) -> None:
 def run_crash_test(ids: list[str], ctx: CheckContext, on_event: EventSink | None = None) -> Report:
     started = _now()
     results = run_checks(ids, ctx, on_event)
-    return Report.build(agent_version=__version__, machine=describe_machine(ctx.host),
+    return Report.build(agent_version=__version__, machine=describe_machine(ctx.host, results),
                         started_at=started, finished_at=_now(), checks=results, lang=ctx.lang)
 
 

@@ -68,3 +68,20 @@ def test_machine_block_in_a_real_check_report(tmp_path):
     machine = json.loads(done.stdout)["machine"]
     assert machine["id"] == "poste-test"
     assert machine["cpu_count"] >= 1 and machine["ram_gb"] > 0
+
+
+def test_screen_width_from_the_screen_check_joins_the_facts(monkeypatch, tmp_path):
+    """The dashboard shows screen_px beside CPU and RAM: it comes from the screen check."""
+    from agent.crashtest import run_crash_test
+    from checks.base import CheckContext
+    from tests.support import xvfb
+
+    monkeypatch.setenv("EXAMROOM_HOME", str(tmp_path))
+    monkeypatch.setenv("EXAMROOM_MACHINE_ID", "poste-ecran")
+    with xvfb(1280, 1024) as display:
+        host = Host.fake("linux", tmp_path, env={"DISPLAY": display})
+        report = run_crash_test(["screen", "mouse"], CheckContext(host=host))
+    data = report.to_dict()["machine"]
+    assert data["screen_px"] == 1280 and data["displays"] == 1
+    without = describe_machine(host, [c for c in report.checks if c.id != "screen"]).model_dump()
+    assert "screen_px" not in without
