@@ -68,6 +68,7 @@ class SQLiteStore:
             conn.executescript(SCHEMA)
         self._local = threading.local()
         self._tokens: dict[str, tuple[str, str]] = {}
+        self._token_generation = 0  # bumped by every enrolment (which may revoke a token)
         self._writer_lock = threading.Lock()
         self._writer: GroupCommitWriter | None = None
 
@@ -155,7 +156,7 @@ class SQLiteStore:
     async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> None:
         machine_id = machine["id"]
 
-        def write(c: sqlite3.Connection) -> None:
+        def write(c: sqlite3.Connection) -> str | None:
             old = c.execute("SELECT token_hash FROM machines WHERE room_code=? AND machine_id=?",
                             (room_code, machine_id)).fetchone()
             c.execute(
@@ -165,19 +166,26 @@ class SQLiteStore:
                 "token_hash=excluded.token_hash, enrolled_at=excluded.enrolled_at",
                 (room_code, machine_id, machine.get("hostname", ""), machine.get("os", ""),
                  machine.get("os_version", ""), dumps(_facts(machine)), token_hash, utcnow()))
-            if old and old[0]:
-                self._tokens.pop(old[0], None)  # the previous token is revoked
-        await self.writer.run(write)
+            return old[0] if old and old[0] else None
+        revoked = await self.writer.run(write)
+        if revoked is not None:
+            # After the commit, on the caller's thread (the event loop, where tokens are looked
+            # up): a lookup that read the old row before the commit cannot cache it any more.
+            self._token_generation += 1
+            self._tokens.pop(revoked, None)
 
     def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
         known = self._tokens.get(token_hash)
         if known is not None:
             return known
+        generation = self._token_generation
         row = self._read().execute("SELECT room_code, machine_id FROM machines WHERE token_hash=?",
                                    (token_hash,)).fetchone()
         if row is None:
             return None
-        self._tokens[token_hash] = (row[0], row[1])
+        # Cache only if no enrolment ran meanwhile: else this row may be a token just revoked.
+        if generation == self._token_generation:
+            self._tokens[token_hash] = (row[0], row[1])
         return row[0], row[1]
 
     async def add_report(self, room_code: str, machine_id: str, report: dict[str, Any]) -> None:
