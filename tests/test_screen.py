@@ -305,3 +305,23 @@ def test_older_x_servers_are_read_too(tmp_path, monkeypatch, version):
         result = screen.run(CheckContext(host=x_host(tmp_path, display)))
     assert result.status == Status.ok and result.measured == 1024
     assert [(i.width, i.height, i.primary) for i in result.items] == [(1024, 768, True)]
+
+
+class FakeQuartz:
+    def __init__(self, monitors):
+        self._monitors = monitors
+
+    def monitors(self):
+        return self._monitors
+
+
+def test_macos_quartz_first_then_system_profiler(tmp_path, monkeypatch):
+    argv = ("system_profiler", "SPDisplaysDataType", "-json")
+    host = Host.fake("macos", tmp_path, commands={argv: fixture("system_profiler_displays.json")})
+    monkeypatch.setattr(displays_probe, "mac_api", lambda: FakeQuartz([Display("built-in", 2880, 1800, True, scale=2.0)]))
+    fast = displays_probe.read_displays(host)
+    assert fast.source == "quartz" and fast.displays[0].logical_width == 1440
+    # No pyobjc: the same question goes to system_profiler.
+    monkeypatch.setattr(displays_probe, "mac_api", lambda: FakeQuartz(None))
+    slow = displays_probe.read_displays(host)
+    assert slow.source == "system_profiler" and [d.width for d in slow.displays] == [2560, 1920]

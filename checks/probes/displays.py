@@ -13,8 +13,9 @@ this process's own environment):
 - Windows: ``EnumDisplayMonitors`` + ``GetMonitorInfoW`` + ``GetDpiForMonitor`` through
   ctypes, after declaring per-monitor DPI awareness so Windows reports real pixels
   instead of sizes divided by the scaling factor (``checks.probes.windisplay``).
-- macOS: ``system_profiler SPDisplaysDataType -json`` (``_spdisplays_pixels`` are the
-  panel's pixels, ``_spdisplays_resolution`` what the desktop "looks like").
+- macOS: Quartz when pyobjc is importable (``checks.probes.macdisplay``), else
+  ``system_profiler SPDisplaysDataType -json`` (``_spdisplays_pixels`` are the panel's
+  pixels, ``_spdisplays_resolution`` what the desktop "looks like").
 
 Parsers are pure functions of the programs' text (``checks.probes.displayparse``).
 """
@@ -60,6 +61,21 @@ def _default_windows_api() -> WindowsDisplays:
 windows_api: Callable[[], WindowsDisplays] = _default_windows_api
 
 
+class MacDisplays(Protocol):
+    """Quartz on a Mac; ``monitors()`` is None when pyobjc is not installed."""
+
+    def monitors(self) -> list[Display] | None: ...
+
+
+def _default_mac_api() -> MacDisplays:
+    from checks.probes.macdisplay import QuartzDisplays
+
+    return QuartzDisplays()
+
+
+mac_api: Callable[[], MacDisplays] = _default_mac_api
+
+
 def read_displays(host: Host) -> DisplayFacts:
     if host.os == OS_WINDOWS:
         return _windows(host)
@@ -83,6 +99,13 @@ def _windows(host: Host) -> DisplayFacts:
 
 
 def _macos(host: Host) -> DisplayFacts:
+    if host.is_real or mac_api is not _default_mac_api:
+        try:
+            found = mac_api().monitors()
+        except (OSError, AttributeError, ValueError, TypeError):
+            found = None  # a pyobjc that does not match this macOS: system_profiler knows
+        if found:
+            return DisplayFacts(found, "quartz")
     out = host.run(["system_profiler", "SPDisplaysDataType", "-json"], timeout=20)
     if out is None or not out.ok:
         reason = "system_profiler not found" if out is None else (out.stderr.strip() or f"exit {out.returncode}")
