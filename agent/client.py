@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from agent.state import state_dir
 from checks.errors import BadInput
 
 API = "/api/v1"
+# One enrolment at a time in this process: two clients (the companion's event and heartbeat
+# threads) must not both enrol, since each enrolment revokes the previous token.
+_ENROL_LOCK = threading.RLock()
 
 
 class ServerUnreachable(Exception):
@@ -81,21 +85,28 @@ class ApiClient:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
 
-    def ensure_enrolled(self, room_code: str, machine: Machine, *, force: bool = False) -> str:
-        """Enrol once per (server, room); later calls reuse the stored token. Returns the machine id."""
+    def ensure_enrolled(self, room_code: str, machine: Machine, *, force: bool = False,
+                        failed_token: str | None = None) -> str:
+        """Enrol once per (server, room); later calls reuse the stored token. Returns the machine id.
+
+        ``force`` enrols again, unless the stored token is no longer ``failed_token``: another
+        client of this machine (the companion's heartbeat thread, a ``check`` run) enrolled
+        meanwhile, and its token is the valid one; enrolling again would revoke it in turn.
+        """
         self._enrolment = (room_code, machine)
         key = _room_key(self.server, room_code)
-        data = self._load()
-        known = data.get(key)
-        if not force and isinstance(known, dict) and known.get("machine_id") == machine.id and known.get("token"):
-            self.token, self.machine_id = known["token"], known["machine_id"]
-            return self.machine_id
-        reply = self._call("POST", "/enroll", {"room_code": room_code, "machine": machine.model_dump(mode="json")},
-                           auth=False)
-        self.token, self.machine_id = reply["token"], reply["machine_id"]
-        data = self._load()
-        data[key] = {"machine_id": self.machine_id, "token": self.token}
-        self._save(data)
+        with _ENROL_LOCK:
+            known = self._load().get(key)
+            usable = isinstance(known, dict) and known.get("machine_id") == machine.id and known.get("token")
+            if usable and (not force or known["token"] != failed_token):
+                self.token, self.machine_id = known["token"], known["machine_id"]
+                return self.machine_id
+            reply = self._once("POST", "/enroll", {"room_code": room_code,
+                                                   "machine": machine.model_dump(mode="json")}, auth=False)
+            self.token, self.machine_id = reply["token"], reply["machine_id"]
+            data = self._load()
+            data[key] = {"machine_id": self.machine_id, "token": self.token}
+            self._save(data)
         return self.machine_id
 
     # -- writes
@@ -117,7 +128,7 @@ class ApiClient:
             # database was replaced): enrol again once, with the room code we were given.
             if not (auth and exc.status == 401 and self._enrolment is not None):
                 raise
-            self.ensure_enrolled(*self._enrolment, force=True)
+            self.ensure_enrolled(*self._enrolment, force=True, failed_token=self.token)
             return self._once(method, path, body, auth)
 
     def _once(self, method: str, path: str, body: Any, auth: bool) -> dict:

@@ -160,3 +160,33 @@ def test_a_revoked_token_enrols_again_once(tmp_path, monkeypatch):
     assert client.heartbeat({}) == {"live": "online", "server_time": "t"}
     sent = [c.request.headers["Authorization"] for c in responses.calls if c.request.url.endswith("/heartbeat")]
     assert sent == ["Bearer mt_first", "Bearer mt_second"]
+
+
+@responses.activate
+def test_two_clients_of_one_machine_do_not_revoke_each_other(tmp_path, monkeypatch):
+    """The companion's two threads each hold a client; one re-enrols after a 401, the other
+    then adopts the stored token instead of enrolling again (which would revoke it)."""
+    monkeypatch.setenv("EXAMROOM_HOME", str(tmp_path))
+    issued = iter(["mt_a", "mt_b", "mt_c"])
+    responses.add_callback(responses.POST, f"{URL}/api/v1/enroll", callback=lambda req: (
+        200, {}, '{"machine_id": "m1", "token": "%s"}' % next(issued)))
+    valid = {"token": None}
+
+    def heartbeat(request):
+        ok = request.headers["Authorization"] == f"Bearer {valid['token']}"
+        return (200, {}, '{"live": "online"}') if ok else (401, {}, '{"error": "revoked", "code": "bad_token"}')
+
+    responses.add_callback(responses.POST, f"{URL}/api/v1/heartbeat", callback=heartbeat)
+    first, second = ApiClient(URL), ApiClient(URL)
+    first.ensure_enrolled("ABCDEF", MACHINE)
+    second.ensure_enrolled("ABCDEF", MACHINE)
+    assert first.token == second.token == "mt_a"
+    # The server lost our token (database replaced): the first client enrols again...
+    responses.calls.reset()
+    with pytest.raises(ServerRefused):
+        first.heartbeat({})  # mt_b is issued, but this fake server does not know it yet
+    valid["token"] = "mt_b"
+    assert first.heartbeat({}) == {"live": "online"}
+    # ...and the second, on its 401, takes mt_b from the state file without enrolling.
+    assert second.heartbeat({}) == {"live": "online"} and second.token == "mt_b"
+    assert len([c for c in responses.calls if c.request.url.endswith("/enroll")]) == 1
