@@ -247,6 +247,28 @@ class ForbiddenWatcher:
             stop.wait(self.interval_s)
 
 
+def cached_metadata(reader: Metadata) -> Metadata:
+    """One read per executable path (version resources do not change while it runs); a
+    reader that fails counts as "not readable", never as an error."""
+    cache: dict[str, dict | None] = {}
+
+    def read(exe: str) -> dict | None:
+        if exe not in cache:
+            try:
+                cache[exe] = reader(exe)
+            except Exception as exc:  # a locked or odd file must not stop the scan
+                log.debug("version resource of %s: %s", exe, exc)
+                cache[exe] = None
+            if len(cache) > 4096:
+                cache.clear()
+        return cache[exe]
+    return read
+
+
+def metadata_reader(os_name: str) -> Metadata | None:
+    return cached_metadata(windows_metadata) if os_name == "windows" else None
+
+
 def windows_metadata(exe: str) -> dict | None:  # pragma: no cover - needs Windows
     """OriginalFilename and CompanyName from the executable's version resource (version.dll)."""
     import ctypes

@@ -25,7 +25,7 @@ from agent.state import state_dir
 from companion.events import Event, event, utc_iso
 from companion.focus import FocusTracker, FocusWatcher, Foreground
 from companion.network import NetworkWatcher
-from companion.processes import ForbiddenWatcher, load_catalog
+from companion.processes import ForbiddenWatcher, load_catalog, metadata_reader
 
 log = logging.getLogger("examroom.companion")
 
@@ -96,7 +96,8 @@ class Session:
         self.own_pids: set[int] = {os.getpid()}
         self.tracker = FocusTracker(exam_title=config.exam_title, emit=self.record, own_pids=self.own_pids)
         self.forbidden = forbidden or ForbiddenWatcher(load_catalog(os_name), self.record,
-                                                        interval_s=config.process_interval_s)
+                                                        interval_s=config.process_interval_s,
+                                                        metadata=metadata_reader(os_name))
         self.network = (NetworkWatcher(config.platform_url, self.record, interval_s=config.net_interval_s,
                                        down_after=config.net_down_after)
                         if config.platform_url else None)

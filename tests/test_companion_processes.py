@@ -159,3 +159,21 @@ def test_incremental_lister_sees_new_and_gone_processes(tmp_path: Path) -> None:
         proc.kill()
         proc.wait(5)
     assert proc.pid not in {p.pid for p in lister()}
+
+
+def test_metadata_is_read_once_per_executable_and_failures_are_unreadable() -> None:
+    from companion.processes import cached_metadata, metadata_reader
+
+    calls: list[str] = []
+
+    def reader(exe: str) -> dict | None:
+        calls.append(exe)
+        if exe.endswith("locked.exe"):
+            raise OSError("sharing violation")
+        return {"company": "TeamViewer"}
+
+    read = cached_metadata(reader)
+    assert read("C:/a.exe") == read("C:/a.exe") == {"company": "TeamViewer"}
+    assert read("C:/locked.exe") is None and read("C:/locked.exe") is None
+    assert calls == ["C:/a.exe", "C:/locked.exe"]
+    assert metadata_reader("linux") is None and metadata_reader("windows") is not None
