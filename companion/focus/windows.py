@@ -87,6 +87,10 @@ class Win32Api:  # pragma: no cover - needs Windows; the logic above is tested w
 
         self.ctypes, self.wintypes = ctypes, wintypes
         self.user32 = ctypes.windll.user32
+        # handles are pointer-sized: ctypes' default int return type would truncate them on 64 bits
+        self.user32.GetForegroundWindow.restype = wintypes.HWND
+        self.user32.SetWinEventHook.restype = wintypes.HANDLE
+        self.user32.UnhookWinEvent.argtypes = [wintypes.HANDLE]
 
     def foreground(self) -> int:
         return int(self.user32.GetForegroundWindow() or 0)
