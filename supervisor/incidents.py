@@ -64,7 +64,8 @@ def _text(details: dict[str, Any], key: str, default: str = "?") -> str:
 def build_draft(events: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     open_by: dict[tuple[str, str], dict[str, Any]] = {}  # (machine, kind or program) -> its line
-    for event in events:
+    # In the order things happened: an outbox replayed after an outage delivers late.
+    for event in sorted(events, key=lambda e: (e["at"], e.get("seq", 0))):
         kind, details, machine = event["kind"], event["details"], event["machine_id"]
         if kind in _CLOSES or (kind == "forbidden_process" and details.get("state") == "stopped"):
             key = (machine, _CLOSES.get(kind) or f"forbidden:{details.get('name')}")

@@ -177,8 +177,11 @@ def test_the_pv_draft_suggests_codes_and_pairs_durations():
         _ev("forbidden_process", "2026-11-22T09:31:00Z", name="AnyDesk", state="stopped", duration_s=60),
         _ev("companion_lost", "2026-11-22T09:40:00Z", last_seen="2026-11-22T09:39:53Z", silent_s=7),
         _ev("companion_stopped", "2026-11-22T09:50:00Z"),
+        _ev("focus_lost", "2026-11-22T08:59:00Z", machine="m3", title="Late"),  # replayed from an outbox
     ]
     fr = build_draft(events, "fr")
+    assert fr[0]["machine_id"] == "m3"
+    fr = fr[1:]
     assert [(d["machine_id"], d["code"], d["kind"]) for d in fr] == [
         ("m1", "C6", "focus_lost"), ("m2", "C6", "focus_lost"), ("m1", "A1", "net_down"),
         ("m1", "C6", "forbidden_process"), ("m1", "A1", "companion_lost"), ("m1", "A1", "companion_stopped")]
@@ -187,7 +190,7 @@ def test_the_pv_draft_suggests_codes_and_pairs_durations():
     assert fr[2]["details_text"].startswith("coupure réseau de 3 min 05 s") and "E4" in fr[2]["details_text"]
     assert fr[3]["details_text"] == "logiciel interdit lancé : AnyDesk (C:/AnyDesk.exe) pendant 1 min 00 s"
     assert fr[0]["label"] == "Suspicion de fraude" and fr[2]["label"].startswith("Problème technique")
-    en = build_draft(events, "en")
+    en = build_draft(events, "en")[1:]
     assert en[0]["details_text"] == "exam window left for 42 s: “Discord”" and en[0]["label"] == "Suspected fraud"
     text = draft_csv(fr, "fr")
     assert text.startswith("\ufeffHeure;Poste;Code;Incident;Détails\r\n") and text.count("\r\n") == 7
