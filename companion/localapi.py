@@ -11,8 +11,9 @@ Routes (JSON):
 - ``GET /status`` and ``POST /window/focus`` ``{"focused": bool}``: for our own status
   window, which authenticates with a per-run token (``X-Examroom-Token``).
 
-Browsers: any request carrying an ``Origin`` outside the allow-list gets 403 (another web
-site must not read the candidate's window titles); allowed origins get CORS headers,
+Browsers: any request carrying an ``Origin`` outside the allow-list, or a ``Host`` other than
+127.0.0.1 / localhost (DNS rebinding), gets 403 (another web site must not read the
+candidate's window titles); allowed origins get CORS headers,
 including Chrome's Private Network Access preflight answer, since a public https page
 calling 127.0.0.1 is exactly what that check is about.
 """
@@ -86,6 +87,12 @@ def _make_handler(api: LocalApi) -> type[http.server.BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _guard(self) -> bool:
+            host = (self.headers.get("Host") or "").lower()
+            if host not in (f"127.0.0.1:{api.port}", f"localhost:{api.port}", "127.0.0.1", "localhost"):
+                # DNS rebinding: a site whose name resolves to 127.0.0.1 makes same-origin
+                # requests that carry no Origin header, but its own name in Host
+                self._reply(403, {"error": "host_not_allowed"})
+                return False
             if not api.origin_ok(self.headers.get("Origin")):
                 self._reply(403, {"error": "origin_not_allowed", "detail": self.headers.get("Origin")})
                 return False

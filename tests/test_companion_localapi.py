@@ -64,6 +64,10 @@ def test_other_origins_are_refused(api: LocalApi) -> None:
     assert code == 403
     code, _, _ = call(api, "POST", "/exam/start", {})        # no Origin: not a browser page
     assert code == 403
+    # DNS rebinding: same-origin GET without Origin, but the attacker's name in Host
+    code, body, _ = call(api, "GET", "/ping", headers={"Host": f"evil.example:{api.port}"})
+    assert code == 403 and body["error"] == "host_not_allowed"
+    assert call(api, "GET", "/ping", headers={"Host": f"localhost:{api.port}"})[0] == 200
     assert api.session.outbox.count("event") == 0
 
 
