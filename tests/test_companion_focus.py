@@ -40,7 +40,8 @@ def test_lost_then_regained_with_time_away() -> None:
     clock.now += 1.5
     tr.update(EXAM)
     assert [e.kind for e in events] == ["focus_lost", "focus_regained"]
-    assert events[0].details == {"title": "Discord", "process": "Discord", "exam_title_pattern": "Pix"}
+    assert events[0].details == {"title": "Discord", "process": "Discord", "exam_title_pattern": "Pix",
+                                 "focus_required": False}
     assert events[1].details["away_s"] == 3.5
     assert events[1].details["title"] == EXAM.title
     assert tr.snapshot() == {"exam": True, "title": EXAM.title, "process": "firefox"}
@@ -204,3 +205,21 @@ def test_event_wire_shape() -> None:
     assert wire["id"] == ev.id and wire["title"] == "x" and wire["kind"] == "focus_lost"
     assert wire["at"].endswith("Z") and len(wire["at"]) == 24
     assert Event.from_wire(wire).wire() == wire
+
+
+def test_watcher_choice_per_os_and_a_display_that_does_not_answer(tmp_path, capsys) -> None:
+    from checks.probes import Host
+    from companion.cli import _focus_watcher
+    from companion.focus import make_watcher
+    from companion.focus.macos import MacFocusWatcher as Mac
+    from companion.focus.windows import WindowsFocusWatcher as Win
+    from companion.focus.x11 import X11FocusWatcher
+
+    assert isinstance(make_watcher("windows", None), Win)
+    assert isinstance(make_watcher("macos", None), Mac)
+    assert isinstance(make_watcher("linux", ":0"), X11FocusWatcher)
+    assert make_watcher("linux", None) is None
+    # a DISPLAY nobody serves: one line, no watcher, no traceback
+    assert _focus_watcher(Host.fake("linux", tmp_path, env={"DISPLAY": ":987"}), "fr") is None
+    err = capsys.readouterr().err
+    assert "Pas de surveillance du premier plan" in err and "Traceback" not in err
