@@ -58,6 +58,9 @@ def run(ctx: CheckContext) -> CheckResult:
             status = Status.ok
         elif outcome.reason == "tls_intercepted" and outcome.trusted:
             status = Status.warn
+        elif outcome.reason == "proxy_auth_required" and outcome.windows_auth:
+            # This probe cannot speak NTLM/Kerberos; the browser of a domain session can.
+            status = Status.warn
         else:
             status = Status.fail if entry.required else Status.warn
         items.append(Item(
@@ -65,7 +68,7 @@ def run(ctx: CheckContext) -> CheckResult:
             url=entry.url, host=entry.host, reason=outcome.reason, ip=outcome.ip,
             latency_ms=outcome.latency_ms, http_status=outcome.http_status,
             required=entry.required, category=entry.category or None, proxy=outcome.proxy,
-            product=outcome.product or None,
+            product=outcome.product or None, windows_auth=outcome.windows_auth or None,
         ))
     status = worst([i.status for i in items], default=Status.ok)
     return ctx.result("whitelist", status, _summary(ctx, items), remediation=_remediation(ctx, items, settings),
@@ -100,7 +103,10 @@ def _remediation(ctx: CheckContext, items: list[Item], settings: ProbeSettings) 
         fields = {"hosts": hosts, "seen": seen or "-", "allow": _patterns(group),
                   "dns": settings.resolver.describe(), "timeout": ctx.options.timeout,
                   "proxy": _proxy_of(group)}
-        lines.append(ctx.t(f"whitelist.fix.{reason}", **fields))
+        key = f"whitelist.fix.{reason}"
+        if reason == "proxy_auth_required" and all(getattr(i, "windows_auth", None) for i in group):
+            key = "whitelist.fix.proxy_windows_auth"
+        lines.append(ctx.t(key, **fields))
     if settings.proxies.problem:
         lines.append(ctx.t("whitelist.fix.pac", problem=settings.proxies.problem))
     return "\n    ".join(lines)  # continuation lines indented under the terminal's "  - " bullet

@@ -184,8 +184,9 @@ class ForwardProxy:
     """A forward proxy (CONNECT for https, absolute-URL GET for http) on 127.0.0.1."""
 
     def __init__(self, dns_port: int, *, blocked: set[str] = frozenset(), credentials: str | None = None,
-                 intercept_cert=None):
+                 intercept_cert=None, auth_offers: tuple[str, ...] = ('Basic realm="lycee"',)):
         self.dns_port, self.blocked, self.credentials = dns_port, set(blocked), credentials
+        self.auth_offers = auth_offers
         self.intercept = None
         if intercept_cert is not None:
             self.intercept = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -243,8 +244,9 @@ class ForwardProxy:
         if self.credentials:
             expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
             if headers.get("proxy-authorization") != expected:
+                offers = "".join(f"Proxy-Authenticate: {offer}\r\n" for offer in self.auth_offers)
                 return self._answer(client, 407, "<html><title>Cache Access Denied</title></html>",
-                                    {"Proxy-Authenticate": 'Basic realm="lycee"', "X-Squid-Error": "ERR_CACHE_ACCESS_DENIED 0"})
+                                    {"X-Squid-Error": "ERR_CACHE_ACCESS_DENIED 0"}, raw=offers)
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
         else:
@@ -278,9 +280,9 @@ class ForwardProxy:
             _pipe(client, upstream)
 
     @staticmethod
-    def _answer(client, status: int, body: str, headers: dict[str, str] | None = None) -> None:
+    def _answer(client, status: int, body: str, headers: dict[str, str] | None = None, raw: str = "") -> None:
         data = body.encode()
-        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()) + raw
         client.sendall(f"HTTP/1.1 {status} X\r\nContent-Type: text/html\r\nContent-Length: {len(data)}\r\n"
                        f"Via: 1.1 proxy.lycee (squid/5.7)\r\n{extra}Connection: close\r\n\r\n".encode() + data)
 

@@ -143,3 +143,19 @@ def test_whitelist_show_names_the_proxy_in_use(tmp_path):
                           capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0
     assert "Proxy utilisé : http://10.0.0.1:3128" in done.stdout and "https://app.pix.fr/" in done.stdout
+
+
+def test_windows_authentication_proxy_is_a_warning(net, tmp_path):
+    # NTLM/Negotiate: a browser in a domain session answers by itself; this probe cannot.
+    proxy = ForwardProxy(net["dns"].port, credentials="x:y", auth_offers=("Negotiate", "NTLM"))
+    try:
+        port = net["http"].port
+        ctx = _ctx(net, tmp_path, [(f"http://site4.pix.test:{port}/", True),
+                                   (f"https://secure.pix.test:{net['tls'].port}/", True)],
+                   env={"HTTP_PROXY": proxy.url, "HTTPS_PROXY": proxy.url}, lang="fr")
+        result = check.run(ctx)
+        assert [i.reason for i in result.items] == ["proxy_auth_required"] * 2
+        assert result.status == Status.warn and all(i.windows_auth for i in result.items)
+        assert "authentification Windows (NTLM/Kerberos)" in result.remediation
+    finally:
+        proxy.close()

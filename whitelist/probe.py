@@ -61,6 +61,7 @@ class Outcome:
     proxy: str | None = None           # the proxy the browser would use, None = direct
     cert: tlscheck.CertInfo | None = None
     trusted: bool = False              # tls_intercepted by a CA this machine trusts
+    windows_auth: bool = False         # 407 asking for NTLM/Negotiate, which browsers may answer alone
 
     @property
     def detail(self) -> str:
@@ -105,6 +106,7 @@ def probe(url: str, settings: ProbeSettings) -> Outcome:
                                    via_proxy=None if tunnelled else outcome.proxy)
         if verdict is not None:
             outcome.reason, outcome.product, outcome.note = verdict.reason, verdict.product, verdict.evidence
+            outcome.windows_auth = _windows_auth(response)
         elif outcome.reason == "ok" and (response.status in (403, 404, 410) or response.status >= 500):
             outcome.reason = "http_error"
             title = filters.page_title(body)
@@ -213,7 +215,8 @@ def _tunnel(outcome: Outcome, sock: socket.socket, host: str, port: int, proxy, 
     body = _read_body(response, sock, settings.timeout)
     verdict = filters.classify(response.status, headers, body, outcome.url, via_proxy=outcome.proxy, connect_answer=True)
     if verdict is not None:
-        raise _Fail(verdict.reason, verdict.evidence, product=verdict.product, http_status=response.status)
+        raise _Fail(verdict.reason, verdict.evidence, product=verdict.product, http_status=response.status,
+                    windows_auth=_windows_auth(response))
     reason = "timeout" if response.status == 504 else "connect_failed"
     raise _Fail(reason, note("net.proxy.unreachable", proxy=f"{proxy.hostname}:{proxy.port}", target=target,
                              status=response.status, phrase=response.reason), http_status=response.status)
@@ -277,6 +280,15 @@ def _proxy_auth(proxy) -> str:
         return ""
     token = base64.b64encode(f"{unquote(proxy.username)}:{unquote(proxy.password or '')}".encode()).decode()
     return f"Proxy-Authorization: Basic {token}\r\n"
+
+
+def _windows_auth(response: http.client.HTTPResponse) -> bool:
+    """A 407 offering NTLM or Negotiate: on a domain-joined machine the browser answers it
+    with the session's Windows account, so the candidate may never see a password prompt."""
+    if response.status != 407:
+        return False
+    offers = response.msg.get_all("Proxy-Authenticate") or []
+    return any(offer.split(" ")[0].lower() in ("ntlm", "negotiate") for offer in offers)
 
 
 def _read_body(response: http.client.HTTPResponse, sock: socket.socket | None, timeout: float) -> str:
