@@ -81,6 +81,7 @@ def run(*, server: str, room: str, platform_url: str | None, exam_title: str, he
     from agent.machine import describe_machine
     from checks.probes import Host
     from companion.localapi import DEFAULT_ORIGINS, DEFAULT_PORT, LocalApi
+    from companion.network import system_proxy
     from companion.session import CompanionConfig, Session
 
     host = Host.current()
@@ -97,7 +98,8 @@ def run(*, server: str, room: str, platform_url: str | None, exam_title: str, he
                              heartbeat_s=heartbeat, ca_file=ca_file, lang=lang, net_interval_s=net_interval,
                              process_interval_s=process_interval)
     session = Session(config, client=client, machine=machine, focus_watcher=_focus_watcher(host, lang),
-                      os_name=host.os, heartbeat_client=ApiClient(server, ca_file=ca_file, lang=lang))
+                      os_name=host.os, heartbeat_client=ApiClient(server, ca_file=ca_file, lang=lang),
+                      proxy_for=system_proxy(host))
 
     stopping: dict[str, str] = {}
     done = threading.Event()

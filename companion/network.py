@@ -25,13 +25,39 @@ log = logging.getLogger(__name__)
 Probe = Callable[[str, float], float]   # (url, timeout) -> latency in ms; raises on failure
 
 
-def http_probe(session: requests.Session) -> Probe:
+def http_probe(session: requests.Session, proxy_for: Callable[[str], str | None] | None = None) -> Probe:
+    """HEAD ``url``; through the proxy the machine's browser would use when ``proxy_for`` is
+    given (a school's filtering proxy is the candidate's only way out; going direct would
+    report an outage the browser does not have, or hide one it has)."""
+    if proxy_for is not None:
+        session.trust_env = False   # proxy_for already read the environment, then the OS
+
     def probe(url: str, timeout: float) -> float:
+        proxies = None
+        if proxy_for is not None:
+            proxy = proxy_for(url)
+            proxies = {"http": proxy, "https": proxy} if proxy else {"http": "", "https": ""}
         start = time.perf_counter()
         # HEAD: no body to download; redirects are not followed (an answer is an answer)
-        session.head(url, timeout=timeout, allow_redirects=False)
+        session.head(url, timeout=timeout, allow_redirects=False, proxies=proxies)
         return (time.perf_counter() - start) * 1000
     return probe
+
+
+def system_proxy(host) -> Callable[[str], str | None]:
+    """The browser's proxy for a URL (whitelist.proxy: environment, registry, PAC...),
+    detected on first use, in the watcher's thread: a PAC download must not delay the start."""
+    settings = None
+
+    def proxy_for(url: str) -> str | None:
+        nonlocal settings
+        if settings is None:
+            from whitelist.proxy import detect
+
+            settings = detect(host, timeout=3.0)
+            log.info("platform probe proxy: %s", settings.describe())
+        return settings.proxy_for(url)
+    return proxy_for
 
 
 def describe_error(exc: BaseException) -> str:
@@ -57,6 +83,7 @@ class NetState:
 class NetworkWatcher:
     def __init__(self, url: str, emit: Callable[[Event], None], *, interval_s: float = 3.0,
                  timeout_s: float = 2.0, down_after: int = 2, probe: Probe | None = None,
+                 proxy_for: Callable[[str], str | None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.url = url
         self.emit = emit
@@ -64,8 +91,7 @@ class NetworkWatcher:
         self.timeout_s = timeout_s
         self.down_after = max(1, down_after)
         self._session = requests.Session()
-        # the platform is reached directly or through the system proxy, as the browser does
-        self.probe = probe or http_probe(self._session)
+        self.probe = probe or http_probe(self._session, proxy_for)
         self.clock = clock
         self.state = NetState()
         self._failures = 0

@@ -78,7 +78,8 @@ def _clip(value: Any) -> Any:
 class Session:
     def __init__(self, config: CompanionConfig, *, client: Any, machine: Any,
                  focus_watcher: FocusWatcher | None, os_name: str, home: Path | None = None,
-                 forbidden: ForbiddenWatcher | None = None, heartbeat_client: Any = None) -> None:
+                 forbidden: ForbiddenWatcher | None = None, heartbeat_client: Any = None,
+                 proxy_for: Callable[[str], str | None] | None = None) -> None:
         self.config = config
         self.client = client
         # a second client for heartbeats: its HTTP session is not shared between threads, and
@@ -99,7 +100,7 @@ class Session:
                                                         interval_s=config.process_interval_s,
                                                         metadata=metadata_reader(os_name))
         self.network = (NetworkWatcher(config.platform_url, self.record, interval_s=config.net_interval_s,
-                                       down_after=config.net_down_after)
+                                       down_after=config.net_down_after, proxy_for=proxy_for)
                         if config.platform_url else None)
         self._threads: list[threading.Thread] = []
         self._enrolled: set[int] = set()   # ids of the clients that hold a token
