@@ -32,7 +32,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "correct horse battery staple"
 OUTPUT = Path(__file__).parent / "output"
-WAIT_MS = 5000  # DOM waits: live updates arrive in well under a second; this only bounds a hang
+WAIT_MS = 10000  # DOM waits: live updates arrive in well under a second; this only bounds a hang
 
 GREEN, ORANGE, RED, GREY = "rgb(27, 110, 52)", "rgb(217, 121, 0)", "rgb(179, 38, 30)", "rgb(85, 85, 85)"
 
@@ -260,6 +260,12 @@ def test_login_room_tiles_and_a_tile_turning_green_without_reload(server, browse
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     shot(page, "dashboard_room_before")
 
+    # "Only the machines to deal with" hides the ready tiles.
+    page.click("#only-problems")
+    assert not tile(page, pc1).is_visible() and tile(page, pc3).is_visible() and tile(page, pc2).is_visible()
+    page.click("#only-problems")
+    assert tile(page, pc1).is_visible()
+
     # A new passing report for the red machine: its tile turns green, WITHOUT a reload.
     page.evaluate("window.__same_page = 42")
     pc3.report()
@@ -315,6 +321,7 @@ def test_live_state_alert_feed_and_acknowledgement(server, browser):
     sync_api.expect(t1.locator("[data-focus]")).to_have_attribute("data-focus", "away")
     sync_api.expect(t1.locator(".alarm-strip")).to_contain_text("hors de l'épreuve")
     assert away_title in t1.inner_text()
+    sync_api.expect(t1.locator(".away-since time")).to_have_text(re.compile("instant|seconde"))
     assert page.locator("b", has_text="Discord").count() == 0
     sync_api.expect(page.locator("#counter-alerts .counter-value")).to_have_text("1")
     assert page.title().startswith("(1) Salle 204")
@@ -411,11 +418,18 @@ def test_csv_export_english_and_expired_token(server, browser):
     agent = FakeAgent(server, room, "LAB3-PC07")
     agent.report({"mouse": (Status.fail, "No pointing device", "Plug a mouse in")})
     page = new_page(browser, locale="en-GB")
+    page.clock.install()  # the real time until fast_forward below
     login(page, server)
     assert page.evaluate("document.documentElement.lang") == "en"
     page.goto(f"{server.url}/#/room/{room}")
     sync_api.expect(tile(page, agent)).to_have_attribute("data-verdict", "not_ready")
     assert tile(page, agent).locator(".verdict").inner_text().endswith("Not ready")
+
+    # The report's age keeps counting (the page's clock is pushed 3 minutes forward).
+    report_age = tile(page, agent).locator(".tile-foot time")
+    sync_api.expect(report_age).to_have_text(re.compile("now|seconds ago"))
+    page.clock.fast_forward("03:00")
+    sync_api.expect(report_age).to_have_text("3 minutes ago")
 
     # CSV export needs the Authorization header: fetched then saved as a download.
     with page.expect_download() as info:

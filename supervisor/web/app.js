@@ -85,7 +85,8 @@ function fmtAge(value) {
   const seconds = Math.round((d.getTime() - Date.now()) / 1000);
   const rtf = new Intl.RelativeTimeFormat(state.lang, { numeric: "auto", style: "long" });
   const abs = Math.abs(seconds);
-  if (abs < 45) return t("dash.time.just_now");
+  if (abs < 5) return t("dash.time.just_now");
+  if (abs < 60) return rtf.format(Math.round(seconds / 5) * 5 || Math.sign(seconds) * 5, "second");
   if (abs < 3600) return rtf.format(Math.round(seconds / 60), "minute");
   if (abs < 86400) return rtf.format(Math.round(seconds / 3600), "hour");
   return rtf.format(Math.round(seconds / 86400), "day");
@@ -339,7 +340,10 @@ function buildRoomPage() {
       el("div", { class: "room-title" },
         el("h1", { id: "room-name", text: state.room.name }),
         el("span", { class: "room-code" }, t("dash.room.code"), " ", el("strong", { text: code }))),
-      el("div", { class: "counters", id: "counters", "aria-live": "polite" }),
+      el("div", { class: "counters", id: "counters", "aria-live": "polite" })),
+    el("div", { class: "tabbar no-print" },
+      el("nav", { class: "tabs", role: "tablist" }, tabs.map(([id, key]) =>
+        el("a", { role: "tab", id: `tab-link-${id}`, "data-tab": id, href: `#/room/${encodeURIComponent(code)}/${id}`, text: t(key) }))),
       el("div", { class: "room-actions no-print" },
         // Compact: the live state only, so that a 30-machine room fits on one screen or projector.
         el("button", { type: "button", class: "btn", id: "compact", "aria-pressed": String(document.body.classList.contains("compact")),
@@ -348,10 +352,13 @@ function buildRoomPage() {
             localStorage.setItem("examroom.compact", on ? "1" : "");
             ev.target.setAttribute("aria-pressed", String(on));
           } }), " ",
+        el("button", { type: "button", class: "btn", id: "only-problems", "aria-pressed": String(document.body.classList.contains("only-problems")),
+          text: t("dash.action.only_problems"), onclick: (ev) => {
+            const on = document.body.classList.toggle("only-problems");
+            ev.target.setAttribute("aria-pressed", String(on));
+          } }), " ",
         el("button", { type: "button", class: "btn", id: "export-csv", text: t("dash.action.export_csv"),
           onclick: () => download(`/rooms/${encodeURIComponent(code)}/export.csv?lang=${state.lang}`, `examroom-${code}.csv`).catch((e) => showBanner(e.message)) }))),
-    el("nav", { class: "tabs no-print", role: "tablist" }, tabs.map(([id, key]) =>
-      el("a", { role: "tab", id: `tab-link-${id}`, "data-tab": id, href: `#/room/${encodeURIComponent(code)}/${id}`, text: t(key) }))),
     el("section", { id: "tab-live", class: "tab-panel" },
       el("div", { class: "room-body" },
         el("div", { class: "tiles-wrap" },
@@ -451,7 +458,8 @@ function liveBlock(m) {
       el("span", { class: "k", text: t("dash.live.focus") }),
       el("span", { class: "v" },
         m.focus === "exam" ? `✔ ${t("dash.live.focus_exam")}` : `⚠ ${t("dash.live.focus_away")}`,
-        m.focus === "away" && m.focus_title ? el("q", { class: "win-title", text: m.focus_title }) : null)));
+        m.focus === "away" && m.focus_title ? el("q", { class: "win-title", text: m.focus_title }) : null,
+        m.focus === "away" && awaySince(m) ? el("span", { class: "muted away-since" }, "(", el("time", { "data-age": awaySince(m), datetime: awaySince(m), text: fmtAge(awaySince(m)) }), ")") : null)));
   }
   if (m.net) {
     rows.push(el("li", { class: `net-${m.net}`, "data-net": m.net },
@@ -464,6 +472,14 @@ function liveBlock(m) {
       el("span", { class: "v", text: `✖ ${m.forbidden.join(", ")}` })));
   }
   return el("ul", { class: live === "lost" ? "live stale" : "live" }, rows);
+}
+
+/** When the current absence began: the machine's latest focus_lost we know of. */
+function awaySince(m) {
+  let at = null;
+  for (const a of state.alerts.values()) if (a.machine_id === m.machine_id && a.kind === "focus_lost" && (!at || a.at > at)) at = a.at;
+  for (const e of state.events) if (e.machine_id === m.machine_id && e.kind === "focus_lost" && (!at || e.at > at)) at = e.at;
+  return at;
 }
 
 /** The same live state on one line, for the compact view. */
@@ -939,7 +955,7 @@ async function main() {
     location.hash = "#/login";
   });
   window.addEventListener("hashchange", route);
-  setInterval(tickAges, 15000);
+  setInterval(tickAges, 5000);
   route();
 }
 
