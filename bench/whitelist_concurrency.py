@@ -1,6 +1,8 @@
 """How much the bounded probe pool saves: N loopback URLs whose server waits 200 ms before
 answering, probed by ``probe_all`` (wall time) against the sum of each probe's own time
 (what a one-by-one probe would take). Run by hand: ``python bench/whitelist_concurrency.py``.
+Then 150 URLs of which 5 hang (accept, never answer) with a 5 s timeout: the wall time
+should be about one timeout, not five.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.netservers import DnsServer, HttpServer  # noqa: E402
+from tests.netservers import DnsServer, HangServer, HttpServer  # noqa: E402
 from whitelist import probe as probe_module  # noqa: E402
 from whitelist.probe import MAX_WORKERS, ProbeSettings, probe_all  # noqa: E402
 from whitelist.resolve import Resolver  # noqa: E402
@@ -46,6 +48,17 @@ def main() -> None:
             total = sum(durations)
             ok = sum(1 for o in outcomes if o.reason == "ok")
             print(f"{n:>6} {wall:>8.2f} {total:>8.2f} {total / wall:>7.1f} {ok:>6}")
+        hang, timeout = HangServer(), 5.0
+        urls = [f"http://site{i}.bench.test:{server.port}/" for i in range(145)]
+        urls += [f"http://127.0.0.1:{hang.port}/hung{i}" for i in range(5)]
+        durations.clear()
+        start = time.monotonic()
+        outcomes = probe_all(urls, ProbeSettings(timeout=timeout, resolver=Resolver(dns.address)))
+        wall = time.monotonic() - start
+        hung = sum(1 for o in outcomes if o.reason == "timeout")
+        print(f"150 URLs, {hung} hung, timeout {timeout:g} s: wall {wall:.2f} s "
+              f"(= {wall / timeout:.2f} timeouts), sequential sum {sum(durations):.2f} s")
+        hang.close()
     finally:
         probe_module.probe = original
         server.close()
