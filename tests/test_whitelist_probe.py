@@ -16,7 +16,7 @@ from whitelist.resolve import Resolver
 
 NAMES = ["ok.test", "squid.test", "forti.test", "amon.test", "redirect.test", "auth.test", "down.test",
          "missing.test", "hang.test", "closed.test", "tls-ok.test", "intercepted.test", "wronghost.test",
-         "expired.test", "blocked-by-proxy.test"]
+         "expired.test", "blocked-by-proxy.test", "proxy.lycee.lan"]
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +158,10 @@ def test_an_inspection_box_answering_for_every_site(net):
         assert "same certificate" in outcomes[0].detail
         # Alone, a wrong-name certificate from a trusted CA stays a plain tls_error.
         assert probe(urls[0], _settings(net, env)).reason == "tls_error"
+        # Alone but naming the proxy itself: the proxy answered in the site's place.
+        named = {"HTTPS_PROXY": f"http://proxy.lycee.lan:{proxy.port}"}
+        alone = probe(urls[0], _settings(net, named))
+        assert alone.reason == "tls_intercepted" and "proxy.lycee.lan" in alone.detail
     finally:
         proxy.close()
 
