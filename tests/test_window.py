@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,19 @@ def test_unreachable_display_falls_back_without_crashing(tmp_path):
     assert "Storage" in proc.stdout
 
 
+def _wait_for_window(env: dict[str, str], title: str, timeout: float) -> str:
+    """The id of the visible window whose title matches; polled, since xdotool's own --sync
+    search can give up with an X error while Qt creates and destroys its first windows."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", title], env=env,
+                               capture_output=True, text=True, timeout=20)
+        if found.stdout.split():
+            return found.stdout.split()[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"no window titled {title!r} within {timeout} s")
+
+
 def test_real_check_command_in_a_window_closed_by_the_window_manager(tmp_path):
     """``examroom check --gui`` for real: the real screen check measures the Xvfb display, the
     verdict reaches the window title, Alt+F4 (openbox) closes it, the plain report and the
@@ -176,9 +190,7 @@ def test_real_check_command_in_a_window_closed_by_the_window_manager(tmp_path):
                                  "--lang", "fr", "--json", str(report_path)],
                                 env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "Poste .* : "],
-                                   env=env, capture_output=True, text=True, timeout=60)
-            window = found.stdout.split()[-1]
+            window = _wait_for_window(env, "Poste .* : ", timeout=60)
             title = subprocess.run(["xdotool", "getwindowname", window], env=env, capture_output=True,
                                    text=True, timeout=10).stdout.strip()
             subprocess.run(["xdotool", "windowactivate", "--sync", window, "key", "alt+F4"], env=env, timeout=20)
