@@ -69,7 +69,7 @@ def load_reports(paths: list[Path], lang: str) -> list[Report]:
 
 def load_report(path: Path, lang: str) -> Report:
     try:
-        text = path.read_text(encoding="utf-8-sig")  # Windows tools like to add a BOM
+        text = _decode(path.read_bytes())
     except FileNotFoundError:
         raise BadInput(t("merge.not_found", lang), str(path), t("merge.hint_files", lang)) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -96,6 +96,14 @@ def load_report(path: Path, lang: str) -> Report:
         where = f"{path}:{line}" if line else str(path)
         raise BadInput(t("merge.bad_field", lang, field=field, reason=first["msg"]), where,
                        t("merge.hint_json", lang)) from None
+
+
+def _decode(raw: bytes) -> str:
+    # Windows PowerShell 5 writes `examroom check --json - > r.json` in UTF-16 with a BOM;
+    # Notepad and other Windows tools add a UTF-8 BOM.
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
 
 
 def _line_of(text: str, loc: tuple) -> int | None:

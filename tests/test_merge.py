@@ -62,11 +62,22 @@ def test_english_and_every_machine_ready_is_exit_0(tmp_path):
     assert done.stdout.splitlines()[-1] == "2 of 2 machine(s) ready"
 
 
-def test_a_report_saved_with_a_bom_is_read(tmp_path):
-    target = tmp_path / "p01.json"
-    target.write_bytes("\ufeff".encode() + (ROOM / "SALLE-B12-P01.json").read_bytes())
-    done = examroom(str(target))
+def test_reports_saved_by_windows_tools_are_read(tmp_path):
+    text = (ROOM / "SALLE-B12-P01.json").read_text(encoding="utf-8")
+    (tmp_path / "notepad.json").write_bytes("\ufeff".encode() + text.encode())
+    # Windows PowerShell 5: `examroom check --json - > p03.json` is UTF-16 with a BOM.
+    (tmp_path / "powershell.json").write_bytes((ROOM / "SALLE-B12-P03.json").read_text(encoding="utf-8")
+                                                .encode("utf-16"))
+    done = examroom(str(tmp_path))
     assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "2 poste(s) prêt(s) sur 2"
+
+
+def test_a_file_in_another_encoding_is_bad_input(tmp_path):
+    latin = tmp_path / "latin1.json"
+    latin.write_bytes((ROOM / "SALLE-B12-P01.json").read_text(encoding="utf-8").encode("latin-1", "replace"))
+    line = _bad(examroom(str(latin)))
+    assert line.startswith(f"examroom: {latin}: impossible de lire le fichier")
 
 
 def _bad(done: subprocess.CompletedProcess) -> str:
