@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
+from urllib.parse import urlsplit
 
 import requests
 
@@ -35,7 +36,9 @@ def http_probe(session: requests.Session, proxy_for: Callable[[str], str | None]
     def probe(url: str, timeout: float) -> float:
         proxies = None
         if proxy_for is not None:
-            proxy = proxy_for(url)
+            # browsers never send loopback addresses to a proxy
+            loopback = (urlsplit(url).hostname or "") in ("localhost", "127.0.0.1", "::1")
+            proxy = None if loopback else proxy_for(url)
             proxies = {"http": proxy, "https": proxy} if proxy else {"http": "", "https": ""}
         start = time.perf_counter()
         # HEAD: no body to download; redirects are not followed (an answer is an answer)
