@@ -8,7 +8,6 @@ it is back. A server that refuses the room code is bad input (exit 2).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import signal
 import sys
@@ -64,8 +63,12 @@ def companion(server, room, platform_url, exam_title, heartbeat, no_window, ca_f
         raise BadInput(t("companion.bad_regex", lang, detail=exc), "--exam-title", t("companion.bad_regex.hint", lang))
     _url(server, "--server", lang)
     _url(platform_url, "--platform-url", lang)
-    if ca_file and not os.path.isfile(ca_file):
-        raise BadInput(f"CA file not found: {ca_file}", "--ca-file", "give the path of a PEM file")
+    for origin in allowed_origins:   # an origin is scheme://host[:port], nothing after it
+        parts = urlparse(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise BadInput(t("companion.bad_url", lang, option="--allowed-origin", value=origin), "--allowed-origin",
+                           t("companion.bad_url.hint", lang))
+    # a missing --ca-file is reported by ApiClient, in the user's language
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sys.exit(run(server=server, room=room, platform_url=platform_url, exam_title=exam_title,

@@ -100,3 +100,22 @@ def test_heartbeat_payload_shape_and_long_titles_are_clipped(tmp_path: Path) -> 
     s.on_focus(Foreground("y" * 5000, "chat", 124))
     lost = s.outbox.peek("event")[-1][1]
     assert lost["kind"] == "focus_lost" and len(lost["title"]) == 1000
+
+
+def test_bad_options_are_one_line_and_exit_2() -> None:
+    import subprocess
+    import sys
+
+    cases = [
+        (["--exam-title", "Pix("], "--exam-title"),
+        (["--platform-url", "app.pix.fr"], "--platform-url"),
+        (["--allowed-origin", "https://app.pix.fr/exam"], "--allowed-origin"),
+        (["--heartbeat", "0"], "--heartbeat"),
+        (["--ca-file", "/nonexistent/ca.pem"], "/nonexistent/ca.pem"),
+    ]
+    for extra, where in cases:
+        proc = subprocess.run([sys.executable, "-m", "agent", "companion", "--server", "http://127.0.0.1:9",
+                               "--room", "R", "--no-window", "--lang", "en", *extra],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2, (extra, proc.stderr)
+        assert where in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
