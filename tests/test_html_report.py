@@ -281,3 +281,20 @@ def test_extra_item_fields_get_a_translated_column_or_stay_in_the_json():
     section = section[:section.index("</section>")]
     assert "<th scope=\"col\">Boutons</th>" in section and ">3</td>" in section
     assert "kind" not in section and "evdev" not in section and ">how<" not in section
+
+
+def test_room_prints_on_landscape_pages_with_nothing_cut(browser):
+    context, page, _ = _open(browser, render_room_html(room_rows(), "fr", room="B12"), "room_print")
+    try:
+        page.emulate_media(media="print")
+        # Printed width of a landscape A4 page at 96 px per inch, less the 10 mm margins.
+        page.set_viewport_size({"width": 1047, "height": 720})
+        fits = page.evaluate("document.querySelector('.matrix').getBoundingClientRect().right <= innerWidth")
+        pdf = page.pdf(print_background=True, prefer_css_page_size=True)
+    finally:
+        context.close()
+    (OUTPUT / "room_b12.pdf").write_bytes(pdf)
+    boxes = [tuple(float(v) for v in m) for m in re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)]
+    assert boxes and all(w > h for w, h in boxes), boxes
+    assert len(boxes) == 2, "the table on one page, what to do on the next"
+    assert fits
