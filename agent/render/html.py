@@ -294,7 +294,7 @@ def render_room_html(rows: list[MachineRow], lang: str, *, room: str | None = No
         verdict_words=esc(t("report.room.ready" if all_ready else "report.room.not_ready", lang)),
         counts=esc(t("report.room.counts", lang, ready=ready, total=len(rows))),
         grid_heading=esc(t("report.room.grid", lang)), grid_head=head, grid_rows="\n".join(grid),
-        legend=esc(t("report.room.legend", lang)),
+        legend=f'{esc(t("report.room.legend", lang))} <span class="no-print">{esc(t("report.room.hover", lang))}</span>',
         todo_heading=esc(t("report.room.todo", lang)), todo="\n".join(todo),
     )
     return page(lang=lang, title=title, body=body, kind="room-summary")
