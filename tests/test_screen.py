@@ -325,3 +325,23 @@ def test_macos_quartz_first_then_system_profiler(tmp_path, monkeypatch):
     monkeypatch.setattr(displays_probe, "mac_api", lambda: FakeQuartz(None))
     slow = displays_probe.read_displays(host)
     assert slow.source == "system_profiler" and [d.width for d in slow.displays] == [2560, 1920]
+
+
+@pytest.mark.parametrize("dpi, status, logical", [(96, Status.ok, 1366), (192, Status.warn, 683)])
+def test_x11_desktop_scaling_from_xft_dpi(tmp_path, dpi, status, logical):
+    """GNOME/KDE on X11 set Xft.dpi (192 = 200 %): browsers then give pages half the width."""
+    need("xrdb")
+    from Xlib import display as xdisplay
+
+    with xvfb(1366, 768) as display:
+        keep = xdisplay.Display(display)  # Xvfb resets its resources when the last client leaves
+        try:
+            subprocess.run(["xrdb", "-display", display, "-merge"], input=f"Xft.dpi: {dpi}\n",
+                           text=True, capture_output=True, timeout=10, check=True)
+            result = screen.run(CheckContext(host=x_host(tmp_path, display)))
+        finally:
+            keep.close()
+    assert result.status == status and result.measured == 1366
+    assert result.items[0].logical_width == logical
+    if status == Status.warn:
+        assert "683" in result.summary and "200 %" in result.summary

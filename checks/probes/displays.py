@@ -5,6 +5,7 @@ this process's own environment):
 
 - Linux X11 (``DISPLAY``): python-xlib, RandR 1.5 monitors of every X screen, else RandR
   1.2 CRTCs, else the root window's size; then the ``xrandr --display D --query`` output.
+  The desktop scaling comes from ``Xft.dpi`` in the root window's resources.
 - Linux Wayland (``WAYLAND_DISPLAY`` without a usable X server): ``wlr-randr --json`` /
   ``wlr-randr`` (wlroots compositors) or ``kscreen-doctor -o`` (KDE Plasma). GNOME on
   Wayland runs XWayland, which answers the X11 path with the logical sizes.
@@ -22,6 +23,7 @@ Parsers are pure functions of the programs' text (``checks.probes.displayparse``
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -191,11 +193,28 @@ def _xlib(name: str) -> tuple[list[Display], str]:
         found: list[Display] = []
         for number in range(conn.screen_count()):
             found += _xlib_screen(conn, number)
+        scale = _xft_scale(conn)
+        if scale is not None:
+            found = [dataclasses.replace(d, scale=d.scale or scale) for d in found]
         return found, ""
     except (xerror.XError, OSError) as exc:
         return [], f"X display {name}: {exc}"
     finally:
         conn.close()
+
+
+def _xft_scale(conn) -> float | None:
+    """The desktop scaling of an X11 session: ``Xft.dpi`` in the root window's resources
+    (GNOME and KDE set 192 for 200 %). Chrome and Firefox on X11 size web pages by it."""
+    from Xlib import Xatom
+
+    prop = conn.screen(0).root.get_full_property(Xatom.RESOURCE_MANAGER, Xatom.STRING)
+    value = prop.value if prop is not None else b""
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    match = re.search(r"^Xft\.dpi:\s*([\d.]+)\s*$", text, re.MULTILINE)
+    if not match or float(match[1]) <= 0:
+        return None
+    return round(float(match[1]) / 96, 2)
 
 
 def _randr_version(conn) -> tuple[int, int] | None:
