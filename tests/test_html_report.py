@@ -160,6 +160,24 @@ def test_check_command_writes_html(tmp_path):
     assert '<html lang="fr">' in html and "Espace de stockage" in html and 'id="check-storage"' in html
 
 
+def test_check_html_language_follows_the_locale_and_bad_paths_are_one_line(tmp_path):
+    env = {k: v for k, v in _env(tmp_path).items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")}
+    target = tmp_path / "poste.html"
+    for locale, lang in (("fr_FR.UTF-8", "fr"), ("en_GB.UTF-8", "en")):
+        proc = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "storage", "--storage",
+                               str(tmp_path), "--html", str(target)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=60, env=dict(env, LANG=locale))
+        assert proc.returncode in (0, 1), proc.stderr
+        assert f'<html lang="{lang}">' in target.read_text(encoding="utf-8")
+    bad = tmp_path / "missing" / "poste.html"
+    proc = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "storage", "--storage", str(tmp_path),
+                           "--html", str(bad), "--lang", "fr"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"examroom: {bad}: impossible d'écrire le fichier")
+    assert "Traceback" not in proc.stderr
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
     import os
 
