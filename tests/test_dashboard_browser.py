@@ -442,6 +442,13 @@ def test_csv_export_english_and_expired_token(server, browser):
     sync_api.expect(tile(page, agent).locator(".verdict")).to_contain_text("Non prêt")
     assert page.evaluate("document.documentElement.lang") == "fr"
 
+    # A room code that does not exist (a typo in the address): said once, no retry loop.
+    page.goto(f"{server.url}/#/room/NOPE42")
+    sync_api.expect(page.locator("#banner")).to_contain_text("NOPE42")
+    sync_api.expect(page.locator("#tiles .empty")).to_be_visible()
+    page.goto(f"{server.url}/#/room/{room}")
+    sync_api.expect(tile(page, agent)).to_be_visible()
+
     # A token the server no longer knows -> back to the login page, with a message.
     page.evaluate("sessionStorage.setItem('examroom.token', 'forged-token')")
     page.reload()

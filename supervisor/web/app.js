@@ -902,10 +902,10 @@ function startLive() {
     showBanner(t("dash.live.reconnecting"));
     // EventSource gives up on an HTTP error (e.g. 401): find out why, and retry by hand.
     if (es.readyState === EventSource.CLOSED) {
-      api("/rooms").then(() => {
-        state.timers.push(setTimeout(() => { if (state.es === es) startLive(); }, 3000));
-      }).catch((e) => {
-        if (e.status !== 401) state.timers.push(setTimeout(() => { if (state.es === es) startLive(); }, 3000));
+      const retry = () => state.timers.push(setTimeout(() => { if (state.es === es) startLive(); }, 3000));
+      api(`/rooms/${encodeURIComponent(state.room.code)}/machines`).then(retry).catch((e) => {
+        if (e.status === 404) { stopLive(); showBanner(t("dash.room.unknown", { code: state.room.code })); }
+        else if (e.status !== 401) retry();
       });
     }
   };
