@@ -5,7 +5,8 @@ Facts: a zip built in memory (a folder, a file with an accented name, a nested f
 extracted with ``zipfile`` into a uniquely named temporary folder of the save location
 (the one ``storage`` tests), each file is compared with the archive (CRC-32 and bytes),
 then everything is removed, in a ``finally`` so that a failure half-way leaves nothing
-behind. The archive programs come from ``checks.probes.archivers``.
+behind. The archive programs, and what a double-click on a .zip opens, come from
+``checks.probes.archivers``.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from checks.base import CheckContext
 from checks.probes import OS_LINUX, OS_WINDOWS
-from checks.probes.archivers import ArchiveTool, archive_tools
+from checks.probes.archivers import ArchiveTool, ZipHandler, archive_tools, zip_handler
 from checks.probes.folders import folder_times_kept, save_location, unique_name
 from checks.result import CheckResult, Item, Status
 
@@ -65,6 +66,14 @@ def run(ctx: CheckContext) -> CheckResult:
         return ctx.result(CHECK_ID, Status.fail,
                           ctx.t(f"archive.{kind}", path=loc.path, reason=reason),
                           remediation=ctx.t(f"archive.{kind}.fix", path=loc.path), items=items)
+
+    handler = zip_handler(ctx.host)
+    if handler is not None:
+        items.append(_handler_item(handler, ctx))
+        if handler.present is False:
+            shown = handler.program or handler.name
+            return ctx.result(CHECK_ID, Status.warn, ctx.t("archive.handler_missing", program=shown),
+                              remediation=ctx.t("archive.handler_missing.fix", program=shown), items=items)
 
     gui = [t for t in tools if t.graphical]
     if not gui and ctx.host.os == OS_LINUX:
@@ -146,3 +155,12 @@ def _remove_tree(target: Path, attempts: int = 1) -> str | None:
 def _tool_item(tool: ArchiveTool, ctx: CheckContext) -> Item:
     kind = "archive.tool.gui" if tool.graphical else "archive.tool.cli"
     return Item(name=tool.name, detail=ctx.t(kind, where=tool.where), graphical=tool.graphical)
+
+
+def _handler_item(handler: ZipHandler, ctx: CheckContext) -> Item:
+    if handler.program is None and handler.present:
+        detail = ctx.t("archive.handler.builtin")
+    else:
+        detail = handler.program or handler.name
+    status = Status.warn if handler.present is False else Status.ok
+    return Item(name=ctx.t("archive.handler"), detail=detail, status=status, handler=handler.name)

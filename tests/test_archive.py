@@ -176,3 +176,44 @@ def test_a_folder_that_cannot_be_looked_at_fails_cleanly(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "stat", refuse)
     result = archive.run(CheckContext(host=Host.current(), options=CheckOptions(storage=tmp_path / "x")))
     assert result.status == Status.fail and "Permission denied" in result.summary
+
+
+ZIP_CHOICE = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\FileExts\.zip\UserChoice"
+
+
+def windows_host(tmp_path: Path, registry: dict) -> Host:
+    (tmp_path / "C/Users/eleve/Documents").mkdir(parents=True, exist_ok=True)
+    return Host.fake("windows", tmp_path, env={"USERPROFILE": r"C:\Users\eleve"}, registry=registry)
+
+
+def test_windows_zip_opened_by_an_uninstalled_winrar_is_a_warning(tmp_path):
+    host = windows_host(tmp_path, {
+        ZIP_CHOICE: {"ProgId": "WinRAR.ZIP", "Hash": "x"},
+        r"HKCR\WinRAR.ZIP\shell\open\command": {"": r'"C:\Program Files\WinRAR\WinRAR.exe" "%1"'}})
+    result = archive.run(CheckContext(host=host, lang="fr"))
+    assert result.status == Status.warn
+    assert r"C:\Program Files\WinRAR\WinRAR.exe" in result.summary and "Ouvrir avec" in result.remediation
+    exe = tmp_path / "C/Program Files/WinRAR/WinRAR.exe"
+    exe.parent.mkdir(parents=True)
+    exe.write_bytes(b"MZ")
+    fixed = archive.run(CheckContext(host=host))
+    assert fixed.status == Status.ok
+    assert [i.detail for i in fixed.items if i.name == "Opening .zip files"] == [r"C:\Program Files\WinRAR\WinRAR.exe"]
+
+
+def test_windows_built_in_zip_handler(tmp_path):
+    host = windows_host(tmp_path, {r"HKCR\.zip": {"": "CompressedFolder", "Content Type": "application/x-zip-compressed"}})
+    result = archive.run(CheckContext(host=host))
+    assert result.status == Status.ok
+    assert [i.detail for i in result.items if i.name == "Opening .zip files"] == ["Windows Explorer compressed folders (built in)"]
+
+
+def test_linux_default_zip_application_that_is_gone(tmp_path):
+    host, _docs = fake_linux(tmp_path, ["org.kde.ark.desktop"])
+    host = Host.fake("linux", tmp_path, env={"PATH": "/usr/bin"},
+                     commands={("xdg-mime", "query", "default", "application/zip"): "xarchiver.desktop\n"})
+    result = archive.run(CheckContext(host=host))
+    assert result.status == Status.warn and "xarchiver.desktop" in result.summary
+    host = Host.fake("linux", tmp_path, env={"PATH": "/usr/bin"},
+                     commands={("xdg-mime", "query", "default", "application/zip"): "org.kde.ark.desktop\n"})
+    assert archive.run(CheckContext(host=host)).status == Status.ok

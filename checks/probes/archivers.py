@@ -26,6 +26,15 @@ class ArchiveTool:
     where: str
 
 
+@dataclass(frozen=True)
+class ZipHandler:
+    """What a double-click on a .zip opens."""
+
+    name: str                 # Windows ProgID or Linux desktop id
+    program: str | None       # the program it runs; None for the shell's own (CompressedFolder)
+    present: bool | None      # None when it cannot be told (Store apps)
+
+
 # (name, .desktop ids, programs on PATH)
 _LINUX_GUI = (
     ("File Roller", ("org.gnome.FileRoller.desktop", "file-roller.desktop"), ("file-roller",)),
@@ -121,3 +130,53 @@ def _linux(host: Host) -> list[ArchiveTool]:
         if path:
             found.append(ArchiveTool(name, False, str(path)))
     return found
+
+
+# -- what a double-click on a .zip opens ----------------------------------------------------
+_USER_CHOICE = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\FileExts\.zip\UserChoice"
+
+
+def zip_handler(host: Host) -> ZipHandler | None:
+    """The default program for .zip files (an uninstalled WinRAR or 7-Zip often leaves its
+    association behind, and then a double-click on the question's attachment does nothing)."""
+    if host.os == OS_WINDOWS:
+        return _windows_zip_handler(host)
+    if host.os == OS_MACOS:
+        return None  # Archive Utility is part of macOS and handles .zip unless changed in Finder
+    out = host.run(["xdg-mime", "query", "default", "application/zip"], timeout=5)
+    desktop_id = out.stdout.strip() if out is not None and out.ok else ""
+    if not desktop_id:
+        return None
+    app_dirs = [host.path(d) / "applications" for d in xdg_data_dirs(host)]
+    if not host.is_real and host.home is not None:
+        app_dirs.insert(0, host.home / ".local/share/applications")
+    found = next((folder / desktop_id for folder in app_dirs if (folder / desktop_id).is_file()), None)
+    return ZipHandler(desktop_id, str(found) if found else None, found is not None)
+
+
+def _windows_zip_handler(host: Host) -> ZipHandler | None:
+    registry = host.registry
+    if registry is None:
+        return None
+    progid = registry.values(_USER_CHOICE).get("ProgId") or registry.values(r"HKCR\.zip").get("")
+    if not isinstance(progid, str) or not progid:
+        return None
+    if progid.lower() == "compressedfolder":
+        return ZipHandler(progid, None, True)
+    command = registry.values(f"HKCR\\{progid}\\shell\\open\\command").get("")
+    if not isinstance(command, str) or not command.strip():
+        return ZipHandler(progid, None, None)
+    program = _program_of(command, host)
+    return ZipHandler(progid, program, host.path(program).is_file())
+
+
+def _program_of(command: str, host: Host) -> str:
+    """``"C:\\Program Files\\7-Zip\\7zFM.exe" "%1"`` -> ``C:\\Program Files\\7-Zip\\7zFM.exe``."""
+    from checks.probes.folders import expand_windows_vars
+
+    command = expand_windows_vars(command.strip(), host)
+    if command.startswith('"'):
+        return command[1:].split('"', 1)[0]
+    lowered = command.lower()
+    end = lowered.find(".exe")
+    return command[: end + 4] if end >= 0 else command.split(" ", 1)[0]
