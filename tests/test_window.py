@@ -261,7 +261,7 @@ NO_TOOLKIT_DRIVER = textwrap.dedent('''
 
 @pytest.mark.parametrize("missing, message", [
     ("webview", "pywebview n'est pas installé"),
-    ("PyQt6,PyQt5,PySide6,PySide2,qtpy,gi", "ni Qt ni GTK n'est disponible pour pywebview"),
+    ("PyQt6,PyQt5,PySide6,PySide2,qtpy,gi", "pywebview ne trouve ni Qt ni la bibliothèque graphique du système"),
 ])
 def test_no_gui_toolkit_falls_back_with_a_clear_message(tmp_path, missing, message):
     script = tmp_path / "no_toolkit.py"
@@ -277,3 +277,24 @@ def test_no_gui_toolkit_falls_back_with_a_clear_message(tmp_path, missing, messa
         line for line in proc.stderr.strip().splitlines() if line.startswith("examroom: impossible d'ouvrir une fenêtre")]
     assert message in proc.stderr
     assert "Espace de stockage" in proc.stdout
+
+
+@pytest.mark.parametrize("os_name, present, expected", [
+    ("linux", {"gi", "qtpy", "PyQt6"}, None),        # GTK first, as pywebview would
+    ("linux", {"qtpy", "PyQt6"}, "qt"),
+    ("windows", {"clr", "qtpy", "PyQt6"}, None),     # WebView2
+    ("windows", {"qtpy", "PySide6"}, "qt"),
+    ("macos", {"qtpy", "PyQt6"}, "qt"),
+    ("macos", set(), None),
+])
+def test_toolkit_choice_per_os(monkeypatch, tmp_path, os_name, present, expected):
+    from agent.render import window
+    from checks.base import CheckContext
+    from checks.probes import Host
+
+    monkeypatch.setattr(window, "_has_module", lambda name: name in present)
+    ctx = CheckContext(host=Host.fake(os_name, tmp_path), lang="fr")
+    assert window._toolkit(ctx) == expected
+    reason = window.no_gui_reason(ctx) if os_name != "linux" else None
+    if os_name == "macos" and not present:
+        assert reason is not None and "pywebview[qt]" in reason

@@ -42,7 +42,8 @@ def no_gui_reason(ctx: CheckContext) -> str | None:
         import webview  # noqa: F401
     except ImportError:
         return t("window.no_backend", ctx.lang)
-    if ctx.host.os == "linux" and _toolkit(ctx) is None and not _has_module("gi"):
+    native = _NATIVE.get(ctx.host.os)
+    if native is not None and _toolkit(ctx) is None and not _has_module(native):
         return t("window.no_toolkit", ctx.lang)
     return None
 
@@ -159,10 +160,16 @@ def _watch_pending_scripts(window: Any, closed: threading.Event) -> None:
     threading.Thread(target=release_forever, daemon=True, name="window-janitor").start()
 
 
+# What pywebview tries first on each OS: GTK (gi), WebView2 through pythonnet (clr), Cocoa.
+_NATIVE = {"linux": "gi", "windows": "clr", "macos": "AppKit"}
+
+
 def _toolkit(ctx: CheckContext) -> str | None:
-    """On Linux, Qt unless GTK's bindings are there: pywebview tries GTK first and logs a
-    traceback when ``gi`` is missing, which a technician would take for a crash."""
-    if ctx.host.os != "linux" or _has_module("gi"):
+    """pywebview's own choice when its native toolkit is importable, else Qt when it is:
+    pywebview would try the missing toolkit first and log a traceback that a technician
+    would take for a crash. None also when there is neither (see ``no_gui_reason``)."""
+    native = _NATIVE.get(ctx.host.os)
+    if native is None or _has_module(native):
         return None
     if _has_module("qtpy") and any(_has_module(m) for m in ("PyQt6", "PySide6", "PyQt5", "PySide2")):
         return "qt"
