@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import queue
 import statistics
 import subprocess
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,7 +43,7 @@ def sse_reader(url: str, out: queue.Queue, stop: threading.Event) -> None:
                 if line.startswith("event:"):
                     kind = line[6:].strip()
                 elif line.startswith("data:") and kind == "event":
-                    out.put((time.perf_counter(), json.loads(line[5:])))
+                    out.put((time.time(), json.loads(line[5:])))
     except requests.RequestException:
         if not stop.is_set():
             raise
@@ -66,6 +68,8 @@ def main() -> int:
     companions: list[CompanionProcess] = []
     stop = threading.Event()
     latencies: list[float] = []
+    detect: list[float] = []     # xdotool -> the event's own "at" (watcher + outbox write)
+    deliver: list[float] = []    # "at" -> on the dashboard's stream (sender, server, SSE)
     try:
         with xvfb(window_manager=True) as display, \
                 x_window(display, "Pix - Certification", "firefox") as exam, \
@@ -84,7 +88,7 @@ def main() -> int:
             time.sleep(1.0)
             for n in range(args.switches):
                 target, kind = (chat, "focus_lost") if n % 2 == 0 else (exam, "focus_regained")
-                started = time.perf_counter()
+                started = time.time()
                 subprocess.run(["xdotool", "windowactivate", str(target)], env=env, check=True, timeout=10)
                 seen: set[str] = set()
                 deadline = time.monotonic() + 10
@@ -96,6 +100,9 @@ def main() -> int:
                     if data.get("kind") == kind and data["machine_id"] not in seen:
                         seen.add(data["machine_id"])
                         latencies.append((at - started) * 1000)
+                        stamped = datetime.fromisoformat(data["at"].replace("Z", "+00:00")).timestamp()
+                        detect.append((stamped - started) * 1000)
+                        deliver.append((at - stamped) * 1000)
                 if len(seen) < args.companions:
                     print(f"switch {n}: only {len(seen)} of {args.companions} events arrived", file=sys.stderr)
                 time.sleep(0.3)
@@ -111,6 +118,10 @@ def main() -> int:
     print(f"companions={args.companions} switches={args.switches} samples={len(latencies)}")
     print(f"focus change -> dashboard SSE: p50={statistics.median(latencies):.0f} ms "
           f"p95={percentile(latencies, 95):.0f} ms max={max(latencies):.0f} ms")
+    print(f"  of which detection (X event -> recorded): p50={statistics.median(detect):.0f} ms "
+          f"p95={percentile(detect, 95):.0f} ms; delivery (recorded -> SSE): "
+          f"p50={statistics.median(deliver):.0f} ms p95={percentile(deliver, 95):.0f} ms")
+    print(f"  load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     return 0
 
 
