@@ -72,7 +72,8 @@ def run(ctx: CheckContext) -> CheckResult:
         return fail("storage.not_a_folder", "storage.not_a_folder.fix")
 
     trial = write_read_delete(folder, windows=ctx.host.os == OS_WINDOWS)
-    free_gb = free_space_gb(folder)
+    # The trailing-backslash rule is the real Win32 API's: a simulated host has no such API.
+    free_gb = free_space_gb(folder, windows=ctx.host.os == OS_WINDOWS and ctx.host.is_real)
     if not trial.ok:
         result = fail(f"storage.write.{trial.problem}", f"storage.write.{trial.problem}.fix",
                       reason=trial.reason or "")
@@ -124,10 +125,15 @@ def write_read_delete(folder: Path, *, windows: bool = False) -> WriteTrial:
     return WriteTrial(True)
 
 
-def free_space_gb(folder: Path) -> float | None:
+def free_space_gb(folder: Path, *, windows: bool = False) -> float | None:
     """Free space, rounded DOWN to 0.1 GB: 0.96 GB must not read as "1.0 GB" and fail."""
+    path = str(folder)
+    if windows and not path.endswith(("\\", "/")):
+        # GetDiskFreeSpaceExW wants a directory with its trailing backslash for the root
+        # of a share (\\server\share\); any folder accepts it.
+        path += "\\"
     try:
-        free = psutil.disk_usage(str(folder)).free
+        free = psutil.disk_usage(path).free
     except OSError:
         return None
     return math.floor(free / BYTES_PER_GB * 10) / 10
