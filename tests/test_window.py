@@ -288,13 +288,13 @@ def test_no_gui_toolkit_falls_back_with_a_clear_message(tmp_path, missing, messa
     ("macos", set(), None),
 ])
 def test_toolkit_choice_per_os(monkeypatch, tmp_path, os_name, present, expected):
-    from agent.render import window
+    from agent.render import webview_env
     from checks.base import CheckContext
     from checks.probes import Host
 
-    monkeypatch.setattr(window, "_has_module", lambda name: name in present)
+    monkeypatch.setattr(webview_env, "_has_module", lambda name: name in present)
     ctx = CheckContext(host=Host.fake(os_name, tmp_path), lang="fr")
-    assert window._toolkit(ctx) == expected
-    reason = window.no_gui_reason(ctx) if os_name != "linux" else None
+    assert webview_env.toolkit(ctx) == expected
+    reason = webview_env.no_gui_reason(ctx) if os_name != "linux" else None
     if os_name == "macos" and not present:
         assert reason is not None and "pywebview[qt]" in reason

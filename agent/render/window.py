@@ -1,11 +1,10 @@
 """The crash test in a window (``examroom check --gui``), for technicians who double-click.
 
-Reads the display environment through the Host (``DISPLAY``/``WAYLAND_DISPLAY`` on Linux) and
-whether pywebview can start a GUI backend. While the checks run, the window shows one line
-per check, updated from the runner's RunEvents (``window.run_js``); then the HTML report
-(``agent.render.html``) with a "run again" and a "close" button (``js_api``). Without a
-display or a GUI backend it says so on stderr and returns None: the CLI then prints the
-terminal report instead.
+Whether a window can open here is ``agent.render.webview_env``'s question. While the checks
+run, the window shows one line per check, updated from the runner's RunEvents; then the
+HTML report (``agent.render.html``) with "run again", "save the report" and "close" buttons
+(``js_api``). Without a display or a GUI backend it says so on stderr and returns None: the
+CLI then prints the terminal report instead.
 """
 from __future__ import annotations
 
@@ -21,53 +20,13 @@ from typing import Any, Callable
 from agent.crashtest import run_crash_test
 from agent.i18n import t
 from agent.render import html
+from agent.render.webview_env import no_gui_reason, toolkit, watch_pending_scripts
 from agent.report import Report
 from agent.runner import RunEvent
 from checks.base import CheckContext
 from checks.result import Status
 
 OnShown = Callable[[Any, Report], None]
-
-
-def no_gui_reason(ctx: CheckContext) -> str | None:
-    """Why no window can be shown here, or None when one probably can."""
-    if ctx.host.os == "linux":
-        display = ctx.host.getenv("DISPLAY")
-        if not display and not ctx.host.getenv("WAYLAND_DISPLAY"):
-            return t("window.no_display", ctx.lang)
-        # Qt aborts the whole process when the X server is unreachable: look first.
-        if display and not ctx.host.getenv("WAYLAND_DISPLAY") and not _x_reachable(display):
-            return t("window.display_unreachable", ctx.lang, display=display)
-    try:
-        import webview  # noqa: F401
-    except ImportError:
-        return t("window.no_backend", ctx.lang)
-    native = _NATIVE.get(ctx.host.os)
-    if native is not None and _toolkit(ctx) is None and not _has_module(native):
-        return t("window.no_toolkit", ctx.lang)
-    return None
-
-
-def _has_module(name: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ValueError, ImportError):  # a module stubbed out as None, a broken package
-        return False
-
-
-def _x_reachable(display: str) -> bool:
-    try:
-        from Xlib import display as xdisplay
-        from Xlib.error import DisplayError
-    except ImportError:  # no python-xlib: let the GUI toolkit try
-        return True
-    try:
-        xdisplay.Display(display).close()
-    except (DisplayError, OSError, ValueError):
-        return False
-    return True
 
 
 def run_in_window(ids: list[str], ctx: CheckContext, *, on_shown: OnShown | None = None) -> Report | None:
@@ -99,9 +58,9 @@ def run_in_window(ids: list[str], ctx: CheckContext, *, on_shown: OnShown | None
                                    js_api=session.api, width=1024, height=760, min_size=(640, 480))
     session.window = window
     window.events.closed += lambda: session.closed.set()
-    window.events.loaded += lambda: _watch_pending_scripts(window, session.closed)
+    window.events.loaded += lambda: watch_pending_scripts(window, session.closed)
     try:
-        webview.start(session.first_run, gui=_toolkit(ctx))
+        webview.start(session.first_run, gui=toolkit(ctx))
     except Exception as exc:  # noqa: BLE001 - any backend failure means "use the terminal"
         if session.shown.is_set():
             raise
@@ -130,50 +89,6 @@ def save_report_files(report: Report, ctx: CheckContext) -> tuple[Path, Path]:
     html.write_report_html(report, html_path)
     json_path.write_text(report.to_json() + "\n", encoding="utf-8")
     return html_path, json_path
-
-
-def _watch_pending_scripts(window: Any, closed: threading.Event) -> None:
-    """Once the window is closed, answer the scripts still waiting for it.
-
-    pywebview's Qt backend waits without a time limit for the result of every script (its
-    own return values to the page included), in threads that are not daemons: one sent
-    while the window closes would keep examroom from ever exiting. Qt only; harmless elsewhere.
-    """
-    if getattr(window, "_examroom_watched", False):
-        return
-    window._examroom_watched = True
-    try:
-        from webview.platforms import qt
-        view = qt.BrowserView.instances.get(window.uid)
-    except Exception:  # noqa: BLE001 - another backend, or internals that moved: nothing to do
-        return
-    if view is None or not isinstance(getattr(view, "_js_results", None), dict):
-        return
-
-    def release_forever() -> None:
-        closed.wait()
-        while True:
-            for pending in list(view._js_results.values()):
-                pending["semaphore"].release()
-            time.sleep(0.05)
-
-    threading.Thread(target=release_forever, daemon=True, name="window-janitor").start()
-
-
-# What pywebview tries first on each OS: GTK (gi), WebView2 through pythonnet (clr), Cocoa.
-_NATIVE = {"linux": "gi", "windows": "clr", "macos": "AppKit"}
-
-
-def _toolkit(ctx: CheckContext) -> str | None:
-    """pywebview's own choice when its native toolkit is importable, else Qt when it is:
-    pywebview would try the missing toolkit first and log a traceback that a technician
-    would take for a crash. None also when there is neither (see ``no_gui_reason``)."""
-    native = _NATIVE.get(ctx.host.os)
-    if native is None or _has_module(native):
-        return None
-    if _has_module("qtpy") and any(_has_module(m) for m in ("PyQt6", "PySide6", "PyQt5", "PySide2")):
-        return "qt"
-    return None
 
 
 def _say(text: str) -> None:
