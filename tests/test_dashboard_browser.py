@@ -22,7 +22,7 @@ import requests
 
 from agent.report import Machine, Report
 from checks.registry import CHECK_IDS
-from checks.result import CheckResult, Status
+from checks.result import CheckResult, Item, Status
 from tests.support import free_port, need
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -e '.[test]')")
@@ -101,14 +101,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def make_report(machine: Machine, bad: dict[str, tuple[Status, str, str]] | None = None) -> dict:
+def make_report(machine: Machine, bad: dict[str, tuple[Status, str, str]] | None = None,
+                items: dict[str, list[Item]] | None = None) -> dict:
     """A report where every check passes except those in ``bad`` (id -> status, summary, remediation)."""
-    bad = bad or {}
+    bad, items = bad or {}, items or {}
     checks = []
     for check_id in CHECK_IDS:
         status, summary, remediation = bad.get(check_id, (Status.ok, "OK", None))
         checks.append(CheckResult(id=check_id, title=check_id.replace("_", " ").capitalize(), status=status,
-                                  summary=summary, remediation=remediation))
+                                  summary=summary, remediation=remediation, items=items.get(check_id, [])))
     now = _now()
     return Report.build(agent_version="0.1.0", machine=machine, started_at=now, finished_at=now,
                         checks=checks, lang="fr").to_dict()
@@ -131,8 +132,9 @@ class FakeAgent:
         assert res.status_code < 300, res.text
         return res.json()
 
-    def report(self, bad: dict[str, tuple[Status, str, str]] | None = None) -> dict:
-        return self.post("reports", make_report(self.machine, bad))
+    def report(self, bad: dict[str, tuple[Status, str, str]] | None = None,
+               items: dict[str, list[Item]] | None = None) -> dict:
+        return self.post("reports", make_report(self.machine, bad, items))
 
     def heartbeat(self, *, exam: bool = True, title: str = "Pix - Certification", up: bool = True,
                   forbidden: list[str] | None = None) -> dict:
@@ -228,7 +230,9 @@ def test_login_room_tiles_and_a_tile_turning_green_without_reload(server, browse
     pc1.report()
     pc2.report({"browser": (Status.warn, "Chrome 90 a plus de 2 ans", "Mettez Chrome à jour ou désinstallez-le")})
     pc3.report({"screen": (Status.fail, "Écran de 640 px", "Brancher un écran d'au moins 800 px de large"),
-                "whitelist": (Status.fail, "app.pix.fr bloqué par le proxy", "Ouvrir app.pix.fr dans le filtre du proxy")})
+                "whitelist": (Status.fail, "app.pix.fr bloqué par le proxy", "Ouvrir app.pix.fr dans le filtre du proxy")},
+               items={"whitelist": [Item(name="app.pix.fr", status=Status.fail, url="https://app.pix.fr/", host="app.pix.fr",
+                                         reason="blocked", ip="10.0.0.1", latency_ms=12.0, http_status=403)]})
 
     page.click("#room-created a.btn-primary")
     page.wait_for_selector(".tile >> nth=3")
@@ -254,6 +258,9 @@ def test_login_room_tiles_and_a_tile_turning_green_without_reload(server, browse
     assert dialog.locator("tbody tr").count() == len(CHECK_IDS)
     assert dialog.locator("tbody tr").first.get_attribute("data-check") in ("screen", "whitelist")
     assert "Brancher un écran d'au moins 800 px de large" in dialog.inner_text()
+    dialog.locator('tr[data-check="whitelist"] details summary').click()
+    sync_api.expect(dialog.locator('tr[data-check="whitelist"] .items')).to_contain_text(
+        "https://app.pix.fr/ (bloqué par le filtrage, HTTP 403, 12 ms)")
     shot(page, "dashboard_full_report")
     page.click("#report-close")
     sync_api.expect(dialog).to_have_count(0)

@@ -188,7 +188,6 @@ function expire() {
 
 function route() {
   translateStatic();
-  hideBanner();
   const hash = location.hash.replace(/^#/, "") || "/rooms";
   if (!state.token) { if (hash !== "/login") state.afterLogin = hash; return showLogin(); }
   const m = hash.match(/^\/room\/([^/]+)(?:\/(live|sheet|incidents))?$/);
@@ -202,6 +201,7 @@ function route() {
 
 function showLogin() {
   stopLive();
+  hideBanner();
   const error = el("p", { class: "form-error", role: "alert", id: "login-error" });
   if (state.expired) { error.textContent = t("dash.login.expired"); state.expired = false; }
   const user = el("input", { id: "login-user", name: "username", autocomplete: "username", value: "admin", required: true });
@@ -254,6 +254,7 @@ function commandBlock(code) {
 
 async function showRooms(created) {
   stopLive();
+  hideBanner();
   state.room = null;
   const list = el("div", { id: "rooms-list" }, el("p", { class: "muted", text: t("dash.loading") }));
   const name = el("input", { id: "room-name", name: "name", required: true, maxlength: 120, placeholder: t("dash.rooms.name_placeholder") });
@@ -312,6 +313,7 @@ async function loadRooms(list) {
 async function showRoom(code, tab) {
   if (!state.room || state.room.code !== code || !document.getElementById("room")) {
     stopLive();
+    hideBanner();
     state.room = { code, name: code };
     state.machines = new Map();
     state.alerts = new Map();
@@ -321,6 +323,7 @@ async function showRoom(code, tab) {
     buildRoomPage();
     startLive();
     api("/rooms").then((rooms) => {
+      if (!state.room || state.room.code !== code) return;  // the supervisor moved on meanwhile
       const found = rooms.find((r) => r.code === code);
       if (!found) { showBanner(t("dash.room.unknown", { code })); return; }
       state.room = found;
@@ -570,7 +573,9 @@ function renderCounters() {
 function itemText(item) {
   if (item.url) {
     // whitelist items: where it failed and why
-    const extra = [item.reason && item.reason !== "ok" ? item.reason : null,
+    const reasonKey = `dash.reason.${item.reason}`;
+    const reason = Object.prototype.hasOwnProperty.call(state.texts, reasonKey) ? t(reasonKey) : item.reason;
+    const extra = [item.reason && item.reason !== "ok" ? reason : null,
       item.http_status ? `HTTP ${item.http_status}` : null,
       item.latency_ms != null ? `${fmtNumber(item.latency_ms)} ms` : null].filter(Boolean).join(", ");
     return extra ? `${item.url} (${extra})` : item.url;
