@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-KINDS = ("focus_lost", "focus_regained", "net_down", "net_up", "forbidden_process",
-         "companion_started", "companion_stopped")
+# Kinds sent: focus_lost, focus_regained, net_down, net_up, forbidden_process,
+# companion_started, companion_stopped (CONTRACT section 5), and exam_started / exam_ended
+# when the exam page tells the local endpoint (companion/localapi.py).
 _RESERVED = ("id", "kind", "at")
 
 

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -59,7 +59,6 @@ class Status:
     exam_phase: str | None = None          # "started" / "ended", from the exam page
     focus_required: bool = False
     window_focused: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _child_of_us(pid: int) -> bool:
@@ -105,7 +104,6 @@ class Session:
         self._threads: list[threading.Thread] = []
         self._enrolled: set[int] = set()   # ids of the clients that hold a token
         self._flush_lock = threading.Lock()
-        self._listeners: list[Callable[[Event], None]] = []
 
     # -- events ---------------------------------------------------------------------------
     def record(self, ev: Event) -> None:
@@ -118,12 +116,7 @@ class Session:
                 self._journal.write(json.dumps(wire, ensure_ascii=False) + "\n")
                 self._journal.flush()
         log.info("event %s %s", ev.kind, json.dumps(ev.details, ensure_ascii=False))
-        for listener in list(self._listeners):
-            listener(ev)
         self._wake.set()
-
-    def on_event(self, listener: Callable[[Event], None]) -> None:
-        self._listeners.append(listener)
 
     def on_focus(self, fg: Foreground) -> None:
         if fg.pid is not None and fg.pid not in self.own_pids and _child_of_us(fg.pid):
