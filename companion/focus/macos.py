@@ -70,6 +70,7 @@ class MacFocusWatcher(FocusWatcher):
 
 
 class CocoaApi:  # pragma: no cover - needs macOS and pyobjc; the logic is tested with a fake
+    _observer_class = None
     def front_app(self) -> tuple[str, int] | None:
         from AppKit import NSWorkspace
 
@@ -90,14 +91,20 @@ class CocoaApi:  # pragma: no cover - needs macOS and pyobjc; the logic is teste
     def observe(self, on_activate: Activation, stop: threading.Event, tick: Callable[[], None],
                 tick_s: float) -> None:
         from AppKit import NSWorkspace, NSWorkspaceApplicationKey
-        from Foundation import NSDate, NSObject, NSRunLoop
+        from Foundation import NSDate, NSObject, NSRunLoop  # noqa: F401
 
-        class Observer(NSObject):
-            def activated_(self, note):
-                app = note.userInfo()[NSWorkspaceApplicationKey]
-                on_activate(str(app.localizedName() or ""), int(app.processIdentifier()))
+        # an Objective-C class name can be registered once per process: the focus loop may
+        # call observe() again after an error, so the class is made once and reused
+        cls = type(self)
+        if getattr(cls, "_observer_class", None) is None:
+            class ExamroomActivationObserver(NSObject):
+                def activated_(self, note):
+                    app = note.userInfo()[NSWorkspaceApplicationKey]
+                    self.callback(str(app.localizedName() or ""), int(app.processIdentifier()))
 
-        observer = Observer.new()
+            cls._observer_class = ExamroomActivationObserver
+        observer = cls._observer_class.new()
+        observer.callback = on_activate
         center = NSWorkspace.sharedWorkspace().notificationCenter()
         center.addObserver_selector_name_object_(
             observer, "activated:", "NSWorkspaceDidActivateApplicationNotification", None)
