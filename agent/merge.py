@@ -34,7 +34,11 @@ def report() -> None:
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
               help="Language of the summary (default: from the system locale).")
 def merge(reports, html_path, csv_path, room_name, lang) -> None:
-    """One room summary from many machine reports (offline, no server)."""
+    """One room summary from many machine reports (offline, no server).
+
+    REPORT.json are files written by 'examroom check --json'; a folder stands for every
+    .json file in it. Exit code 0 when every machine is ready, 1 otherwise.
+    """
     lang = lang or detect_lang()
     rows = latest_per_machine(load_reports([Path(p) for p in reports], lang))
     if html_path:

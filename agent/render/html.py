@@ -50,8 +50,9 @@ def badge(status: Status, lang: str) -> str:
             f'{esc(t(f"status.{status.value}", lang))}</span>')
 
 
-def page(*, lang: str, title: str, body: str, kind: str, toolbar: str = "", script: str = "") -> str:
-    footer = esc(t("report.footer", lang, version=__version__))
+def page(*, lang: str, title: str, body: str, kind: str, toolbar: str = "", script: str = "",
+         with_footer: bool = True) -> str:
+    footer = esc(t("report.footer", lang, version=__version__)) if with_footer else ""
     return _template("page.html").substitute(
         lang=esc(lang), version=esc(__version__), title=esc(title), css=_asset("report.css"), body=body,
         kind=kind, toolbar=toolbar, footer=footer, script=script)

@@ -153,7 +153,8 @@ window.examroom = {
     document.getElementById("bar").value = n; document.getElementById("count").textContent = count;
   }
 };"""
-        return html.page(lang=lang, title=t("window.title", lang), body=body, kind="progress", script=script)
+        return html.page(lang=lang, title=t("window.title", lang), body=body, kind="progress", script=script,
+                         with_footer=False)
 
     def report_page(self, report: Report) -> str:
         lang = self.ctx.lang
