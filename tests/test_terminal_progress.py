@@ -121,3 +121,25 @@ def test_quiet_and_plain_through_a_pipe(tmp_path):
     lines = proc.stdout.splitlines()
     assert sum("Sites de la liste blanche" in line for line in lines) == 1, "each check printed once"
     assert lines[-1].startswith("Poste NON PRÊT pour la certification")
+
+
+def test_console_without_cursor_moves_prints_each_check_once_when_done():
+    """An old Windows console: no escape sequence at all, one line per finished check."""
+    import io
+
+    from agent.render.text import LiveBlock
+    from agent.runner import RunEvent
+    from checks.result import CheckResult, Status
+
+    out = io.StringIO()
+    titles = {"screen": "Largeur d'écran", "whitelist": "Sites de la liste blanche"}
+    block = LiveBlock(out, ["screen", "whitelist"], titles, "fr", colour=True, ansi=False)
+    done = {i: CheckResult(id=i, title=titles[i], status=Status.ok, summary=f"{i} ok") for i in titles}
+    for event in [RunEvent("start", "screen"), RunEvent("start", "whitelist"),
+                  RunEvent("progress", "whitelist", done=1, total=3), RunEvent("done", "whitelist", done["whitelist"]),
+                  RunEvent("done", "screen", done["screen"])]:
+        block(event)
+    lines = out.getvalue().splitlines()
+    assert "\x1b" not in out.getvalue()
+    assert [line.split()[1] for line in lines] == ["Sites", "Largeur"], "in the order they finish"
+    assert lines[0].endswith("whitelist ok")

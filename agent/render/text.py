@@ -27,7 +27,30 @@ _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
 def wants_colour(stream: TextIO) -> bool:
-    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    return (stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+            and enable_ansi(stream))
+
+
+def enable_ansi(stream: TextIO) -> bool:
+    """True when the terminal understands escape sequences (colour, cursor moves).
+
+    Every terminal does, except a Windows console that has not been switched to "virtual
+    terminal" mode: switch it on here; when that fails (older Windows), say no.
+    """
+    if os.name != "nt":
+        return True
+    try:  # pragma: no cover - Windows only
+        import ctypes
+        import msvcrt
+
+        kernel32 = ctypes.windll.kernel32
+        handle = msvcrt.get_osfhandle(stream.fileno())
+        mode = ctypes.c_uint32()
+        if not kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+            return False
+        return bool(kernel32.SetConsoleMode(handle, mode.value | 0x0004))  # ENABLE_VIRTUAL_TERMINAL_PROCESSING
+    except Exception:  # noqa: BLE001 - no console, no ctypes: plain output
+        return False
 
 
 def status_label(status: Status, lang: str, colour: bool) -> str:
@@ -87,13 +110,17 @@ class LiveBlock:
 
     A ticker also redraws a few times a second while checks run, so that a long silent
     check (bandwidth, a slow whitelist) shows a moving spinner and its elapsed time instead
-    of looking frozen.
+    of looking frozen. On a console that cannot move the cursor (``ansi`` false: an old
+    Windows console), each check's line is simply printed when it finishes.
     """
 
     TICK_S = 0.2
 
-    def __init__(self, stream: TextIO, ids: list[str], titles: dict[str, str], lang: str, colour: bool):
-        self.stream, self.ids, self.titles, self.lang, self.colour = stream, ids, titles, lang, colour
+    def __init__(self, stream: TextIO, ids: list[str], titles: dict[str, str], lang: str, colour: bool,
+                 ansi: bool | None = None):
+        self.stream, self.ids, self.titles, self.lang = stream, ids, titles, lang
+        self.ansi = enable_ansi(stream) if ansi is None else ansi
+        self.colour = colour and self.ansi
         self.results: dict[str, CheckResult] = {}
         self.progress: dict[str, tuple[int, int]] = {}
         self.started: dict[str, float] = {}
@@ -111,6 +138,11 @@ class LiveBlock:
                 self.progress[event.check_id] = (event.done, event.total)
             elif event.kind == "start":
                 self.started.setdefault(event.check_id, time.monotonic())
+            if not self.ansi:
+                if event.kind == "done" and event.result is not None:
+                    self.stream.write(check_line(event.result, self.lang, False, self.title_width) + "\n")
+                    self.stream.flush()
+                return
             self.tick += 1
             self._draw()
             if self.ticker is None:
