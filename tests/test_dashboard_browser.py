@@ -449,6 +449,16 @@ def test_csv_export_english_and_expired_token(server, browser):
     sync_api.expect(tile(page, agent).locator(".verdict")).to_contain_text("Non prêt")
     assert page.evaluate("document.documentElement.lang") == "fr"
 
+    # Several alerts at once (a network blip): "acknowledge all", after a confirmation.
+    agent.heartbeat(up=False)
+    agent.event("net_down", url="https://app.pix.fr/", error="timeout")
+    agent.event("companion_stopped")
+    sync_api.expect(page.locator("#counter-alerts .counter-value")).to_have_text("2")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#ack-all")
+    sync_api.expect(page.locator("#counter-alerts .counter-value")).to_have_text("0")
+    sync_api.expect(page.locator("#ack-all")).to_be_hidden()
+
     # A room code that does not exist (a typo in the address): said once, no retry loop.
     page.goto(f"{server.url}/#/room/NOPE42")
     sync_api.expect(page.locator("#banner")).to_contain_text("NOPE42")

@@ -375,6 +375,7 @@ function buildRoomPage() {
               el("input", { type: "checkbox", id: "show-acked", checked: state.showAcked,
                 onchange: (ev) => { state.showAcked = ev.target.checked; renderFeed(); } }),
               " ", t("dash.alerts.show_acked"))),
+          el("button", { type: "button", class: "btn btn-small ack-all", id: "ack-all", hidden: true, text: t("dash.alerts.ack_all"), onclick: ackAll }),
           el("ol", { id: "alert-list", class: "alert-list", "aria-live": "polite" }),
           el("details", { class: "journal" },
             el("summary", { text: t("dash.journal.title") }),
@@ -542,6 +543,7 @@ function renderTiles() {
 
 function upsertMachine(m) {
   state.machines.set(m.machine_id, m);
+  if (state.during) state.during.machines.set(m.machine_id, m);
   const box = document.getElementById("tiles");
   if (!box) return;
   const old = box.querySelector(`[data-machine-id="${CSS.escape(m.machine_id)}"]`);
@@ -662,6 +664,7 @@ function kindLabel(kind, details) {
 }
 
 function addAlert(a) {
+  if (state.during && !state.during.alerts.has(a.id)) state.during.alerts.set(a.id, a);
   const known = state.alerts.get(a.id);
   state.alerts.set(a.id, Object.assign({}, known || {}, a));
 }
@@ -671,6 +674,7 @@ function renderFeed() {
   if (!list) return;
   const all = [...state.alerts.values()].sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0) || String(b.at).localeCompare(String(a.at)));
   const shown = all.filter((a) => state.showAcked || !a.acked_at);
+  document.getElementById("ack-all").hidden = all.filter((a) => !a.acked_at).length < 2;
   if (!shown.length) {
     list.replaceChildren(el("li", { class: "empty", text: t("dash.alerts.none") }));
   } else {
@@ -687,6 +691,13 @@ function renderFeed() {
   renderCounters();
 }
 
+/** After a network blip every companion may be "lost" at once: one click for all of them. */
+async function ackAll() {
+  const open = [...state.alerts.values()].filter((a) => !a.acked_at);
+  if (!open.length || !window.confirm(t("dash.alerts.ack_all_confirm", { n: open.length }))) return;
+  for (const a of open) await ack(a.id);
+}
+
 async function ack(id) {
   try {
     const res = await api(`/rooms/${encodeURIComponent(state.room.code)}/alerts/${encodeURIComponent(id)}/ack`, { method: "POST" });
@@ -695,6 +706,7 @@ async function ack(id) {
 }
 
 function onAck(res) {
+  if (state.during) state.during.acks.push(res);
   const a = state.alerts.get(res.id);
   if (a) { a.acked_at = res.acked_at; a.acked_by = res.acked_by; }
   renderFeed();
@@ -861,26 +873,40 @@ function renderAll() {
 /* ---------- live updates (Server-Sent Events) ---------- */
 
 async function refresh() {
-  const code = encodeURIComponent(state.room.code);
+  const room = state.room.code;
+  const code = encodeURIComponent(room);
+  // What the stream brings while the snapshot is on its way is newer than the snapshot.
+  const during = { machines: new Map(), alerts: new Map(), acks: [] };
+  state.during = during;
   try {
     const [machines, open, closed] = await Promise.all([
       api(`/rooms/${code}/machines`),
       api(`/rooms/${code}/alerts?open=true`),
       api(`/rooms/${code}/alerts?open=false`).catch(() => []),
     ]);
+    if (!state.room || state.room.code !== room) return;  // another room was opened meanwhile
     state.machines = new Map(machines.map((m) => [m.machine_id, m]));
+    for (const [id, m] of during.machines) state.machines.set(id, m);
     state.alerts = new Map();
-    for (const a of [...closed, ...open]) addAlert(a);
+    for (const a of [...closed, ...open, ...during.alerts.values()]) addAlert(a);
+    for (const res of during.acks) {
+      const a = state.alerts.get(res.id);
+      if (a) { a.acked_at = res.acked_at; a.acked_by = res.acked_by; }
+    }
     // The journal: events missed while the stream was down (or all, the first time).
     for (let page = 0; page < 20; page++) {
       const batch = await api(`/rooms/${code}/events?after=${state.lastSeq || 0}&limit=1000`);
+      if (!state.room || state.room.code !== room) return;
       for (const ev of batch) remember(ev);
       if (batch.length < 1000) break;
     }
     renderAll();
   } catch (e) {
-    if (e.status === 404) showBanner(t("dash.room.unknown", { code: state.room.code }));
+    if (!state.room || state.room.code !== room) return;
+    if (e.status === 404) showBanner(t("dash.room.unknown", { code: room }));
     else if (e.status !== 401) showBanner(e.message);
+  } finally {
+    if (state.during === during) state.during = null;
   }
 }
 
@@ -909,6 +935,7 @@ function startLive() {
     if (es.readyState === EventSource.CLOSED) {
       const retry = () => state.timers.push(setTimeout(() => { if (state.es === es) startLive(); }, 3000));
       api(`/rooms/${encodeURIComponent(state.room.code)}/machines`).then(retry).catch((e) => {
+        if (state.es !== es) return;  // the supervisor already opened another room
         if (e.status === 404) { stopLive(); showBanner(t("dash.room.unknown", { code: state.room.code })); }
         else if (e.status !== 401) retry();
       });
