@@ -124,6 +124,7 @@ class SupervisorServer:
                 return
             except OSError:
                 time.sleep(0.1)
+        self.stop()   # a fixture whose setup fails gets no teardown: leave no server behind
         raise RuntimeError("the server did not start")
 
     def kill9(self) -> None:

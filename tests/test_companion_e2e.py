@@ -30,15 +30,17 @@ def kinds(journal: list[dict]) -> list[str]:
 def setup(tmp_path: Path):
     server = SupervisorServer(tmp_path, free_port())
     room = server.create_room("Salle 12")
-    server.start()
     platform = Platform(free_port())
-    platform.start()
     companions: list[CompanionProcess] = []
-    yield server, room, platform, companions, tmp_path
-    for c in companions:
-        c.cleanup()
-    server.stop()
-    platform.stop()
+    try:
+        server.start()
+        platform.start()
+        yield server, room, platform, companions, tmp_path
+    finally:
+        for c in companions:
+            c.cleanup()
+        server.stop()
+        platform.stop()
 
 
 def test_nothing_lost_or_duplicated_across_a_server_kill(setup) -> None:

@@ -13,11 +13,11 @@ def test_focus_events_reach_the_server(tmp_path: Path) -> None:
     need("xdotool")
     server = SupervisorServer(tmp_path, free_port())
     room = server.create_room("Salle X")
-    server.start()
     platform = Platform(free_port())
-    platform.start()
     companion = None
     try:
+        server.start()
+        platform.start()
         with xvfb(window_manager=True) as display, \
                 x_window(display, "Pix - Certification - Chromium", "chromium") as exam, \
                 x_window(display, "Discord | #maths", "Discord") as chat:

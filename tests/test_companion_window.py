@@ -24,12 +24,14 @@ def _search(display: str, name: str) -> list[int]:
 def server(tmp_path: Path):
     srv = SupervisorServer(tmp_path, free_port())
     room = srv.create_room("Salle W")
-    srv.start()
     platform = Platform(free_port())
-    platform.start()
-    yield srv, room, platform
-    srv.stop()
-    platform.stop()
+    try:
+        srv.start()
+        platform.start()
+        yield srv, room, platform
+    finally:
+        srv.stop()
+        platform.stop()
 
 
 def test_status_window_blur_focus_and_own_window_ignored(server, tmp_path: Path) -> None:
