@@ -61,6 +61,20 @@ class Status:
     window_focused: bool | None = None
 
 
+JOURNAL_MAX_BYTES = 20 * 2**20
+
+
+def _open_journal(path: Path):
+    """The local record of every event; at start, a journal past 20 MiB (years of sessions)
+    becomes ``.1`` (replacing the previous one) so the disk never fills up."""
+    try:
+        if path.stat().st_size > JOURNAL_MAX_BYTES:
+            path.replace(path.with_suffix(path.suffix + ".1"))
+    except OSError:
+        pass
+    return path.open("a", encoding="utf-8")
+
+
 def _child_of_us(pid: int) -> bool:
     import psutil
 
@@ -88,7 +102,7 @@ class Session:
         self.focus_watcher = focus_watcher
         self.home = home or state_dir()
         self.outbox = Outbox(self.home / "outbox.sqlite")
-        self._journal = (self.home / "companion-journal.jsonl").open("a", encoding="utf-8")
+        self._journal = _open_journal(self.home / "companion-journal.jsonl")
         self._journal_lock = threading.Lock()
         self.status = Status()
         self.stop_event = threading.Event()

@@ -119,3 +119,14 @@ def test_bad_options_are_one_line_and_exit_2() -> None:
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2, (extra, proc.stderr)
         assert where in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_big_journal_is_rotated_at_start(tmp_path: Path, monkeypatch) -> None:
+    import companion.session as mod
+
+    monkeypatch.setattr(mod, "JOURNAL_MAX_BYTES", 100)
+    (tmp_path / "companion-journal.jsonl").write_text("x" * 200 + "\n")
+    s = session(tmp_path, FakeServer())
+    s.record(event("net_down", url="u", error="timeout"))
+    assert (tmp_path / "companion-journal.jsonl.1").read_text().startswith("x" * 200)
+    assert json.loads((tmp_path / "companion-journal.jsonl").read_text())["kind"] == "net_down"
