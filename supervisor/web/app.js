@@ -769,7 +769,7 @@ function renderSheet() {
           el("td", { text: osText(m) }),
           el("td", { class: "verdict-cell", text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` }),
           el("td", {}, (m.problems || []).length
-            ? el("ul", {}, m.problems.map((p) => el("li", {}, el("strong", { text: `${p.title || p.id} : ` }), p.remediation || p.summary || "")))
+            ? el("ul", {}, m.problems.map((p) => el("li", {}, el("strong", { text: t("dash.sheet.item", { title: p.title || p.id }) }), " ", p.remediation || p.summary || "")))
             : (v === "none" ? t("dash.sheet.run_check") : "—")),
           el("td", { text: fmtDateTime(m.report_at) }));
       }))),
@@ -785,8 +785,6 @@ function pvStore(code) {
 }
 
 function pvSave(code, store) { localStorage.setItem(`examroom.pv.${code}`, JSON.stringify(store)); }
-
-const PV_FIELDS = ["code", "label", "details_text"];
 
 async function loadIncidents() {
   const box = document.getElementById("tab-incidents");
