@@ -343,8 +343,10 @@ def test_live_state_alert_feed_and_acknowledgement(server, browser):
     other.wait_for_selector("body[data-live=on]")
 
     # Acknowledge it: it leaves the open list, the counter drops, the server knows.
-    alert.locator("button.ack").click()
+    alert.locator("button.ack").focus()  # with the keyboard, as a supervisor may do
+    page.keyboard.press("Enter")
     sync_api.expect(page.locator("#counter-alerts .counter-value")).to_have_text("0")
+    sync_api.expect(page.locator("#feed-title")).to_be_focused()  # focus not lost to <body>
     sync_api.expect(alert).to_have_count(0)
     sync_api.expect(other_alert).to_have_count(0)
     sync_api.expect(other.locator("#counter-alerts .counter-value")).to_have_text("0")

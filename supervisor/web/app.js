@@ -346,7 +346,7 @@ function buildRoomPage() {
       el("div", { class: "counters", id: "counters", "aria-live": "polite" })),
     el("div", { class: "tabbar no-print" },
       el("nav", { class: "tabs", role: "tablist" }, tabs.map(([id, key]) =>
-        el("a", { role: "tab", id: `tab-link-${id}`, "data-tab": id, href: `#/room/${encodeURIComponent(code)}/${id}`, text: t(key) }))),
+        el("a", { role: "tab", id: `tab-link-${id}`, "aria-controls": `tab-${id}`, "data-tab": id, href: `#/room/${encodeURIComponent(code)}/${id}`, text: t(key) }))),
       el("div", { class: "room-actions no-print" },
         // Compact: the live state only, so that a 30-machine room fits on one screen or projector.
         el("button", { type: "button", class: "btn", id: "compact", "aria-pressed": String(document.body.classList.contains("compact")),
@@ -370,7 +370,7 @@ function buildRoomPage() {
           el("div", { id: "tiles", class: "tiles" })),
         el("aside", { id: "feed", class: "feed", "aria-labelledby": "feed-title" },
           el("div", { class: "feed-head" },
-            el("h2", { id: "feed-title", text: t("dash.alerts.title") }),
+            el("h2", { id: "feed-title", tabindex: "-1", text: t("dash.alerts.title") }),
             el("label", { class: "small" },
               el("input", { type: "checkbox", id: "show-acked", checked: state.showAcked,
                 onchange: (ev) => { state.showAcked = ev.target.checked; renderFeed(); } }),
@@ -699,10 +699,18 @@ async function ackAll() {
 }
 
 async function ack(id) {
+  // Keyboard users keep their place: focus goes to the next alert's button, else the heading.
+  const li = document.querySelector(`.alert[data-alert-id="${CSS.escape(id)}"]`);
+  const hadFocus = li && li.contains(document.activeElement);
+  const next = li && li.nextElementSibling && li.nextElementSibling.dataset.alertId;
   try {
     const res = await api(`/rooms/${encodeURIComponent(state.room.code)}/alerts/${encodeURIComponent(id)}/ack`, { method: "POST" });
     onAck(res);
-  } catch (e) { if (e.status !== 401) showBanner(e.message); }
+  } catch (e) { if (e.status !== 401) showBanner(e.message); return; }
+  if (hadFocus) {
+    const target = next && document.querySelector(`.alert[data-alert-id="${CSS.escape(next)}"] button.ack`);
+    (target || document.getElementById("feed-title")).focus();
+  }
 }
 
 function onAck(res) {
