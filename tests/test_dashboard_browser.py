@@ -509,11 +509,11 @@ def test_reconnects_after_a_server_restart(tmp_path, browser):
 
 
 def test_every_dashboard_text_exists_in_both_languages():
-    """Keys in app.js/index.html (literal, or a `dash.x.${...}` family) are in dashboard.toml."""
+    """Keys in the page's scripts and index.html (literal, or a `dash.x.${...}` family) are in dashboard.toml."""
     from agent.i18n import table
 
     web = Path(__file__).resolve().parent.parent / "supervisor" / "web"
-    source = (web / "app.js").read_text(encoding="utf-8") + (web / "index.html").read_text(encoding="utf-8")
+    source = "".join(p.read_text(encoding="utf-8") for p in sorted(web.glob("*.js")) + [web / "index.html"])
     entries = table()
     literal = set(re.findall(r"""["'](dash\.[a-z0-9_.]+[a-z0-9_])["']""", source))
     families = set(re.findall(r"`(dash\.[a-z0-9_.]+\.)\$\{", source))

@@ -1,0 +1,220 @@
+/* examroom dashboard: alerts, the event journal and the live stream. Reads
+ * GET /rooms/{code}/alerts, /events and /machines (a snapshot on each (re)connection) and the
+ * Server-Sent Events of GET /rooms/{code}/stream (machine, event and ack messages);
+ * acknowledges with POST /rooms/{code}/alerts/{id}/ack.
+ */
+"use strict";
+
+/* ---------- alerts ---------- */
+
+/** "45 s", "3 min 05 s", "1 h 02 min": how long an absence or an outage lasted. */
+function fmtDuration(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds)));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+/** One line describing an alert or event, from its details (shape set by the companion). */
+function detailText(kind, d) {
+  d = d || {};
+  const title = d.title ?? d.window_title;
+  const proc = d.process ?? d.process_name ?? d.name ?? d.exe;
+  switch (kind) {
+    case "focus_lost": return [title ? `« ${title} »` : null, proc ? `(${proc})` : null].filter(Boolean).join(" ");
+    case "focus_regained": return d.away_s != null ? t("dash.detail.away_for", { duration: fmtDuration(d.away_s) }) : "";
+    case "forbidden_process": {
+      const what = d.program && d.name && d.name !== d.program ? `${d.program} (${d.name})` : (d.program || proc || "");
+      return d.state === "stopped" && d.duration_s != null
+        ? `${what} – ${t("dash.detail.ran_for", { duration: fmtDuration(d.duration_s) })}` : String(what);
+    }
+    case "net_down": return [d.url, d.error].filter(Boolean).join(" – ");
+    case "net_up": {
+      const down = d.down_s ?? d.duration_s;
+      return down != null ? t("dash.detail.outage", { duration: fmtDuration(down) }) : "";
+    }
+    case "companion_lost": return d.last_seen ? t("dash.detail.last_seen", { time: fmtTime(d.last_seen) }) : "";
+    default: return "";
+  }
+}
+
+function kindLabel(kind, details) {
+  const key = kind === "forbidden_process" && (details || {}).state === "stopped"
+    ? "dash.kind.forbidden_process_ended" : `dash.kind.${kind}`;
+  return Object.prototype.hasOwnProperty.call(state.texts, key) ? t(key) : kind;
+}
+
+function addAlert(a) {
+  if (state.during && !state.during.alerts.has(a.id)) state.during.alerts.set(a.id, a);
+  const known = state.alerts.get(a.id);
+  state.alerts.set(a.id, Object.assign({}, known || {}, a));
+}
+
+function renderFeed() {
+  const list = document.getElementById("alert-list");
+  if (!list) return;
+  const all = [...state.alerts.values()].sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0) || String(b.at).localeCompare(String(a.at)));
+  const shown = all.filter((a) => state.showAcked || !a.acked_at);
+  document.getElementById("ack-all").hidden = all.filter((a) => !a.acked_at).length < 2;
+  if (!shown.length) {
+    list.replaceChildren(el("li", { class: "empty", text: t("dash.alerts.none") }));
+  } else {
+    list.replaceChildren(...shown.map((a) => el("li", { class: `alert kind-${a.kind} ${a.acked_at ? "acked" : "open"}`, "data-alert-id": a.id, "data-kind": a.kind },
+      el("div", { class: "alert-head" },
+        el("strong", { class: "alert-kind", text: `${a.acked_at ? "✔" : "⚠"} ${kindLabel(a.kind, a.details)}` }),
+        el("time", { datetime: a.at, text: fmtTime(a.at) })),
+      el("div", { class: "alert-host", text: a.hostname || a.machine_id }),
+      detailText(a.kind, a.details) ? el("div", { class: "alert-detail", text: detailText(a.kind, a.details) }) : null,
+      a.acked_at
+        ? el("div", { class: "acked-by", text: t("dash.alerts.acked_by", { time: fmtTime(a.acked_at), who: a.acked_by || "" }) })
+        : el("button", { type: "button", class: "btn btn-small ack", text: t("dash.alerts.ack"), onclick: () => ack(a.id) }))));
+  }
+  renderCounters();
+}
+
+/** After a network blip every companion may be "lost" at once: one click for all of them. */
+async function ackAll() {
+  const open = [...state.alerts.values()].filter((a) => !a.acked_at);
+  if (!open.length || !window.confirm(t("dash.alerts.ack_all_confirm", { n: open.length }))) return;
+  for (const a of open) await ack(a.id);
+}
+
+async function ack(id) {
+  // Keyboard users keep their place: focus goes to the next alert's button, else the heading.
+  const li = document.querySelector(`.alert[data-alert-id="${CSS.escape(id)}"]`);
+  const hadFocus = li && li.contains(document.activeElement);
+  const next = li && li.nextElementSibling && li.nextElementSibling.dataset.alertId;
+  try {
+    const res = await api(`/rooms/${encodeURIComponent(state.room.code)}/alerts/${encodeURIComponent(id)}/ack`, { method: "POST" });
+    onAck(res);
+  } catch (e) { if (e.status !== 401) showBanner(e.message); return; }
+  if (hadFocus) {
+    const target = next && document.querySelector(`.alert[data-alert-id="${CSS.escape(next)}"] button.ack`);
+    (target || document.getElementById("feed-title")).focus();
+  }
+}
+
+function onAck(res) {
+  if (state.during) state.during.acks.push(res);
+  const a = state.alerts.get(res.id);
+  if (a) { a.acked_at = res.acked_at; a.acked_by = res.acked_by; }
+  renderFeed();
+}
+
+/** Keeps the newest events for the journal; a replay after a reconnection is not doubled. */
+function remember(ev) {
+  if (typeof ev.seq === "number") {
+    if (state.events.some((e) => e.seq === ev.seq)) return false;
+    state.lastSeq = Math.max(state.lastSeq || 0, ev.seq);
+  }
+  state.events.push(ev);
+  state.events.sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0));
+  if (state.events.length > 100) state.events.length = 100;
+  return true;
+}
+
+function onEvent(ev) {
+  if (!remember(ev)) return;
+  if (ev.alert) addAlert({ id: ev.id, seq: ev.seq, kind: ev.kind, at: ev.at, machine_id: ev.machine_id, hostname: ev.hostname, details: ev.details, acked_at: ev.acked_at || null, acked_by: ev.acked_by || null });
+  // The server follows with a machine row; this makes the tile react at once meanwhile.
+  const m = state.machines.get(ev.machine_id);
+  if (m && (ev.kind === "focus_lost" || ev.kind === "focus_regained")) {
+    const away = ev.kind === "focus_lost";
+    upsertMachine(Object.assign({}, m, { focus: away ? "away" : "exam", focus_title: away ? ((ev.details || {}).title ?? null) : null }));
+  }
+  renderFeed();
+  renderJournal();
+}
+
+function renderJournal() {
+  const list = document.getElementById("journal");
+  if (!list) return;
+  list.replaceChildren(...state.events.slice(0, 50).map((e) => el("li", {},
+    el("time", { datetime: e.at, text: fmtTime(e.at) }), " ",
+    el("strong", { text: e.hostname || e.machine_id }), " — ", kindLabel(e.kind, e.details),
+    detailText(e.kind, e.details) ? ` ${detailText(e.kind, e.details)}` : "")));
+}
+
+/* ---------- live updates (Server-Sent Events) ---------- */
+
+async function refresh() {
+  const room = state.room.code;
+  const code = encodeURIComponent(room);
+  // What the stream brings while the snapshot is on its way is newer than the snapshot.
+  const during = { machines: new Map(), alerts: new Map(), acks: [] };
+  state.during = during;
+  try {
+    const [machines, open, closed] = await Promise.all([
+      api(`/rooms/${code}/machines`),
+      api(`/rooms/${code}/alerts?open=true`),
+      api(`/rooms/${code}/alerts?open=false`).catch(() => []),
+    ]);
+    if (!state.room || state.room.code !== room) return;  // another room was opened meanwhile
+    state.machines = new Map(machines.map((m) => [m.machine_id, m]));
+    for (const [id, m] of during.machines) state.machines.set(id, m);
+    state.alerts = new Map();
+    for (const a of [...closed, ...open, ...during.alerts.values()]) addAlert(a);
+    for (const res of during.acks) {
+      const a = state.alerts.get(res.id);
+      if (a) { a.acked_at = res.acked_at; a.acked_by = res.acked_by; }
+    }
+    // The journal: events missed while the stream was down (or all, the first time).
+    for (let page = 0; page < 20; page++) {
+      const batch = await api(`/rooms/${code}/events?after=${state.lastSeq || 0}&limit=1000`);
+      if (!state.room || state.room.code !== room) return;
+      for (const ev of batch) remember(ev);
+      if (batch.length < 1000) break;
+    }
+    renderAll();
+  } catch (e) {
+    if (!state.room || state.room.code !== room) return;
+    if (e.status === 404) showBanner(t("dash.room.unknown", { code: room }));
+    else if (e.status !== 401) showBanner(e.message);
+  } finally {
+    if (state.during === during) state.during = null;
+  }
+}
+
+function startLive() {
+  stopLive();
+  const url = `${API}/rooms/${encodeURIComponent(state.room.code)}/stream?token=${encodeURIComponent(state.token)}`;
+  const es = new EventSource(url);
+  state.es = es;
+  let first = true;
+  // If the stream is slow to open, show the room anyway; onopen refreshes again.
+  state.timers.push(setTimeout(() => { if (first) refresh(); }, 2000));
+  es.onopen = () => {
+    // Anything may have changed while disconnected: reload the full state once per (re)connection.
+    first = false;
+    state.liveOk = true;
+    hideBanner();
+    document.body.dataset.live = "on";
+    refresh();
+  };
+  es.onerror = () => {
+    if (state.es !== es) return;
+    state.liveOk = false;
+    document.body.dataset.live = "off";
+    showBanner(t("dash.live.reconnecting"));
+    // EventSource gives up on an HTTP error (e.g. 401): find out why, and retry by hand.
+    if (es.readyState === EventSource.CLOSED) {
+      const retry = () => state.timers.push(setTimeout(() => { if (state.es === es) startLive(); }, 3000));
+      api(`/rooms/${encodeURIComponent(state.room.code)}/machines`).then(retry).catch((e) => {
+        if (state.es !== es) return;  // the supervisor already opened another room
+        if (e.status === 404) { stopLive(); showBanner(t("dash.room.unknown", { code: state.room.code })); }
+        else if (e.status !== 401) retry();
+      });
+    }
+  };
+  es.addEventListener("machine", (e) => upsertMachine(JSON.parse(e.data)));
+  es.addEventListener("event", (e) => onEvent(JSON.parse(e.data)));
+  es.addEventListener("ack", (e) => onAck(JSON.parse(e.data)));
+}
+
+function stopLive() {
+  if (state.es) { state.es.close(); state.es = null; }
+  for (const timer of state.timers) clearTimeout(timer);
+  state.timers = [];
+  clearTimeout(state.roomsTimer);
+  document.body.dataset.live = "off";
+}

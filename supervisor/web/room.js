@@ -1,0 +1,322 @@
+/* examroom dashboard: the room page - header, tabs, one tile per machine, counters, and a
+ * machine's full report in a dialog. Reads state.machines (rows of GET /rooms/{code}/machines,
+ * kept up to date by feed.js) and GET /rooms/{code}/machines/{id}/report. Helpers (el, t,
+ * api, formats) are in app.js.
+ */
+"use strict";
+
+/* ---------- room page ---------- */
+
+async function showRoom(code, tab) {
+  if (!state.room || state.room.code !== code || !document.getElementById("room")) {
+    stopLive();
+    hideBanner();
+    state.room = { code, name: code };
+    state.machines = new Map();
+    state.alerts = new Map();
+    state.events = [];
+    state.lastSeq = 0;
+    state.incidents = null;
+    buildRoomPage();
+    startLive();
+    api("/rooms").then((rooms) => {
+      if (!state.room || state.room.code !== code) return;  // the supervisor moved on meanwhile
+      const found = rooms.find((r) => r.code === code);
+      if (!found) { showBanner(t("dash.room.unknown", { code })); return; }
+      state.room = found;
+      document.getElementById("room-name").textContent = found.name;
+      renderCounters();
+      renderSheet();
+    }).catch(() => {});
+  }
+  selectTab(tab);
+}
+
+function buildRoomPage() {
+  const code = state.room.code;
+  const tabs = [["live", "dash.tab.live"], ["sheet", "dash.tab.sheet"], ["incidents", "dash.tab.incidents"]];
+  const page = el("div", { id: "room" },
+    el("section", { class: "room-head" },
+      el("div", { class: "room-title" },
+        el("h1", { id: "room-name", text: state.room.name }),
+        el("span", { class: "room-code" }, t("dash.room.code"), " ", el("strong", { text: code }))),
+      el("div", { class: "counters", id: "counters", "aria-live": "polite" })),
+    el("div", { class: "tabbar no-print" },
+      el("nav", { class: "tabs", role: "tablist" }, tabs.map(([id, key]) =>
+        el("a", { role: "tab", id: `tab-link-${id}`, "aria-controls": `tab-${id}`, "data-tab": id, href: `#/room/${encodeURIComponent(code)}/${id}`, text: t(key) }))),
+      el("div", { class: "room-actions no-print" },
+        // Compact: the live state only, so that a 30-machine room fits on one screen or projector.
+        el("button", { type: "button", class: "btn", id: "compact", "aria-pressed": String(document.body.classList.contains("compact")),
+          text: t("dash.action.compact"), onclick: (ev) => {
+            const on = document.body.classList.toggle("compact");
+            localStorage.setItem("examroom.compact", on ? "1" : "");
+            ev.target.setAttribute("aria-pressed", String(on));
+          } }), " ",
+        el("button", { type: "button", class: "btn", id: "only-problems", "aria-pressed": String(document.body.classList.contains("only-problems")),
+          text: t("dash.action.only_problems"), onclick: (ev) => {
+            const on = document.body.classList.toggle("only-problems");
+            ev.target.setAttribute("aria-pressed", String(on));
+          } }), " ",
+        el("button", { type: "button", class: "btn", id: "export-csv", text: t("dash.action.export_csv"),
+          onclick: () => download(`/rooms/${encodeURIComponent(code)}/export.csv?lang=${state.lang}`, `examroom-${code}.csv`).catch((e) => showBanner(e.message)) }))),
+    el("section", { id: "tab-live", class: "tab-panel" },
+      el("div", { class: "room-body" },
+        el("div", { class: "tiles-wrap" },
+          el("details", { class: "enrol no-print", id: "enrol-help" },
+            el("summary", { text: t("dash.enrol.title") }), el("p", { text: t("dash.enrol.intro") }), commandBlock(code)),
+          el("div", { id: "tiles", class: "tiles" })),
+        el("aside", { id: "feed", class: "feed", "aria-labelledby": "feed-title" },
+          el("div", { class: "feed-head" },
+            el("h2", { id: "feed-title", tabindex: "-1", text: t("dash.alerts.title") }),
+            el("label", { class: "small" },
+              el("input", { type: "checkbox", id: "show-acked", checked: state.showAcked,
+                onchange: (ev) => { state.showAcked = ev.target.checked; renderFeed(); } }),
+              " ", t("dash.alerts.show_acked"))),
+          el("button", { type: "button", class: "btn btn-small ack-all", id: "ack-all", hidden: true, text: t("dash.alerts.ack_all"), onclick: ackAll }),
+          el("ol", { id: "alert-list", class: "alert-list", "aria-live": "polite" }),
+          el("details", { class: "journal" },
+            el("summary", { text: t("dash.journal.title") }),
+            el("ol", { id: "journal", class: "journal-list" }))))),
+    el("section", { id: "tab-sheet", class: "tab-panel sheet" }),
+    el("section", { id: "tab-incidents", class: "tab-panel incidents" }));
+  setView("room", page);
+  renderAll();
+}
+
+function selectTab(tab) {
+  state.tab = tab;
+  document.body.dataset.tab = tab;
+  for (const id of ["live", "sheet", "incidents"]) {
+    document.getElementById(`tab-${id}`).hidden = id !== tab;
+    const link = document.getElementById(`tab-link-${id}`);
+    link.setAttribute("aria-selected", String(id === tab));
+  }
+  if (tab === "incidents") {
+    if (state.incidents) renderIncidents();  // show at once (edits kept), then bring in new lines
+    loadIncidents();
+  }
+}
+
+/* ---------- machines and tiles ---------- */
+
+/** ready | warn | not_ready | none: the tile's colour AND its words. */
+function verdict(m) {
+  if (!m.report_status && !m.report_at) return "none";
+  if (!m.ready) return "not_ready";
+  return m.report_status === "warn" ? "warn" : "ready";
+}
+
+const VERDICT_ICON = { ready: "✔", warn: "⚠", not_ready: "✖", none: "…" };
+const STATUS_ICON = { ok: "✔", warn: "⚠", fail: "✖", error: "✖", skip: "–" };
+
+function sortedMachines() {
+  const coll = new Intl.Collator(state.lang, { numeric: true, sensitivity: "base" });
+  return [...state.machines.values()].sort((a, b) => coll.compare(a.hostname || "", b.hostname || ""));
+}
+
+const OS_NAMES = { windows: "Windows", linux: "Linux", macos: "macOS" };
+
+function osText(m) {
+  return [OS_NAMES[m.os] || m.os, m.os_version].filter(Boolean).join(" ");
+}
+
+function facts(m) {
+  const f = m.facts || {};
+  const out = [];
+  const os = osText(m);
+  if (os) out.push(os);
+  if (f.cpu_count) out.push(t("dash.fact.cpu", { n: fmtNumber(f.cpu_count) }));
+  if (f.ram_gb) out.push(t("dash.fact.ram", { gb: fmtNumber(f.ram_gb, 1) }));
+  if (f.screen_px || f.screen_width) out.push(t("dash.fact.screen", { px: fmtNumber(f.screen_px || f.screen_width) }));
+  return out;
+}
+
+/** What is wrong right now during the session, worst first (shown in the tile's alarm strip). */
+function liveAlarms(m) {
+  const out = [];
+  // A lost companion's focus/network/programs are only its last word: not alarms by themselves.
+  if (m.live === "lost") return [t("dash.live.alarm.lost")];
+  if (m.focus === "away") out.push(m.focus_title ? t("dash.live.alarm.away_title", { title: m.focus_title }) : t("dash.live.alarm.away"));
+  if (m.forbidden && m.forbidden.length) out.push(t("dash.live.alarm.forbidden", { names: m.forbidden.join(", ") }));
+  if (m.net === "down") out.push(t("dash.live.alarm.net"));
+  return out;
+}
+
+function liveBlock(m) {
+  const rows = [];
+  const live = m.live || "never";
+  const liveIcon = { online: "●", lost: "✖", never: "○" }[live] || "○";
+  rows.push(el("li", { class: `live-${live}`, "data-live": live },
+    el("span", { class: "k", text: t("dash.live.companion") }),
+    el("span", { class: "v" }, `${liveIcon} ${t(`dash.live.${live}`)}`,
+      live === "lost" && m.last_seen ? el("span", { class: "muted last-seen" }, " · ", t("dash.live.last_signal"), " ",
+        el("time", { "data-age": m.last_seen, datetime: m.last_seen, title: fmtDateTime(m.last_seen), text: fmtAge(m.last_seen) })) : null)));
+  if (live === "lost" && (m.focus || m.net || (m.forbidden && m.forbidden.length))) {
+    rows.push(el("li", { class: "stale-note", text: t("dash.live.stale") }));
+  }
+  if (m.focus) {
+    rows.push(el("li", { class: `focus-${m.focus}`, "data-focus": m.focus },
+      el("span", { class: "k", text: t("dash.live.focus") }),
+      el("span", { class: "v" },
+        m.focus === "exam" ? `✔ ${t("dash.live.focus_exam")}` : `⚠ ${t("dash.live.focus_away")}`,
+        m.focus === "away" && m.focus_title ? el("q", { class: "win-title", text: m.focus_title }) : null,
+        m.focus === "away" && awaySince(m) ? el("span", { class: "muted away-since" }, "(", el("time", { "data-age": awaySince(m), datetime: awaySince(m), text: fmtAge(awaySince(m)) }), ")") : null)));
+  }
+  if (m.net) {
+    rows.push(el("li", { class: `net-${m.net}`, "data-net": m.net },
+      el("span", { class: "k", text: t("dash.live.net") }),
+      el("span", { class: "v", text: m.net === "up" ? `✔ ${t("dash.live.net_up")}` : `✖ ${t("dash.live.net_down")}` })));
+  }
+  if (m.forbidden && m.forbidden.length) {
+    rows.push(el("li", { class: "forbidden" },
+      el("span", { class: "k", text: t("dash.live.forbidden") }),
+      el("span", { class: "v", text: `✖ ${m.forbidden.join(", ")}` })));
+  }
+  return el("ul", { class: live === "lost" ? "live stale" : "live" }, rows);
+}
+
+/** When the current absence began: the machine's latest focus_lost we know of. */
+function awaySince(m) {
+  let at = null;
+  for (const a of state.alerts.values()) if (a.machine_id === m.machine_id && a.kind === "focus_lost" && (!at || a.at > at)) at = a.at;
+  for (const e of state.events) if (e.machine_id === m.machine_id && e.kind === "focus_lost" && (!at || e.at > at)) at = e.at;
+  return at;
+}
+
+/** The same live state on one line, for the compact view. */
+function liveLine(m) {
+  const live = m.live || "never";
+  const chips = [el("span", { class: `chip live-${live}`, text: `${{ online: "●", lost: "✖", never: "○" }[live] || "○"} ${t(`dash.live.${live}`)}` })];
+  if (m.focus) chips.push(el("span", { class: `chip focus-${m.focus}`, text: m.focus === "exam" ? `✔ ${t("dash.live.short.exam")}` : `⚠ ${t("dash.live.short.away")}` }));
+  if (m.net) chips.push(el("span", { class: `chip net-${m.net}`, text: m.net === "up" ? `✔ ${t("dash.live.short.net_up")}` : `✖ ${t("dash.live.short.net_down")}` }));
+  return el("p", { class: live === "lost" ? "live-line stale" : "live-line" }, chips);
+}
+
+function renderTile(m) {
+  const v = verdict(m);
+  const alarms = liveAlarms(m);
+  const problems = m.problems || [];
+  const id = m.machine_id;
+  const details = problems.length ? el("details", { class: "problems", open: state.openDetails.has(id) || (v === "not_ready" && !state.openDetails.has("closed:" + id)) },
+    el("summary", { text: t(problems.length === 1 ? "dash.tile.problems_one" : "dash.tile.problems", { n: problems.length }) }),
+    el("ul", {}, problems.map((p) => el("li", { class: `problem status-${p.status}`, "data-check": p.id },
+      el("div", { class: "problem-head" },
+        el("span", { class: `badge status-${p.status}`, text: `${STATUS_ICON[p.status] || ""} ${t(`dash.status.${p.status}`)}` }),
+        el("strong", { text: p.title || p.id })),
+      p.summary ? el("p", { class: "summary", text: p.summary }) : null,
+      p.remediation ? el("p", { class: "remediation" }, el("span", { class: "todo", text: t("dash.tile.todo") }), " ", p.remediation) : null)))) : null;
+  if (details) {
+    details.addEventListener("toggle", () => {
+      if (details.open) { state.openDetails.add(id); state.openDetails.delete("closed:" + id); }
+      else { state.openDetails.delete(id); state.openDetails.add("closed:" + id); }
+    });
+  }
+  return el("article", { class: `tile verdict-${v}${alarms.length ? " alarm" : ""}`, "data-machine-id": id, "data-verdict": v, "data-hostname": m.hostname },
+    el("header", { class: "tile-head" },
+      el("h3", { class: "hostname", text: m.hostname || id }),
+      el("span", { class: "verdict", text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` })),
+    alarms.length ? el("div", { class: "alarm-strip", role: "alert" }, el("strong", { text: t("dash.live.alarm") }), " ", alarms.join(" · ")) : null,
+    liveBlock(m),
+    liveLine(m),
+    (m.alerts || 0) > 0 ? el("p", { class: "tile-alerts", text: `⚑ ${t(m.alerts === 1 ? "dash.tile.alerts_one" : "dash.tile.alerts", { n: m.alerts })}` }) : null,
+    details,
+    el("footer", { class: "tile-foot" },
+      m.report_at ? el("span", {}, t("dash.tile.report"), " ", el("time", { "data-age": m.report_at, datetime: m.report_at, title: fmtDateTime(m.report_at), text: fmtAge(m.report_at) }),
+        " · ", el("button", { type: "button", class: "linkish open-report", text: t("dash.tile.full_report"), onclick: () => showReport(m) }))
+        : el("span", { text: t("dash.tile.no_report") }),
+      el("span", { class: "facts", text: facts(m).join(" · ") })));
+}
+
+function renderTiles() {
+  const box = document.getElementById("tiles");
+  if (!box) return;
+  const machines = sortedMachines();
+  if (!machines.length) {
+    box.replaceChildren(el("p", { class: "empty", text: t("dash.room.empty") }));
+    return;
+  }
+  box.replaceChildren(...machines.map(renderTile));
+}
+
+function upsertMachine(m) {
+  state.machines.set(m.machine_id, m);
+  if (state.during) state.during.machines.set(m.machine_id, m);
+  const box = document.getElementById("tiles");
+  if (!box) return;
+  const old = box.querySelector(`[data-machine-id="${CSS.escape(m.machine_id)}"]`);
+  if (old && state.machines.size > 1) old.replaceWith(renderTile(m));
+  else renderTiles();
+  renderCounters();
+  renderSheet();
+}
+
+function renderCounters() {
+  const box = document.getElementById("counters");
+  if (!box) return;
+  const machines = [...state.machines.values()];
+  const ready = machines.filter((m) => verdict(m) === "ready" || verdict(m) === "warn").length;
+  const online = machines.filter((m) => m.live === "online").length;
+  const open = [...state.alerts.values()].filter((a) => !a.acked_at).length;
+  const counter = (id, key, value, cls) => el("div", { class: `counter ${cls}`, id },
+    el("span", { class: "counter-value", text: value }), el("span", { class: "counter-label", text: t(key) }));
+  // The tab's title shows the open alerts, for a supervisor who has another tab in front.
+  document.title = `${open ? `(${open}) ` : ""}${state.room.name} – examroom`;
+  box.replaceChildren(
+    counter("counter-ready", "dash.counter.ready", `${ready}/${machines.length}`, ready === machines.length && machines.length ? "good" : "bad"),
+    counter("counter-alerts", open === 1 ? "dash.counter.alerts_one" : "dash.counter.alerts", String(open), open ? "bad" : "good"),
+    counter("counter-online", "dash.counter.online", `${online}/${machines.length}`, ""));
+}
+
+/* ---------- a machine's full report ---------- */
+
+function itemText(item) {
+  if (item.url) {
+    // whitelist items: where it failed and why
+    const reasonKey = `dash.reason.${item.reason}`;
+    const reason = Object.prototype.hasOwnProperty.call(state.texts, reasonKey) ? t(reasonKey) : item.reason;
+    const extra = [item.reason && item.reason !== "ok" ? reason : null,
+      item.http_status ? `HTTP ${item.http_status}` : null,
+      item.latency_ms != null ? `${fmtNumber(item.latency_ms)} ms` : null].filter(Boolean).join(", ");
+    return extra ? `${item.url} (${extra})` : item.url;
+  }
+  return [item.name, item.version, item.detail ? `– ${item.detail}` : null].filter(Boolean).join(" ");
+}
+
+async function showReport(m) {
+  let report;
+  try {
+    report = await api(`/rooms/${encodeURIComponent(state.room.code)}/machines/${encodeURIComponent(m.machine_id)}/report`);
+  } catch (e) {
+    if (e.status !== 401) showBanner(e.message);
+    return;
+  }
+  const machine = report.machine || {};
+  const v = verdict(m);
+  const order = { fail: 0, error: 1, warn: 2, ok: 3, skip: 4 };
+  const checks = [...(report.checks || [])].sort((a, b) => (order[a.status] ?? 5) - (order[b.status] ?? 5));
+  const close = el("button", { type: "button", class: "btn", id: "report-close", text: t("dash.action.close") });
+  const dialog = el("dialog", { id: "report-dialog", class: "report-dialog", "aria-labelledby": "report-title" },
+    el("header", { class: "dialog-head" },
+      el("h2", { id: "report-title", text: t("dash.report.title", { host: machine.hostname || m.hostname }) }),
+      close),
+    el("p", { class: `verdict-line verdict-${v}`, text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` }),
+    el("p", { class: "muted", text: [t("dash.report.when", { date: fmtDateTime(report.finished_at) }),
+      osText({ os: machine.os, os_version: machine.os_version }), machine.arch, ...facts({ facts: machine }),
+      report.agent_version ? `examroom ${report.agent_version}` : null].filter(Boolean).join(" · ") }),
+    el("table", { class: "table report-table" },
+      el("thead", {}, el("tr", {}, ["dash.report.col.check", "dash.report.col.status", "dash.report.col.result"].map((k) => el("th", { text: t(k) })))),
+      el("tbody", {}, checks.map((c) => el("tr", { class: `status-${c.status}`, "data-check": c.id },
+        el("td", {}, el("strong", { text: c.title || c.id })),
+        el("td", {}, el("span", { class: `badge status-${c.status}`, text: `${STATUS_ICON[c.status] || ""} ${t(`dash.status.${c.status}`)}` })),
+        el("td", {},
+          el("div", { text: c.summary || "" }),
+          c.measured != null ? el("div", { class: "muted", text: t("dash.report.measured", { value: fmtNumber(c.measured, 1), threshold: c.threshold != null ? fmtNumber(c.threshold, 1) : "–", unit: c.unit || "" }) }) : null,
+          c.remediation && c.status !== "ok" ? el("div", { class: "remediation" }, el("span", { class: "todo", text: t("dash.tile.todo") }), " ", c.remediation) : null,
+          (c.items || []).length ? el("details", {}, el("summary", { text: t("dash.report.items", { n: c.items.length }) }),
+            el("ul", { class: "items" }, c.items.map((i) => el("li", { class: `status-${i.status || "ok"}` }, `${STATUS_ICON[i.status] || ""} `, itemText(i))))) : null))))));
+  close.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => dialog.remove());
+  document.getElementById("report-dialog")?.remove();
+  document.body.append(dialog);
+  dialog.showModal();
+}
