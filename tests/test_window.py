@@ -20,6 +20,8 @@ import pytest
 from tests.support import need, xvfb
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every window runs with QTWEBENGINE_DISABLE_SANDBOX: CI containers often forbid the user
+# namespaces Chromium's sandbox needs (examroom itself only drops it when run as root).
 OUTPUT = Path(__file__).parent / "output"
 
 DRIVER = textwrap.dedent('''
@@ -103,7 +105,7 @@ def _run_driver(tmp_path: Path, lang: str, display: str) -> tuple[subprocess.Com
     out = tmp_path / "seen.json"
     home = tmp_path / "home"
     (home / "Documents").mkdir(parents=True)
-    env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="xcb", HOME=str(home),
+    env = dict(os.environ, QTWEBENGINE_DISABLE_SANDBOX="1", DISPLAY=display, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="xcb", HOME=str(home),
                XDG_CONFIG_HOME=str(home / ".config"), EXAMROOM_HOME=str(home / ".examroom"))
     env.pop("WAYLAND_DISPLAY", None)
     proc = subprocess.run([sys.executable, str(script), lang, str(shot), str(out)], env=env, cwd=ROOT,
@@ -184,7 +186,7 @@ def test_real_check_command_in_a_window_closed_by_the_window_manager(tmp_path):
     pytest.importorskip("webview")
     report_path = tmp_path / "r.json"
     with xvfb(1280, 900, window_manager=True) as display:
-        env = dict(os.environ, DISPLAY=display, EXAMROOM_HOME=str(tmp_path / "home"), EXAMROOM_MACHINE_ID="gui-real")
+        env = dict(os.environ, QTWEBENGINE_DISABLE_SANDBOX="1", DISPLAY=display, EXAMROOM_HOME=str(tmp_path / "home"), EXAMROOM_MACHINE_ID="gui-real")
         env.pop("WAYLAND_DISPLAY", None)
         proc = subprocess.Popen([sys.executable, "-m", "agent", "check", "--gui", "--only", "screen,mouse",
                                  "--lang", "fr", "--json", str(report_path)],
@@ -238,7 +240,7 @@ def test_closing_the_window_mid_run_is_an_interruption(tmp_path):
     script = tmp_path / "close.py"
     script.write_text(CLOSE_DRIVER)
     with xvfb(1024, 768, window_manager=True) as display:
-        env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), EXAMROOM_HOME=str(tmp_path / "home"),
+        env = dict(os.environ, QTWEBENGINE_DISABLE_SANDBOX="1", DISPLAY=display, PYTHONPATH=str(ROOT), EXAMROOM_HOME=str(tmp_path / "home"),
                    EXAMROOM_MACHINE_ID="gui-close")
         env.pop("WAYLAND_DISPLAY", None)
         proc = subprocess.run([sys.executable, str(script)], env=env, cwd=ROOT, capture_output=True, text=True,
@@ -267,7 +269,7 @@ def test_no_gui_toolkit_falls_back_with_a_clear_message(tmp_path, missing, messa
     script = tmp_path / "no_toolkit.py"
     script.write_text(NO_TOOLKIT_DRIVER)
     with xvfb(800, 600) as display:
-        env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT), EXAMROOM_HOME=str(tmp_path / "home"),
+        env = dict(os.environ, QTWEBENGINE_DISABLE_SANDBOX="1", DISPLAY=display, PYTHONPATH=str(ROOT), EXAMROOM_HOME=str(tmp_path / "home"),
                    EXAMROOM_MACHINE_ID="gui-none")
         env.pop("WAYLAND_DISPLAY", None)
         proc = subprocess.run([sys.executable, str(script), missing, str(tmp_path)], env=env, cwd=ROOT,
