@@ -412,6 +412,12 @@ def test_live_state_alert_feed_and_acknowledgement(server, browser):
     pv_csv = Path(info.value.path()).read_text(encoding="utf-8-sig")
     assert "candidat averti" in pv_csv and '"POSTE-2";"C4"' in pv_csv
     shot(page, "dashboard_incidents")
+    # Printed from this tab: the PV table alone, without buttons or the readiness sheet.
+    page.emulate_media(media="print")
+    assert page.locator("#pv-table").is_visible() and not page.locator(".sheet-table").is_visible()
+    assert not page.locator("#print-pv").is_visible() and not page.locator(".tile").first.is_visible()
+    shot(page, "dashboard_incidents_print", full_page=True)
+    page.emulate_media(media="screen")
 
     # A projector's 1024x768: no horizontal scrolling, nothing injected.
     page.set_viewport_size({"width": 1024, "height": 768})
