@@ -10,6 +10,7 @@ import asyncio
 import socket
 import sqlite3
 import ssl
+import sys
 from pathlib import Path
 
 import click
@@ -82,6 +83,10 @@ def serve(host, port, db, admin_password, reset_admin_password, cert, key, lang)
     scheme = "https" if cert else "http"
     shown = f"[{host}]" if ":" in host else host
     click.echo(t("server.listening", lang, url=f"{scheme}://{shown}:{port}/", db=path), err=True)
+    # The database writer thread hands the GIL back and forth with the event loop at every
+    # SQLite call; at the default 5 ms switch interval a busy loop makes each handoff wait,
+    # and a batch of writes waits tens of milliseconds (bench/ingest.py).
+    sys.setswitchinterval(0.0005)
     uvicorn.run(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning",
                 access_log=False, timeout_graceful_shutdown=3)
 

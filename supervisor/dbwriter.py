@@ -87,27 +87,19 @@ class GroupCommitWriter:
         batch = [(fn, future) for fn, future in batch if future.set_running_or_notify_cancel()]
         if not batch:
             return
-        outcomes: list[tuple[bool, Any]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for fn, _future in batch:
-                conn.execute("SAVEPOINT one")
-                try:
-                    outcomes.append((True, fn(conn)))
-                    conn.execute("RELEASE one")
-                except Exception as exc:  # the caller gets it; the others go on
-                    conn.execute("ROLLBACK TO one")
-                    conn.execute("RELEASE one")
-                    outcomes.append((False, exc))
-            conn.execute("COMMIT")
+            outcomes = self._transaction(conn, batch, isolate=False)
+        except _Retry:
+            outcomes = None
         except Exception as exc:  # the commit itself failed (disk full...): nobody is acknowledged
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            for _fn, future in batch:
-                future.set_exception(exc)
+            self._fail(conn, batch, exc)
             return
+        if outcomes is None:
+            try:
+                outcomes = self._transaction(conn, batch, isolate=True)
+            except Exception as exc:
+                self._fail(conn, batch, exc)
+                return
         self.batches += 1
         self.writes += len(batch)
         for (ok, value), (_fn, future) in zip(outcomes, batch):
@@ -115,3 +107,42 @@ class GroupCommitWriter:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, batch: list, *, isolate: bool) -> list[tuple[bool, Any]]:
+        """One transaction for the batch. Optimistic first (no savepoints: writes almost never
+        fail); if one does, the whole attempt is rolled back and replayed with a SAVEPOINT
+        around each write, so that only the failing one is refused."""
+        outcomes: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        for fn, _future in batch:
+            if not isolate:
+                try:
+                    outcomes.append((True, fn(conn)))
+                except Exception:
+                    conn.execute("ROLLBACK")
+                    raise _Retry() from None
+                continue
+            conn.execute("SAVEPOINT one")
+            try:
+                outcomes.append((True, fn(conn)))
+                conn.execute("RELEASE one")
+            except Exception as exc:  # the caller gets it; the others go on
+                conn.execute("ROLLBACK TO one")
+                conn.execute("RELEASE one")
+                outcomes.append((False, exc))
+        conn.execute("COMMIT")
+        return outcomes
+
+    @staticmethod
+    def _fail(conn: sqlite3.Connection, batch: list, exc: Exception) -> None:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        for _fn, future in batch:
+            future.set_exception(exc)
+
+
+class _Retry(Exception):
+    """A write failed in an optimistic batch: replay it write by write."""

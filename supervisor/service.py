@@ -17,6 +17,9 @@ from supervisor.store import Store, utcnow
 from supervisor.watchdog import Key, Liveness
 
 
+SAVE_LAST_SEEN_S = 10.0
+
+
 class Server:
     def __init__(self, store: Store, hub: Hub, liveness: Liveness, settings: Any = None) -> None:
         self.settings = settings
@@ -45,6 +48,7 @@ class Server:
 
     async def _save_live(self, key: Key) -> None:
         state = self.liveness.get(key)
+        state.saved_at = self.liveness.now()
         await self.store.save_live(key[0], key[1], state.last_seen, state.persisted())
 
     # -- agents
@@ -68,7 +72,14 @@ class Server:
     async def heartbeat(self, room: str, machine_id: str, hb: HeartbeatIn) -> str:
         key = (room, machine_id)
         changed, back = self.liveness.beat(key, hb, utcnow())
-        await self._save_live(key)
+        state = self.liveness.get(key)
+        # Live state is a picture of the last seconds, kept in memory; the store gets it when
+        # it changes, and last_seen at most every SAVE_LAST_SEEN_S (a restart then shows it
+        # a few seconds old at worst). Events and reports, by contrast, are acknowledged only
+        # once written.
+        if changed or back or state.saved_at is None or \
+                self.liveness.now() - state.saved_at >= SAVE_LAST_SEEN_S:
+            await self._save_live(key)
         if back:
             await self.server_event(key, "companion_back", {})
         if changed or back:

@@ -29,6 +29,7 @@ class LiveState:
     focus_title: str | None = None
     net: str | None = None
     forbidden: list[str] = field(default_factory=list)
+    saved_at: float | None = None  # when this state was last written to the store (monotonic)
 
     def public(self) -> dict[str, Any]:
         return {"live": self.status, "focus": self.focus, "focus_title": self.focus_title,
@@ -48,6 +49,9 @@ class Liveness:
 
     def get(self, key: Key) -> LiveState:
         return self._states.get(key) or LiveState()
+
+    def now(self) -> float:
+        return self._clock()
 
     def load(self, key: Key, last_seen: str | None, saved: dict[str, Any]) -> None:
         """State kept in the database by a previous run of the server."""

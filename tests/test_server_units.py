@@ -87,3 +87,29 @@ def test_after_a_server_restart_online_companions_get_a_full_period_to_return():
     now[0] += 4
     assert [key for key, _ in live.expire()] == [("R", "gone")]
     assert live.get(("R", "never")).status == "never"
+
+
+def test_group_commit_refuses_only_the_failing_write_of_a_batch(tmp_path):
+    import sqlite3
+    import threading
+
+    from supervisor.dbwriter import GroupCommitWriter
+
+    writer = GroupCommitWriter(lambda: sqlite3.connect(tmp_path / "w.db", check_same_thread=False))
+    writer.call(lambda c: c.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
+    gate, running = threading.Event(), threading.Event()
+    blocker = writer.submit(lambda c: running.set() or gate.wait(5))  # holds the writer while a batch queues
+    assert running.wait(5)
+    first = writer.submit(lambda c: c.execute("INSERT INTO t VALUES (1)").rowcount)
+    clash = writer.submit(lambda c: c.execute("INSERT INTO t VALUES (1)"))  # same key: refused
+    gone = writer.submit(lambda c: c.execute("INSERT INTO t VALUES (3)"))
+    assert gone.cancel()  # its caller went away before the write ran: skipped
+    third = writer.submit(lambda c: c.execute("INSERT INTO t VALUES (2)").rowcount)
+    batches_before = writer.batches
+    gate.set()
+    assert blocker.result(5) is True and first.result(5) == 1 and third.result(5) == 1
+    with pytest.raises(sqlite3.IntegrityError):
+        clash.result(5)
+    assert writer.batches == batches_before + 2  # the blocker's batch, then one for the other three
+    assert writer.call(lambda c: [r[0] for r in c.execute("SELECT k FROM t ORDER BY k")]) == [1, 2]
+    writer.close()
