@@ -221,10 +221,12 @@ CLOSE_DRIVER = textwrap.dedent('''
         for n in range(1, 4):
             ctx.progress("mouse", n, 3)  # scripts for a window that is gone must not hang anything
             time.sleep(0.1)
+        time.sleep(30)  # a slow check must not keep examroom running once the window is closed
         return ctx.result("mouse", Status.ok, "souris USB")
 
     module = types.ModuleType("checks.mouse")
     module.run = mouse
+    module.budget_s = lambda ctx: 60
     import agent.crashtest, agent.runner
     agent.runner.check_module = {"mouse": module}.__getitem__
     agent.crashtest.check_module = {"mouse": module}.__getitem__
@@ -243,9 +245,12 @@ def test_closing_the_window_mid_run_is_an_interruption(tmp_path):
         env = dict(os.environ, QTWEBENGINE_DISABLE_SANDBOX="1", DISPLAY=display, PYTHONPATH=str(ROOT), EXAMROOM_HOME=str(tmp_path / "home"),
                    EXAMROOM_MACHINE_ID="gui-close")
         env.pop("WAYLAND_DISPLAY", None)
+        started = time.monotonic()
         proc = subprocess.run([sys.executable, str(script)], env=env, cwd=ROOT, capture_output=True, text=True,
                               timeout=90)
+        elapsed = time.monotonic() - started
     assert proc.returncode == 130, proc.stderr[-2000:]
+    assert elapsed < 25, "examroom must end when the window closes, not when the slow check does"
     assert "Interrompu." in proc.stderr.splitlines()  # Qt may add its own warnings after it
     assert "Traceback" not in proc.stderr
 

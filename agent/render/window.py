@@ -185,7 +185,9 @@ window.examroom = {
         if not self.window.events.loaded.wait(60):
             return
         self.shown.set()
-        self.run(first=True)
+        # pywebview's thread is not a daemon: run from one of ours, so that closing the
+        # window mid-run ends examroom at once instead of after the slowest check.
+        threading.Thread(target=self.run, kwargs={"first": True}, daemon=True, name="crash-test").start()
 
     def run(self, first: bool = False) -> bool:
         """Run the crash test and show its report; False when a run is already going on."""
