@@ -13,7 +13,8 @@ CPU to the server (both share this machine's cores).
 Figures (2-core VM shared with other test runs, load average ~6, 2026-11-22), default mix
 (89 % heartbeats, 10 % batches of 3 events, 1 % reports): 3,450-3,850 posts/s, p50 10-14 ms,
 p99 41-93 ms; events and reports alone (every post written, fsync'd): ~1,700 posts/s
-(~5,000 events/s), p50 32 ms, p99 119 ms. Without uvloop/httptools: ~1,500 posts/s.
+(~5,000 events/s), p50 32 ms, p99 119 ms. Without uvloop/httptools (asyncio + h11):
+800-1,500 posts/s.
 Heartbeats are held in memory and written on change (last_seen every 10 s); events and
 reports are answered only after their group commit.
 """
