@@ -166,18 +166,24 @@ def _short(exc: Exception) -> str:
     return text.strip("()'\" ")[:200] or exc.__class__.__name__
 
 
+# Refusals that concern the report itself (too large, invalid, not this machine's): sending
+# it again cannot succeed, so it is set aside (kept on disk, kind "report_refused") instead of
+# blocking every later report behind it.
+_REFUSED_FOR_GOOD = (400, 403, 413, 422)
+
+
 def upload_report(report: Report, *, server: str, room: str, ca_file: str | None, lang: str) -> str:
     """Queue the report durably, then send the queue (oldest first) to (server, room).
 
     On ServerUnreachable the report stays queued and the message says it will be sent next
-    time; on a refusal (bad room code...) it stays queued too and the user gets exit 2.
+    time; on a refusal of the room (bad code) it stays queued too and the user gets exit 2.
     """
     from agent.outbox import Outbox
 
     outbox = Outbox(state_dir() / "outbox.sqlite")
     target = _room_key(server.strip().rstrip("/"), room)
     try:
-        outbox.put("report", {"target": target, "report": report.to_dict()})
+        current = outbox.put("report", {"target": target, "report": report.to_dict()})
         client = ApiClient(server, ca_file=ca_file, lang=lang)
         try:
             client.ensure_enrolled(room, report.machine)
@@ -187,7 +193,16 @@ def upload_report(report: Report, *, server: str, room: str, ca_file: str | None
                 # Only what was meant for this server and room, from this machine.
                 if payload.get("target") != target or (queued.get("machine") or {}).get("id") != client.machine_id:
                     continue
-                client.post_report(Report.model_validate(queued))
+                try:
+                    client.post_report(Report.model_validate(queued))
+                except ServerRefused as exc:
+                    if exc.status not in _REFUSED_FOR_GOOD:
+                        raise
+                    outbox.put("report_refused", {**payload, "refused": str(exc)}, item_id=f"refused-{item_id}")
+                    outbox.ack([item_id])
+                    if item_id == current:
+                        raise
+                    continue
                 outbox.ack([item_id])
                 sent += 1
         except ServerUnreachable as exc:

@@ -190,3 +190,25 @@ def test_two_clients_of_one_machine_do_not_revoke_each_other(tmp_path, monkeypat
     # ...and the second, on its 401, takes mt_b from the state file without enrolling.
     assert second.heartbeat({}) == {"live": "online"} and second.token == "mt_b"
     assert len([c for c in responses.calls if c.request.url.endswith("/enroll")]) == 1
+
+
+def test_a_report_the_server_refuses_is_set_aside_not_blocking_the_next(server, tmp_path, monkeypatch):
+    from agent.client import upload_report
+    from agent.report import Report
+    from tests.server_support import report as make_report
+
+    monkeypatch.setenv("EXAMROOM_HOME", str(tmp_path / "agent"))
+    sup = server.login()
+    room = server.create_room(sup)
+    huge = make_report("agent-9", ready=True)
+    huge["checks"][0]["items"] = [{"name": f"site-{i}", "detail": "x" * 1000} for i in range(1500)]  # > 1 MiB
+    with pytest.raises(BadInput) as refused:
+        upload_report(Report.model_validate(huge), server=server.url, room=room, ca_file=None, lang="fr")
+    assert "trop volumineux" in refused.value.line()
+    outbox = Outbox(tmp_path / "agent" / "outbox.sqlite")
+    assert outbox.count("report") == 0 and outbox.count("report_refused") == 1  # kept, out of the way
+    outbox.close()
+    message = upload_report(Report.model_validate(make_report("agent-9", ready=True)), server=server.url,
+                            room=room, ca_file=None, lang="en")
+    assert message == f"Report sent to the server {server.url} (room {room})."
+    assert stored_reports(server.db, "agent-9") == 1
