@@ -113,3 +113,26 @@ def test_group_commit_refuses_only_the_failing_write_of_a_batch(tmp_path):
     assert writer.batches == batches_before + 2  # the blocker's batch, then one for the other three
     assert writer.call(lambda c: [r[0] for r in c.execute("SELECT k FROM t ORDER BY k")]) == [1, 2]
     writer.close()
+
+
+def test_the_hub_keeps_alive_fans_out_and_drops_a_dashboard_that_does_not_read():
+    import asyncio
+
+    from supervisor.live import Hub
+
+    async def scenario() -> None:
+        hub = Hub(max_queue=3, keepalive_s=0.05)
+        reader = hub.stream("R1")
+        assert (await reader.__anext__()).startswith(b"retry: 2000\n")
+        assert await reader.__anext__() == b": keep-alive\n\n"  # nothing happened for keepalive_s
+        other = hub.subscribe("R2")
+        hub.publish("R1", "event", {"kind": "focus_lost", "title": "Discord « x »"})
+        assert await reader.__anext__() == 'event: event\ndata: {"kind":"focus_lost","title":"Discord « x »"}\n\n'.encode()
+        assert other.empty()  # other rooms hear nothing
+        for n in range(5):  # R1's reader is not reading: its queue overflows
+            hub.publish("R1", "machine", {"n": n})
+        assert hub.subscribers("R1") == 0
+        with pytest.raises(StopAsyncIteration):  # its stream ends; EventSource reconnects and reloads
+            await reader.__anext__()
+
+    asyncio.run(scenario())
