@@ -56,15 +56,11 @@ def setup_admin(store: Store, password: str | None, *, reset: bool, lang: str) -
         raise BadInput(t("server.no_admin_password", lang), "--admin-password",
                        t("server.no_admin_password.hint", lang))
     if stored is None or (reset and password):
-        _run(store.set_admin_hash(hash_password(password)))
+        asyncio.run(store.set_admin_hash(hash_password(password)))  # before the server's loop exists
         return "reset" if stored is not None else "set"
     if password and not verify_password(password, stored):
         return "differs"
     return "kept"
-
-
-def _run(coro) -> None:
-    asyncio.run(coro)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
