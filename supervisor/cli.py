@@ -87,8 +87,33 @@ def serve(host, port, db, admin_password, reset_admin_password, cert, key, lang)
     # SQLite call; at the default 5 ms switch interval a busy loop makes each handoff wait,
     # and a batch of writes waits tens of milliseconds (bench/ingest.py).
     sys.setswitchinterval(0.0005)
-    uvicorn.run(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning",
-                access_log=False, timeout_graceful_shutdown=3)
+    config = uvicorn.Config(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning",
+                            access_log=False, timeout_graceful_shutdown=3)
+    _server_class()(config, app.state.server.hub).run()
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn, plus: on Ctrl+C / SIGTERM the dashboards' streams end at once (their
+        EventSource reconnects to the next server), instead of holding the shutdown."""
+
+        def __init__(self, config, hub) -> None:
+            super().__init__(config)
+            self.hub = hub
+            self.loop = None
+
+        async def serve(self, sockets=None) -> None:
+            self.loop = asyncio.get_running_loop()
+            await super().serve(sockets)
+
+        def handle_exit(self, sig, frame) -> None:
+            if self.loop is not None:
+                self.loop.call_soon_threadsafe(self.hub.close_all)
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 @click.group()

@@ -194,3 +194,17 @@ def test_the_pv_draft_suggests_codes_and_pairs_durations():
     assert en[0]["details_text"] == "exam window left for 42 s: “Discord”" and en[0]["label"] == "Suspected fraud"
     text = draft_csv(fr, "fr")
     assert text.startswith("\ufeffHeure;Poste;Code;Incident;Détails\r\n") and text.count("\r\n") == 7
+
+
+def test_sigterm_ends_the_dashboards_streams_and_the_server_promptly(server):
+    sup = server.login()
+    room = server.create_room(sup)
+    with requests.get(f"{server.url}/api/v1/rooms/{room}/stream", params={"token": sup["Authorization"][7:]},
+                      stream=True, timeout=(5, 10)) as reply:
+        lines = reply.iter_lines(chunk_size=1, decode_unicode=True)
+        assert next(lines) == "retry: 2000"
+        server.proc.terminate()
+        rest = list(lines)  # the stream ends (no read timeout), so the EventSource reconnects
+        assert rest[-1:] in ([""], [])
+    server.proc.wait(10)
+    assert "timeout graceful shutdown exceeded" not in server.log_text()
