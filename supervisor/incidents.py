@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from agent.i18n import t
@@ -61,7 +61,8 @@ def _text(details: dict[str, Any], key: str, default: str = "?") -> str:
     return str(value) if value not in (None, "") else default
 
 
-def build_draft(events: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+def build_draft(events: list[dict[str, Any]], lang: str, tz: tzinfo | None = None) -> list[dict[str, Any]]:
+    """One line per alert-worthy event; clock times in ``tz`` (default: the server's own)."""
     lines: list[dict[str, Any]] = []
     open_by: dict[tuple[str, str], dict[str, Any]] = {}  # (machine, kind or program) -> its line
     # In the order things happened: an outbox replayed after an outage delivers late.
@@ -83,10 +84,10 @@ def build_draft(events: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]
             open_by[(machine, kind)] = line
         elif kind == "forbidden_process":
             open_by[(machine, f"forbidden:{details.get('name')}")] = line
-    return [_finish(line, lang) for line in lines]
+    return [_finish(line, lang, tz) for line in lines]
 
 
-def _finish(line: dict[str, Any], lang: str) -> dict[str, Any]:
+def _finish(line: dict[str, Any], lang: str, tz: tzinfo | None) -> dict[str, Any]:
     details = line.pop("_details")
     duration = line.pop("_duration")
     kind = line["kind"]
@@ -105,7 +106,7 @@ def _finish(line: dict[str, Any], lang: str) -> dict[str, Any]:
         text = (t("incident.net_down.for", lang, duration=took) if took else t("incident.net_down.open", lang))
         text += " " + t("incident.net_down.e4", lang)
     elif kind == "companion_lost":
-        text = t("incident.companion_lost", lang, last_seen=_clock(details.get("last_seen"), lang))
+        text = t("incident.companion_lost", lang, last_seen=_clock(details.get("last_seen"), tz))
     else:
         text = t("incident.companion_stopped", lang)
     line["label"] = t(f"incident.code.{line['code']}", lang)
@@ -113,20 +114,20 @@ def _finish(line: dict[str, Any], lang: str) -> dict[str, Any]:
     return line
 
 
-def _clock(value: Any, lang: str) -> str:
+def _clock(value: Any, tz: tzinfo | None) -> str:
     if not isinstance(value, str):
         return "?"
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone().strftime("%H:%M:%S")
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(tz).strftime("%H:%M:%S")
     except ValueError:
         return value
 
 
-def draft_csv(lines: list[dict[str, Any]], lang: str) -> str:
+def draft_csv(lines: list[dict[str, Any]], lang: str, tz: tzinfo | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if lang == "fr" else ",", lineterminator="\r\n")
     writer.writerow([t(f"incident.col.{c}", lang) for c in ("time", "hostname", "code", "label", "details")])
     for line in lines:
-        writer.writerow([_clock(line["at"], lang), line["hostname"], line["code"], line["label"],
+        writer.writerow([_clock(line["at"], tz), line["hostname"], line["code"], line["label"],
                          line["details_text"]])
     return ("\ufeff" if lang == "fr" else "") + out.getvalue()

@@ -4,8 +4,9 @@ Facts read: the store and the in-memory live state, through supervisor/service.p
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
@@ -127,13 +128,26 @@ def export_csv(code: str, lang: Lang = "fr", user: str = Depends(supervisor_auth
 @router.get("/rooms/{code}/incidents", response_model=list[IncidentLine], tags=["supervisor"],
             responses={200: {"content": {"text/csv": {}}}})
 def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "csv"] = "json",
+                   tz: str | None = Query(None, max_length=64, description="IANA time zone of the clock times, "
+                                          "e.g. Europe/Paris (default: the server's)"),
                    user: str = Depends(supervisor_auth), server: Server = Depends(get_server)):
+    """Draft of the PV d'incident: one line per alert, with a suggested code for the supervisor to confirm."""
     room = room_of(code, server)
-    lines = incidents.build_draft(server.store.events(room["code"], 0, 1_000_000), lang)
+    zone = _zone(tz)
+    lines = incidents.build_draft(server.store.events(room["code"], 0, 1_000_000), lang, zone)
     if format == "csv":
-        return Response(incidents.draft_csv(lines, lang), media_type="text/csv; charset=utf-8",
+        return Response(incidents.draft_csv(lines, lang, zone), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="pv-incident-{room["code"]}.csv"'})
     return lines
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ApiError(422, "invalid", f"unknown time zone {name!r} (e.g. Europe/Paris)") from None
 
 
 @router.get("/rooms/{code}/stream", tags=["supervisor"], response_class=StreamingResponse,

@@ -94,6 +94,11 @@ def test_event_batches_are_idempotent_and_alerts_can_be_acknowledged(server):
                                                        ("A1", "net_down")]
     assert draft[0]["details_text"] == "fenêtre d'examen quittée 42 s : « Discord »"
     assert draft[0]["label"] == "Suspicion de fraude"
+    pv = server.get(f"/rooms/{room}/incidents", sup, lang="fr", format="csv", tz="Europe/Paris")
+    assert pv.headers["content-type"].startswith("text/csv")
+    assert pv.text.lstrip("\ufeff").splitlines()[1] == (
+        "10:00:00;B12-PC1;C6;Suspicion de fraude;fenêtre d'examen quittée 42 s : « Discord »")
+    assert server.get(f"/rooms/{room}/incidents", sup, tz="Mars/Olympus").status_code == 422
 
 
 def test_acknowledged_writes_survive_a_sigkill_of_the_server(server):

@@ -192,6 +192,10 @@ def test_the_pv_draft_suggests_codes_and_pairs_durations():
     assert fr[0]["label"] == "Suspicion de fraude" and fr[2]["label"].startswith("Problème technique")
     en = build_draft(events, "en")[1:]
     assert en[0]["details_text"] == "exam window left for 42 s: “Discord”" and en[0]["label"] == "Suspected fraud"
+    from zoneinfo import ZoneInfo
+
+    assert "dernier signal à 10:39:53" in build_draft(events, "fr", ZoneInfo("Europe/Paris"))[-2]["details_text"]
+    assert draft_csv(fr, "fr", ZoneInfo("Europe/Paris")).splitlines()[1].startswith("10:10:00;PC-m1;C6;")
     text = draft_csv(fr, "fr")
     assert text.startswith("\ufeffHeure;Poste;Code;Incident;Détails\r\n") and text.count("\r\n") == 7
 
