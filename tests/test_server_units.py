@@ -136,3 +136,19 @@ def test_the_hub_keeps_alive_fans_out_and_drops_a_dashboard_that_does_not_read()
             await reader.__anext__()
 
     asyncio.run(scenario())
+
+
+def test_the_sqlite_store_implements_the_whole_store_interface():
+    import inspect
+
+    from supervisor.store import Store
+    from supervisor.store_sqlite import SQLiteStore
+
+    wanted = {name: member for name, member in vars(Store).items()
+              if callable(member) and not name.startswith("_")}
+    assert len(wanted) > 15
+    for name, member in wanted.items():
+        mine = getattr(SQLiteStore, name, None)
+        assert mine is not None, name
+        assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(member), name
+        assert list(inspect.signature(mine).parameters) == list(inspect.signature(member).parameters), name
