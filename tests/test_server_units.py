@@ -152,3 +152,43 @@ def test_the_sqlite_store_implements_the_whole_store_interface():
         assert mine is not None, name
         assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(member), name
         assert list(inspect.signature(mine).parameters) == list(inspect.signature(member).parameters), name
+
+
+def test_any_sequence_of_overlapping_batches_stores_each_event_once(tmp_path):
+    """Property: however batches overlap and repeat (outbox replays, two threads), the server
+    stores each id once, reports stored + duplicates = batch size, and keeps arrival order."""
+    import uuid
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from supervisor.auth import MACHINE_PREFIX, new_token, token_hash
+
+    app = create_app(Settings(db=tmp_path / "p.db", admin_password="pw", web_dir=tmp_path / "none"))
+    store = app.state.server.store
+    client = TestClient(app)
+    login = client.post("/api/v1/login", json={"username": "admin", "password": "pw"}).json()["token"]
+    sup = {"Authorization": f"Bearer {login}"}
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.lists(st.integers(0, 11), max_size=6, unique=True), min_size=1, max_size=8))
+    def check(picks):
+        import asyncio
+
+        pool = [str(uuid.uuid4()) for _ in range(12)]  # fresh ids: event ids are global
+        batches = [[pool[n] for n in pick] for pick in picks]
+        room = asyncio.run(store.create_room("P"))["code"]
+        token = new_token(MACHINE_PREFIX)
+        asyncio.run(store.enroll(room, {"id": "m", "hostname": "h", "os": "linux"}, token_hash(token)))
+        mach = {"Authorization": f"Bearer {token}"}
+        seen: list[str] = []
+        for batch in batches:
+            body = {"events": [{"id": i, "kind": "net_up", "at": "2026-11-22T09:00:00Z"} for i in batch]}
+            reply = client.post("/api/v1/events", json=body, headers=mach).json()
+            new = [i for i in batch if i not in seen]
+            assert reply == {"stored": len(new), "duplicates": len(batch) - len(new)}
+            seen.extend(new)
+        stored = [e["id"] for e in client.get(f"/api/v1/rooms/{room}/events", headers=sup).json()]
+        assert stored == seen
+
+    check()
