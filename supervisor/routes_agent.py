@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from agent import __version__
 from agent.report import Report
@@ -19,7 +19,8 @@ from supervisor.models import (EnrollIn, EnrollOut, ErrorBody, EventsIn, EventsO
 from supervisor.service import Server
 from supervisor.store import iso, utcnow
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody}
+                                           for code in (400, 401, 403, 404, 413, 422, 429)}
 router = APIRouter(responses=ERRORS)
 
 
@@ -36,11 +37,21 @@ def health() -> dict[str, Any]:
 
 
 @router.post("/enroll", response_model=EnrollOut, tags=["agent"])
-async def enroll(body: EnrollIn, server: Server = Depends(get_server)) -> EnrollOut:
+async def enroll(body: EnrollIn, request: Request, server: Server = Depends(get_server)) -> EnrollOut:
     """Enrol a machine in a room with the room's code. Enrolling again (same machine id, same
     room) gives a new token and revokes the previous one: the last enrolment wins, so a
-    reinstalled machine or a lost state directory is never locked out."""
-    room = room_of(body.room_code, server)
+    reinstalled machine or a lost state directory is never locked out. Guessing codes is
+    throttled per address (a whole room behind one NAT mistyping a code stays well below)."""
+    who = request.client.host if request.client else "?"
+    wait = server.enrol_throttle.wait_s(who)
+    if wait > 0:
+        raise ApiError(429, "too_many_attempts", "too many unknown room codes: try again later",
+                       {"retry_after_s": int(wait) + 1})
+    try:
+        room = room_of(body.room_code, server)
+    except ApiError:
+        server.enrol_throttle.failed(who)
+        raise
     machine_id = body.machine.id.strip()
     if not machine_id or len(machine_id) > 128:
         raise ApiError(422, "invalid", "machine.id must hold 1 to 128 characters")

@@ -23,7 +23,8 @@ SAVE_LAST_SEEN_S = 10.0
 class Server:
     def __init__(self, store: Store, hub: Hub, liveness: Liveness, settings: Any = None) -> None:
         self.settings = settings
-        self.throttle = LoginThrottle()
+        self.throttle = LoginThrottle()  # failed logins
+        self.enrol_throttle = LoginThrottle(max_failures=100)  # unknown room codes
         self.store = store
         self.hub = hub
         self.liveness = liveness

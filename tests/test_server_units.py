@@ -192,3 +192,14 @@ def test_any_sequence_of_overlapping_batches_stores_each_event_once(tmp_path):
         assert stored == seen
 
     check()
+
+
+def test_guessing_room_codes_is_throttled(tmp_path):
+    app = create_app(Settings(db=tmp_path / "s.db", admin_password="pw"))
+    app.state.server.enrol_throttle = LoginThrottle(max_failures=3)
+    machine = {"id": "m1", "hostname": "PC", "os": "linux"}
+    with TestClient(app) as client:
+        for code in ("AAAAAA", "BBBBBB", "CCCCCC"):
+            assert client.post("/api/v1/enroll", json={"room_code": code, "machine": machine}).status_code == 404
+        blocked = client.post("/api/v1/enroll", json={"room_code": "DDDDDD", "machine": machine})
+        assert blocked.status_code == 429 and blocked.json()["code"] == "too_many_attempts"
