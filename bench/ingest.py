@@ -10,11 +10,13 @@ CPU to the server (both share this machine's cores).
 
     python bench/ingest.py --agents 200 --procs 2 --conns 32 --seconds 10
 
-Figures (2-core VM shared with other test runs, load average ~6, 2026-11-22), default mix
-(89 % heartbeats, 10 % batches of 3 events, 1 % reports): 3,450-3,850 posts/s, p50 10-14 ms,
-p99 41-93 ms; events and reports alone (every post written, fsync'd): ~1,700 posts/s
-(~5,000 events/s), p50 32 ms, p99 119 ms. Without uvloop/httptools (asyncio + h11):
-800-1,500 posts/s.
+Figures (2-core VM, 2026-11-22, quiet machine; busy with other test runs in brackets),
+default mix (89 % heartbeats, 10 % batches of 3 events, 1 % reports), 200 agents, 64
+connections: 4,300-5,500 posts/s [3,450-3,850], p50 3-9 ms, p99 90-110 ms (the events and
+reports: p50 ~50 ms, they wait for their group commit while heartbeats saturate the loop).
+Events and reports alone (every post written and fsync'd): ~2,450 posts/s (~7,400 events/s),
+p50 23 ms, p99 55 ms [~1,700 posts/s]. 1,000 agents, 32 connections: ~4,400 posts/s.
+Without uvloop/httptools (asyncio + h11): 800-1,500 posts/s [busy machine].
 Heartbeats are held in memory and written on change (last_seen every 10 s); events and
 reports are answered only after their group commit.
 """

@@ -86,7 +86,7 @@ def serve(host, port, db, admin_password, reset_admin_password, cert, key, lang)
     # The database writer thread hands the GIL back and forth with the event loop at every
     # SQLite call; at the default 5 ms switch interval a busy loop makes each handoff wait,
     # and a batch of writes waits tens of milliseconds (bench/ingest.py).
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(0.0002)
     config = uvicorn.Config(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning",
                             access_log=False, timeout_graceful_shutdown=3)
     _server_class()(config, app.state.server.hub).run()

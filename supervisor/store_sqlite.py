@@ -250,23 +250,24 @@ class SQLiteStore:
     async def add_events(self, room_code: str, machine_id: str,
                          events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
         received = utcnow()
-        prepared = [(e["id"], e["kind"], e["at"], dumps(e["details"]), int(is_alert(e["kind"], e["details"])))
-                    for e in events]
+        prepared = [(e["id"], room_code, machine_id, e["kind"], e["at"], received, dumps(e["details"]),
+                     int(is_alert(e["kind"], e["details"]))) for e in events]
+        if not prepared:
+            return [], 0
 
         def write(c: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
-            stored, duplicates = [], 0
-            for event_id, kind, at, details, alert in prepared:
-                cur = c.execute("INSERT OR IGNORE INTO events (id, room_code, machine_id, kind, at, received_at, "
-                                "details, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                (event_id, room_code, machine_id, kind, at, received, details, alert))
-                if cur.rowcount:
-                    stored.append(cur.lastrowid)
-                else:
-                    duplicates += 1
+            seqs = _insert_events(c, prepared)
+            host = c.execute("SELECT hostname FROM machines WHERE room_code=? AND machine_id=?",
+                             (room_code, machine_id)).fetchone()
             rows = []
-            for seq in stored:
-                rows.append(_event_row(c.execute(_EVENT_COLS + "WHERE e.seq=?", (seq,)).fetchone()))
-            return rows, duplicates
+            for event_id, _room, _machine, kind, at, _received, details, alert in prepared:
+                seq = seqs.pop(event_id, None)  # pop: an id twice in one batch is stored once
+                if seq is not None:
+                    rows.append({"seq": seq, "id": event_id, "kind": kind, "at": at, "machine_id": machine_id,
+                                 "hostname": host[0] if host else machine_id, "details": json.loads(details),
+                                 "alert": bool(alert), "acked_at": None, "acked_by": None})
+            rows.sort(key=lambda r: r["seq"])
+            return rows, len(prepared) - len(rows)
         return await self.writer.run(write)
 
     def events(self, room_code: str, after: int = 0, limit: int = 1000,
@@ -289,6 +290,32 @@ class SQLiteStore:
                             "AND alert=1", (event_id, room_code)).fetchone()
             return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3]} if row else None
         return await self.writer.run(write)
+
+
+_INSERT_EVENT = ("INSERT OR IGNORE INTO events (id, room_code, machine_id, kind, at, received_at, details, alert) "
+                 "VALUES ")
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _insert_events(c: sqlite3.Connection, prepared: list[tuple]) -> dict[str, int]:
+    """Insert a batch, skipping ids already stored; returns {id: seq} of the rows inserted.
+
+    One multi-row INSERT ... RETURNING per 100 events: the writer thread then hands the GIL
+    over once per chunk instead of twice per event, which is what keeps event latency low
+    while the event loop is busy with heartbeats (bench/ingest.py)."""
+    seqs: dict[str, int] = {}
+    if sqlite3.sqlite_version_info < (3, 35):  # no RETURNING: one statement per event
+        for row in prepared:
+            cur = c.execute(_INSERT_EVENT + _ROW, row)
+            if cur.rowcount:
+                seqs.setdefault(row[0], cur.lastrowid)
+        return seqs
+    for start in range(0, len(prepared), 100):
+        chunk = prepared[start:start + 100]
+        sql = _INSERT_EVENT + ", ".join([_ROW] * len(chunk)) + " RETURNING id, seq"
+        for event_id, seq in c.execute(sql, [value for row in chunk for value in row]).fetchall():
+            seqs[event_id] = seq
+    return seqs
 
 
 def _facts(machine: dict[str, Any]) -> dict[str, Any]:

@@ -171,7 +171,7 @@ def test_any_sequence_of_overlapping_batches_stores_each_event_once(tmp_path):
     sup = {"Authorization": f"Bearer {login}"}
 
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(st.lists(st.lists(st.integers(0, 11), max_size=6, unique=True), min_size=1, max_size=8))
+    @given(st.lists(st.lists(st.integers(0, 11), max_size=6), min_size=1, max_size=8))
     def check(picks):
         import asyncio
 
@@ -185,7 +185,7 @@ def test_any_sequence_of_overlapping_batches_stores_each_event_once(tmp_path):
         for batch in batches:
             body = {"events": [{"id": i, "kind": "net_up", "at": "2026-11-22T09:00:00Z"} for i in batch]}
             reply = client.post("/api/v1/events", json=body, headers=mach).json()
-            new = [i for i in batch if i not in seen]
+            new = [i for n, i in enumerate(batch) if i not in seen and i not in batch[:n]]
             assert reply == {"stored": len(new), "duplicates": len(batch) - len(new)}
             seen.extend(new)
         stored = [e["id"] for e in client.get(f"/api/v1/rooms/{room}/events", headers=sup).json()]
@@ -203,3 +203,29 @@ def test_guessing_room_codes_is_throttled(tmp_path):
             assert client.post("/api/v1/enroll", json={"room_code": code, "machine": machine}).status_code == 404
         blocked = client.post("/api/v1/enroll", json={"room_code": "DDDDDD", "machine": machine})
         assert blocked.status_code == 429 and blocked.json()["code"] == "too_many_attempts"
+
+
+@pytest.mark.parametrize("sqlite_version", [(3, 40, 1), (3, 31, 1)], ids=["returning", "before-3.35"])
+def test_event_batches_on_both_insert_paths(tmp_path, monkeypatch, sqlite_version):
+    import asyncio
+    import sqlite3
+    import uuid
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", sqlite_version)
+    store = open_store(tmp_path / "e.db")
+
+    async def scenario():
+        room = (await store.create_room("R"))["code"]
+        await store.enroll(room, {"id": "m", "hostname": "PC-7", "os": "linux"}, "h")
+        ids = [str(uuid.uuid4()) for _ in range(250)]
+        batch = [{"id": i, "kind": "focus_lost", "at": "t", "details": {"n": n}} for n, i in enumerate(ids)]
+        rows, dup = await store.add_events(room, "m", batch + batch[:3])
+        assert dup == 3 and [r["id"] for r in rows] == ids and rows[5]["details"] == {"n": 5}
+        assert rows[0]["hostname"] == "PC-7" and rows[0]["alert"] is True
+        assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
+        rows, dup = await store.add_events(room, "m", batch[:10])
+        assert rows == [] and dup == 10
+        assert [e["id"] for e in store.events(room, 0, 1000)] == ids
+
+    asyncio.run(scenario())
+    store.close()
