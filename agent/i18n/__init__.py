@@ -93,13 +93,9 @@ _MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "A
 
 def fmt_date(value: date | datetime | str | None, lang: str) -> str:
     """22 novembre 2026 / 22 November 2026; ISO strings are accepted."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
+    value = _parse_iso(value)
+    if value is None or isinstance(value, str):
+        return value or ""
     months = _MONTHS_FR if lang == "fr" else _MONTHS_EN
     day = "1er" if lang == "fr" and value.day == 1 else str(value.day)
     return f"{day} {months[value.month - 1]} {value.year}"
@@ -107,14 +103,21 @@ def fmt_date(value: date | datetime | str | None, lang: str) -> str:
 
 def fmt_datetime(value: datetime | str | None, lang: str) -> str:
     """Local date and time: "22 novembre 2026 à 09:05" / "22 November 2026, 09:05"."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
+    value = _parse_iso(value)
+    if value is None or isinstance(value, str):
+        return value or ""
     if value.tzinfo is not None:
         value = value.astimezone()
     sep = " à " if lang == "fr" else ", "
     return f"{fmt_date(value, lang)}{sep}{value:%H:%M}"
+
+
+def _parse_iso(value):
+    """An ISO string (reports write "...Z") as a datetime; other values, and unparseable
+    strings (shown as they are), pass through."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value
