@@ -79,6 +79,8 @@ def _run_one(check_id: str, ctx: CheckContext, finished: queue.Queue) -> None:
         return
     try:
         result = module.run(ctx)
+        if not isinstance(result, CheckResult):
+            raise TypeError(f"checks.{check_id}.run returned {type(result).__name__}, not a CheckResult")
     except Exception as exc:  # noqa: BLE001 - a broken check must never crash the crash test
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         result = _error(ctx, check_id, t("runner.crashed", ctx.lang, reason=reason))

@@ -47,22 +47,28 @@ def test_runner_turns_exceptions_and_overruns_into_errors(monkeypatch, tmp_path)
 
     def slow(ctx):
         time.sleep(5)
+        return ctx.result("mouse", Status.ok, "too late")
+
+    def nothing(ctx):
+        return None
 
     _fake_checks(monkeypatch, {
         "browser": lambda c: c.result("browser", Status.ok, "fine"),
         "screen": boom,
         "mouse": slow,
+        "storage": nothing,
     })
     events = []
     started = time.monotonic()
-    results = run_checks(["browser", "screen", "mouse"], ctx, events.append)
+    results = run_checks(["browser", "screen", "mouse", "storage"], ctx, events.append)
     assert time.monotonic() - started < 4, "a hung check must not hold the others"
-    assert [r.id for r in results] == ["browser", "screen", "mouse"]
+    assert [r.id for r in results] == ["browser", "screen", "mouse", "storage"]
     assert results[0].status == Status.ok
     assert results[1].status == Status.error and "disk on fire" in results[1].summary
     assert results[2].status == Status.error and "0.5 s" in results[2].summary
+    assert results[3].status == Status.error and "not a CheckResult" in results[3].summary
     assert all(r.remediation for r in results[1:])
-    assert [e.kind for e in events].count("done") == 3
+    assert [e.kind for e in events].count("done") == 4
 
 
 def test_report_status_and_ready(monkeypatch, tmp_path):
