@@ -8,7 +8,7 @@ from __future__ import annotations
 from checks.base import CheckContext
 from checks.probes.software import Inventory, Program, inventory
 from checks.releases import Age, Dated, age_of
-from checks.result import Item, Status
+from checks.result import CheckResult, Item, Status
 
 AGE_STATUS = {Age.recent: Status.ok, Age.old: Status.fail, Age.unknown: Status.warn}
 
@@ -64,3 +64,15 @@ def fix_for_os(ctx: CheckContext, prefix: str, **fields: object) -> str:
     """The remediation written for this host's OS (package names, winget ids, sites differ)."""
     os_name = ctx.host.os if ctx.host.os in ("linux", "windows", "macos") else "linux"
     return ctx.t(f"{prefix}.{os_name}", **fields)
+
+
+def editor_check(ctx: CheckContext, check_id: str, kind: str) -> CheckResult:
+    """``image_editor`` and ``video_editor``: a program of ``kind`` is installed, whatever its age
+    (the checklist asks for the program, not a recent version)."""
+    found = software(ctx).of_kind(kind)
+    if not found:
+        return ctx.result(check_id, Status.fail, ctx.t(f"software.{kind}.none"),
+                          remediation=fix_for_os(ctx, f"software.{kind}.fix"))
+    names = join(ctx, [label(ctx, p, say_unknown=False) for p in found])
+    return ctx.result(check_id, Status.ok, ctx.t("software.editor.ok", names=names),
+                      items=[item(ctx, p, Status.ok) for p in found])

@@ -6,8 +6,8 @@ No age rule here: the checklist asks for the program, not a recent version.
 from __future__ import annotations
 
 from checks.base import CheckContext
-from checks.result import CheckResult, Status
-from checks.softcheck import fix_for_os, item, join, label, software
+from checks.result import CheckResult
+from checks.softcheck import editor_check
 
 ID = "video_editor"
 
@@ -17,10 +17,4 @@ def budget_s(ctx: CheckContext) -> float:
 
 
 def run(ctx: CheckContext) -> CheckResult:
-    found = software(ctx).of_kind("video")
-    if not found:
-        return ctx.result(ID, Status.fail, ctx.t("software.video.none"),
-                          remediation=fix_for_os(ctx, "software.video.fix"))
-    names = join(ctx, [label(ctx, p, say_unknown=False) for p in found])
-    return ctx.result(ID, Status.ok, ctx.t("software.editor.ok", names=names),
-                      items=[item(ctx, p, Status.ok) for p in found])
+    return editor_check(ctx, ID, "video")
