@@ -181,3 +181,47 @@ class IncidentLine(BaseModel):
     label: str
     kind: str
     details_text: str
+
+
+# -- the supervisor's completion of the PV d'incident draft (kept on the server, shared by
+#    every supervisor of the room). Limits: a session of twenty candidates fills a few
+#    dozen lines; these bounds leave room for that many times over while capping a body.
+PvText = Field(None, max_length=2000)
+PV_KEY = r"^[A-Za-z0-9_.:|+\-]{1,200}$"
+
+
+class PvLineEdit(_In):
+    """Changed cells of one of the server's draft lines (keyed ``at|machine_id|kind``)."""
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=2000)
+    code: str | None = Field(None, max_length=64)
+    label: str | None = PvText
+    details_text: str | None = PvText
+
+
+class PvExtraLine(_In):
+    """A line the supervisor added by hand."""
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=2000)
+    key: str = Field(pattern=PV_KEY)
+    time: str = Field("", max_length=32)
+    hostname: str = Field("", max_length=200)
+    code: str = Field("", max_length=64)
+    label: str = Field("", max_length=2000)
+    details_text: str = Field("", max_length=2000)
+
+
+class PvEditsIn(_In):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=8000)
+    edits: dict[str, PvLineEdit] = Field(default_factory=dict, max_length=500)
+    extra: list[PvExtraLine] = Field(default_factory=list, max_length=200)
+    comment: str = Field("", max_length=8000)
+    client: str | None = Field(None, max_length=64, description="the page that saved (lets it ignore its own echo)")
+
+
+class PvEditsOut(BaseModel):
+    edits: dict[str, PvLineEdit]
+    extra: list[PvExtraLine]
+    comment: str
+    version: int = Field(description="0: never saved; +1 at each save")
+    updated_at: str | None
+    updated_by: str | None
+    client: str | None = None

@@ -20,7 +20,7 @@ from supervisor import incidents
 from supervisor.auth import SUPERVISOR_PREFIX, new_token, token_hash, verify_password
 from supervisor.deps import ApiError, bearer, get_server, room_of, stream_auth, supervisor_auth
 from supervisor.models import (AckOut, AlertOut, ErrorBody, EventOut, IncidentLine, LoginIn, MachineOut,
-                               RoomIn, RoomOut, RoomSummary, TokenOut)
+                               PvEditsIn, PvEditsOut, RoomIn, RoomOut, RoomSummary, TokenOut)
 from supervisor.service import Server
 from supervisor.store import iso
 
@@ -139,6 +139,25 @@ def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "csv"] 
         return Response(incidents.draft_csv(lines, lang, zone), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="pv-incident-{room["code"]}.csv"'})
     return lines
+
+
+@router.get("/rooms/{code}/incidents/edits", response_model=PvEditsOut, tags=["supervisor"])
+def incident_edits(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
+    """The supervisors' completion of the PV draft: changed cells, added lines, a global comment."""
+    saved = server.store.pv_edits(room_of(code, server)["code"])
+    return saved or {"edits": {}, "extra": [], "comment": "", "version": 0, "updated_at": None, "updated_by": None}
+
+
+@router.put("/rooms/{code}/incidents/edits", response_model=PvEditsOut, tags=["supervisor"])
+async def save_incident_edits(code: str, body: PvEditsIn, user: str = Depends(supervisor_auth),
+                              server: Server = Depends(get_server)) -> dict:
+    """Replace the room's PV edits (the whole record: the last save wins) and tell the room's dashboards."""
+    room = room_of(code, server)["code"]
+    record = body.model_dump(mode="json", exclude={"client"}, exclude_none=True)
+    saved = await server.store.save_pv_edits(room, record, user)
+    saved["client"] = body.client
+    server.hub.publish(room, "pv_edits", saved)
+    return saved
 
 
 def _zone(name: str | None) -> tzinfo | None:

@@ -40,7 +40,12 @@ CREATE TABLE IF NOT EXISTS events (
     acked_at TEXT, acked_by TEXT);
 CREATE INDEX IF NOT EXISTS events_by_room ON events (room_code, seq);
 CREATE INDEX IF NOT EXISTS open_alerts ON events (room_code, alert, acked_at);
+CREATE TABLE IF NOT EXISTS pv_edits (
+    room_code TEXT PRIMARY KEY REFERENCES rooms(code), body TEXT NOT NULL,
+    version INTEGER NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
 """
+# Migrations: every statement of SCHEMA is "IF NOT EXISTS", so opening a database file made
+# by an older version adds the tables it lacks (pv_edits came after the first release).
 
 _EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostname, e.machine_id), "
                "e.details, e.alert, e.acked_at, e.acked_by FROM events e LEFT JOIN machines m "
@@ -289,6 +294,27 @@ class SQLiteStore:
             row = c.execute("SELECT id, acked_at, acked_by, machine_id FROM events WHERE id=? AND room_code=? "
                             "AND alert=1", (event_id, room_code)).fetchone()
             return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3]} if row else None
+        return await self.writer.run(write)
+
+    # -- PV d'incident edits
+    def pv_edits(self, room_code: str) -> dict[str, Any] | None:
+        row = self._read().execute("SELECT body, version, updated_at, updated_by FROM pv_edits WHERE room_code=?",
+                                   (room_code,)).fetchone()
+        if row is None:
+            return None
+        return {**json.loads(row[0]), "version": row[1], "updated_at": row[2], "updated_by": row[3]}
+
+    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str) -> dict[str, Any]:
+        body = dumps(edits)
+
+        def write(c: sqlite3.Connection) -> dict[str, Any]:
+            now = utcnow()
+            row = c.execute("SELECT version FROM pv_edits WHERE room_code=?", (room_code,)).fetchone()
+            version = (row[0] if row else 0) + 1
+            c.execute("INSERT INTO pv_edits VALUES (?, ?, ?, ?, ?) ON CONFLICT(room_code) DO UPDATE SET "
+                      "body=excluded.body, version=excluded.version, updated_at=excluded.updated_at, "
+                      "updated_by=excluded.updated_by", (room_code, body, version, now, by))
+            return {**edits, "version": version, "updated_at": now, "updated_by": by}
         return await self.writer.run(write)
 
 

@@ -599,3 +599,70 @@ def test_real_check_and_companion_processes_reach_the_dashboard(tmp_path, browse
             companion.kill()
             companion.wait(10)
         _stop(server.proc)
+
+
+def test_pv_edits_are_kept_on_the_server_shared_live_and_pushed_after_an_outage(tmp_path, browser):
+    """Two supervisors in two browsers (separate storage): what one types in the PV draft is
+    saved on the server and appears in the other's open page; a server restart keeps it; a
+    change typed while the server is down is kept locally, said "not saved", and sent when
+    the server is back."""
+    server = Server(tmp_path)
+    try:
+        room = server.create_room("Salle PV partagé")
+        agent = FakeAgent(server, room, "PC-PV1")
+        agent.heartbeat()
+        agent.event("focus_lost", title="Discord", process="discord")
+        a, b = new_page(browser), new_page(browser)
+        for page in (a, b):
+            login(page, server)
+            page.goto(f"{server.url}/#/room/{room}/incidents")
+            page.wait_for_selector("body[data-live=on]")
+            sync_api.expect(page.locator("#pv-table tbody tr").first).to_contain_text("PC-PV1")
+        sync_api.expect(a.locator("#pv-save-state")).to_have_attribute("data-state", "idle")
+
+        # Supervisor A completes a line, adds one and writes a comment.
+        a.locator('#pv-table tbody tr').first.locator('[data-field="details_text"]').click()
+        a.keyboard.press("End")
+        a.keyboard.type(" – candidat averti oralement")
+        a.click("#pv-add")
+        a.locator("#pv-table tbody tr.manual").locator('[data-field="code"]').click()
+        a.keyboard.type("A2")
+        a.fill("#pv-comment", "Séance calme, une coupure réseau signalée au centre.")
+        sync_api.expect(a.locator("#pv-save-state")).to_have_attribute("data-state", "saved")
+        sync_api.expect(a.locator("#pv-save-state")).to_contain_text("Enregistré")
+
+        # Supervisor B's open page follows without a reload.
+        sync_api.expect(b.locator("#pv-table tbody tr").first).to_contain_text("candidat averti oralement")
+        sync_api.expect(b.locator("#pv-table tbody tr.manual .pv-code")).to_have_text("A2")
+        sync_api.expect(b.locator("#pv-comment")).to_have_value("Séance calme, une coupure réseau signalée au centre.")
+
+        # The server restarts; a third browser (nothing in its storage) finds everything.
+        server.restart()
+        c = new_page(browser)
+        login(c, server)
+        c.goto(f"{server.url}/#/room/{room}/incidents")
+        sync_api.expect(c.locator("#pv-table tbody tr").first).to_contain_text("candidat averti oralement")
+        sync_api.expect(c.locator("#pv-table tbody tr.manual .pv-code")).to_have_text("A2")
+        sync_api.expect(c.locator("#pv-comment")).to_have_value("Séance calme, une coupure réseau signalée au centre.")
+        with c.expect_download() as info:
+            c.click("#pv-csv")
+        pv_csv = Path(info.value.path()).read_text(encoding="utf-8-sig")
+        assert "candidat averti oralement" in pv_csv and '"A2"' in pv_csv and "Séance calme" in pv_csv
+
+        # Server down: C's change is kept and said to be unsaved; back up: it is sent by itself.
+        c.wait_for_selector("body[data-live=on]")
+        server.proc.kill()
+        server.proc.wait(5)
+        c.fill("#pv-comment", "Ajout pendant la panne du serveur.")
+        sync_api.expect(c.locator("#pv-save-state")).to_have_attribute("data-state", "offline")
+        sync_api.expect(c.locator("#pv-save-state")).to_contain_text("Non enregistré")
+        server.restart()
+        sync_api.expect(c.locator("#pv-save-state")).to_have_attribute("data-state", "saved", timeout=20000)
+        headers = {"Authorization": f"Bearer {server.token()}"}
+        saved = requests.get(f"{server.url}/api/v1/rooms/{room}/incidents/edits", headers=headers, timeout=5).json()
+        assert saved["comment"] == "Ajout pendant la panne du serveur." and saved["extra"][0]["code"] == "A2"
+        shot(c, "dashboard_pv_saved")
+        for page in (a, b, c):
+            assert page.js_errors == []
+    finally:
+        _stop(server.proc)

@@ -1,6 +1,6 @@
 /* examroom dashboard: alerts, the event journal and the live stream. Reads
  * GET /rooms/{code}/alerts, /events and /machines (a snapshot on each (re)connection) and the
- * Server-Sent Events of GET /rooms/{code}/stream (machine, event and ack messages);
+ * Server-Sent Events of GET /rooms/{code}/stream (machine, event, ack and pv_edits messages);
  * acknowledges with POST /rooms/{code}/alerts/{id}/ack.
  */
 "use strict";
@@ -190,6 +190,8 @@ function startLive() {
     hideBanner();
     document.body.dataset.live = "on";
     refresh();
+    // PV edits typed while the server was away: the server is back, send them now.
+    if (state.pv && state.pv.dirty) pvSchedule(0);
   };
   es.onerror = () => {
     if (state.es !== es) return;
@@ -209,6 +211,7 @@ function startLive() {
   es.addEventListener("machine", (e) => upsertMachine(JSON.parse(e.data)));
   es.addEventListener("event", (e) => onEvent(JSON.parse(e.data)));
   es.addEventListener("ack", (e) => onAck(JSON.parse(e.data)));
+  es.addEventListener("pv_edits", (e) => onPvEdits(JSON.parse(e.data)));
 }
 
 function stopLive() {

@@ -17,6 +17,8 @@ async function showRoom(code, tab) {
     state.events = [];
     state.lastSeq = 0;
     state.incidents = null;
+    if (state.pv) clearTimeout(state.pv.timer);
+    state.pv = null;
     buildRoomPage();
     startLive();
     api("/rooms").then((rooms) => {

@@ -1,0 +1,234 @@
+/* examroom dashboard: the draft of the PV d'incident. Lines come from
+ * GET /rooms/{code}/incidents; the supervisors' completion (changed cells, added lines, a
+ * global comment) is kept on the server (GET/PUT /rooms/{code}/incidents/edits) so that
+ * another supervisor, another browser or a cleared cache sees it, and arrives live from the
+ * others through the room's SSE stream (pv_edits). A copy stays in localStorage only as an
+ * offline fallback: marked "dirty" until the server acknowledged it, and pushed as soon as
+ * the server answers again.
+ */
+"use strict";
+
+const PV_SAVE_DELAY_MS = 700;   // debounce: one save per pause in typing, not per key
+const PV_RETRY_MS = 5000;       // server unreachable: try again this often
+const PV_CLIENT = Math.random().toString(36).slice(2) + Date.now().toString(36);  // this page, to skip its own echo
+
+function pvEmpty() { return { edits: {}, extra: [], comment: "" }; }
+
+function pvLocal(code) {
+  try {
+    const saved = JSON.parse(localStorage.getItem(`examroom.pv.${code}`));
+    if (saved && typeof saved === "object") return Object.assign(pvEmpty(), saved);
+  } catch (_) { /* unreadable copy: start from the server's */ }
+  return null;
+}
+
+function pvKeepLocal(code) {
+  const pv = state.pv;
+  localStorage.setItem(`examroom.pv.${code}`, JSON.stringify(Object.assign({}, pv.data, { dirty: pv.dirty, version: pv.version })));
+}
+
+function pvData(record) {
+  return { edits: record.edits || {}, extra: record.extra || [], comment: record.comment || "" };
+}
+
+/** The room's edits: the server's, unless this browser holds changes the server never got. */
+async function pvLoad(code) {
+  const local = pvLocal(code);
+  let remote = null;
+  try {
+    remote = await api(`/rooms/${encodeURIComponent(code)}/incidents/edits`);
+  } catch (e) {
+    if (e.status === 401) throw e;
+  }
+  if (!state.room || state.room.code !== code) return;
+  if (state.pv && state.pv.code === code && state.pv.dirty) {
+    pvSchedule(0);  // typed here while loading: that is the newest
+    return;
+  }
+  if (local && local.dirty) {
+    state.pv = { code, data: pvData(local), dirty: true, version: local.version || 0, status: "pending" };
+    pvSchedule(0);
+  } else if (remote) {
+    state.pv = { code, data: pvData(remote), dirty: false, version: remote.version, status: remote.version ? "saved" : "idle", by: remote.updated_by, at: remote.updated_at };
+    pvKeepLocal(code);
+  } else {
+    state.pv = { code, data: local ? pvData(local) : pvEmpty(), dirty: false, version: local ? local.version || 0 : 0, status: "offline" };
+  }
+}
+
+function pvChanged() {
+  const pv = state.pv;
+  pv.dirty = true;
+  pv.status = "pending";
+  pvKeepLocal(pv.code);
+  pvShowStatus();
+  pvSchedule(PV_SAVE_DELAY_MS);
+}
+
+function pvSchedule(delay) {
+  const pv = state.pv;
+  if (!pv) return;
+  clearTimeout(pv.timer);
+  pv.timer = setTimeout(pvPush, delay);
+}
+
+async function pvPush() {
+  const pv = state.pv;
+  if (!pv || !pv.dirty || pv.busy) return;
+  if (!state.room || state.room.code !== pv.code) return;
+  pv.busy = true;
+  const sent = JSON.stringify(pv.data);
+  try {
+    const res = await api(`/rooms/${encodeURIComponent(pv.code)}/incidents/edits`, { method: "PUT", json: Object.assign({}, pv.data, { client: PV_CLIENT }) });
+    pv.version = res.version;
+    pv.by = res.updated_by;
+    pv.at = res.updated_at;
+    // Typed again while the save was on its way: still dirty, the next save carries it.
+    if (JSON.stringify(pv.data) === sent) { pv.dirty = false; pv.status = "saved"; }
+    else pvSchedule(PV_SAVE_DELAY_MS);
+    pvKeepLocal(pv.code);
+  } catch (e) {
+    pv.status = e.status >= 400 && e.status < 500 && e.status !== 401 ? "refused" : "offline";
+    pv.error = e.message;
+    if (pv.status === "offline") pvSchedule(PV_RETRY_MS);
+  } finally {
+    pv.busy = false;
+    pvShowStatus();
+  }
+}
+
+/** Leaving the page with a save pending: send it anyway (keepalive outlives the page). */
+window.addEventListener("pagehide", () => {
+  const pv = state.pv;
+  if (!pv || !pv.dirty || !state.token) return;
+  try {
+    fetch(`${API}/rooms/${encodeURIComponent(pv.code)}/incidents/edits`, { method: "PUT", keepalive: true,
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.token}` },
+      body: JSON.stringify(Object.assign({}, pv.data, { client: PV_CLIENT })) });
+  } catch (_) { /* the local copy is still marked dirty: pushed on the next visit */ }
+});
+
+/** Another supervisor saved (SSE pv_edits). */
+function onPvEdits(record) {
+  if (record.client === PV_CLIENT || !state.room) return;
+  const pv = state.pv;
+  if (!pv || pv.code !== state.room.code) return;  // not loaded yet: loaded with the tab
+  if (pv.dirty || record.version <= pv.version) return;  // our pending save is newer (the last save wins)
+  state.pv = Object.assign(pv, { data: pvData(record), version: record.version, status: "saved", by: record.updated_by, at: record.updated_at });
+  pvKeepLocal(pv.code);
+  if (state.tab === "incidents" && state.incidents) renderIncidents();
+}
+
+function pvStatusText(pv) {
+  switch (pv.status) {
+    case "saved": return pv.at ? t("dash.pv.saved_at", { time: fmtTime(pv.at), who: pv.by || "" }) : t("dash.pv.saved");
+    case "pending": return t("dash.pv.unsaved");
+    case "offline": return t("dash.pv.offline");
+    case "refused": return t("dash.pv.refused", { error: pv.error || "" });
+    default: return t("dash.pv.nothing_yet");
+  }
+}
+
+function pvShowStatus() {
+  const node = document.getElementById("pv-save-state");
+  if (!node || !state.pv) return;
+  node.dataset.state = state.pv.status;
+  node.textContent = pvStatusText(state.pv);
+}
+
+async function loadIncidents() {
+  const box = document.getElementById("tab-incidents");
+  const code = state.room.code;
+  if (!state.incidents) box.replaceChildren(el("p", { class: "muted", text: t("dash.loading") }));
+  try {
+    const [lines] = await Promise.all([
+      api(`/rooms/${encodeURIComponent(code)}/incidents?lang=${state.lang}&format=json`),
+      pvLoad(code),
+    ]);
+    if (!state.room || state.room.code !== code) return;
+    state.incidents = lines;
+  } catch (e) {
+    if (e.status !== 401) box.replaceChildren(el("p", { class: "form-error", text: e.message }));
+    return;
+  }
+  renderIncidents();
+}
+
+function renderIncidents() {
+  const box = document.getElementById("tab-incidents");
+  const code = state.room.code;
+  if (!state.pv || state.pv.code !== code) state.pv = { code, data: pvEmpty(), dirty: false, version: 0, status: "idle" };
+  const store = state.pv.data;
+  const rows = state.incidents.map((r) => Object.assign({ key: `${r.at}|${r.machine_id}|${r.kind}` }, r, pvDefined(store.edits[`${r.at}|${r.machine_id}|${r.kind}`])));
+  const all = [...rows, ...store.extra.map((r) => Object.assign({ manual: true }, r))];
+  const cell = (r, field, cls) => el("td", { class: cls, contenteditable: "true", "data-field": field, text: r[field] || "" });
+  const tbody = el("tbody", {}, all.map((r) => el("tr", { "data-key": r.key, "data-code": r.code, class: r.manual ? "manual" : "" },
+    r.manual ? cell(r, "time") : el("td", { text: fmtTime(r.at) }),
+    r.manual ? cell(r, "hostname") : el("td", { text: r.hostname || r.machine_id }),
+    cell(r, "code", "pv-code"), cell(r, "label"), cell(r, "details_text"),
+    el("td", { class: "no-print" }, r.manual ? el("button", { type: "button", class: "btn btn-small", text: t("dash.pv.remove"), onclick: () => {
+      store.extra = store.extra.filter((x) => x.key !== r.key);
+      pvChanged();
+      renderIncidents();
+    } }) : null))));
+  tbody.addEventListener("input", (ev) => {
+    const tr = ev.target.closest("tr");
+    const field = ev.target.dataset.field;
+    if (!tr || !field) return;
+    const value = ev.target.textContent;
+    const extra = store.extra.find((x) => x.key === tr.dataset.key);
+    if (extra) extra[field] = value;
+    else (store.edits[tr.dataset.key] = store.edits[tr.dataset.key] || {})[field] = value;
+    pvChanged();
+  });
+  const add = () => {
+    store.extra.push({ key: `manual-${Date.now()}`, time: fmtTime(new Date().toISOString()), hostname: "", code: "", label: "", details_text: "" });
+    pvChanged();
+    renderIncidents();
+  };
+  const comment = el("textarea", { id: "pv-comment", class: "pv-comment", rows: "3", maxlength: "8000", "aria-labelledby": "pv-comment-title" });
+  comment.value = store.comment || "";
+  comment.addEventListener("input", () => { store.comment = comment.value; pvChanged(); });
+  box.replaceChildren(...[
+    el("div", { class: "sheet-head" },
+      el("h2", { text: t("dash.pv.title", { name: state.room.name }) }),
+      el("p", {}, t("dash.sheet.code", { code }), " · ", t("dash.sheet.printed", { date: fmtDateTime(new Date().toISOString()) })),
+      el("p", { class: "muted no-print", text: t("dash.pv.intro") }),
+      el("div", { class: "no-print inline" },
+        el("button", { type: "button", class: "btn btn-primary", id: "print-pv", text: t("dash.action.print"), onclick: () => window.print() }),
+        el("button", { type: "button", class: "btn", id: "pv-csv", text: t("dash.action.export_csv"), onclick: () => pvCsv(code) }),
+        el("button", { type: "button", class: "btn", id: "pv-add", text: t("dash.pv.add"), onclick: add }),
+        el("button", { type: "button", class: "btn", id: "pv-refresh", text: t("dash.action.refresh"), onclick: loadIncidents }),
+        el("span", { id: "pv-save-state", class: "pv-save-state", role: "status", "aria-live": "polite" }))),
+    typeof timelineBlock === "function" ? timelineBlock() : null,
+    all.length ? el("table", { class: "table pv-table", id: "pv-table" },
+      el("thead", {}, el("tr", {}, ["dash.pv.col.time", "dash.pv.col.host", "dash.pv.col.code", "dash.pv.col.label", "dash.pv.col.details"].map((k) => el("th", { text: t(k) })), el("th", { class: "no-print" }))),
+      tbody)
+      : el("p", { class: "empty", text: t("dash.pv.none") }),
+    el("h3", { id: "pv-comment-title", text: t("dash.pv.comment") }),
+    comment,
+    el("div", { class: "signatures" },
+      el("p", { text: t("dash.pv.sign") }), el("p", { text: t("dash.sheet.sign_date") }))].filter(Boolean));
+  pvShowStatus();
+}
+
+/** Only the cells a supervisor actually changed (the server returns the others as null). */
+function pvDefined(edit) {
+  const out = {};
+  for (const [k, v] of Object.entries(edit || {})) if (v !== null && v !== undefined) out[k] = v;
+  return out;
+}
+
+/** The draft as edited, as CSV (BOM and ';' in French, like the server's exports). */
+function pvCsv(code) {
+  const sep = state.lang === "fr" ? ";" : ",";
+  const quote = (v) => `"${String(v ?? "").replace(/"/g, '""')}"`;
+  const lines = [["dash.pv.col.time", "dash.pv.col.host", "dash.pv.col.code", "dash.pv.col.label", "dash.pv.col.details"].map((k) => quote(t(k))).join(sep)];
+  for (const tr of document.querySelectorAll("#pv-table tbody tr")) {
+    lines.push([...tr.cells].slice(0, 5).map((td) => quote(td.textContent.trim())).join(sep));
+  }
+  const comment = state.pv && state.pv.data.comment ? state.pv.data.comment.trim() : "";
+  if (comment) lines.push(["", "", "", quote(t("dash.pv.comment")), quote(comment)].join(sep));
+  const blob = new Blob([(state.lang === "fr" ? "\ufeff" : "") + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
+  saveBlob(blob, `examroom-${code}-pv.csv`);
+}
