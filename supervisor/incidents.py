@@ -87,6 +87,30 @@ def build_draft(events: list[dict[str, Any]], lang: str, tz: tzinfo | None = Non
     return [_finish(line, lang, tz) for line in lines]
 
 
+def exam_timeline(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """When the exam started and ended, room-wide and per machine (exam_started/exam_ended).
+
+    Not incidents: the PV's header times. Per machine, the first start and the last end; the
+    room's start is its first machine's, its end the last machine's (a candidate who
+    finishes late is what the PV must show)."""
+    machines: dict[str, dict[str, Any]] = {}
+    for event in sorted(events, key=lambda e: (e["at"], e.get("seq", 0))):
+        if event["kind"] not in ("exam_started", "exam_ended"):
+            continue
+        row = machines.setdefault(event["machine_id"], {"machine_id": event["machine_id"],
+                                                        "hostname": event["hostname"],
+                                                        "started_at": None, "ended_at": None})
+        if event["kind"] == "exam_started":
+            row["started_at"] = row["started_at"] or event["at"]
+        else:
+            row["ended_at"] = event["at"]
+    rows = sorted(machines.values(), key=lambda r: (r["hostname"].lower(), r["machine_id"]))
+    starts = [r["started_at"] for r in rows if r["started_at"]]
+    ends = [r["ended_at"] for r in rows if r["ended_at"]]
+    return {"started_at": min(starts) if starts else None, "ended_at": max(ends) if ends else None,
+            "machines": rows}
+
+
 def _finish(line: dict[str, Any], lang: str, tz: tzinfo | None) -> dict[str, Any]:
     details = line.pop("_details")
     duration = line.pop("_duration")

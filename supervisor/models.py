@@ -140,6 +140,8 @@ class MachineOut(BaseModel):
     focus_title: str | None
     net: Literal["up", "down"] | None
     forbidden: list[str]
+    exam: Literal["started", "ended"] | None = Field(None, description="the exam page's last word (exam_started/exam_ended)")
+    exam_at: str | None = Field(None, description="when the exam started or ended (the machine's clock)")
 
 
 class EventOut(BaseModel):
@@ -225,3 +227,16 @@ class PvEditsOut(BaseModel):
     updated_at: str | None
     updated_by: str | None
     client: str | None = None
+
+
+class ExamMachine(BaseModel):
+    machine_id: str
+    hostname: str
+    started_at: str | None
+    ended_at: str | None
+
+
+class ExamTimeline(BaseModel):
+    started_at: str | None = Field(description="the first exam_started of the room")
+    ended_at: str | None = Field(description="the last exam_ended of the room")
+    machines: list[ExamMachine]

@@ -4,6 +4,7 @@ Facts read: the store and the in-memory live state, through supervisor/service.p
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +20,7 @@ from agent.roomsummary import csv_text, latest_per_machine
 from supervisor import incidents
 from supervisor.auth import SUPERVISOR_PREFIX, new_token, token_hash, verify_password
 from supervisor.deps import ApiError, bearer, get_server, room_of, stream_auth, supervisor_auth
-from supervisor.models import (AckOut, AlertOut, ErrorBody, EventOut, IncidentLine, LoginIn, MachineOut,
+from supervisor.models import (AckOut, AlertOut, ErrorBody, EventOut, ExamTimeline, IncidentLine, LoginIn, MachineOut,
                                PvEditsIn, PvEditsOut, RoomIn, RoomOut, RoomSummary, TokenOut)
 from supervisor.service import Server
 from supervisor.store import iso
@@ -141,6 +142,12 @@ def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "csv"] 
     return lines
 
 
+@router.get("/rooms/{code}/incidents/timeline", response_model=ExamTimeline, tags=["supervisor"])
+def exam_timeline(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
+    """When the exam started and ended (events exam_started / exam_ended), for the PV's header."""
+    return incidents.exam_timeline(server.store.events(room_of(code, server)["code"], 0, 1_000_000))
+
+
 @router.get("/rooms/{code}/incidents/edits", response_model=PvEditsOut, tags=["supervisor"])
 def incident_edits(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
     """The supervisors' completion of the PV draft: changed cells, added lines, a global comment."""
@@ -180,8 +187,13 @@ def stream(code: str, user: str = Depends(stream_auth), server: Server = Depends
 
 @router.get("/i18n/{lang}", tags=["public"])
 def translations(lang: str) -> dict[str, str]:
-    """The dashboard's texts (keys ``dash.*``) in one language."""
+    """The dashboard's texts (keys ``dash.*``) in one language, with the checks' titles
+    (``check.<id>.title``) and the statuses (``status.<status>``): a tile then names a check in
+    the dashboard's language whatever the language the agent ran in."""
     if lang not in LANGS:
         raise ApiError(404, "unknown_lang", f"no language {lang!r} (fr or en)")
     return {key: texts.get(lang) or texts.get("en", key) for key, texts in table().items()
-            if key.startswith("dash.")}
+            if key.startswith("dash.") or _TITLE.match(key) or key.startswith("status.")}
+
+
+_TITLE = re.compile(r"^check\.[a-z0-9_]+\.title$")

@@ -63,7 +63,7 @@ class Server:
         changed = False
         for row in rows:
             self.hub.publish(room, "event", row)
-            changed |= self.liveness.on_event(key, row["kind"], row["details"])
+            changed |= self.liveness.on_event(key, row["kind"], row["details"], row["at"])
             changed |= row["alert"]
         if changed:
             await self._save_live(key)

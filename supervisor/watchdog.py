@@ -29,16 +29,18 @@ class LiveState:
     focus_title: str | None = None
     net: str | None = None
     forbidden: list[str] = field(default_factory=list)
+    exam: str | None = None      # "started" / "ended": what the exam page told the companion
+    exam_at: str | None = None   # when (the event's time, as the machine saw it)
     saved_at: float | None = None  # when this state was last written to the store (monotonic)
 
     def public(self) -> dict[str, Any]:
         return {"live": self.status, "focus": self.focus, "focus_title": self.focus_title,
-                "net": self.net, "forbidden": list(self.forbidden)}
+                "net": self.net, "forbidden": list(self.forbidden), "exam": self.exam, "exam_at": self.exam_at}
 
     def persisted(self) -> dict[str, Any]:
         return {"status": self.status, "interval_s": self.interval_s, "stopped": self.stopped,
                 "focus": self.focus, "focus_title": self.focus_title, "net": self.net,
-                "forbidden": self.forbidden}
+                "forbidden": self.forbidden, "exam": self.exam, "exam_at": self.exam_at}
 
 
 class Liveness:
@@ -58,7 +60,8 @@ class Liveness:
         state = LiveState(last_seen=last_seen, interval_s=float(saved.get("interval_s") or 2.0),
                           stopped=bool(saved.get("stopped")), focus=saved.get("focus"),
                           focus_title=saved.get("focus_title"), net=saved.get("net"),
-                          forbidden=list(saved.get("forbidden") or []))
+                          forbidden=list(saved.get("forbidden") or []),
+                          exam=saved.get("exam"), exam_at=saved.get("exam_at"))
         state.status = saved.get("status") or ("lost" if last_seen else "never")
         if state.status == "online":
             # We were down, not the companions: give them a full period to reach us again.
@@ -83,7 +86,7 @@ class Liveness:
             state.forbidden = sorted(set(hb.forbidden))
         return state.public() != before, back
 
-    def on_event(self, key: Key, kind: str, details: dict[str, Any]) -> bool:
+    def on_event(self, key: Key, kind: str, details: dict[str, Any], at: str | None = None) -> bool:
         """A companion event also moves the live state (heartbeats correct it within one period)."""
         state = self._states.setdefault(key, LiveState())
         before = state.public()
@@ -111,6 +114,10 @@ class Liveness:
                 state.status = "lost"
         elif kind == "companion_started":
             state.stopped = False
+        elif kind in ("exam_started", "exam_ended") and at is not None:
+            # An outbox replayed late may deliver an older phase after a newer one: keep the newest.
+            if state.exam_at is None or at >= state.exam_at:
+                state.exam, state.exam_at = kind[len("exam_"):], at
         return state.public() != before
 
     def expire(self) -> list[tuple[Key, float]]:

@@ -666,3 +666,71 @@ def test_pv_edits_are_kept_on_the_server_shared_live_and_pushed_after_an_outage(
             assert page.js_errors == []
     finally:
         _stop(server.proc)
+
+
+def test_check_titles_in_the_dashboards_language_and_exam_start_and_end(tmp_path, browser):
+    """An agent that ran in English: a French dashboard names its failing checks in French
+    (an unknown check keeps the report's title), in English after switching. The exam page's
+    start and end reach the tile, the journal and the PV's timeline - not the incidents."""
+    server = Server(tmp_path)
+    try:
+        room = server.create_room("Salle épreuve")
+        agent = FakeAgent(server, room, "PC-EX1")
+        body = make_report(agent.machine, {"screen": (Status.fail, "Screen is 640 px wide", "Plug in a wider screen"),
+                                           "storage": (Status.warn, "2 GB free", "Free some space")})
+        body["lang"] = "en"
+        for check in body["checks"]:
+            check["title"] = {"screen": "Screen width", "storage": "Storage space"}.get(check["id"], check["title"])
+        body["checks"].append({"id": "usb_keys", "title": "USB keys blocked", "status": "fail",
+                               "summary": "2 USB keys mounted", "remediation": "Remove the USB keys"})
+        agent.post("reports", body)
+        agent.heartbeat()
+
+        page = new_page(browser)
+        login(page, server)
+        page.goto(f"{server.url}/#/room/{room}")
+        problems = tile(page, agent).locator(".problem")
+        sync_api.expect(problems.locator(".check-title")).to_have_count(3)
+        screen = tile(page, agent).locator('.problem[data-check="screen"] .check-title')
+        sync_api.expect(screen).to_have_text("Largeur d'écran")
+        sync_api.expect(tile(page, agent).locator('.problem[data-check="storage"] .check-title')).to_have_text("Espace de stockage")
+        sync_api.expect(tile(page, agent).locator('.problem[data-check="usb_keys"] .check-title')).to_have_text("USB keys blocked")
+        # The agent's own words (decided on the machine) stay as they were written.
+        sync_api.expect(tile(page, agent).locator('.problem[data-check="screen"] .summary')).to_have_text("Screen is 640 px wide")
+        page.click("#tab-link-sheet")
+        sync_api.expect(page.locator(".sheet-table")).to_contain_text("Largeur d'écran :")
+        page.click("#tab-link-live")
+        tile(page, agent).locator(".open-report").click()
+        sync_api.expect(page.locator('#report-dialog tr[data-check="screen"] .check-title')).to_have_text("Largeur d'écran")
+        sync_api.expect(page.locator('#report-dialog tr[data-check="mouse"] .check-title')).to_have_text("Souris")
+        page.click("#report-close")
+
+        # The exam page tells the companion it started: tile, journal.
+        agent.event("exam_started", session="123456")
+        exam = tile(page, agent).locator("li[data-exam]")
+        sync_api.expect(exam).to_have_attribute("data-exam", "started")
+        sync_api.expect(exam).to_contain_text("commencée à")
+        page.click(".journal summary")
+        sync_api.expect(page.locator("#journal li").first).to_contain_text("Épreuve commencée")
+        sync_api.expect(page.locator("#alert-list .alert")).to_have_count(0)  # information, not an alert
+        page.click("#tab-link-incidents")
+        sync_api.expect(page.locator("#pv-timeline")).to_contain_text("Épreuve commencée à")
+        sync_api.expect(page.locator("#pv-timeline")).to_contain_text("Postes ayant commencé : 1 ; ayant terminé : 0.")
+        assert page.locator("#pv-table").count() == 0  # not an incident
+        agent.event("exam_ended")
+        sync_api.expect(page.locator("#pv-timeline .pv-timeline-summary")).to_contain_text("et terminée à")
+        page.click("#pv-timeline summary")
+        sync_api.expect(page.locator("#pv-timeline li")).to_contain_text("PC-EX1 :")
+        shot(page, "dashboard_pv_timeline")
+        page.click("#tab-link-live")
+        sync_api.expect(exam).to_have_attribute("data-exam", "ended")
+        sync_api.expect(exam).to_contain_text("terminée à")
+        shot(page, "dashboard_exam_and_titles_fr")
+
+        # In English, the same tile names the checks in English.
+        page.click("button.lang[data-lang=en]")
+        sync_api.expect(tile(page, agent).locator('.problem[data-check="screen"] .check-title')).to_have_text("Screen width")
+        sync_api.expect(tile(page, agent).locator("li[data-exam]")).to_contain_text("ended at")
+        assert page.js_errors == []
+    finally:
+        _stop(server.proc)

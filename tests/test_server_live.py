@@ -151,12 +151,13 @@ def test_events_and_heartbeats_move_the_live_fields():
     live.on_event(key, "forbidden_process", {"name": "Discord"})
     live.on_event(key, "net_down", {})
     assert live.get(key).public() | {"live": None} == {"live": None, "focus": None, "focus_title": None,
-                                                       "net": "down", "forbidden": ["AnyDesk", "Discord"]}
+                                                       "net": "down", "forbidden": ["AnyDesk", "Discord"],
+                                                       "exam": None, "exam_at": None}
     live.on_event(key, "forbidden_process", {"name": "AnyDesk", "state": "stopped"})
     assert live.get(key).forbidden == ["Discord"]
     live.beat(key, HeartbeatIn(net={"up": True}, forbidden=[], focus={"exam": False, "title": "Zoom"}), "t")
     assert live.get(key).public() == {"live": "online", "focus": "away", "focus_title": "Zoom", "net": "up",
-                                      "forbidden": []}
+                                      "forbidden": [], "exam": None, "exam_at": None}
 
 
 # ---------- the PV d'incident draft ----------

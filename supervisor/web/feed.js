@@ -124,6 +124,8 @@ function onEvent(ev) {
   }
   renderFeed();
   renderJournal();
+  // The PV's timeline shows when the exam started and ended: bring it up to date.
+  if ((ev.kind === "exam_started" || ev.kind === "exam_ended") && state.tab === "incidents" && state.incidents) loadIncidents();
 }
 
 function renderJournal() {

@@ -141,12 +141,14 @@ async function loadIncidents() {
   const code = state.room.code;
   if (!state.incidents) box.replaceChildren(el("p", { class: "muted", text: t("dash.loading") }));
   try {
-    const [lines] = await Promise.all([
+    const [lines, timeline] = await Promise.all([
       api(`/rooms/${encodeURIComponent(code)}/incidents?lang=${state.lang}&format=json`),
+      api(`/rooms/${encodeURIComponent(code)}/incidents/timeline`).catch((e) => { if (e.status === 401) throw e; return null; }),
       pvLoad(code),
     ]);
     if (!state.room || state.room.code !== code) return;
     state.incidents = lines;
+    state.timeline = timeline;
   } catch (e) {
     if (e.status !== 401) box.replaceChildren(el("p", { class: "form-error", text: e.message }));
     return;
@@ -200,7 +202,7 @@ function renderIncidents() {
         el("button", { type: "button", class: "btn", id: "pv-add", text: t("dash.pv.add"), onclick: add }),
         el("button", { type: "button", class: "btn", id: "pv-refresh", text: t("dash.action.refresh"), onclick: loadIncidents }),
         el("span", { id: "pv-save-state", class: "pv-save-state", role: "status", "aria-live": "polite" }))),
-    typeof timelineBlock === "function" ? timelineBlock() : null,
+    timelineBlock(),
     all.length ? el("table", { class: "table pv-table", id: "pv-table" },
       el("thead", {}, el("tr", {}, ["dash.pv.col.time", "dash.pv.col.host", "dash.pv.col.code", "dash.pv.col.label", "dash.pv.col.details"].map((k) => el("th", { text: t(k) })), el("th", { class: "no-print" }))),
       tbody)
@@ -210,6 +212,26 @@ function renderIncidents() {
     el("div", { class: "signatures" },
       el("p", { text: t("dash.pv.sign") }), el("p", { text: t("dash.sheet.sign_date") }))].filter(Boolean));
   pvShowStatus();
+}
+
+/** When the exam started and ended (exam_started / exam_ended): the PV's header, not incidents. */
+function timelineBlock() {
+  const tl = state.timeline;
+  if (!tl || !tl.machines || !tl.machines.length) return null;
+  const started = tl.machines.filter((m) => m.started_at).length;
+  const ended = tl.machines.filter((m) => m.ended_at).length;
+  const summary = tl.started_at && tl.ended_at && ended === started
+    ? t("dash.pv.timeline.room", { start: fmtTime(tl.started_at), end: fmtTime(tl.ended_at) })
+    : tl.started_at ? t("dash.pv.timeline.running", { start: fmtTime(tl.started_at) }) : "";
+  return el("section", { class: "pv-timeline", id: "pv-timeline" },
+    el("h3", { text: t("dash.pv.timeline.title") }),
+    summary ? el("p", { class: "pv-timeline-summary", text: summary }) : null,
+    el("p", { class: "muted", text: t("dash.pv.timeline.counts", { started, ended }) }),
+    el("details", { class: "pv-timeline-machines" },
+      el("summary", { text: t("dash.pv.timeline.by_machine") }),
+      el("ul", {}, tl.machines.map((m) => el("li", { "data-machine-id": m.machine_id },
+        el("strong", { text: t("dash.sheet.item", { title: m.hostname || m.machine_id }) }), " ",
+        m.started_at ? fmtTime(m.started_at) : "?", " → ", m.ended_at ? fmtTime(m.ended_at) : t("dash.pv.timeline.not_ended"))))));
 }
 
 /** Only the cells a supervisor actually changed (the server returns the others as null). */

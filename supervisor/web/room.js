@@ -17,6 +17,7 @@ async function showRoom(code, tab) {
     state.events = [];
     state.lastSeq = 0;
     state.incidents = null;
+    state.timeline = null;
     if (state.pv) clearTimeout(state.pv.timer);
     state.pv = null;
     buildRoomPage();
@@ -108,6 +109,13 @@ function verdict(m) {
   return m.report_status === "warn" ? "warn" : "ready";
 }
 
+/** A check's title in the dashboard's language (GET /i18n gives check.<id>.title); the
+    report's own title (in the agent's language) for a check this server does not know. */
+function checkTitle(c) {
+  const key = `check.${c.id}.title`;
+  return Object.prototype.hasOwnProperty.call(state.texts, key) ? t(key) : (c.title || c.id);
+}
+
 const VERDICT_ICON = { ready: "✔", warn: "⚠", not_ready: "✖", none: "…" };
 const STATUS_ICON = { ok: "✔", warn: "⚠", fail: "✖", error: "✖", skip: "–" };
 
@@ -169,6 +177,13 @@ function liveBlock(m) {
       el("span", { class: "k", text: t("dash.live.net") }),
       el("span", { class: "v", text: m.net === "up" ? `✔ ${t("dash.live.net_up")}` : `✖ ${t("dash.live.net_down")}` })));
   }
+  if (m.exam) {
+    // What the exam page told the companion: when this candidate's test started or ended.
+    rows.push(el("li", { class: `exam-${m.exam}`, "data-exam": m.exam },
+      el("span", { class: "k", text: t("dash.live.exam") }),
+      el("span", { class: "v" }, el("time", { datetime: m.exam_at || "", title: fmtDateTime(m.exam_at),
+        text: t(m.exam === "started" ? "dash.live.exam_started" : "dash.live.exam_ended", { time: fmtTime(m.exam_at) }) }))));
+  }
   if (m.forbidden && m.forbidden.length) {
     rows.push(el("li", { class: "forbidden" },
       el("span", { class: "k", text: t("dash.live.forbidden") }),
@@ -190,6 +205,7 @@ function liveLine(m) {
   const live = m.live || "never";
   const chips = [el("span", { class: `chip live-${live}`, text: `${{ online: "●", lost: "✖", never: "○" }[live] || "○"} ${t(`dash.live.${live}`)}` })];
   if (m.focus) chips.push(el("span", { class: `chip focus-${m.focus}`, text: m.focus === "exam" ? `✔ ${t("dash.live.short.exam")}` : `⚠ ${t("dash.live.short.away")}` }));
+  if (m.exam) chips.push(el("span", { class: `chip exam-${m.exam}`, text: t(m.exam === "started" ? "dash.live.short.exam_started" : "dash.live.short.exam_ended", { time: fmtTime(m.exam_at) }) }));
   if (m.net) chips.push(el("span", { class: `chip net-${m.net}`, text: m.net === "up" ? `✔ ${t("dash.live.short.net_up")}` : `✖ ${t("dash.live.short.net_down")}` }));
   return el("p", { class: live === "lost" ? "live-line stale" : "live-line" }, chips);
 }
@@ -204,7 +220,7 @@ function renderTile(m) {
     el("ul", {}, problems.map((p) => el("li", { class: `problem status-${p.status}`, "data-check": p.id },
       el("div", { class: "problem-head" },
         el("span", { class: `badge status-${p.status}`, text: `${STATUS_ICON[p.status] || ""} ${t(`dash.status.${p.status}`)}` }),
-        el("strong", { text: p.title || p.id })),
+        el("strong", { class: "check-title", text: checkTitle(p) })),
       p.summary ? el("p", { class: "summary", text: p.summary }) : null,
       p.remediation ? el("p", { class: "remediation" }, el("span", { class: "todo", text: t("dash.tile.todo") }), " ", p.remediation) : null)))) : null;
   if (details) {
@@ -308,7 +324,7 @@ async function showReport(m) {
     el("table", { class: "table report-table" },
       el("thead", {}, el("tr", {}, ["dash.report.col.check", "dash.report.col.status", "dash.report.col.result"].map((k) => el("th", { text: t(k) })))),
       el("tbody", {}, checks.map((c) => el("tr", { class: `status-${c.status}`, "data-check": c.id },
-        el("td", {}, el("strong", { text: c.title || c.id })),
+        el("td", {}, el("strong", { class: "check-title", text: checkTitle(c) })),
         el("td", {}, el("span", { class: `badge status-${c.status}`, text: `${STATUS_ICON[c.status] || ""} ${t(`dash.status.${c.status}`)}` })),
         el("td", {},
           el("div", { text: c.summary || "" }),

@@ -26,7 +26,7 @@ function renderSheet() {
           el("td", { text: osText(m) }),
           el("td", { class: "verdict-cell", text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` }),
           el("td", {}, (m.problems || []).length
-            ? el("ul", {}, m.problems.map((p) => el("li", {}, el("strong", { text: t("dash.sheet.item", { title: p.title || p.id }) }), " ", p.remediation || p.summary || "")))
+            ? el("ul", {}, m.problems.map((p) => el("li", {}, el("strong", { text: t("dash.sheet.item", { title: checkTitle(p) }) }), " ", p.remediation || p.summary || "")))
             : (v === "none" ? t("dash.sheet.run_check") : "—")),
           el("td", { text: fmtDateTime(m.report_at) }));
       }))),
