@@ -33,6 +33,11 @@ def check_command(*, only, skip, json_path, html_path, whitelist_path, dns, time
     )
     ids = selected_ids(only_ids, skip_ids)
     preflight(ids, ctx)
+    # Checked before the crash test, not after: a typo in --json/--html must not cost the
+    # technician a full run (and the report) before exit 2.
+    for path in (json_path, html_path):
+        if path and path != "-":
+            _check_writable(path, lang)
 
     if gui:
         from agent.render import window
@@ -102,6 +107,17 @@ def _write_json(report: Report, json_path: str) -> None:
         sys.stdout.flush()
         return
     _write(json_path, lambda p: p.write_text(report.to_json() + "\n", encoding="utf-8"), report.lang)
+
+
+def _check_writable(path: str, lang: str) -> None:
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise BadInput(t("cli.cannot_write", lang, reason=t("cli.is_a_folder", lang)), str(target),
+                       t("cli.choose_other_path", lang))
+    if not folder.is_dir():
+        raise BadInput(t("cli.cannot_write", lang, reason=t("cli.no_such_folder", lang, folder=str(folder))),
+                       str(target), t("cli.choose_other_path", lang))
 
 
 def _write(path: str, writer, lang: str) -> None:

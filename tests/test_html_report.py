@@ -174,8 +174,23 @@ def test_check_html_language_follows_the_locale_and_bad_paths_are_one_line(tmp_p
                            "--html", str(bad), "--lang", "fr"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, env=env)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith(f"examroom: {bad}: impossible d'écrire le fichier")
-    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"examroom: {bad}: impossible d'écrire le fichier : le dossier {bad.parent} n'existe pas "
+        "(choisissez un autre emplacement)"]
+    assert proc.stdout == ""  # refused before the crash test ran, not after a full run
+
+
+def test_output_paths_are_checked_before_the_crash_test_runs(tmp_path):
+    """A bad --html must not cost the --json file (nor a full run): nothing is written, exit 2."""
+    report = tmp_path / "poste.json"
+    for bad in (tmp_path, tmp_path / "missing" / "poste.html"):
+        proc = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "storage", "--storage",
+                               str(tmp_path), "--json", str(report), "--html", str(bad), "--lang", "en"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60, env=_env(tmp_path))
+        assert proc.returncode == 2, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith(f"examroom: {bad}: ")
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
+        assert not report.exists()
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
