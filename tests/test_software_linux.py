@@ -260,6 +260,8 @@ def test_examroom_check_software_on_this_machine(tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     assert [c["id"] for c in report["checks"]] == SOFTWARE
     assert all(c["status"] in ("ok", "warn", "fail") for c in report["checks"])
+    assert done.returncode == (0 if report["ready"] else 1)  # the exit code is the report's verdict
+    assert report["ready"] == all(c["status"] in ("ok", "warn") for c in report["checks"])
     assert all(c["remediation"] for c in report["checks"] if c["status"] != "ok")
 
 

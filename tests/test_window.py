@@ -152,6 +152,8 @@ def test_no_display_falls_back_to_the_terminal_report(tmp_path):
     assert "Espace de stockage" in proc.stdout
     verdicts = ("Poste PRÊT pour", "Poste NON PRÊT pour", "Poste prêt, avec des points")
     assert proc.stdout.splitlines()[-1].startswith(verdicts), proc.stdout
+    # the exit code is the verdict printed, window or not
+    assert proc.returncode == (1 if proc.stdout.splitlines()[-1].startswith("Poste NON PRÊT") else 0)
 
 
 def test_unreachable_display_falls_back_without_crashing(tmp_path):
