@@ -147,11 +147,27 @@ def _clock(value: Any, tz: tzinfo | None) -> str:
         return value
 
 
-def draft_csv(lines: list[dict[str, Any]], lang: str, tz: tzinfo | None = None) -> str:
+def draft_csv(lines: list[dict[str, Any]], lang: str, tz: tzinfo | None = None,
+              edits: dict[str, Any] | None = None) -> str:
+    """The draft as CSV; with ``edits`` (the supervisors' record), as they completed it: changed
+    cells, then the lines they added, then their global comment."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if lang == "fr" else ",", lineterminator="\r\n")
     writer.writerow([t(f"incident.col.{c}", lang) for c in ("time", "hostname", "code", "label", "details")])
+    changed = (edits or {}).get("edits") or {}
     for line in lines:
-        writer.writerow([_clock(line["at"], tz), line["hostname"], line["code"], line["label"],
-                         line["details_text"]])
+        cells = {k: v for k, v in (changed.get(edit_key(line)) or {}).items() if v is not None}
+        merged = {**line, **cells}
+        writer.writerow([_clock(line["at"], tz), line["hostname"], merged["code"], merged["label"],
+                         merged["details_text"]])
+    for extra in (edits or {}).get("extra") or []:
+        writer.writerow([extra.get(k, "") for k in ("time", "hostname", "code", "label", "details_text")])
+    comment = ((edits or {}).get("comment") or "").strip()
+    if comment:
+        writer.writerow(["", "", "", t("incident.col.comment", lang), comment])
     return ("\ufeff" if lang == "fr" else "") + out.getvalue()
+
+
+def edit_key(line: dict[str, Any]) -> str:
+    """How the dashboard names a draft line in the edits record (its event's time, machine, kind)."""
+    return f"{line['at']}|{line['machine_id']}|{line['kind']}"

@@ -131,13 +131,15 @@ def export_csv(code: str, lang: Lang = "fr", user: str = Depends(supervisor_auth
 def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "csv"] = "json",
                    tz: str | None = Query(None, max_length=64, description="IANA time zone of the clock times, "
                                           "e.g. Europe/Paris (default: the server's)"),
+                   edited: bool = Query(False, description="csv: as the supervisors completed it (incidents/edits)"),
                    user: str = Depends(supervisor_auth), server: Server = Depends(get_server)):
     """Draft of the PV d'incident: one line per alert, with a suggested code for the supervisor to confirm."""
     room = room_of(code, server)
     zone = _zone(tz)
     lines = incidents.build_draft(server.store.events(room["code"], 0, 1_000_000), lang, zone)
     if format == "csv":
-        return Response(incidents.draft_csv(lines, lang, zone), media_type="text/csv; charset=utf-8",
+        edits = server.store.pv_edits(room["code"]) if edited else None
+        return Response(incidents.draft_csv(lines, lang, zone, edits), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="pv-incident-{room["code"]}.csv"'})
     return lines
 

@@ -131,3 +131,22 @@ def test_a_database_from_before_the_edits_is_migrated(server):
     assert server.get(f"/rooms/{room}/incidents/edits", sup).json()["version"] == 0
     assert put(server, room, sup, EDITS).json()["version"] == 1
     assert len(server.get(f"/rooms/{room}/events", sup).json()) == 1
+
+
+def test_the_servers_csv_can_be_the_edited_pv(server):
+    sup = server.login()
+    room = server.create_room(sup)
+    token = server.enroll(room, "m1", "B12-PC1")
+    at = "2026-11-22T09:00:00.000Z"
+    assert server.post("/events", token, {"events": [event("focus_lost", at=at, title="Discord")]}).status_code == 200
+    assert put(server, room, sup, {"edits": {f"{at}|m1|focus_lost": {"code": "C4", "details_text": "averti"}},
+                                   "extra": EDITS["extra"], "comment": "Rien d'autre."}).status_code == 200
+    plain = server.get(f"/rooms/{room}/incidents", sup, format="csv", tz="UTC").text.lstrip("\ufeff")
+    assert plain.splitlines()[1].startswith("09:00:00;B12-PC1;C6;") and "averti" not in plain
+    edited = server.get(f"/rooms/{room}/incidents", sup, format="csv", tz="UTC", edited="true").text.lstrip("\ufeff")
+    rows = edited.splitlines()
+    assert rows[1] == "09:00:00;B12-PC1;C4;Suspicion de fraude;averti"
+    assert rows[2] == "09:12;B12-PC2;A2;Autre;coupure de courant, 4 min"
+    assert rows[3] == ";;;Observations générales;Rien d'autre."
+    english = server.get(f"/rooms/{room}/incidents", sup, format="csv", lang="en", edited="true").text
+    assert english.splitlines()[-1] == ",,,General remarks,Rien d'autre."
