@@ -31,7 +31,8 @@ log = logging.getLogger("examroom.companion")
 
 BATCH = 200
 MAX_BACKOFF_S = 5.0
-TEXT_MAX = 1000   # titles can be long (a web page's title); the server caps strings
+TEXT_MAX = 1000
+ERROR_RESTART_S = 1.0   # a loop that crashed is restarted after this pause (no busy crash loop)   # titles can be long (a web page's title); the server caps strings
 
 
 @dataclass
@@ -59,6 +60,8 @@ class Status:
     exam_phase: str | None = None          # "started" / "ended", from the exam page
     focus_required: bool = False
     window_focused: bool | None = None
+    errors: int = 0                        # loops that died on an unexpected error (restarted)
+    last_error: str | None = None
 
 
 JOURNAL_MAX_BYTES = 20 * 2**20
@@ -118,19 +121,51 @@ class Session:
         self._threads: list[threading.Thread] = []
         self._enrolled: set[int] = set()   # ids of the clients that hold a token
         self._flush_lock = threading.Lock()
+        # events the outbox could not take (disk full, file locked): kept in memory and put
+        # in the outbox again by the sender before anything else, never dropped
+        self._unsaved: list[dict] = []
+        self._unsaved_lock = threading.Lock()
 
     # -- events ---------------------------------------------------------------------------
     def record(self, ev: Event) -> None:
         """Durable first (outbox), then the journal, then wake the sender."""
         ev = Event(id=ev.id, kind=ev.kind, at=ev.at, details={k: _clip(v) for k, v in ev.details.items()})
         wire = ev.wire()
-        self.outbox.put("event", wire, item_id=ev.id)
-        with self._journal_lock:
-            if not self._journal.closed:  # a watcher thread that outlived stop()'s deadline
-                self._journal.write(json.dumps(wire, ensure_ascii=False) + "\n")
-                self._journal.flush()
+        # never raises into a watcher: a watcher that already changed its state (the tracker
+        # is now "away") would otherwise lose the event for good
+        try:
+            self._save_unsaved()
+            self.outbox.put("event", wire, item_id=ev.id)
+        except Exception as exc:  # sqlite3 "disk full", "database is locked", an I/O error
+            log.error("outbox unavailable, event %s kept in memory: %s", ev.id, exc)
+            with self._unsaved_lock:
+                self._unsaved.append(wire)
+        try:
+            with self._journal_lock:
+                if not self._journal.closed:  # a watcher thread that outlived stop()'s deadline
+                    self._journal.write(json.dumps(wire, ensure_ascii=False) + "\n")
+                    self._journal.flush()
+        except (OSError, ValueError) as exc:  # the journal is a copy: its loss is not the event's
+            log.error("companion journal: %s", exc)
         log.info("event %s %s", ev.kind, json.dumps(ev.details, ensure_ascii=False))
         self._wake.set()
+
+    def _save_unsaved(self) -> None:
+        """Put the events the outbox refused earlier into it, oldest first (raises if it still
+        cannot: they stay in memory)."""
+        with self._unsaved_lock:
+            while self._unsaved:
+                wire = self._unsaved[0]
+                self.outbox.put("event", wire, item_id=wire["id"])
+                self._unsaved.pop(0)
+
+    def pending_count(self) -> int:
+        with self._unsaved_lock:
+            unsaved = len(self._unsaved)
+        try:
+            return self.outbox.count("event") + unsaved
+        except Exception:
+            return unsaved
 
     def on_focus(self, fg: Foreground) -> None:
         if fg.pid is not None and fg.pid not in self.own_pids and _child_of_us(fg.pid):
@@ -152,9 +187,28 @@ class Session:
             self._spawn("focus", self._focus_loop)
 
     def _spawn(self, name: str, target: Callable, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, name=f"companion-{name}", daemon=True)
+        thread = threading.Thread(target=self._guarded, args=(name, target, *args), name=f"companion-{name}",
+                                  daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _guarded(self, name: str, target: Callable, *args: Any) -> None:
+        """Run a loop until stop; an unexpected exception is logged, reported (a
+        ``companion_error`` event and the heartbeat's ``errors``) and the loop restarted, so
+        one faulty watcher never silences the others nor the companion."""
+        while not self.stop_event.is_set():
+            try:
+                target(*args)
+                return
+            except Exception as exc:
+                self.status.errors += 1
+                self.status.last_error = f"{name}: {type(exc).__name__}: {exc}"[:TEXT_MAX]
+                log.exception("companion %s loop failed, restarting it", name)
+                try:
+                    self.record(event("companion_error", loop=name, error=self.status.last_error))
+                except Exception:  # reporting must not be what kills the thread
+                    log.exception("could not record the error of the %s loop", name)
+            self.stop_event.wait(ERROR_RESTART_S)
 
     def _focus_loop(self) -> None:
         while not self.stop_event.is_set():
@@ -177,10 +231,14 @@ class Session:
             thread.join(timeout=max(0.0, joined_by - time.monotonic()))
         self.record(event("companion_stopped", reason=reason))
         deadline = time.monotonic() + flush_s
-        while self.outbox.count("event") and time.monotonic() < deadline:
-            if not self._flush_once():
+        while self.pending_count() and time.monotonic() < deadline:
+            try:
+                if not self._flush_once():
+                    break
+            except Exception as exc:  # the outbox keeps what it holds: stopping goes on
+                log.error("final delivery failed: %s", exc)
                 break
-        self.status.pending = self.outbox.count("event")
+        self.status.pending = self.pending_count()
         if self.network is not None:
             self.network.close()
         with self._journal_lock:
@@ -216,7 +274,13 @@ class Session:
     def _flush_locked(self) -> bool:
         from agent.client import ServerRefused, ServerUnreachable
 
+        try:
+            self._save_unsaved()
+        except Exception as exc:
+            log.error("outbox still unavailable: %s", exc)
         if not self._enrol():
+            return False
+        if not self._send_unsaved():
             return False
         batch = self.outbox.peek("event", BATCH)
         if not batch:
@@ -233,7 +297,32 @@ class Session:
             return False
         self.outbox.ack([item for item, _ in batch])
         self.status.server_ok = True
-        self.status.pending = self.outbox.count("event")
+        self.status.pending = self.pending_count()
+        return True
+
+    def _send_unsaved(self) -> bool:
+        """While the outbox cannot store, the events kept in memory go straight to the server
+        (its idempotence on ids makes a later copy from the outbox harmless)."""
+        from agent.client import ServerRefused, ServerUnreachable
+
+        with self._unsaved_lock:
+            batch = list(self._unsaved[:BATCH])
+        if not batch:
+            return True
+        try:
+            self.client.post_events(batch)
+        except ServerUnreachable as exc:
+            log.info("server unreachable, %d unsaved event(s) kept in memory: %s", len(batch), exc)
+            self.status.server_ok = False
+            return False
+        except ServerRefused as exc:
+            log.error("server refused unsaved events (kept in memory): %s", exc)
+            self.status.server_ok = True
+            return False
+        sent = {wire["id"] for wire in batch}
+        with self._unsaved_lock:
+            self._unsaved = [wire for wire in self._unsaved if wire["id"] not in sent]
+        self.status.server_ok = True
         return True
 
     def _refused(self, batch: list[tuple[str, dict]], exc: Exception) -> None:
@@ -262,7 +351,7 @@ class Session:
         while not self.stop_event.is_set():
             if self._flush_once():
                 backoff = 0.25
-                if self.outbox.count("event") == 0:
+                if self.pending_count() == 0:
                     self._wake.wait(1.0)
                     self._wake.clear()
                 continue
@@ -280,9 +369,11 @@ class Session:
             "focus": {"exam": focus["exam"], "title": _clip(focus["title"]), "process": _clip(focus["process"])},
             "forbidden": self.forbidden.names(),
             "companion_version": __version__,
-            "pending_events": self.outbox.count("event"),
+            "pending_events": self.pending_count(),
             "exam_phase": self.status.exam_phase,
             "window_focused": self.status.window_focused,
+            "errors": self.status.errors,
+            "last_error": self.status.last_error,
         }
 
     def _heartbeat_loop(self) -> None:

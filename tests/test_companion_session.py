@@ -130,3 +130,76 @@ def test_a_big_journal_is_rotated_at_start(tmp_path: Path, monkeypatch) -> None:
     s.record(event("net_down", url="u", error="timeout"))
     assert (tmp_path / "companion-journal.jsonl.1").read_text().startswith("x" * 200)
     assert json.loads((tmp_path / "companion-journal.jsonl").read_text())["kind"] == "net_down"
+
+
+class BrokenOutbox:
+    """The real outbox until ``broken``: then every write fails as SQLite does on a full disk."""
+
+    def __init__(self, real) -> None:
+        self.real, self.broken = real, False
+
+    def put(self, *args, **kwargs):
+        if self.broken:
+            import sqlite3
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.real.put(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_an_event_the_outbox_cannot_store_is_neither_lost_nor_raised_into_the_watcher(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.up = False
+    s = session(tmp_path, server)
+    s.outbox = BrokenOutbox(s.outbox)
+    s.outbox.broken = True
+    lost = event("focus_lost", title="Discord", process="Discord", exam_title_pattern="Pix")
+    s.record(lost)                               # must not raise into the focus watcher
+    assert s.pending_count() == 1 and s.heartbeat_payload()["pending_events"] == 1
+    server.up = True
+    assert s._flush_once() is True               # sent straight from memory while the disk is full
+    assert lost.id in server.stored and s.pending_count() == 0
+    # and when the outbox recovers first, the kept event goes into it, then to the server once
+    server.up = False
+    again = event("focus_regained", title="Pix", process="firefox", away_s=3.0)
+    s.record(again)
+    s.outbox.broken = False
+    assert s._flush_once() is False and s.outbox.count("event") == 1
+    server.up = True
+    assert s._flush_once() is True and again.id in server.stored and s.pending_count() == 0
+
+
+def test_a_loop_that_crashes_is_reported_and_restarted_and_the_others_go_on(tmp_path: Path) -> None:
+    import threading
+
+    server = FakeServer()
+    s = session(tmp_path, server)
+    calls: list[int] = []
+    second_run = threading.Event()
+
+    def flaky_scan(stop) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("psutil exploded")
+        second_run.set()
+        stop.wait()
+
+    s.forbidden.run = flaky_scan
+    s.config.heartbeat_s = 0.1
+    s.start()
+    try:
+        assert second_run.wait(10), "the crashed loop was not restarted"
+        s.record(event("net_down", url="u", error="timeout"))   # the sender still delivers
+        deadline = threading.Event()
+        for _ in range(200):
+            kinds = [e["kind"] for e in server.stored.values()]
+            if "companion_error" in kinds and "net_down" in kinds and any(b["errors"] for b in server.beats):
+                break
+            deadline.wait(0.05)
+        errors = [e for e in server.stored.values() if e["kind"] == "companion_error"]
+        assert len(errors) == 1 and errors[0]["loop"] == "processes" and "psutil exploded" in errors[0]["error"]
+        assert "net_down" in [e["kind"] for e in server.stored.values()]
+        assert any(b["errors"] == 1 and "psutil exploded" in b["last_error"] for b in server.beats)
+    finally:
+        s.stop("test")
