@@ -71,6 +71,7 @@ def test_optional_failure_warns_required_failure_fails(net, tmp_path):
                                             (f"http://nowhere.test:{port}/", False)], lang="fr"))
     assert result.status == Status.fail
     assert "bloqué par le filtrage : 3" in result.summary and "nom non résolu (DNS) : 1" in result.summary
+    assert result.summary.startswith("1 adresse(s) accessible(s) sur 5 ; indispensables et inaccessibles : 2 ; ")
     by_host = {i.host: i for i in result.items}
     assert by_host["app.pix.test"].status == Status.fail and by_host["search.test"].status == Status.warn
     assert by_host["nowhere.test"].ip is None and by_host["nowhere.test"].http_status is None
