@@ -129,7 +129,8 @@ def run(ctx: CheckContext) -> CheckResult:
     try:
         url, _host = normalize_url(url, "--bandwidth-url")
     except BadInput as exc:
-        return ctx.result("bandwidth", Status.error, exc.line())
+        return ctx.result("bandwidth", Status.error, exc.line(), remediation=exc.hint or exc.line(),
+                          threshold=ctx.policy.min_bandwidth_mbps, unit="Mbit/s")
     ctx.progress("bandwidth", 0, 1)
     result = measure(url, settings_for(ctx))
     ctx.progress("bandwidth", 1, 1)
@@ -138,7 +139,9 @@ def run(ctx: CheckContext) -> CheckResult:
         reason = ctx.t(f"reason.{outcome.reason}") if outcome.reason != "ok" else "?"
         return ctx.result("bandwidth", Status.error,
                           ctx.t("bandwidth.error", url=url, reason=reason, detail=outcome.text(ctx.lang) or "-"),
-                          remediation=ctx.t("bandwidth.error_fix", url=url))
+                          remediation=ctx.t("bandwidth.error_fix", url=url),
+                          # no figure, but the minimum is known: shown like screen's when it errors
+                          threshold=ctx.policy.min_bandwidth_mbps, unit="Mbit/s")
     from agent.i18n import fmt_number
 
     policy = ctx.policy

@@ -59,6 +59,7 @@ def test_through_the_proxy_and_its_block_page(tmp_path, limited):
         env = {"HTTP_PROXY": proxy.url}
         result = bandwidth.run(_ctx(tmp_path, f"http://files.test:{limited.port}/big.bin", env=env, dns=dns.address))
         assert result.status == Status.error and result.measured is None
+        assert (result.threshold, result.unit) == (2.0, "Mbit/s")  # the minimum it could not be compared with
         assert "blocked by the filter" in result.summary and "ERR_ACCESS_DENIED" in result.summary
         assert result.remediation
         # An allowed file goes through the same proxy and is measured.
