@@ -38,7 +38,7 @@ def _url(value: str | None, option: str, lang: str) -> str | None:
 @click.option("--platform-url", metavar="URL", default="https://app.pix.fr/", show_default=True,
               help="Exam platform whose reachability is watched.")
 @click.option("--exam-title", metavar="REGEX", default="Pix", show_default=True,
-              help="Pattern of the exam window's title (case-insensitive).")
+              help="Pattern of the exam window's title (case-insensitive); the window must be a web browser's.")
 @click.option("--heartbeat", type=click.FloatRange(min=0.2, max=600), default=2.0, show_default=True,
               metavar="SECONDS", help="Seconds between heartbeats.")
 @click.option("--no-window", is_flag=True, help="Run without the candidate's status window.")

@@ -223,3 +223,30 @@ def test_watcher_choice_per_os_and_a_display_that_does_not_answer(tmp_path, caps
     assert _focus_watcher(Host.fake("linux", tmp_path, env={"DISPLAY": ":987"}), "fr") is None
     err = capsys.readouterr().err
     assert "Pas de surveillance du premier plan" in err and "Traceback" not in err
+
+
+def test_a_window_titled_like_the_exam_in_another_program_is_an_absence() -> None:
+    """A title is whatever a program says: a Discord server called "Pix", a note "pix.txt", a
+    terminal retitled "Pix" must not pass for the exam; the exam is a browser's window."""
+    tr, events, clock = tracker()
+    tr.update(EXAM)
+    for fake in (Foreground("Pix - Discord", "Discord", 20, 2), Foreground("pix.txt - Bloc-notes", "notepad.exe", 21, 3),
+                 Foreground("Pix", "xterm", 22, 4)):
+        tr.update(fake)
+        assert tr.snapshot()["exam"] is False, fake
+    assert [e.kind for e in events] == ["focus_lost"] and events[0].details["process"] == "Discord"
+    clock.now += 4
+    tr.update(Foreground("Pix - Certification - Google Chrome", "chrome.exe", 30, 5))   # any browser
+    assert [e.kind for e in events] == ["focus_lost", "focus_regained"] and events[1].details["away_s"] == 4
+    # a window whose process is unknown (no pid on it) is judged on its title alone
+    tr.update(Foreground("Pix – Safari", "", None, 6))
+    assert tr.snapshot()["exam"] is True and len(events) == 2
+
+
+def test_exam_window_closed_or_minimized_is_an_absence() -> None:
+    tr, events, _ = tracker()
+    tr.update(EXAM)
+    tr.update(Foreground(""))          # X11: no active window (minimized, closed, desktop)
+    assert [e.kind for e in events] == ["focus_lost"] and events[0].details["title"] == ""
+    tr.update(Foreground("Bureau", "explorer.exe", 4, 9))
+    assert len(events) == 1            # still the same absence

@@ -61,6 +61,10 @@ class FocusTracker:
       one absence; its end is one ``focus_regained`` with the time away.
     - Our own windows (the status window) never count as leaving the exam: the candidate
       may glance at it, and it is always on top.
+    - The exam window is a BROWSER's window whose title matches: a title is whatever a
+      program wants it to be (a Discord server called "Pix", a note "pix.txt", a terminal
+      retitled "Pix"), and taking it for the exam would hide the very absences we watch
+      for. When the process is unknown (no pid on the window) the title alone decides.
     """
 
     exam_title: str
@@ -79,7 +83,9 @@ class FocusTracker:
         self._pattern = compile_exam_title(self.exam_title)
 
     def is_exam(self, fg: Foreground) -> bool:
-        return bool(self._pattern.search(fg.title or ""))
+        if not self._pattern.search(fg.title or ""):
+            return False
+        return not fg.process or is_browser(fg.process)
 
     def arm(self) -> None:
         """The exam page told us the test started: from now on, leaving it counts."""
@@ -138,6 +144,27 @@ class FocusTracker:
             fg = self.current
             return {"exam": self.exam, "title": fg.title if fg else None,
                     "process": fg.process if fg else None}
+
+
+# Process names of web browsers (lower case, ".exe" stripped) on Windows, Linux and macOS,
+# including Safe Exam Browser, which some centres use for Pix; a browser missing here shows
+# its exam window as "away", with its process name, which tells what to add.
+BROWSERS = frozenset({
+    "chrome", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "google chrome",
+    "google chrome for testing", "msedge", "microsoft-edge", "microsoft-edge-stable", "microsoft edge",
+    "firefox", "firefox-esr", "firefox-bin", "firefox-developer-edition", "firefox nightly", "librewolf",
+    "waterfox", "floorp", "opera", "opera_gx", "brave", "brave-browser", "brave browser", "vivaldi",
+    "vivaldi-bin", "vivaldi-stable", "safari", "arc", "iexplore", "safeexambrowser", "safe exam browser",
+    "seb", "epiphany", "falkon", "konqueror", "qutebrowser", "midori", "seamonkey", "palemoon", "thorium",
+    "yandex", "browser", "orion", "min",
+})
+
+
+def is_browser(process: str) -> bool:
+    name = process.strip().lower()
+    if name.endswith(".exe"):
+        name = name[:-4]
+    return name in BROWSERS
 
 
 def compile_exam_title(pattern: str) -> re.Pattern[str]:
