@@ -250,3 +250,38 @@ def test_exam_window_closed_or_minimized_is_an_absence() -> None:
     assert [e.kind for e in events] == ["focus_lost"] and events[0].details["title"] == ""
     tr.update(Foreground("Bureau", "explorer.exe", 4, 9))
     assert len(events) == 1            # still the same absence
+
+
+def test_windows_minimized_exam_and_lock_screen_are_absences() -> None:
+    """Recorded: the exam minimized with nothing else open (Windows sends MINIMIZESTART and no
+    FOREGROUND: the minimized window stays "foreground"), restored; then Win+L (DESKTOPSWITCH,
+    GetForegroundWindow = 0 on the secure desktop) and unlock (same window, no FOREGROUND)."""
+    from companion.focus.windows import (EVENT_SYSTEM_DESKTOPSWITCH, EVENT_SYSTEM_MINIMIZEEND,
+                                         EVENT_SYSTEM_MINIMIZESTART)
+
+    class Fake(FakeWin):
+        def pump(self, callback, stop: threading.Event) -> None:
+            for call in self.calls:
+                if call[0] == "front":       # what GetForegroundWindow answers from now on
+                    self.first = call[1]
+                else:
+                    callback(*call)
+
+    calls = [(EVENT_SYSTEM_MINIMIZESTART, 0x30, 0, 0),     # another window minimized: noise
+             (EVENT_SYSTEM_MINIMIZESTART, 0x10, 0, 0),
+             (EVENT_SYSTEM_MINIMIZEEND, 0x10, 0, 0),
+             ("front", 0), (EVENT_SYSTEM_DESKTOPSWITCH, 0, 0, 0),
+             ("front", 0x10), (EVENT_SYSTEM_DESKTOPSWITCH, 0, 0, 0)]
+    tr, events, _ = tracker()
+    facts: list[Foreground] = []
+
+    def on_change(fg: Foreground) -> None:
+        facts.append(fg)
+        tr.update(fg)
+
+    windows = {0x10: ("Pix - Certification - Mozilla Firefox", 100), 0x30: ("Explorateur", 300)}
+    WindowsFocusWatcher(Fake(windows, 0x10, calls)).run(on_change, threading.Event())
+    assert [f.title for f in facts] == ["Pix - Certification - Mozilla Firefox", "",
+                                        "Pix - Certification - Mozilla Firefox", "",
+                                        "Pix - Certification - Mozilla Firefox"]
+    assert [e.kind for e in events] == ["focus_lost", "focus_regained", "focus_lost", "focus_regained"]

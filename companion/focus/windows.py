@@ -1,13 +1,18 @@
 """Foreground window on Windows: SetWinEventHook, no polling.
 
-Facts read: EVENT_SYSTEM_FOREGROUND (another window came to the front) and
-EVENT_OBJECT_NAMECHANGE of that window (its title changed: a browser tab switch), then
+Facts read: EVENT_SYSTEM_FOREGROUND (another window came to the front),
+EVENT_OBJECT_NAMECHANGE of that window (its title changed: a browser tab switch),
+EVENT_SYSTEM_MINIMIZESTART/END (the window in front minimized: Windows may leave it the
+"foreground" window with nothing else to show, so no FOREGROUND event comes) and
+EVENT_SYSTEM_DESKTOPSWITCH (the screen locked, Ctrl-Alt-Del, a UAC prompt: the window in
+front does not change but the candidate is no longer in the exam), then
 GetWindowTextW for the title and GetWindowThreadProcessId -> psutil for the program name.
 ctypes is imported only inside ``Win32Api`` so the decision logic (``WindowsFocusLogic``)
 is tested on Linux by replaying recorded hook callbacks through a fake API.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Callable, Protocol
 
@@ -15,8 +20,13 @@ from companion.focus import FocusWatcher, Foreground, OnChange
 
 EVENT_SYSTEM_FOREGROUND = 0x0003
 EVENT_OBJECT_NAMECHANGE = 0x800C
+EVENT_SYSTEM_MINIMIZESTART = 0x0016
+EVENT_SYSTEM_MINIMIZEEND = 0x0017
+EVENT_SYSTEM_DESKTOPSWITCH = 0x0020
 OBJID_WINDOW = 0
 CHILDID_SELF = 0
+
+log = logging.getLogger(__name__)
 
 HookCallback = Callable[[int, int, int, int], None]   # (event, hwnd, id_object, id_child)
 
@@ -53,6 +63,16 @@ class WindowsFocusLogic:
         elif event == EVENT_OBJECT_NAMECHANGE:
             if hwnd and hwnd == self.front and id_object == OBJID_WINDOW and id_child == CHILDID_SELF:
                 self._report(hwnd)
+        elif event == EVENT_SYSTEM_MINIMIZESTART:
+            if hwnd and hwnd == self.front:
+                self.front = None
+                self._report(None)          # nothing of the exam is on screen any more
+        elif event in (EVENT_SYSTEM_MINIMIZEEND, EVENT_SYSTEM_DESKTOPSWITCH):
+            # restored, or back from the lock screen: whatever is in front now (0 while the
+            # secure desktop is shown: GetForegroundWindow has nothing on our desktop)
+            front = self.api.foreground()
+            self.front = front or None
+            self._report(front)
 
     def _report(self, hwnd: int | None) -> None:
         if not hwnd:
@@ -120,13 +140,16 @@ class Win32Api:  # pragma: no cover - needs Windows; the logic above is tested w
             try:
                 callback(int(event), int(hwnd or 0), int(id_object), int(id_child))
             except Exception:  # an exception must never escape into the OS's callback
-                pass
+                log.exception("focus hook callback (event 0x%x)", event)
 
         keep = WINEVENTPROC(proc)  # referenced until the end, else the GC frees the thunk
         WINEVENT_OUTOFCONTEXT, WINEVENT_SKIPOWNPROCESS = 0x0000, 0x0002
         flags = WINEVENT_OUTOFCONTEXT | WINEVENT_SKIPOWNPROCESS
         hooks = [user32.SetWinEventHook(EVENT_SYSTEM_FOREGROUND, EVENT_SYSTEM_FOREGROUND, 0, keep, 0, 0, flags),
-                 user32.SetWinEventHook(EVENT_OBJECT_NAMECHANGE, EVENT_OBJECT_NAMECHANGE, 0, keep, 0, 0, flags)]
+                 user32.SetWinEventHook(EVENT_OBJECT_NAMECHANGE, EVENT_OBJECT_NAMECHANGE, 0, keep, 0, 0, flags),
+                 user32.SetWinEventHook(EVENT_SYSTEM_MINIMIZESTART, EVENT_SYSTEM_MINIMIZEEND, 0, keep, 0, 0, flags),
+                 user32.SetWinEventHook(EVENT_SYSTEM_DESKTOPSWITCH, EVENT_SYSTEM_DESKTOPSWITCH, 0, keep, 0, 0,
+                                        flags)]
         msg = wintypes.MSG()
         PM_REMOVE = 0x0001
         try:
