@@ -48,7 +48,7 @@ def label(proc: Proc, catalog, metadata=None) -> str | None:
     (Proc(1, "zoom", ""), None),                          # ambiguous name, path unknown
     (Proc(1, "zoomit", "/opt/zoom/zoomit"), None),        # no substrings
     (Proc(1, "xdiscord", "/usr/bin/xdiscord"), None),
-    (Proc(1, "obs", "/usr/bin/obs"), None),               # openSUSE build client is also "obs"
+    (Proc(1, "obs", "/usr/bin/obs"), "OBS Studio"),       # the Debian/Ubuntu obs-studio package
     (Proc(1, "obs", "/var/lib/flatpak/app/com.obsproject.Studio/x86_64/bin/obs"), "OBS Studio"),
     (Proc(1, "teams", "/usr/games/teams"), None),
     (Proc(1, "teams-for-linux", "/opt/teams-for-linux/teams-for-linux"), "Microsoft Teams"),
@@ -177,3 +177,103 @@ def test_metadata_is_read_once_per_executable_and_failures_are_unreadable() -> N
     assert read("C:/locked.exe") is None and read("C:/locked.exe") is None
     assert calls == ["C:/a.exe", "C:/locked.exe"]
     assert metadata_reader("linux") is None and metadata_reader("windows") is not None
+
+
+# Realistic process lists: (name as psutil gives it, executable path; "" when unreadable, as
+# for another user's or SYSTEM's process on Windows), per OS.
+WINDOWS_SEEN = [
+    ("ms-teams.exe", r"C:\Program Files\WindowsApps\MSTeams_24335.206.3315.1043_x64__8wekyb3d8bbwe\ms-teams.exe",
+     "Microsoft Teams"),
+    ("msteams.exe", r"C:\Program Files\WindowsApps\MicrosoftTeams_24004.1403.2634.2418_x64__8wekyb3d8bbwe\msteams.exe",
+     "Microsoft Teams"),
+    ("Teams.exe", r"C:\Users\eleve\AppData\Local\Microsoft\Teams\current\Teams.exe", "Microsoft Teams"),
+    ("AnyDesk.exe", "", "AnyDesk"),                                  # its service, run as SYSTEM
+    ("AnyDesk.exe", r"C:\Program Files (x86)\AnyDesk\AnyDesk.exe", "AnyDesk"),
+    ("TeamViewer_Service.exe", "", "TeamViewer"),
+    ("TeamViewer_Desktop.exe", r"C:\Program Files\TeamViewer\TeamViewer_Desktop.exe", "TeamViewer"),
+    ("rustdesk.exe", r"C:\Program Files\RustDesk\rustdesk.exe", "RustDesk"),
+    ("remoting_host.exe", r"C:\Program Files (x86)\Google\Chrome Remote Desktop\130.0.6723.17\remoting_host.exe",
+     "Chrome Remote Desktop"),
+    ("winvnc.exe", r"C:\Program Files\uvnc bvba\UltraVNC\winvnc.exe", "VNC"),
+    ("tvnserver.exe", r"C:\Program Files\TightVNC\tvnserver.exe", "VNC"),
+    ("mstsc.exe", r"C:\Windows\System32\mstsc.exe", "Bureau à distance (mstsc)"),
+    ("QuickAssist.exe", r"C:\Program Files\WindowsApps\MicrosoftCorporationII.QuickAssist_2.0.32.0_x64__8wekyb3d8bbwe\QuickAssist.exe",
+     "Assistance rapide Windows (Quick Assist)"),
+    ("quickassist.exe", r"C:\Windows\System32\quickassist.exe", "Assistance rapide Windows (Quick Assist)"),
+    ("Discord.exe", r"C:\Users\eleve\AppData\Local\Discord\app-1.0.9163\Discord.exe", "Discord"),
+    ("WhatsApp.exe", r"C:\Program Files\WindowsApps\5319275A.WhatsAppDesktop_2.2446.4.0_x64__cv1g1gvanyjgm\WhatsApp.exe",
+     "WhatsApp"),
+    ("Telegram.exe", r"C:\Users\eleve\AppData\Roaming\Telegram Desktop\Telegram.exe", "Telegram"),
+    ("Signal.exe", r"C:\Users\eleve\AppData\Local\Programs\signal-desktop\Signal.exe", "Signal"),
+    ("Zoom.exe", r"C:\Users\eleve\AppData\Roaming\Zoom\bin\Zoom.exe", "Zoom"),
+    ("slack.exe", r"C:\Users\eleve\AppData\Local\slack\app-4.41.97\slack.exe", "Slack"),
+    ("obs64.exe", r"C:\Program Files\obs-studio\bin\64bit\obs64.exe", "OBS Studio"),
+    # look-alikes that are NOT forbidden software
+    ("Update.exe", r"C:\Users\eleve\AppData\Local\Discord\Update.exe", None),   # Squirrel updater, shared by many apps
+    ("ZoomIt64.exe", r"C:\Tools\Sysinternals\ZoomIt64.exe", None),
+    ("Zoom.exe", r"C:\Program Files\Loupe\Zoom.exe", None),                       # a magnifier
+    ("Signal.exe", r"C:\Program Files\Acme\Signal.exe", None),
+    ("msedge.exe", r"C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe", None),
+    ("veyon-server.exe", r"C:\Program Files\Veyon\veyon-server.exe", None),      # the school's own classroom tool
+    ("TeamsMeetingAddin.exe", r"C:\Program Files\Microsoft\TeamsMeetingAddin\TeamsMeetingAddin.exe", None),
+]
+LINUX_SEEN = [
+    ("teamviewerd", "/opt/teamviewer/tv_bin/teamviewerd", "TeamViewer"),
+    ("TeamViewer_Desk", "/opt/teamviewer/tv_bin/TeamViewer_Desktop", "TeamViewer"),   # comm cut at 15 chars
+    ("anydesk", "/usr/bin/anydesk", "AnyDesk"),
+    ("rustdesk", "/usr/lib/rustdesk/rustdesk", "RustDesk"),
+    ("Xtigervnc", "/usr/bin/Xtigervnc", "VNC"),
+    ("x0vncserver", "/usr/bin/x0tigervncserver", "VNC"),
+    ("vino-server", "/usr/libexec/vino-server", "VNC"),
+    ("krfb", "/usr/bin/krfb", "VNC"),
+    ("remmina", "/usr/bin/remmina", "Remmina / FreeRDP"),
+    ("chrome-remote-desktop-host", "/opt/google/chrome-remote-desktop/chrome-remote-desktop-host",
+     "Chrome Remote Desktop"),
+    ("Discord", "/app/discord/Discord", "Discord"),                  # Flatpak
+    ("telegram-desktop", "/snap/telegram-desktop/6442/usr/bin/telegram-desktop", "Telegram"),
+    ("wasistlos", "/usr/bin/wasistlos", "WhatsApp"),
+    ("slack", "/usr/lib/slack/slack", "Slack"),
+    ("zoom", "/opt/zoom/zoom", "Zoom"),
+    ("obs", "/usr/bin/obs", "OBS Studio"),
+    ("teams-for-linux", "/opt/teams-for-linux/teams-for-linux", "Microsoft Teams"),
+    # look-alikes
+    ("gnome-remote-de", "/usr/libexec/gnome-remote-desktop-daemon", None),  # idle unless sharing is on
+    ("xzoom", "/usr/bin/xzoom", None),
+    ("chromium", "/usr/lib/chromium/chromium", None),
+    ("veyon-server", "/usr/bin/veyon-server", None),
+    ("signal", "/usr/bin/signal", None),
+]
+MACOS_SEEN = [
+    ("MSTeams", "/Applications/Microsoft Teams.app/Contents/MacOS/MSTeams", "Microsoft Teams"),
+    ("TeamViewer", "/Applications/TeamViewer.app/Contents/MacOS/TeamViewer", "TeamViewer"),
+    ("AnyDesk", "/Applications/AnyDesk.app/Contents/MacOS/AnyDesk", "AnyDesk"),
+    ("Discord", "/Applications/Discord.app/Contents/MacOS/Discord", "Discord"),
+    ("WhatsApp", "/Applications/WhatsApp.app/Contents/MacOS/WhatsApp", "WhatsApp"),
+    ("zoom.us", "/Applications/zoom.us.app/Contents/MacOS/zoom.us", "Zoom"),
+    ("Safari", "/Applications/Safari.app/Contents/MacOS/Safari", None),
+    ("Signal", "/Users/eleve/bin/Signal", None),
+]
+
+
+@pytest.mark.parametrize("os_name, name, exe, expected",
+                         [("windows", *row) for row in WINDOWS_SEEN] + [("linux", *row) for row in LINUX_SEEN]
+                         + [("macos", *row) for row in MACOS_SEEN])
+def test_realistic_process_lists(os_name: str, name: str, exe: str, expected: str | None) -> None:
+    catalog = {"windows": WINDOWS, "linux": LINUX, "macos": MACOS}[os_name]
+    assert label(Proc(4242, name, exe), catalog) == expected
+
+
+def test_one_event_per_product_on_a_realistic_windows_list() -> None:
+    """A Windows 11 machine with new Teams (5 processes), Discord (Electron: 6 processes and its
+    updater) and AnyDesk's service: three "started" events, nothing for the rest."""
+    procs = [Proc(4, "System", ""), Proc(700, "svchost.exe", r"C:\Windows\System32\svchost.exe")]
+    teams = r"C:\Program Files\WindowsApps\MSTeams_24335.206.3315.1043_x64__8wekyb3d8bbwe\ms-teams.exe"
+    procs += [Proc(2000 + i, "ms-teams.exe", teams, 2000 if i else 1) for i in range(5)]
+    discord = r"C:\Users\eleve\AppData\Local\Discord\app-1.0.9163\Discord.exe"
+    procs += [Proc(3000 + i, "Discord.exe", discord, 3000 if i else 2999) for i in range(6)]
+    procs += [Proc(2999, "Update.exe", r"C:\Users\eleve\AppData\Local\Discord\Update.exe", 1),
+              Proc(900, "AnyDesk.exe", "", 600), Proc(5000, "msedge.exe", r"C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe", 1)]
+    events = []
+    ForbiddenWatcher(WINDOWS, events.append, lister=lambda: procs, me=8888).scan()
+    assert sorted((e.details["program"], e.details["pid"]) for e in events) == [
+        ("AnyDesk", 900), ("Discord", 3000), ("Microsoft Teams", 2000)]
