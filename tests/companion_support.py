@@ -215,7 +215,10 @@ class CompanionProcess:
         path = self.home / "companion-journal.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        text = path.read_text(encoding="utf-8")
+        # a line being written right now is not read (it would not parse yet): complete lines only
+        complete = text[:text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
     def terminate(self, timeout: float = 15) -> int:
         self.proc.send_signal(signal.SIGTERM)

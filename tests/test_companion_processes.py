@@ -139,6 +139,11 @@ def test_our_own_children_are_ignored(tmp_path: Path) -> None:
     proc = subprocess.Popen([str(fake), "30"])
     try:
         ForbiddenWatcher(load_catalog("linux"), events.append).scan()
+        # the same process, seen by a watcher it does not descend from, IS reported: the
+        # assertion below is about ownership, not a scan that missed it
+        stranger = ForbiddenWatcher(load_catalog("linux"), lambda ev: None, me=-1)
+        stranger.scan()
+        assert proc.pid in stranger.running["Discord"].pids
     finally:
         proc.kill()
         proc.wait(5)
