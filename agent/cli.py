@@ -22,14 +22,27 @@ class ExamroomGroup(click.Group):
     """Turns BadInput and NotAvailable into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context):
+        # click empties these before running the sub-command: keep them to find its --lang.
+        # (_protected_args: the public alias warns since click 8.2)
+        words = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
         except BadInput as exc:
-            click.echo(f"examroom: {exc.line()}", err=True)
+            click.echo(f"examroom: {exc.line(_lang_asked(words))}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except NotAvailable as exc:
             click.echo(f"examroom: {exc}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+
+
+def _lang_asked(args: list[str]) -> str:
+    """The --lang of the command that failed (its own context is gone by now), else the locale's."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args) and args[i + 1] in ("fr", "en"):
+            return args[i + 1]
+        if arg in ("--lang=fr", "--lang=en"):
+            return arg.split("=", 1)[1]
+    return detect_lang()
 
 
 @click.group(cls=ExamroomGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -129,7 +129,7 @@ def run(ctx: CheckContext) -> CheckResult:
     try:
         url, _host = normalize_url(url, "--bandwidth-url")
     except BadInput as exc:
-        return ctx.result("bandwidth", Status.error, exc.line(), remediation=exc.hint or exc.line(),
+        return ctx.result("bandwidth", Status.error, exc.line(ctx.lang), remediation=exc.line(ctx.lang),
                           threshold=ctx.policy.min_bandwidth_mbps, unit="Mbit/s")
     ctx.progress("bandwidth", 0, 1)
     result = measure(url, settings_for(ctx))

@@ -38,15 +38,15 @@ def load_policy(path: str | Path | None) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BadInput("file not found", str(path), "give the path of a TOML policy file") from None
+        raise BadInput.keyed("input.file_not_found", str(path), "input.policy.hint_file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read the file: {exc}", str(path)) from None
+        raise BadInput.keyed("input.cannot_read", str(path), reason=exc) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = _toml_error_line(str(exc))
         where = f"{path}:{line}" if line else str(path)
-        raise BadInput(f"not valid TOML: {exc}", where, "fix the syntax, e.g. key = 800") from None
+        raise BadInput.keyed("input.bad_toml", where, "input.policy.hint_syntax", reason=exc) from None
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
@@ -56,8 +56,11 @@ def load_policy(path: str | Path | None) -> Policy:
         where = f"{path}:{line}" if line else str(path)
         known = ", ".join(Policy.model_fields)
         if err["type"] == "extra_forbidden":
-            raise BadInput(f"unknown setting {key!r}", where, f"known settings: {known}") from None
-        raise BadInput(f"bad value for {key!r}: {err['msg']}", where, "see the defaults in the README") from None
+            raise BadInput.keyed("input.policy.unknown_setting", where, "input.policy.known_settings", key=key,
+                                  known=known) from None
+        default = getattr(Policy(), key, "?")
+        raise BadInput.keyed("input.policy.bad_value", where, "input.policy.hint_value", key=key, reason=err["msg"],
+                             default=default) from None
 
 
 def _toml_error_line(message: str) -> int | None:

@@ -146,6 +146,29 @@ def test_malformed_config_is_one_line_and_exit_2(tmp_path):
     assert str(cfg) in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("name, content, flag, fr, en", [
+    ("policy.toml", "min_screen_width_px = \"big\"\n", "--config",
+     "policy.toml:1: valeur incorrecte pour « min_screen_width_px »",
+     "policy.toml:1: bad value for 'min_screen_width_px'"),
+    ("policy.toml", "foo = 3\n", "--config", "policy.toml:1: réglage inconnu « foo » (réglages possibles : ",
+     "policy.toml:1: unknown setting 'foo' (known settings: "),
+    ("list.txt", "https://pix.fr\npas une url\n", "--whitelist", "list.txt:2: ce n'est pas une adresse web : « pas une url »",
+     "list.txt:2: not a URL: 'pas une url'"),
+    ("list.toml", "[[url]]\nurl = \"https://pix.fr\"\nrequired = 1\n", "--whitelist",
+     "list.toml:1: « required » doit valoir true ou false (écrivez required = true)",
+     "list.toml:1: 'required' must be true or false (write required = true)"),
+])
+def test_bad_input_line_is_in_the_language_asked(tmp_path, name, content, flag, fr, en):
+    """The loaders do not know the language; the line the CLI prints is still in it."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    for lang, expected in (("fr", fr), ("en", en)):
+        done = _examroom("check", "--only", "whitelist", flag, str(path), "--lang", lang)
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert done.stderr.splitlines() == [done.stderr.strip()]
+        assert done.stderr.startswith(f"examroom: {tmp_path}/{expected}"), done.stderr
+
+
 def test_every_contract_command_is_listed():
     done = _examroom("--help")
     for command in ("check", "whitelist", "report", "serve", "room", "companion"):

@@ -55,15 +55,15 @@ def import_(file, output, lang) -> None:
     lang = _lang(lang)
     source = Path(file)
     if source.suffix.lower() not in (".xlsx", ".txt", ".toml"):
-        raise BadInput("expected a .xlsx spreadsheet", str(source), "export the list as an Excel workbook (.xlsx)")
+        raise BadInput.keyed("input.import.not_xlsx", str(source), "input.xlsx.hint")
     entries = load(source)
     target = Path(output)
     if target.suffix.lower() != ".toml":
-        raise BadInput("the output must be a .toml file", str(target), "write -o whitelist.toml")
+        raise BadInput.keyed("input.import.not_toml", str(target), "input.import.hint_toml")
     for e in entries:
         e.source = e.source or source.name
     try:
         target.write_text(to_toml(entries), encoding="utf-8")
     except OSError as exc:
-        raise BadInput(f"cannot write the file: {exc.strerror or exc}", str(target), "choose another path") from None
+        raise BadInput.keyed("cli.cannot_write", str(target), "cli.choose_other_path", reason=exc.strerror or exc) from None
     click.echo(t("whitelist.import.done", lang, count=len(entries), path=target))

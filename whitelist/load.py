@@ -42,34 +42,34 @@ def load(path: Path | str | None) -> list[Entry]:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".txt", ".xlsx"):
-        raise BadInput(f"unknown whitelist format {path.suffix or '(no extension)'!r}", str(path),
-                       "use a .toml, .txt or .xlsx file")
+        raise BadInput.keyed("input.wl.unknown_format", str(path), "input.wl.hint_format",
+                             suffix=path.suffix or "-")
     if not path.is_file():
-        raise BadInput("file not found", str(path), "give the path of an existing whitelist file")
+        raise BadInput.keyed("input.file_not_found", str(path), "input.wl.hint_file")
     loader = {".toml": _load_toml, ".txt": _load_txt, ".xlsx": _load_xlsx}[suffix]
     entries = loader(path)
     if not entries:
-        raise BadInput("the whitelist has no URL", str(path), "add at least one URL")
+        raise BadInput.keyed("input.wl.empty", str(path), "input.wl.hint_empty")
     return entries
 
 
 def normalize_url(text: str, where: str) -> tuple[str, str]:
     """``pix.fr`` -> ``("https://pix.fr/", "pix.fr")``; anything that is not a URL is BadInput."""
     raw = text.strip()
-    hint = "write a URL such as https://app.pix.fr/ or a host name such as pix.fr"
+    hint = "input.url.hint"
     if not raw:
-        raise BadInput("empty URL", where, hint)
+        raise BadInput.keyed("input.url.empty", where, hint)
     candidate = raw if "://" in raw else "https://" + raw
     try:
         parts = urlsplit(candidate)
         port = parts.port
     except ValueError as exc:
-        raise BadInput(f"not a URL: {raw!r} ({exc})", where, hint) from None
+        raise BadInput.keyed("input.url.bad_detail", where, hint, raw=raw, reason=exc) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise BadInput(f"not a web URL: {raw!r} (scheme {parts.scheme!r})", where, "use http:// or https://")
+        raise BadInput.keyed("input.url.not_web", where, "input.url.hint_web", raw=raw, scheme=parts.scheme)
     host = (parts.hostname or "").rstrip(".").lower()
     if not host or any(c.isspace() for c in raw) or not _valid_host(host):
-        raise BadInput(f"not a URL: {raw!r}", where, hint)
+        raise BadInput.keyed("input.url.bad", where, hint, raw=raw)
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"
@@ -98,35 +98,35 @@ def _load_toml(path: Path) -> list[Entry]:
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         where = f"{path}:{m.group(1)}" if m else str(path)
-        raise BadInput(f"not valid TOML: {exc}", where, 'fix the syntax, e.g. [[url]] then url = "https://pix.fr/"') from None
+        raise BadInput.keyed("input.bad_toml", where, "input.wl.hint_syntax", reason=exc) from None
     tables = data.get("url")
     extra = sorted(set(data) - {"url", "title", "description", "version"})
     if extra:
-        raise BadInput(f"unknown top-level key {extra[0]!r}", f"{path}:{_key_line(text, extra[0]) or 1}",
-                       "a whitelist is a list of [[url]] tables")
+        raise BadInput.keyed("input.wl.unknown_top_key", f"{path}:{_key_line(text, extra[0]) or 1}",
+                             "input.wl.hint_tables", key=extra[0])
     if tables is None:
         return []
     if not isinstance(tables, list):
-        raise BadInput("'url' must be a list of [[url]] tables", f"{path}:{_key_line(text, 'url') or 1}",
-                       'write [[url]] then url = "https://pix.fr/" on the next line')
+        raise BadInput.keyed("input.wl.url_not_list", f"{path}:{_key_line(text, 'url') or 1}",
+                             "input.wl.hint_url_table")
     lines = _table_lines(text)
     entries = []
     for index, table in enumerate(tables):
         line = lines[index] if index < len(lines) else 1
         where = f"{path}:{line}"
         if not isinstance(table, dict):
-            raise BadInput("each [[url]] entry must be a table", where, 'write [[url]] then url = "..."')
+            raise BadInput.keyed("input.wl.entry_not_table", where, "input.wl.hint_url_table")
         unknown = sorted(set(table) - _TOML_KEYS)
         if unknown:
-            raise BadInput(f"unknown key {unknown[0]!r} in [[url]]", where,
-                           f"known keys: {', '.join(sorted(_TOML_KEYS))}")
+            raise BadInput.keyed("input.wl.unknown_key", where, "input.wl.known_keys", key=unknown[0],
+                                 known=", ".join(sorted(_TOML_KEYS)))
         if "url" not in table or not isinstance(table["url"], str):
-            raise BadInput("[[url]] entry without a url = \"...\" string", where, 'add url = "https://..."')
+            raise BadInput.keyed("input.wl.no_url", where, "input.wl.hint_add_url")
         if "required" in table and not isinstance(table["required"], bool):
-            raise BadInput("'required' must be true or false", where, "write required = true")
+            raise BadInput.keyed("input.wl.required_bool", where, "input.wl.hint_required")
         for key in ("category", "note", "source"):
             if key in table and not isinstance(table[key], str):
-                raise BadInput(f"'{key}' must be a string", where, f'write {key} = "..."')
+                raise BadInput.keyed("input.wl.not_string", where, "input.wl.hint_string", key=key)
         url_line = _first_line_after(text, line, "url") or line
         url, host = normalize_url(table["url"], f"{path}:{url_line}")
         entries.append(Entry(url=url, host=host, category=table.get("category", ""),
@@ -175,8 +175,8 @@ def _load_xlsx(path: Path) -> list[Entry]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise BadInput(f"not a readable .xlsx spreadsheet ({type(exc).__name__})", str(path),
-                       "save the file as an Excel workbook (.xlsx)") from None
+        raise BadInput.keyed("input.xlsx.unreadable", str(path), "input.xlsx.hint",
+                             reason=type(exc).__name__) from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
@@ -205,11 +205,11 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise BadInput("file not found", str(path), "give the path of an existing whitelist file") from None
+        raise BadInput.keyed("input.file_not_found", str(path), "input.wl.hint_file") from None
     except UnicodeDecodeError:
-        raise BadInput("the file is not UTF-8 text", str(path), "save it as UTF-8") from None
+        raise BadInput.keyed("input.not_utf8", str(path), "input.not_utf8.hint") from None
     except OSError as exc:
-        raise BadInput(f"cannot read the file: {exc.strerror or exc}", str(path)) from None
+        raise BadInput.keyed("input.cannot_read", str(path), reason=exc.strerror or exc) from None
 
 
 def to_toml(entries: list[Entry]) -> str:

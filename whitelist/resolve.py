@@ -28,7 +28,7 @@ class Resolution:
 def parse_dns_server(value: str, where: str = "--dns") -> tuple[str, int]:
     """``"10.0.0.53"``, ``"10.0.0.53:5353"``, ``"[::1]:53"``, ``"::1"`` or ``"dns.lan:53"``."""
     text = value.strip()
-    hint = "write --dns HOST[:PORT], e.g. --dns 10.0.0.53 or --dns 127.0.0.1:5353"
+    hint = "input.dns.hint"
     host, port = text, "53"
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
@@ -36,7 +36,7 @@ def parse_dns_server(value: str, where: str = "--dns") -> tuple[str, int]:
     elif text.count(":") == 1:
         host, port = text.split(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise BadInput(f"bad DNS server {value!r}", where, hint)
+        raise BadInput.keyed("input.dns.bad", where, hint, value=value)
     try:
         ipaddress.ip_address(host)
         return host, int(port)
@@ -45,7 +45,7 @@ def parse_dns_server(value: str, where: str = "--dns") -> tuple[str, int]:
     try:
         return socket.getaddrinfo(host, None, proto=socket.IPPROTO_UDP)[0][4][0], int(port)
     except (socket.gaierror, UnicodeError, IndexError):
-        raise BadInput(f"cannot resolve the DNS server name {host!r}", where, hint) from None
+        raise BadInput.keyed("input.dns.unresolved", where, hint, host=host) from None
 
 
 class Resolver:
