@@ -13,7 +13,7 @@ from typing import Callable
 from agent.i18n import t
 from checks.policy import Policy
 from checks.probes import Host
-from checks.result import CheckResult, Item, Status, worst
+from checks.result import CheckResult, Item, Status
 
 DEFAULT_BUDGET_S = 30.0
 
@@ -59,7 +59,3 @@ class CheckContext:
             remediation=remediation, items=items or [], measured=measured, threshold=threshold,
             unit=unit,
         )
-
-
-def status_of_items(items: list[Item], default: Status = Status.fail) -> Status:
-    return worst([i.status for i in items], default=default)

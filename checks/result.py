@@ -6,7 +6,6 @@ check code: a status is decided once, on the machine.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,7 +63,3 @@ class CheckResult(BaseModel):
 
     def with_duration(self, seconds: float) -> "CheckResult":
         return self.model_copy(update={"duration_s": round(seconds, 3)})
-
-
-def item_dict(item: Item) -> dict[str, Any]:
-    return item.model_dump(mode="json")

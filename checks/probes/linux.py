@@ -128,10 +128,6 @@ def _desktop_match(entry: DesktopEntry, spec: CatalogEntry) -> bool:
     return program in {e.lower() for e in spec.exe} or program in ids
 
 
-def _component_tokens(entry: DesktopEntry) -> list[str]:
-    return [entry.desktop_id, entry.program]
-
-
 def _flatpak_version(host: Host, app_id: str) -> str | None:
     for base in (host.path("/var/lib/flatpak/app"), (host.home or Path("/")) / ".local/share/flatpak/app"):
         folder = base / app_id / "current/active/files/share"

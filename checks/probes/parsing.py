@@ -249,11 +249,6 @@ def icon_path(display_icon: str) -> str:
     return re.sub(r",\s*-?\d+$", "", text)
 
 
-def exe_dir(path: str) -> str:
-    """The folder of a Windows executable path."""
-    return path.replace("/", "\\").rsplit("\\", 1)[0] if "\\" in path.replace("/", "\\") else ""
-
-
 def office_release_ids(value: str) -> list[str]:
     """Click-to-Run ``ProductReleaseIds``: ``"O365ProPlusRetail,VisioProRetail"``."""
     return [p.strip() for p in value.split(",") if p.strip()]
