@@ -18,6 +18,7 @@ import click
 
 from agent.i18n import detect_lang, t
 from checks.errors import BadInput
+from companion.focus import DEFAULT_EXAM_TITLE
 
 log = logging.getLogger("examroom.companion")
 
@@ -37,7 +38,7 @@ def _url(value: str | None, option: str, lang: str) -> str | None:
 @click.option("--room", required=True, metavar="CODE", help="Enrolment code of the room.")
 @click.option("--platform-url", metavar="URL", default="https://app.pix.fr/", show_default=True,
               help="Exam platform whose reachability is watched.")
-@click.option("--exam-title", metavar="REGEX", default="Pix", show_default=True,
+@click.option("--exam-title", metavar="REGEX", default=DEFAULT_EXAM_TITLE, show_default=True,
               help="Pattern of the exam window's title (case-insensitive); the window must be a web browser's.")
 @click.option("--heartbeat", type=click.FloatRange(min=0.2, max=600), default=2.0, show_default=True,
               metavar="SECONDS", help="Seconds between heartbeats.")

@@ -23,7 +23,7 @@ from agent import __version__
 from agent.outbox import Outbox
 from agent.state import state_dir
 from companion.events import Event, event, utc_iso
-from companion.focus import FocusTracker, FocusWatcher, Foreground
+from companion.focus import DEFAULT_EXAM_TITLE, FocusTracker, FocusWatcher, Foreground
 from companion.network import NetworkWatcher
 from companion.processes import ForbiddenWatcher, load_catalog, metadata_reader
 
@@ -40,7 +40,7 @@ class CompanionConfig:
     server: str
     room: str
     platform_url: str | None = None
-    exam_title: str = "Pix"
+    exam_title: str = DEFAULT_EXAM_TITLE
     heartbeat_s: float = 2.0
     ca_file: str | None = None
     lang: str = "fr"

@@ -222,7 +222,7 @@ def test_watcher_choice_per_os_and_a_display_that_does_not_answer(tmp_path, caps
     # a DISPLAY nobody serves: one line, no watcher, no traceback
     assert _focus_watcher(Host.fake("linux", tmp_path, env={"DISPLAY": ":987"}), "fr") is None
     err = capsys.readouterr().err
-    assert "Pas de surveillance du premier plan" in err and "Traceback" not in err
+    assert "Pas de surveillance de la fenêtre au premier plan" in err and "Traceback" not in err
 
 
 def test_a_window_titled_like_the_exam_in_another_program_is_an_absence() -> None:
@@ -285,3 +285,13 @@ def test_windows_minimized_exam_and_lock_screen_are_absences() -> None:
                                         "Pix - Certification - Mozilla Firefox", "",
                                         "Pix - Certification - Mozilla Firefox"]
     assert [e.kind for e in events] == ["focus_lost", "focus_regained", "focus_lost", "focus_regained"]
+
+
+def test_default_exam_title_is_pix_as_a_word() -> None:
+    from companion.focus import DEFAULT_EXAM_TITLE
+
+    tr, events, _ = tracker(exam_title=DEFAULT_EXAM_TITLE)
+    for title in ("Pix", "Certification | Pix - Mozilla Firefox", "app.pix.fr", "Pix Orga - Google Chrome"):
+        assert tr.is_exam(Foreground(title, "firefox")), title
+    for title in ("Pixabay - Images gratuites - Mozilla Firefox", "Pixlr E - Google Chrome", "Pixel 8 - Google Store"):
+        assert not tr.is_exam(Foreground(title, "firefox")), title

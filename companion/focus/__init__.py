@@ -167,6 +167,11 @@ def is_browser(process: str) -> bool:
     return name in BROWSERS
 
 
+# "Pix" as a word: a bare case-insensitive search would take "Pixabay", "Pixel", "Pixlr" or
+# "Pixar" tabs for the exam; "Pix", "Certification | Pix", "app.pix.fr", "Pix Orga" match
+DEFAULT_EXAM_TITLE = r"\bPix\b"
+
+
 def compile_exam_title(pattern: str) -> re.Pattern[str]:
     """Case-insensitive search: browsers show "Pix" or "pix" depending on the page."""
     return re.compile(pattern, re.IGNORECASE)
