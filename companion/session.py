@@ -23,6 +23,7 @@ from agent import __version__
 from agent.outbox import Outbox
 from agent.state import state_dir
 from companion.events import Event, event, utc_iso
+from companion.examstate import ExamState
 from companion.focus import DEFAULT_EXAM_TITLE, FocusTracker, FocusWatcher, Foreground
 from companion.network import NetworkWatcher
 from companion.processes import ForbiddenWatcher, load_catalog, metadata_reader
@@ -125,6 +126,7 @@ class Session:
         # in the outbox again by the sender before anything else, never dropped
         self._unsaved: list[dict] = []
         self._unsaved_lock = threading.Lock()
+        self.exam_state = ExamState(self.home)
 
     # -- events ---------------------------------------------------------------------------
     def record(self, ev: Event) -> None:
@@ -172,12 +174,21 @@ class Session:
             # our status window (a child process) can take focus before its pid is known here
             self.own_pids.add(fg.pid)
         self.tracker.update(fg)
+        if self.tracker.armed and not self.exam_state.saved:
+            self.exam_state.save()
+
+    def _resume_exam(self) -> bool:
+        if not self.exam_state.in_progress():
+            return False
+        self.tracker.armed = True
+        return True
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         watcher_name = self.focus_watcher.name if self.focus_watcher else "none"
+        resumed = self._resume_exam()
         self.record(event("companion_started", version=__version__, exam_title_pattern=self.config.exam_title,
-                          platform_url=self.config.platform_url, watcher=watcher_name))
+                          platform_url=self.config.platform_url, watcher=watcher_name, exam_in_progress=resumed))
         self._spawn("sender", self._sender_loop)
         self._spawn("heartbeat", self._heartbeat_loop)
         self._spawn("processes", self.forbidden.run, self.stop_event)
@@ -399,6 +410,10 @@ class Session:
         self.record(event(f"exam_{phase}", **details))
         if phase == "started":
             self.tracker.arm()   # after the start event: an absence in progress follows it
+            self.exam_state.save(fresh=True)
+        elif phase == "ended":
+            self.tracker.disarm()
+            self.exam_state.clear()
 
     def set_focus_required(self, required: bool) -> None:
         self.status.focus_required = required

@@ -295,3 +295,15 @@ def test_default_exam_title_is_pix_as_a_word() -> None:
         assert tr.is_exam(Foreground(title, "firefox")), title
     for title in ("Pixabay - Images gratuites - Mozilla Firefox", "Pixlr E - Google Chrome", "Pixel 8 - Google Store"):
         assert not tr.is_exam(Foreground(title, "firefox")), title
+
+
+def test_after_the_exam_ended_nothing_counts_until_a_new_start() -> None:
+    tr, events, _ = tracker()
+    tr.update(EXAM)
+    tr.disarm()                       # the exam page: test ended
+    tr.update(CHAT)                   # the candidate closes the browser and opens Discord
+    tr.update(EXAM)                   # the results page, still titled "Pix"
+    tr.update(TERM)
+    assert events == []
+    tr.arm()                          # a new test starts while the candidate is in the terminal
+    assert [e.kind for e in events] == ["focus_lost"] and events[0].details["title"] == "bash"

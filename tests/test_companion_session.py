@@ -203,3 +203,36 @@ def test_a_loop_that_crashes_is_reported_and_restarted_and_the_others_go_on(tmp_
         assert any(b["errors"] == 1 and "psutil exploded" in b["last_error"] for b in server.beats)
     finally:
         s.stop("test")
+
+
+def test_an_exam_in_progress_survives_a_companion_restart(tmp_path: Path) -> None:
+    """Killed while the candidate is in the exam, restarted while they are on Discord: the
+    absence is reported without waiting to see the exam window again."""
+    import time as _time
+
+    from companion.focus import Foreground
+
+    server = FakeServer()
+    first = session(tmp_path, server)
+    first.on_focus(Foreground("Pix - Certification", "firefox", 10))
+    assert first.tracker.armed
+    # (the process dies here: no stop, no exam_ended)
+    second = session(tmp_path, server)
+    second.start()
+    try:
+        def journal(kind: str) -> list[dict]:
+            lines = (tmp_path / "companion-journal.jsonl").read_text().splitlines()
+            return [e for e in map(json.loads, lines) if e["kind"] == kind]
+
+        assert journal("companion_started")[-1]["exam_in_progress"] is True
+        second.on_focus(Foreground("Discord", "Discord", 20))
+        assert [e["title"] for e in journal("focus_lost")] == ["Discord"]
+        second.exam_phase("ended")
+    finally:
+        second.stop("test")
+    # after the end (or too long after the start) a restart waits for the exam again
+    third = session(tmp_path, server)
+    assert third._resume_exam() is False and not third.tracker.armed
+    (tmp_path / "companion-exam.json").write_text('{"armed_at": %f}' % (_time.time() - 4 * 3600))
+    fourth = session(tmp_path, server)
+    assert fourth._resume_exam() is False and not (tmp_path / "companion-exam.json").exists()

@@ -61,6 +61,8 @@ class FocusTracker:
       one absence; its end is one ``focus_regained`` with the time away.
     - Our own windows (the status window) never count as leaving the exam: the candidate
       may glance at it, and it is always on top.
+    - After the exam page said the test ended, nothing counts until it says a test started
+      again: candidates close the browser at the end, and twenty alerts then are noise.
     - The exam window is a BROWSER's window whose title matches: a title is whatever a
       program wants it to be (a Discord server called "Pix", a note "pix.txt", a terminal
       retitled "Pix"), and taking it for the exam would hide the very absences we watch
@@ -72,6 +74,7 @@ class FocusTracker:
     own_pids: set[int] | frozenset[int] = frozenset()
     clock: Callable[[], float] = time.monotonic
     armed: bool = False
+    ended: bool = False              # the exam page said the test ended: seeing the exam re-arms nothing
     focus_required: bool = False     # the exam page says the current question requires focus
     exam: bool | None = None
     current: Foreground | None = None
@@ -90,9 +93,14 @@ class FocusTracker:
     def arm(self) -> None:
         """The exam page told us the test started: from now on, leaving it counts."""
         with self._lock:
-            self.armed = True
+            self.armed, self.ended = True, False
             if self.current is not None and not self.is_exam(self.current) and self.exam is not False:
                 self._lost(self.current)
+
+    def disarm(self) -> None:
+        """The exam page told us the test ended: leaving the window no longer counts."""
+        with self._lock:
+            self.armed, self.ended = False, True
 
     def update(self, fg: Foreground) -> Event | None:
         with self._lock:
@@ -102,7 +110,7 @@ class FocusTracker:
             if previous == fg:
                 return None
             if self.is_exam(fg):
-                self.armed = True
+                self.armed = self.armed or not self.ended
                 was_away = self.exam is False
                 self.exam = True
                 self._note(fg, True)
