@@ -55,7 +55,11 @@ def main() -> int:
         live = server.machines(room)["footprint"]["live"]
     finally:
         proc.terminate()
-        proc.wait(20)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:   # never leave a companion behind
+            proc.kill()
+            proc.wait(10)
         server.stop()
         platform.stop()
     cpu_pct = (cpu1 - cpu0) / (wall1 - wall0) * 100
