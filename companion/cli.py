@@ -141,7 +141,7 @@ def run(*, server: str, room: str, platform_url: str | None, exam_title: str, he
         log.info("local endpoint on http://127.0.0.1:%d", api.port)
 
     while not done.wait(0.5):  # a timed wait: signals are handled promptly on every OS
-        pass
+        win = window_gone(win, session)
     session.stop(stopping.get("reason", "stopped"))
     if api is not None:
         api.close()
@@ -153,6 +153,17 @@ def run(*, server: str, room: str, platform_url: str | None, exam_title: str, he
             win.kill()
     click.echo(t("companion.stopped", lang, pending=session.status.pending), err=True)
     return 0
+
+
+def window_gone(win, session):
+    """The status window's process ended while the companion runs (closed by the candidate,
+    crashed): one ``status_window_closed`` event for the supervisor, and no more checks."""
+    if win is None or win.poll() is None:
+        return win
+    from companion.events import event
+
+    session.record(event("status_window_closed", returncode=win.returncode))
+    return None
 
 
 def _focus_watcher(host, lang: str):

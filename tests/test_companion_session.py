@@ -236,3 +236,24 @@ def test_an_exam_in_progress_survives_a_companion_restart(tmp_path: Path) -> Non
     (tmp_path / "companion-exam.json").write_text('{"armed_at": %f}' % (_time.time() - 4 * 3600))
     fourth = session(tmp_path, server)
     assert fourth._resume_exam() is False and not (tmp_path / "companion-exam.json").exists()
+
+
+def test_a_status_window_that_goes_away_is_reported_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from companion.cli import window_gone
+
+    s = session(tmp_path, FakeServer())
+    win = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        assert window_gone(win, s) is win                  # running: nothing recorded
+        win.kill()
+        win.wait(10)
+        assert window_gone(win, s) is None and window_gone(None, s) is None
+    finally:
+        if win.poll() is None:
+            win.kill()
+            win.wait(10)
+    closed = [p for _, p in s.outbox.peek("event", 10) if p["kind"] == "status_window_closed"]
+    assert len(closed) == 1 and closed[0]["returncode"] == -9
