@@ -33,7 +33,8 @@ log = logging.getLogger("examroom.companion")
 BATCH = 200
 MAX_BACKOFF_S = 5.0
 TEXT_MAX = 1000
-ERROR_RESTART_S = 1.0   # a loop that crashed is restarted after this pause (no busy crash loop)   # titles can be long (a web page's title); the server caps strings
+ERROR_RESTART_S = 1.0   # a loop that crashed is restarted after this pause (no busy crash loop),
+ERROR_RESTART_MAX_S = 30.0   # doubled at each new failure up to this   # titles can be long (a web page's title); the server caps strings
 
 
 @dataclass
@@ -206,7 +207,10 @@ class Session:
     def _guarded(self, name: str, target: Callable, *args: Any) -> None:
         """Run a loop until stop; an unexpected exception is logged, reported (a
         ``companion_error`` event and the heartbeat's ``errors``) and the loop restarted, so
-        one faulty watcher never silences the others nor the companion."""
+        one faulty watcher never silences the others nor the companion. A loop that keeps
+        failing the same way is restarted less and less often and reported once, not every
+        second (a broken outbox file would otherwise flood the supervisor's journal)."""
+        pause, reported = ERROR_RESTART_S, None
         while not self.stop_event.is_set():
             try:
                 target(*args)
@@ -214,12 +218,15 @@ class Session:
             except Exception as exc:
                 self.status.errors += 1
                 self.status.last_error = f"{name}: {type(exc).__name__}: {exc}"[:TEXT_MAX]
-                log.exception("companion %s loop failed, restarting it", name)
-                try:
-                    self.record(event("companion_error", loop=name, error=self.status.last_error))
-                except Exception:  # reporting must not be what kills the thread
-                    log.exception("could not record the error of the %s loop", name)
-            self.stop_event.wait(ERROR_RESTART_S)
+                log.exception("companion %s loop failed, restarting it in %.0f s", name, pause)
+                if self.status.last_error != reported:
+                    reported = self.status.last_error
+                    try:
+                        self.record(event("companion_error", loop=name, error=reported))
+                    except Exception:  # reporting must not be what kills the thread
+                        log.exception("could not record the error of the %s loop", name)
+            self.stop_event.wait(pause)
+            pause = min(pause * 2, ERROR_RESTART_MAX_S)
 
     def _focus_loop(self) -> None:
         while not self.stop_event.is_set():

@@ -257,3 +257,31 @@ def test_a_status_window_that_goes_away_is_reported_once(tmp_path: Path) -> None
             win.wait(10)
     closed = [p for _, p in s.outbox.peek("event", 10) if p["kind"] == "status_window_closed"]
     assert len(closed) == 1 and closed[0]["returncode"] == -9
+
+
+def test_a_loop_failing_again_and_again_is_reported_once_and_slowed_down(tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    import companion.session as session_module
+
+    monkeypatch.setattr(session_module, "ERROR_RESTART_S", 0.01)
+    server = FakeServer()
+    s = session(tmp_path, server)
+    runs: list[int] = []
+    fifth = threading.Event()
+
+    def always_failing(stop) -> None:
+        runs.append(1)
+        if len(runs) >= 5:
+            fifth.set()
+        raise OSError("disk I/O error")
+
+    s._spawn("processes", always_failing, s.stop_event)
+    try:
+        assert fifth.wait(10)
+    finally:
+        s.stop_event.set()
+        for thread in s._threads:
+            thread.join(5)
+    errors = [p for _, p in s.outbox.peek("event", 100) if p["kind"] == "companion_error"]
+    assert len(errors) == 1 and s.status.errors >= 5
