@@ -92,6 +92,8 @@ def test_small_file_says_the_figure_is_rough(tmp_path):
     try:
         result = bandwidth.run(_ctx(tmp_path, f"http://127.0.0.1:{server.port}/"))
         assert result.measured is not None and "small test file" in result.summary
+        assert result.measured > 0 and (result.threshold, result.unit) == (2.0, "Mbit/s")
+        assert result.status == (Status.ok if result.measured >= 2.0 else Status.fail)
     finally:
         server.close()
 

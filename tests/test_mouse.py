@@ -145,6 +145,7 @@ def test_windows_falls_back_to_sm_mousepresent_and_reports_api_errors(tmp_path, 
 def test_simulated_windows_host_without_an_api_is_an_error_not_a_crash(tmp_path):
     result = mouse.run(CheckContext(host=Host.fake("windows", tmp_path)))
     assert result.status == Status.error
+    assert result.summary and result.remediation  # an error still tells the technician what to do
 
 
 # -- macOS ---------------------------------------------------------------------------------
