@@ -170,6 +170,11 @@ def _focus_watcher(host, lang: str):
     from companion.focus import make_watcher
 
     display = host.getenv("DISPLAY")
+    if host.os == "linux" and (host.getenv("WAYLAND_DISPLAY") or host.getenv("XDG_SESSION_TYPE") == "wayland"):
+        # under Wayland, DISPLAY is XWayland: native Wayland windows (Firefox's default there)
+        # never show as _NET_ACTIVE_WINDOW, so the exam would look "left" all session long
+        click.echo(t("companion.no_focus_watch", lang, detail=t("companion.wayland", lang)), err=True)
+        return None
     try:
         watcher = make_watcher(host.os, display)
         if watcher is not None and watcher.name == "x11":

@@ -200,6 +200,8 @@ class CompanionProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, EXAMROOM_HOME=str(self.home), EXAMROOM_MACHINE_ID=machine_id)
         env.pop("DISPLAY", None)
+        for name in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE"):   # the tests' Xvfb is plain X11
+            env.pop(name, None)
         if display:
             env["DISPLAY"] = display
         self.log_path = self.home / "companion.log"

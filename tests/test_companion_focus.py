@@ -307,3 +307,14 @@ def test_after_the_exam_ended_nothing_counts_until_a_new_start() -> None:
     assert events == []
     tr.arm()                          # a new test starts while the candidate is in the terminal
     assert [e.kind for e in events] == ["focus_lost"] and events[0].details["title"] == "bash"
+
+
+def test_a_wayland_session_has_no_focus_watch_rather_than_a_blind_one(tmp_path, capsys) -> None:
+    from checks.probes import Host
+    from companion.cli import _focus_watcher
+
+    for env in ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, {"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}):
+        assert _focus_watcher(Host.fake("linux", tmp_path, env=env), "fr") is None
+        err = capsys.readouterr().err
+        assert "Wayland" in err and "Pas de surveillance de la fenêtre au premier plan" in err
+        assert len(err.strip().splitlines()) == 1
