@@ -79,7 +79,7 @@ def test_malformed_files_exit_2_with_file_and_line(tmp_path):
     for name, (text, line) in cases.items():
         (tmp_path / name).write_text(text)
     _xlsx(tmp_path / "sheet.xlsx", [["URL"], ["pix.fr"], ["pas une url"]], title="Sites Pix")
-    cases["sheet.xlsx"] = (None, ":3 (sheet 'Sites Pix', row 3)")
+    cases["sheet.xlsx"] = (None, ":3 [Sites Pix]")
     (tmp_path / "broken.xlsx").write_text("this is not a zip file")
     cases["broken.xlsx"] = (None, "")
     cases["missing.txt"] = (None, "")

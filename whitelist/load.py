@@ -193,7 +193,8 @@ def _load_xlsx(path: Path) -> list[Entry]:
             value = cells[column] if column < len(cells) else ""
             if not value:
                 continue
-            where = f"{path}:{number} (sheet {sheet.title!r}, row {number})"
+            # FILE:ROW then the sheet's name, in no language: this prefixes French and English lines
+            where = f"{path}:{number} [{sheet.title}]"
             url, host = normalize_url(value, where)
             entries.append(Entry(url=url, host=host, where=where, source=path.name))
         return entries
