@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from companion.events import Event, event
+from companion.events import Event, event, utc_iso
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ class NetworkWatcher:
         self.state = NetState()
         self._failures = 0
         self._first_failure: float | None = None
+        self._first_failure_at: str | None = None   # wall-clock, for the event: when it began
         self._down_since: float | None = None
 
     def check(self) -> Event | None:
@@ -117,14 +118,16 @@ class NetworkWatcher:
     def _failed(self, error: str) -> Event | None:
         self._failures += 1
         if self._first_failure is None:
-            self._first_failure = self.clock()
+            self._first_failure, self._first_failure_at = self.clock(), utc_iso()
         if self._down_since is not None or self._failures < self.down_after:
             if self._down_since is not None:
                 self.state = NetState(up=False, error=error)
             return None
         self._down_since = self._first_failure
         self.state = NetState(up=False, error=error)
-        return self._send(event("net_down", url=self.url, error=error))
+        # "since": the outage began at the first failed probe, down_after probes before this
+        # event's own time; the PV's timeline wants the real start
+        return self._send(event("net_down", url=self.url, error=error, since=self._first_failure_at))
 
     def _send(self, ev: Event) -> Event:
         self.emit(ev)

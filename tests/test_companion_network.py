@@ -62,7 +62,9 @@ def test_outage_is_down_then_up_with_duration(platform: Platform) -> None:
     now[0] = 13.0
     down = watcher.check()
     assert down is not None and down.kind == "net_down"
-    assert down.details == {"url": f"http://127.0.0.1:{platform.port}/", "error": "connect_failed"}
+    since = down.details["since"]           # the first failed probe, before the event itself
+    assert down.details == {"url": f"http://127.0.0.1:{platform.port}/", "error": "connect_failed", "since": since}
+    assert since.endswith("Z") and since <= down.at
     assert watcher.state.up is False
     now[0] = 16.0
     assert watcher.check() is None          # still down: one event per outage
