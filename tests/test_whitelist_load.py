@@ -94,9 +94,11 @@ def test_malformed_files_exit_2_with_file_and_line(tmp_path):
             assert done.stdout == "", "nothing runs before the input is known to be good"
 
 
-def test_bad_dns_flag_is_exit_2():
-    done = _run("check", "--only", "whitelist", "--dns", "127.0.0.1:99999")
-    assert done.returncode == 2 and done.stderr.startswith("examroom: --dns: bad DNS server")
+@pytest.mark.parametrize("value", ["127.0.0.1:99999", "bad:port:x", "10.0.0.53:", "[::1]x"])
+def test_bad_dns_flag_is_exit_2(value):
+    done = _run("check", "--only", "whitelist", "--dns", value, "--lang", "en")
+    assert done.returncode == 2 and done.stderr.startswith(f"examroom: --dns: bad DNS server '{value}'")
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
 
 
 def test_import_xlsx_to_toml_round_trip(tmp_path):

@@ -41,7 +41,8 @@ def parse_dns_server(value: str, where: str = "--dns") -> tuple[str, int]:
         ipaddress.ip_address(host)
         return host, int(port)
     except ValueError:
-        pass
+        if ":" in host:  # several colons and not an IPv6 address: a typo, not a name to look up
+            raise BadInput.keyed("input.dns.bad", where, hint, value=value) from None
     try:
         return socket.getaddrinfo(host, None, proto=socket.IPPROTO_UDP)[0][4][0], int(port)
     except (socket.gaierror, UnicodeError, IndexError):
