@@ -106,3 +106,23 @@ def test_both_languages_use_the_same_fields():
         except ValueError as exc:
             bad.append(f"{key}: {exc}")
     assert not bad, "\n".join(bad)
+
+
+# The crash test's own files (dashboard/server/companion texts are checked by their owners).
+_CRASH_TEST_FILES = ("core", "software", "system", "network", "report", "inputs")
+
+
+def test_french_punctuation_has_its_space_before_colon_semicolon_and_marks():
+    """French typography: « Nom : valeur », « a ; b », never « Nom: valeur » (HTTP headers aside)."""
+    import tomllib
+
+    here = Path(__file__).resolve().parents[1] / "agent" / "i18n"
+    bad = []
+    for name in _CRASH_TEST_FILES:
+        with (here / f"{name}.toml").open("rb") as handle:
+            for key, texts in tomllib.load(handle).items():
+                french = re.sub(r"X-Squid-Error:", "", texts.get("fr", ""))  # a header name, verbatim
+                if re.search(r"[^\s]([:;?!])(\s|$)", french):
+                    bad.append(f"{name}.toml {key}: {texts['fr']}")
+    assert not bad, "\n".join(bad)
+    assert "fr" in table()["cli.cannot_write"] and " : " in table()["cli.cannot_write"]["fr"]
