@@ -14,6 +14,7 @@ import click
 from agent import __version__
 from agent.i18n import detect_lang, t
 from checks.errors import BadInput, NotAvailable
+from checks.registry import CHECK_IDS
 
 EXIT_OK, EXIT_NOT_READY, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -63,13 +64,13 @@ def lang_option(f):
 
 
 @cli.command()
-@click.option("--only", metavar="ID[,ID...]", help="Run only these checks.")
+@click.option("--only", metavar="ID[,ID...]", help=f"Run only these checks: {', '.join(CHECK_IDS)}.")
 @click.option("--skip", metavar="ID[,ID...]", help="Skip these checks.")
 @click.option("--json", "json_path", metavar="PATH", help="Write the JSON report; '-' for stdout.")
 @click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report.")
 @click.option("--whitelist", "whitelist_path", metavar="FILE", help="Whitelist to probe (.toml, .txt, .xlsx).")
 @click.option("--dns", metavar="HOST[:PORT]", help="Resolve names through this DNS server.")
-@click.option("--timeout", type=click.FloatRange(min=0.1, max=600), default=5.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=0.1, max=600), default=5.0, show_default=True, metavar="SECONDS",
               help="Per-probe network timeout in seconds.")
 @click.option("--bandwidth-url", metavar="URL", help="File downloaded to measure bandwidth.")
 @click.option("--storage", metavar="PATH", help="Where candidates save files (default: Documents, else home).")

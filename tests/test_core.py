@@ -173,3 +173,13 @@ def test_every_contract_command_is_listed():
     done = _examroom("--help")
     for command in ("check", "whitelist", "report", "serve", "room", "companion"):
         assert command in done.stdout
+
+
+def test_check_help_names_every_check_id():
+    """--only/--skip take ids: the help is where a technician finds them."""
+    from checks.registry import CHECK_IDS
+
+    done = _examroom("check", "--help")
+    assert done.returncode == 0
+    flat = " ".join(done.stdout.split())
+    assert all(f" {i}," in flat or f" {i}." in flat for i in CHECK_IDS), flat
