@@ -32,9 +32,11 @@ log = logging.getLogger("examroom.companion")
 
 BATCH = 200
 MAX_BACKOFF_S = 5.0
-TEXT_MAX = 1000
-ERROR_RESTART_S = 1.0   # a loop that crashed is restarted after this pause (no busy crash loop),
-ERROR_RESTART_MAX_S = 30.0   # doubled at each new failure up to this   # titles can be long (a web page's title); the server caps strings
+TEXT_MAX = 1000   # titles can be long (a web page's title); the server caps strings
+# a loop that crashed is restarted after this pause (no busy crash loop), doubled at each
+# new failure up to the maximum
+ERROR_RESTART_S = 1.0
+ERROR_RESTART_MAX_S = 30.0
 
 
 @dataclass
