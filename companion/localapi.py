@@ -3,7 +3,8 @@
 Routes (JSON):
 - ``GET /ping`` -> ``{"companion": "examroom", "version", "exam": bool|null,
   "focus_changes": [{at, exam, title, process}...]}``: the focus changes since the last
-  ping, so the exam page learns of a tab or window switch it could not see itself.
+  ping, so the exam page learns of a tab or window switch it could not see itself (a ping
+  without ``Origin``, i.e. not from a web page, gets an empty list and takes nothing).
 - ``POST /exam/start`` / ``POST /exam/end`` (body: any JSON object, e.g. a session id):
   the test started / ended; from the start on, leaving the exam window counts.
 - ``POST /exam/focus-required`` ``{"required": true|false}``: the current question needs focus
@@ -135,7 +136,9 @@ def _make_handler(api: LocalApi) -> type[http.server.BaseHTTPRequestHandler]:
                 return
             path = self.path.split("?")[0]
             if path == "/ping":
-                changes = api.session.tracker.take_changes()
+                # only the exam page (a browser sends Origin on this cross-origin call) takes
+                # the changes: a local script polling /ping must not empty the page's list
+                changes = api.session.tracker.take_changes() if self.headers.get("Origin") else []
                 self._reply(200, {"companion": "examroom", "version": __version__,
                                   "exam": api.session.tracker.snapshot()["exam"],
                                   "focus_changes": [vars(c) for c in changes]})

@@ -47,6 +47,9 @@ def test_ping_reports_version_and_focus_changes_once(api: LocalApi) -> None:
     session = api.session
     session.on_focus(Foreground("Pix - Certification", "firefox", 1))
     session.on_focus(Foreground("Discord", "Discord", 2))
+    # a local script polling /ping (no Origin) learns the state but does not empty the list
+    code, body, _ = call(api, "GET", "/ping")
+    assert code == 200 and body["exam"] is False and body["focus_changes"] == []
     code, body, headers = call(api, "GET", "/ping", headers=PIX)
     assert code == 200 and body["companion"] == "examroom" and body["version"]
     assert headers["Access-Control-Allow-Origin"] == "https://app.pix.fr"
