@@ -376,6 +376,11 @@ def test_live_state_alert_feed_and_acknowledgement(server, browser):
     sync_api.expect(t2.locator(".alarm-strip")).to_have_count(0)
     page.click(".journal summary")
     sync_api.expect(page.locator("#journal li").first).to_contain_text("ouvert pendant 1 min 15 s")
+    # The companion's own troubles are named in the journal, not shown as a raw kind.
+    pc2.event("companion_error", loop="network", error="OSError: disk full")
+    first = page.locator("#journal li").first
+    sync_api.expect(first).to_contain_text("Incident interne du compagnon")
+    sync_api.expect(first).to_contain_text("network – OSError: disk full")
 
     # Compact view (the whole room on one screen): live state on one line, kept across reloads.
     page.click("#compact")

@@ -34,6 +34,7 @@ function detailText(kind, d) {
       return down != null ? t("dash.detail.outage", { duration: fmtDuration(down) }) : "";
     }
     case "companion_lost": return d.last_seen ? t("dash.detail.last_seen", { time: fmtTime(d.last_seen) }) : "";
+    case "companion_error": return [d.loop, d.error].filter(Boolean).join(" – ");
     default: return "";
   }
 }
