@@ -69,6 +69,14 @@ def verdict_key(report: Report) -> tuple[str, str]:
     return "verdict.ready", "ready"
 
 
+def _top(*, heading: str, when: str, verdict_class: str, verdict_mark: str, verdict_words: str,
+         counts: str, live: bool = False) -> str:
+    """The page's heading and verdict box, shared by the machine report and the room summary."""
+    return _template("top.html").substitute(
+        heading=esc(heading), when=esc(when), verdict_class=verdict_class, verdict_mark=verdict_mark,
+        verdict_words=esc(verdict_words), counts=esc(counts), live=' aria-live="polite"' if live else "")
+
+
 def render_report_html(report: Report, *, toolbar: str = "", script: str = "") -> str:
     """The whole page for one machine, in the report's language.
 
@@ -78,12 +86,13 @@ def render_report_html(report: Report, *, toolbar: str = "", script: str = "") -
     key, css = verdict_key(report)
     counts = {s: sum(1 for c in report.checks if c.status == s) for s in Status}
     body = _template("machine.html").substitute(
-        heading=esc(t("report.heading", lang, hostname=report.machine.hostname)),
-        when=esc(t("report.when", lang, when=fmt_datetime(report.finished_at, lang))),
-        verdict_class=css, verdict_mark={"ready": "✔", "warn": "⚠"}.get(css, "✖"),
-        verdict_words=esc(t(key, lang)),
-        counts=esc(t("cli.summary_counts", lang, ok=counts[Status.ok], warn=counts[Status.warn],
-                     bad=counts[Status.fail] + counts[Status.error], skip=counts[Status.skip])),
+        # aria-live: the window re-renders this page when the test is run again
+        top=_top(heading=t("report.heading", lang, hostname=report.machine.hostname),
+                 when=t("report.when", lang, when=fmt_datetime(report.finished_at, lang)),
+                 verdict_class=css, verdict_mark={"ready": "✔", "warn": "⚠"}.get(css, "✖"),
+                 verdict_words=t(key, lang), live=True,
+                 counts=t("cli.summary_counts", lang, ok=counts[Status.ok], warn=counts[Status.warn],
+                          bad=counts[Status.fail] + counts[Status.error], skip=counts[Status.skip])),
         todo=_todo(report.checks, lang),
         facts_heading=esc(t("report.facts", lang)), facts_rows=_facts(report, lang),
         overview_heading=esc(t("report.overview", lang)),
@@ -290,10 +299,10 @@ def render_room_html(rows: list[MachineRow], lang: str, *, room: str | None = No
         todo.append(f'<p>{esc(t("report.room.nothing_to_do", lang, machines=", ".join(clean)))}</p>')
     title = t("report.room.title", lang, room=room) if room else t("report.room.title_plain", lang)
     body = _template("room.html").substitute(
-        heading=esc(title), when=esc(t("report.when", lang, when=fmt_datetime(_newest(rows), lang))),
-        verdict_class="ready" if all_ready else "not-ready", verdict_mark="✔" if all_ready else "✖",
-        verdict_words=esc(t("report.room.ready" if all_ready else "report.room.not_ready", lang)),
-        counts=esc(t("report.room.counts", lang, ready=ready, total=len(rows))),
+        top=_top(heading=title, when=t("report.when", lang, when=fmt_datetime(_newest(rows), lang)),
+                 verdict_class="ready" if all_ready else "not-ready", verdict_mark="✔" if all_ready else "✖",
+                 verdict_words=t("report.room.ready" if all_ready else "report.room.not_ready", lang),
+                 counts=t("report.room.counts", lang, ready=ready, total=len(rows))),
         grid_heading=esc(t("report.room.grid", lang)), grid_head=head, grid_rows="\n".join(grid),
         legend=f'{esc(t("report.room.legend", lang))} <span class="no-print">{esc(t("report.room.hover", lang))}</span>',
         todo_heading=esc(t("report.room.todo", lang)), todo="\n".join(todo),
