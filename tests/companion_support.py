@@ -237,3 +237,19 @@ class CompanionProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+class FocusRecorder:
+    """A watcher's ``on_change`` that feeds a FocusTracker and keeps what it saw: the raw
+    foreground facts and the events the tracker emitted."""
+
+    def __init__(self, exam_title: str = "Pix") -> None:
+        from companion.focus import FocusTracker
+
+        self.events: list = []
+        self.facts: list = []
+        self.tracker = FocusTracker(exam_title=exam_title, emit=self.events.append)
+
+    def __call__(self, fg) -> None:
+        self.facts.append(fg)
+        self.tracker.update(fg)

@@ -8,9 +8,7 @@ import threading
 
 import pytest
 
-from companion.events import Event
-from companion.focus import FocusTracker, Foreground
-from tests.companion_support import wait_for
+from tests.companion_support import FocusRecorder, wait_for
 from tests.support import need, xvfb
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -24,13 +22,8 @@ def test_tab_switch_in_chromium_is_focus_lost() -> None:
     from companion.focus.x11 import X11FocusWatcher
 
     with xvfb(window_manager=True) as display:
-        events: list[Event] = []
-        facts: list[Foreground] = []
-        tracker = FocusTracker(exam_title="Pix", emit=events.append)
-
-        def on_change(fg: Foreground) -> None:
-            facts.append(fg)
-            tracker.update(fg)
+        on_change = FocusRecorder("Pix")
+        events, facts, tracker = on_change.events, on_change.facts, on_change.tracker
 
         stop = threading.Event()
         thread = threading.Thread(target=X11FocusWatcher(display).run, args=(on_change, stop), daemon=True)

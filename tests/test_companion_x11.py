@@ -5,9 +5,8 @@ import threading
 
 import pytest
 
-from companion.events import Event
-from companion.focus import FocusTracker, Foreground
-from tests.companion_support import activate, rename, wait_for, x_window
+from companion.focus import Foreground
+from tests.companion_support import FocusRecorder, activate, rename, wait_for, x_window
 from tests.support import need, xvfb
 
 
@@ -21,13 +20,8 @@ def screen():
 def test_x11_focus_lost_regained_and_tab_switch(screen: str) -> None:
     from companion.focus.x11 import X11FocusWatcher
 
-    events: list[Event] = []
-    facts: list[Foreground] = []
-    tracker = FocusTracker(exam_title="Pix", emit=events.append)
-
-    def on_change(fg: Foreground) -> None:
-        facts.append(fg)
-        tracker.update(fg)
+    on_change = FocusRecorder("Pix")
+    events, facts, tracker = on_change.events, on_change.facts, on_change.tracker
 
     stop = threading.Event()
     with x_window(screen, "Pix - Certification", "firefox-esr") as exam, \
