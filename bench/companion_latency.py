@@ -18,7 +18,6 @@ import queue
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime
@@ -28,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
 
-from tests.companion_support import (CompanionProcess, Platform, SupervisorServer, wait_for,  # noqa: E402
+from tests.companion_support import (CompanionProcess, session_servers, wait_for,  # noqa: E402
                                      x_window)
-from tests.support import free_port, xvfb  # noqa: E402
+from tests.support import xvfb  # noqa: E402
 
 
 def sse_reader(url: str, out: queue.Queue, stop: threading.Event) -> None:
@@ -59,59 +58,52 @@ def main() -> int:
     parser.add_argument("--companions", type=int, default=5)
     parser.add_argument("--switches", type=int, default=20)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="examroom-bench-"))
-    server = SupervisorServer(tmp, free_port())
-    room = server.create_room("Bench")
-    server.start()
-    platform = Platform(free_port())
-    platform.start()
-    companions: list[CompanionProcess] = []
-    stop = threading.Event()
-    latencies: list[float] = []
-    detect: list[float] = []     # xdotool -> the event's own "at" (watcher + outbox write)
-    deliver: list[float] = []    # "at" -> on the dashboard's stream (sender, server, SSE)
-    try:
-        with xvfb(window_manager=True) as display, \
-                x_window(display, "Pix - Certification", "firefox") as exam, \
-                x_window(display, "Discord", "Discord") as chat:
-            env = {"DISPLAY": display}
-            subprocess.run(["xdotool", "windowactivate", "--sync", str(exam)], env=env, check=True, timeout=10)
-            for i in range(args.companions):
-                companions.append(CompanionProcess(tmp, f"bench-{i:02d}", server.url, room,
-                                                   platform_url=platform.url, display=display))
-            assert wait_for(lambda: len(server.machines(room)) == args.companions and all(
-                m["focus"] == "exam" for m in server.machines(room).values()), timeout=60), "companions not ready"
-            token = server.api("/login", {"username": "admin", "password": server.password})["token"]
-            events: queue.Queue = queue.Queue()
-            threading.Thread(target=sse_reader, daemon=True,
-                             args=(f"{server.url}/api/v1/rooms/{room}/stream?token={token}", events, stop)).start()
-            time.sleep(1.0)
-            for n in range(args.switches):
-                target, kind = (chat, "focus_lost") if n % 2 == 0 else (exam, "focus_regained")
-                started = time.time()
-                subprocess.run(["xdotool", "windowactivate", str(target)], env=env, check=True, timeout=10)
-                seen: set[str] = set()
-                deadline = time.monotonic() + 10
-                while len(seen) < args.companions and time.monotonic() < deadline:
-                    try:
-                        at, data = events.get(timeout=0.5)
-                    except queue.Empty:
-                        continue
-                    if data.get("kind") == kind and data["machine_id"] not in seen:
-                        seen.add(data["machine_id"])
-                        latencies.append((at - started) * 1000)
-                        stamped = datetime.fromisoformat(data["at"].replace("Z", "+00:00")).timestamp()
-                        detect.append((stamped - started) * 1000)
-                        deliver.append((at - stamped) * 1000)
-                if len(seen) < args.companions:
-                    print(f"switch {n}: only {len(seen)} of {args.companions} events arrived", file=sys.stderr)
-                time.sleep(0.3)
-    finally:
-        stop.set()
-        for c in companions:
-            c.cleanup()
-        server.stop()
-        platform.stop()
+    with session_servers() as (tmp, server, room, platform):
+        companions: list[CompanionProcess] = []
+        stop = threading.Event()
+        latencies: list[float] = []
+        detect: list[float] = []     # xdotool -> the event's own "at" (watcher + outbox write)
+        deliver: list[float] = []    # "at" -> on the dashboard's stream (sender, server, SSE)
+        try:
+            with xvfb(window_manager=True) as display, \
+                    x_window(display, "Pix - Certification", "firefox") as exam, \
+                    x_window(display, "Discord", "Discord") as chat:
+                env = {"DISPLAY": display}
+                subprocess.run(["xdotool", "windowactivate", "--sync", str(exam)], env=env, check=True, timeout=10)
+                for i in range(args.companions):
+                    companions.append(CompanionProcess(tmp, f"bench-{i:02d}", server.url, room,
+                                                       platform_url=platform.url, display=display))
+                assert wait_for(lambda: len(server.machines(room)) == args.companions and all(
+                    m["focus"] == "exam" for m in server.machines(room).values()), timeout=60), "companions not ready"
+                token = server.api("/login", {"username": "admin", "password": server.password})["token"]
+                events: queue.Queue = queue.Queue()
+                threading.Thread(target=sse_reader, daemon=True,
+                                 args=(f"{server.url}/api/v1/rooms/{room}/stream?token={token}", events, stop)).start()
+                time.sleep(1.0)
+                for n in range(args.switches):
+                    target, kind = (chat, "focus_lost") if n % 2 == 0 else (exam, "focus_regained")
+                    started = time.time()
+                    subprocess.run(["xdotool", "windowactivate", str(target)], env=env, check=True, timeout=10)
+                    seen: set[str] = set()
+                    deadline = time.monotonic() + 10
+                    while len(seen) < args.companions and time.monotonic() < deadline:
+                        try:
+                            at, data = events.get(timeout=0.5)
+                        except queue.Empty:
+                            continue
+                        if data.get("kind") == kind and data["machine_id"] not in seen:
+                            seen.add(data["machine_id"])
+                            latencies.append((at - started) * 1000)
+                            stamped = datetime.fromisoformat(data["at"].replace("Z", "+00:00")).timestamp()
+                            detect.append((stamped - started) * 1000)
+                            deliver.append((at - stamped) * 1000)
+                    if len(seen) < args.companions:
+                        print(f"switch {n}: only {len(seen)} of {args.companions} events arrived", file=sys.stderr)
+                    time.sleep(0.3)
+        finally:
+            stop.set()
+            for c in companions:
+                c.cleanup()
     if not latencies:
         print("no measurement")
         return 1

@@ -253,3 +253,22 @@ class FocusRecorder:
     def __call__(self, fg) -> None:
         self.facts.append(fg)
         self.tracker.update(fg)
+
+
+@contextlib.contextmanager
+def session_servers(room_name: str = "Bench") -> Iterator[tuple[Path, SupervisorServer, str, Platform]]:
+    """A temporary folder, a started supervisor server with one room and a loopback platform
+    URL (for the benches); both servers are stopped on exit."""
+    from tests.support import free_port
+
+    tmp = Path(tempfile.mkdtemp(prefix="examroom-bench-"))
+    server = SupervisorServer(tmp, free_port())
+    room = server.create_room(room_name)
+    server.start()
+    platform = Platform(free_port())
+    platform.start()
+    try:
+        yield tmp, server, room, platform
+    finally:
+        server.stop()
+        platform.stop()
