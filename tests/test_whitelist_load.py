@@ -115,3 +115,14 @@ def test_import_xlsx_to_toml_round_trip(tmp_path):
     assert shown.returncode == 0 and "https://www.qwant.com/" in shown.stdout and "2 addresses" in shown.stdout
     bad = _run("whitelist", "import", str(source), "-o", str(tmp_path / "out.txt"))
     assert bad.returncode == 2 and "out.txt" in bad.stderr
+
+
+def test_bundled_list_follows_the_platform_code():
+    """app.pix.org and images.pix.fr are in the platform's public code (issue 13); certif.pix.fr
+    is the supervisor's application, not needed on candidates' machines; every entry keeps its source."""
+    entries = {e.host: e for e in load(None)}
+    assert entries["app.pix.org"].required and entries["images.pix.fr"].required
+    assert "current-domain.js" in entries["app.pix.org"].source
+    assert "images.pix.fr" in entries["images.pix.fr"].source
+    assert entries["certif.pix.fr"].required is False
+    assert all(e.source for e in entries.values())
