@@ -1,68 +1,83 @@
-"""How much the bounded probe pool saves: N loopback URLs whose server waits 200 ms before
-answering, probed by ``probe_all`` (wall time) against the sum of each probe's own time
-(what a one-by-one probe would take). Run by hand: ``python bench/whitelist_concurrency.py``.
-Then 150 URLs of which 5 hang (accept, never answer) with a 5 s timeout: the wall time
-should be about one timeout, not five.
+"""Whole-whitelist time against one timeout, and against ``xargs -P32 curl --max-time T``.
+
+Loopback only: fast URLs on a threaded HTTP server, "black holes" on a server that accepts
+and never answers (what a host swallowed by a firewall looks like to a client once the
+connection is made). Both tools get the same list, in the same order, in one run.
+The servers run in a child process, so they do not share the probe's interpreter (curl
+does not either). Run by hand: ``python bench/whitelist_concurrency.py [TIMEOUT_S]`` (default
+5, the check's own default).
+
+Issue 13's targets: 1,000 URLs with 50 black holes <= 1.3 x timeout; 150 URLs with 10 slow
+<= 1.1 x timeout, and no slower than curl.
 """
 from __future__ import annotations
 
+import multiprocessing
+import random
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.netservers import DnsServer, HangServer, HttpServer  # noqa: E402
-from whitelist import probe as probe_module  # noqa: E402
-from whitelist.probe import MAX_WORKERS, ProbeSettings, probe_all  # noqa: E402
-from whitelist.resolve import Resolver  # noqa: E402
+from tests.netservers import HangServer, HttpServer  # noqa: E402
+from whitelist.probe import ProbeSettings, probe_all  # noqa: E402
 
-DELAY_S = 0.2
+
+def _serve(pipe) -> None:
+    site, hang = HttpServer({"*": "ok"}), HangServer()
+    pipe.send((site.port, hang.port))
+    pipe.recv()  # until the parent is done
+    site.close()
+    hang.close()
+
+
+def _urls(fast: int, slow: int, site_port: int, hang_port: int, seed: int) -> list[str]:
+    urls = [f"http://127.0.0.1:{site_port}/page{i}" for i in range(fast)]
+    urls += [f"http://127.0.0.1:{hang_port}/hole{i}" for i in range(slow)]
+    random.Random(seed).shuffle(urls)  # black holes anywhere in the list, as in real lists
+    return urls
+
+
+def _ours(urls: list[str], timeout: float) -> tuple[float, int]:
+    start = time.monotonic()
+    outcomes = probe_all(urls, ProbeSettings(timeout=timeout))
+    return time.monotonic() - start, sum(1 for o in outcomes if o.reason == "ok")
+
+
+def _curl(urls: list[str], timeout: float) -> tuple[float, int] | None:
+    if shutil.which("curl") is None:
+        return None
+    start = time.monotonic()
+    done = subprocess.run(
+        ["xargs", "-P32", "-n1", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}\\n",
+         "--noproxy", "*", "--max-time", f"{timeout:g}"],
+        input="\n".join(urls), capture_output=True, text=True)
+    return time.monotonic() - start, done.stdout.split().count("200")
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [10, 100, 1000]
-    dns = DnsServer({f"site{i}.bench.test": "127.0.0.1" for i in range(max(sizes))})
-    server = HttpServer({"*": "ok"}, delay=DELAY_S)
-    durations: list[float] = []
-    original = probe_module.probe
-
-    def timed(url, settings):
-        start = time.monotonic()
-        try:
-            return original(url, settings)
-        finally:
-            durations.append(time.monotonic() - start)
-
-    probe_module.probe = timed
-    settings = ProbeSettings(timeout=10, resolver=Resolver(dns.address))
-    print(f"pool of {MAX_WORKERS} workers, server delay {DELAY_S * 1000:.0f} ms per request")
-    print(f"{'N':>6} {'wall s':>8} {'sum s':>8} {'ratio':>7} {'ok':>6}")
+    timeout = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
+    here, there = multiprocessing.Pipe()
+    servers = multiprocessing.Process(target=_serve, args=(there,), daemon=True)
+    servers.start()
+    site_port, hang_port = here.recv()
+    print(f"timeout T = {timeout:g} s; ratios are wall time / T (targets: <= 1.3 and <= 1.1)")
+    print(f"{'list':>26} {'examroom':>10} {'curl -P32':>10} {'examroom/curl':>14}")
     try:
-        for n in sizes:
-            durations.clear()
-            urls = [f"http://site{i}.bench.test:{server.port}/" for i in range(n)]
-            start = time.monotonic()
-            outcomes = probe_all(urls, settings)
-            wall = time.monotonic() - start
-            total = sum(durations)
-            ok = sum(1 for o in outcomes if o.reason == "ok")
-            print(f"{n:>6} {wall:>8.2f} {total:>8.2f} {total / wall:>7.1f} {ok:>6}")
-        hang, timeout = HangServer(), 5.0
-        urls = [f"http://site{i}.bench.test:{server.port}/" for i in range(145)]
-        urls += [f"http://127.0.0.1:{hang.port}/hung{i}" for i in range(5)]
-        durations.clear()
-        start = time.monotonic()
-        outcomes = probe_all(urls, ProbeSettings(timeout=timeout, resolver=Resolver(dns.address)))
-        wall = time.monotonic() - start
-        hung = sum(1 for o in outcomes if o.reason == "timeout")
-        print(f"150 URLs, {hung} hung, timeout {timeout:g} s: wall {wall:.2f} s "
-              f"(= {wall / timeout:.2f} timeouts), sequential sum {sum(durations):.2f} s")
-        hang.close()
+        for fast, slow, target in ((950, 50, 1.3), (140, 10, 1.1)):
+            urls = _urls(fast, slow, site_port, hang_port, seed=fast)
+            ours, ok = _ours(urls, timeout)
+            theirs = _curl(urls, timeout)
+            label = f"{fast + slow} URLs, {slow} black holes"
+            curl_text = f"{theirs[0] / timeout:>9.2f}T" if theirs else f"{'-':>10}"
+            vs = f"{ours / theirs[0]:>14.2f}" if theirs else f"{'-':>14}"
+            print(f"{label:>26} {ours / timeout:>9.2f}T {curl_text} {vs}   (ok {ok}/{fast}, target {target})")
     finally:
-        probe_module.probe = original
-        server.close()
-        dns.close()
+        here.send("stop")
+        servers.join(10)
 
 
 if __name__ == "__main__":

@@ -52,8 +52,8 @@ def preflight(ctx: CheckContext) -> None:
 
 
 def budget_s(ctx: CheckContext) -> float:
-    # DNS + connect + TLS within 2 x timeout (probe.py), then the timed download, then slack.
-    return 2 * ctx.options.timeout + MAX_SECONDS + ctx.options.timeout + 5
+    # DNS + connect + TLS within one timeout (probe.py), then the timed download, then slack.
+    return ctx.options.timeout + MAX_SECONDS + ctx.options.timeout + 5
 
 
 def measure(url: str, settings: ProbeSettings, max_seconds: float = MAX_SECONDS,

@@ -16,7 +16,8 @@ from functools import lru_cache
 from checks.base import CheckContext
 from checks.result import CheckResult, Item, Status, worst
 from whitelist import load as wl_load
-from whitelist.probe import MAX_WORKERS, ProbeSettings, probe_all
+from whitelist.probe import BODY_READ_S, ProbeSettings, probe_all
+from whitelist.schedule import MAX_THREADS
 from whitelist.proxy import detect
 from whitelist.resolve import Resolver, parse_dns_server
 
@@ -36,9 +37,11 @@ def budget_s(ctx: CheckContext) -> float:
         count = len(wl_load.load(ctx.options.whitelist))
     except Exception:  # noqa: BLE001 - preflight reports bad files; here we only size the budget
         count = 1
-    waves = math.ceil(count / MAX_WORKERS)
-    # A URL takes at most 2 x timeout (probe.py) plus a short body read; the PAC file one more timeout.
-    return waves * (2 * ctx.options.timeout + 3) + ctx.options.timeout + 5
+    # Slow URLs wait side by side (whitelist.schedule): the list takes about one URL's limit
+    # (timeout + a short body read) plus the fast work; beyond MAX_THREADS black holes, waves.
+    waves = math.ceil(count / MAX_THREADS)
+    # The PAC file costs one more timeout; the last term is the fast URLs' own work.
+    return waves * (ctx.options.timeout + BODY_READ_S + 2) + ctx.options.timeout + 5 + count * 0.01
 
 
 def settings_for(ctx: CheckContext) -> ProbeSettings:

@@ -7,8 +7,9 @@ requests resolves names itself (it would ignore ``--dns``) and folds DNS, connec
 proxy failures into a few exception types, while each step here yields exactly one reason
 of CONTRACT section 3.
 
-Times: each step waits at most ``timeout`` and a URL at most ``2 x timeout`` overall, so the
-pool's total is bounded. ``latency_ms`` runs from the TCP connect to the first byte of the
+Times: a URL takes at most ``timeout`` overall, all steps together (as ``curl --max-time``),
+plus a short read of the answer's first bytes; ``whitelist.schedule`` runs them side by side so
+the whole list takes about one timeout. ``latency_ms`` runs from the TCP connect to the first byte of the
 HTTP answer (through the proxy when there is one).
 """
 from __future__ import annotations
@@ -18,18 +19,18 @@ import http.client
 import socket
 import ssl
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from whitelist import filters, tlscheck
 from whitelist.notes import Note, note
+from whitelist.schedule import run_all
 from whitelist.proxy import ProxySettings
 from whitelist.resolve import Resolver
 
 BODY_LIMIT = 64 * 1024
-MAX_WORKERS = 32
+BODY_READ_S = 1.0                  # after the answer's head: its first bytes, for block pages
 USER_AGENT = "Mozilla/5.0 (compatible; examroom crash test)"
 
 
@@ -80,8 +81,9 @@ class _Fail(Exception):
 class Fetch:
     """An open HTTP answer (headers read, body not yet) for the probe and the bandwidth test."""
 
-    def __init__(self, outcome: Outcome, response: http.client.HTTPResponse | None, sock: socket.socket | None):
-        self.outcome, self.response, self.sock = outcome, response, sock
+    def __init__(self, outcome: Outcome, response: http.client.HTTPResponse | None, sock: socket.socket | None,
+                 deadline: float = 0.0):
+        self.outcome, self.response, self.sock, self.deadline = outcome, response, sock, deadline
 
     def close(self) -> None:
         for thing in (self.response, self.sock):
@@ -99,7 +101,7 @@ def probe(url: str, settings: ProbeSettings) -> Outcome:
         outcome, response = fetch.outcome, fetch.response
         if response is None:
             return outcome
-        body = _read_body(response, fetch.sock, settings.timeout)
+        body = _read_body(response, fetch.sock, max(BODY_READ_S, fetch.deadline - time.monotonic()))
         headers = {k.lower(): v for k, v in response.getheaders()}
         tunnelled = urlsplit(url).scheme == "https"
         verdict = filters.classify(response.status, headers, body, url,
@@ -119,18 +121,8 @@ def probe(url: str, settings: ProbeSettings) -> Outcome:
 
 def probe_all(urls: list[str], settings: ProbeSettings,
               progress: Callable[[int, int], None] = lambda d, t: None) -> list[Outcome]:
-    """Probe every URL concurrently (bounded pool); outcomes in the order of ``urls``."""
-    results: dict[int, Outcome] = {}
-    total = len(urls)
-    progress(0, total)
-    if not urls:
-        return []
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, total), thread_name_prefix="probe") as pool:
-        futures = {pool.submit(probe, url, settings): index for index, url in enumerate(urls)}
-        for done, future in enumerate(as_completed(futures), 1):
-            results[futures[future]] = future.result()
-            progress(done, total)
-    outcomes = [results[i] for i in range(total)]
+    """Probe every URL concurrently (``whitelist.schedule``); outcomes in the order of ``urls``."""
+    outcomes = run_all(urls, lambda url: probe(url, settings), progress)
     tlscheck.shared_certificates(outcomes)
     return outcomes
 
@@ -142,7 +134,7 @@ def open_url(url: str, settings: ProbeSettings, method: str = "GET") -> Fetch:
     outcome = Outcome(url=url, host=host, proxy=settings.proxies.proxy_for(url))
     if settings.proxies.problem:
         outcome.note = note("net.pac_unusable", problem=settings.proxies.problem)
-    deadline = time.monotonic() + 2 * settings.timeout
+    deadline = time.monotonic() + settings.timeout
     sock = None
     try:
         started = time.monotonic()
@@ -160,7 +152,7 @@ def open_url(url: str, settings: ProbeSettings, method: str = "GET") -> Fetch:
             raise _Fail("connect_failed", note("net.http.closed", peer=_peer(outcome), error=_name(exc))) from None
         outcome.latency_ms = round((time.monotonic() - started) * 1000, 1)
         outcome.http_status = response.status
-        return Fetch(outcome, response, sock)
+        return Fetch(outcome, response, sock, deadline)
     except _Fail as fail:
         outcome.reason = fail.reason
         outcome.note = fail.seen
@@ -212,7 +204,7 @@ def _tunnel(outcome: Outcome, sock: socket.socket, host: str, port: int, proxy, 
     if response.status == 200:
         return
     headers = {k.lower(): v for k, v in response.getheaders()}
-    body = _read_body(response, sock, settings.timeout)
+    body = _read_body(response, sock, max(BODY_READ_S, deadline - time.monotonic()))
     verdict = filters.classify(response.status, headers, body, outcome.url, via_proxy=outcome.proxy, connect_answer=True)
     if verdict is not None:
         raise _Fail(verdict.reason, verdict.evidence, product=verdict.product, http_status=response.status,
@@ -296,7 +288,7 @@ def _read_body(response: http.client.HTTPResponse, sock: socket.socket | None, t
         return ""
     try:
         if sock is not None:
-            sock.settimeout(min(timeout, 3.0))
+            sock.settimeout(timeout)
         data = response.read(BODY_LIMIT) if response.length is None or response.length > 0 else b""
     except (OSError, http.client.HTTPException, ValueError):
         data = b""
