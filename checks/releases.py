@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +32,7 @@ class Dated:
     released: date | None  # the release date of this version, when the table knows it
     newer_than_table: bool = False
     before: date | None = None  # older than the table: released before this date
+    estimated: date | None = None  # newer than the table: the date its numbering implies
 
 
 @lru_cache(maxsize=1)
@@ -84,32 +85,69 @@ def lookup(series: str, version: str | None) -> tuple[date | None, str]:
     return _date(rows[index][1]), "at_least"
 
 
-def m365_release(build: str | None) -> tuple[date | None, str]:
-    """A Microsoft 365 Apps build (``16.0.18129.20158``) -> the first day of its version month.
+def _m365_rows() -> list[tuple[int, date]]:
+    """(build, first release) rows; older tables gave the version (YYMM) instead of a date."""
+    rows = []
+    for build, value in table().get("m365_builds", {}).items():
+        text = str(value)
+        when = date(2000 + int(text[:2]), int(text[2:]), 1) if len(text) == 4 else _date(text)
+        rows.append((int(build), when))
+    return sorted(rows)
 
-    Versions are named after their release month (Version 2410 = October 2024), so the month
-    is a fair release date; between two known builds we take the lower one's month.
+
+# Beyond the table's newest build we extrapolate: Microsoft raises the build number of
+# Microsoft 365 Apps by about 100 for each monthly version (Version 2401 = 17231, 2501 = 18429,
+# 2601 = 19628: ~1200 a year). The rate is measured on the table's last 24 months, so a
+# build 300 above the newest one is dated ~3 months after it. Only used past the table.
+_EXTRAPOLATION_DAYS = 730
+
+
+def m365_release(build: str | None) -> tuple[date | None, str]:
+    """A Microsoft 365 Apps build (``16.0.18129.20158``) -> the first release of its version
+    (the build's third part names the version; the fourth counts its security updates).
+
+    ``how``: "exact" (that build is in the table), "at_least" (between two builds: the lower
+    one's date), "estimated" (newer than the table: extrapolated, see above), "older".
     """
     key = version_key(build)
     if len(key) < 3:
         return None, "unknown"
-    rows = sorted((int(b), yymm) for b, yymm in table().get("m365_builds", {}).items())
+    rows = _m365_rows()
     if not rows:
         return None, "unknown"
     builds = [b for b, _ in rows]
     index = bisect.bisect_right(builds, key[2]) - 1
     if index < 0:
-        yymm = rows[0][1]
-        return date(2000 + int(yymm[:2]), int(yymm[2:]), 1), "older"
-    if index == len(rows) - 1 and builds[index] != key[2]:
-        return None, "newer"
-    yymm = rows[index][1]
-    return date(2000 + int(yymm[:2]), int(yymm[2:]), 1), "exact" if builds[index] == key[2] else "at_least"
+        return rows[0][1], "older"
+    if builds[index] == key[2]:
+        return rows[index][1], "exact"
+    if index < len(rows) - 1:
+        return rows[index][1], "at_least"
+    newest_build, newest = rows[-1]
+    recent = [(b, d) for b, d in rows if (newest - d).days <= _EXTRAPOLATION_DAYS]
+    first_build, first = recent[0]
+    if newest_build == first_build or newest == first:
+        return newest, "at_least"
+    per_day = (newest_build - first_build) / (newest - first).days
+    return newest + timedelta(days=round((key[2] - newest_build) / per_day)), "estimated"
+
+
+def mac_office_release(version: str | None) -> date | None:
+    """Office for Mac (``16.66.1``) -> the month of that release. Microsoft numbers it
+    monthly: 16.66 shipped in October 2022, 16.78 in October 2023, 16.90 in October 2024
+    (one minor a month), so month = October 2022 + (minor - 66). Windows' "16.0.x" is not one."""
+    key = version_key(version)
+    if len(key) < 2 or key[0] != 16 or not 17 <= key[1] <= 400:
+        return None
+    months = 2022 * 12 + 9 + key[1] - 66
+    return date(months // 12, months % 12 + 1, 1)
 
 
 def office_edition_release(edition: str) -> date | None:
-    """Release date of a perpetual Office edition: ``2021``, ``2024``, ``2024-ltsc``..."""
-    found = table().get("office", {}).get(edition)
+    """Release date of a perpetual Office edition: ``2016``, ``2019``, ``2021``, ``2021-ltsc``,
+    ``2024``, ``2024-ltsc``... An LTSC edition the table lacks takes its year's date."""
+    editions = table().get("office", {})
+    found = editions.get(edition) or editions.get(edition.removesuffix("-ltsc"))
     return _date(found) if found else None
 
 
@@ -118,6 +156,9 @@ def judge(released: date | None, how: str, now: datetime | date, max_age_days: i
     today = now.date() if isinstance(now, datetime) else now
     if how == "newer":
         return Dated(Age.recent, None, newer_than_table=True)
+    if how == "estimated" and released is not None:
+        old = (today - released).days > max_age_days
+        return Dated(Age.old if old else Age.recent, None, estimated=released)
     if released is None:
         return Dated(Age.unknown, None)
     old = (today - released).days > max_age_days
@@ -140,6 +181,9 @@ def age_of(series: str | None, version: str | None, edition: str | None,
     since those only receive security fixes, never new features.
     """
     if series == "msoffice":
+        mac = mac_office_release(version)
+        if mac is not None:  # Office for Mac: every edition shares the monthly numbering
+            return judge(mac, "exact", now, max_age_days)
         if edition == "365":
             released, how = m365_release(version)
         elif edition:

@@ -41,6 +41,8 @@ def age_text(ctx: CheckContext, dated: Dated) -> str:
 
     if dated.newer_than_table:
         return ctx.t("software.newer_than_table")
+    if dated.estimated:
+        return ctx.t("software.released_estimated", date=fmt_date(dated.estimated, ctx.lang))
     if dated.released:
         return ctx.t("software.released", date=fmt_date(dated.released, ctx.lang))
     if dated.before:

@@ -10,9 +10,11 @@ Sources (all maintained by others, none typed by hand here):
 - Microsoft Office perpetual editions (2016, 2019, 2021, 2024, LTSC) and Microsoft 365:
   endoflife.date's ``products/office.md`` front matter (``releaseCycle``/``releaseDate``),
   or ``--office FILE``;
-- Microsoft 365 Apps builds -> version (YYMM): Microsoft's "Update history for Microsoft 365
-  Apps" page, parsed for "Version 2410 (Build 18129.20158)", or ``--m365 FILE`` (any text
-  holding such pairs).
+- Microsoft 365 Apps builds -> first release date: altrhombus/DataForGeeks'
+  ``content/ms/msapps/buildnumbers.json`` (a maintained, dated transcription of Microsoft's
+  "Update history for Microsoft 365 Apps (by date)": ReleaseDate, Channel, Build, Version per
+  row), or ``--m365 FILE``: that JSON, or any text holding "Version 2410 (Build 18129.20158)"
+  pairs (then dated by the version's month).
 
 A source that cannot be reached keeps its previous section and metadata, and the script
 says so: nothing is invented. Usage::
@@ -37,7 +39,24 @@ OUT = Path(__file__).resolve().parent.parent / "checks" / "data" / "releases.jso
 BROWSERS = ("firefox", "chrome", "edge", "safari", "opera")
 LO_URL = "https://raw.githubusercontent.com/endoflife-date/release-data/main/releases/libreoffice.json"
 OFFICE_URL = "https://raw.githubusercontent.com/endoflife-date/endoflife.date/master/products/office.md"
-M365_URL = "https://learn.microsoft.com/en-us/officeupdates/update-history-microsoft365-apps-by-date"
+M365_URL = "https://raw.githubusercontent.com/altrhombus/DataForGeeks/main/content/ms/msapps/buildnumbers.json"
+
+
+# Facts the sources above lack, each with where it comes from; merged over a regenerated
+# section so a rerun never loses them.
+OFFICE_SUPPLEMENT = {
+    # endoflife.date's office.md has no LTSC 2021 cycle; Microsoft's lifecycle page starts
+    # "Office LTSC 2021" (Professional Plus / Standard, volume licence) on 2021-09-16.
+    "2021-ltsc": "2021-09-16",
+}
+# Suites no maintained feed covers: release dates from the projects' own announcements
+# (Apache OpenOffice news page; ONLYOFFICE Desktop Editors release notes / changelog).
+SUITES_BY_HAND = {
+    "openoffice": {"4.1.11": "2021-10-06", "4.1.12": "2022-05-04", "4.1.13": "2022-07-22",
+                   "4.1.14": "2023-02-27", "4.1.15": "2023-12-22"},
+    "onlyoffice": {"7.3": "2023-01-31", "7.4": "2023-06-13", "8.0": "2024-01-30", "8.1": "2024-06-19",
+                   "8.2": "2024-10-17"},
+}
 
 
 def _now() -> str:
@@ -98,6 +117,25 @@ def m365_from_text(text: str) -> dict[str, str]:
     return dict(sorted(table.items()))
 
 
+def m365_from_dataforgeeks(data: dict) -> dict[str, str]:
+    """Build number -> the first day any channel shipped it (the version's first release;
+    later minor builds of it are security fixes of the same version)."""
+    table: dict[str, str] = {}
+    for row in data.get("Data", []):
+        build = str(row.get("Build", "")).split(".", 1)[0]
+        released = str(row.get("ReleaseDate", ""))[:10]
+        if build.isdigit() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", released):
+            if build not in table or released < table[build]:
+                table[build] = released
+    return dict(sorted(table.items(), key=lambda kv: int(kv[0])))
+
+
+def m365_from_file(text: str) -> dict[str, str]:
+    if text.lstrip().startswith("{"):
+        return m365_from_dataforgeeks(json.loads(text))
+    return {b: f"20{yymm[:2]}-{yymm[2:]}-01" for b, yymm in m365_from_text(text).items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bcd", help="MDN browser-compat-data data.json (default: npm pack)")
@@ -107,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--office-origin", help="where that file came from (recorded)")
     parser.add_argument("--m365", help="text holding 'Version YYMM (Build NNNNN.NNNNN)' pairs")
     parser.add_argument("--m365-origin", help="where that text came from (recorded)")
+    parser.add_argument("--only", help="regenerate these sections only (comma-separated: "
+                        "browsers,libreoffice,office,m365_builds); the others are kept")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
 
@@ -116,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     meta = dict(previous.get("meta", {}))
     problems: list[str] = []
 
+    only = set(args.only.split(",")) if args.only else None
+
     def section(name: str, produce, origin: str) -> None:
+        if only is not None and name not in only:
+            return
         try:
             data = produce()
         except Exception as exc:  # any network or format failure keeps the old section
@@ -152,10 +196,16 @@ def main(argv: list[str] | None = None) -> int:
         f"endoflife.date products/office.md: {office_origin}")
 
     m365_origin = args.m365_origin or (f"file {args.m365}" if args.m365 else M365_URL)
-    section("m365_builds", lambda: m365_from_text(
+    section("m365_builds", lambda: m365_from_file(
         Path(args.m365).read_text(encoding="utf-8") if args.m365 else _fetch(M365_URL)),
-        f"Microsoft 365 Apps update history: {m365_origin}")
+        f"Microsoft 365 Apps update history (build -> first release date): {m365_origin}")
 
+    for name, dates in SUITES_BY_HAND.items():
+        if only is None or name in only:
+            table[name] = dates
+            meta[name] = {"source": "typed from the project's release announcements "
+                          "(scripts/update_release_data.py SUITES_BY_HAND)", "entries": len(dates)}
+    table.setdefault("office", {}).update(OFFICE_SUPPLEMENT)  # additive facts, kept on every run
     meta["note"] = ("Generated by scripts/update_release_data.py; do not edit by hand. "
                     "A version newer than a table's newest entry counts as recent.")
     if problems:

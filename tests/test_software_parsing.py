@@ -103,7 +103,7 @@ def test_release_table_comes_from_the_sources_and_says_so():
     assert "MDN browser-compat-data" in meta["browsers"]["source"]
     assert "endoflife" in meta["libreoffice"]["source"]
     assert "endoflife" in meta["office"]["source"]
-    assert "NOT reachable" in meta["m365_builds"]["source"]  # honest about the sparse table
+    assert "DataForGeeks" in meta["m365_builds"]["source"] and "2026-08-14" in meta["m365_builds"]["source"]
 
 
 def test_release_lookups_and_age():
@@ -115,10 +115,15 @@ def test_release_lookups_and_age():
     assert releases.judge(*releases.lookup("chrome", "999.0"), now, 730).age == Age.recent
     assert releases.judge(*releases.lookup("chrome", "90.0.4430.85"), now, 730).age == Age.old
     assert releases.judge(*releases.lookup("libreoffice", "6.0.1.1"), now, 730).age == Age.old
-    assert releases.m365_release("16.0.18129.20158") == (date(2024, 10, 1), "exact")
+    # Version 2410 (build 18129) first shipped on 2024-10-28 (Current Channel).
+    assert releases.m365_release("16.0.18129.20158") == (date(2024, 10, 28), "exact")
     assert releases.age_of("msoffice", "16.0.4266.1001", "2016", now, 730).age == Age.old
-    assert releases.age_of("msoffice", "16.0.99999.1", "365", now, 730).age == Age.recent
-    assert releases.age_of("msoffice", "16.89", None, now, 730).age == Age.unknown
+    assert releases.age_of("msoffice", "16.0.20228.20186", "365", now, 730).age == Age.recent
+    # Office for Mac is dated by its monthly numbering: 16.66.1 = October 2022, old in 2026.
+    assert releases.mac_office_release("16.66.1") == date(2022, 10, 1)
+    assert releases.mac_office_release("16.90") == date(2024, 10, 1)
+    assert releases.age_of("msoffice", "16.66.1", None, now, 730).age == Age.old
+    assert releases.age_of("msoffice", "16.103", None, now, 730).age == Age.recent
     # The policy's limit is used, not a constant.
     assert releases.age_of("firefox", "140.0", None, now, 365).age == Age.old
 
@@ -141,8 +146,8 @@ def test_update_script_regenerates_from_a_source(tmp_path):
     table = json.loads(out.read_text())
     assert table["browsers"]["firefox"] == {"1": "2020-01-01"}
     assert table["libreoffice"] == {"25.8.1.1": "2025-08-28"}
-    assert table["office"] == {"2024": "2024-10-01"}
-    assert table["m365_builds"] == {"19328": "2510"}
+    assert table["office"] == {"2024": "2024-10-01", **script.OFFICE_SUPPLEMENT}
+    assert table["m365_builds"] == {"19328": "2025-10-01"}  # a version alone: its month
     assert "9.9.9" in table["meta"]["browsers"]["source"]
 
 
@@ -156,10 +161,52 @@ def test_update_script_keeps_a_section_whose_source_is_unreachable(tmp_path, cap
                  "--office", str(tmp_path / "missing.md"), "--m365", str(tmp_path / "missing.txt"),
                  "--out", str(out)])
     table = json.loads(out.read_text())
-    assert table["office"] == {"2021": "2021-10-05"} and table["meta"]["office"]["source"] == "old"
+    assert table["office"] == {"2021": "2021-10-05", **script.OFFICE_SUPPLEMENT}
+    assert table["meta"]["office"]["source"] == "old"
     assert table["libreoffice"] == {"25.8.1.1": "2025-08-28"}
     assert any(p.startswith("office:") for p in table["meta"]["last_run_problems"])
     assert "kept the previous table" in capsys.readouterr().err
+
+
+def test_m365_builds_from_the_maintained_feed_and_past_it(tmp_path):
+    """The DataForGeeks transcription of Microsoft's update history: each build is dated by the
+    first day any channel shipped it; builds past the table are extrapolated (~100 a month)."""
+    from scripts import update_release_data as script
+
+    feed = {"DataForGeeks": {"LastUpdatedUTC": "2026-08-14T01:39:16Z"}, "Data": [
+        {"ReleaseDate": "2026-08-11", "Channel": "Semi-Annual Enterprise", "Build": "20228.20186", "Version": "2607"},
+        {"ReleaseDate": "2026-07-23", "Channel": "Current", "Build": "20228.20120", "Version": "2607"},
+        {"ReleaseDate": "2025-01-16", "Channel": "Current", "Build": "18429.20132", "Version": "2501"}]}
+    assert script.m365_from_dataforgeeks(feed) == {"18429": "2025-01-16", "20228": "2026-07-23"}
+    newest_build, newest = releases._m365_rows()[-1]
+    assert newest_build >= 20228 and newest >= date(2026, 7, 1)
+    # Twelve versions (~1200 builds) past the table: about a year after its newest entry.
+    when, how = releases.m365_release(f"16.0.{newest_build + 1200}.20000")
+    assert how == "estimated" and 300 <= (when - newest).days <= 430
+    # And an estimated date still ages: in 2029, a build of late 2027 is old.
+    dated = releases.age_of("msoffice", f"16.0.{newest_build + 1200}.20000", "365", date(2030, 1, 1), 730)
+    assert dated.age == Age.old and dated.estimated == when
+
+
+def test_perpetual_office_editions_are_all_dated():
+    now = date(2026, 11, 22)
+    from checks.probes.windows import _edition_from_name, office_edition
+
+    cases = {  # Click-to-Run ProductReleaseIds / Uninstall DisplayName -> edition -> release
+        ("ProPlus2021Volume", "Microsoft Office LTSC Professionnel Plus 2021 - fr-fr"): ("2021-ltsc", date(2021, 9, 16)),
+        ("Standard2021Volume", "Microsoft Office LTSC Standard 2021 - fr-fr"): ("2021-ltsc", date(2021, 9, 16)),
+        ("ProPlus2024Volume", "Microsoft Office LTSC Professional Plus 2024 - en-us"): ("2024-ltsc", date(2024, 9, 18)),
+        ("HomeBusiness2021Retail", "Microsoft Office Famille et Petite Entreprise 2021 - fr-fr"): ("2021", date(2021, 10, 5)),
+        ("HomeStudent2024Retail", "Microsoft Office Home and Student 2024 - en-us"): ("2024", date(2024, 10, 1)),
+        ("ProPlus2019Volume", "Microsoft Office Professionnel Plus 2019 - fr-fr"): ("2019", date(2018, 9, 24)),
+        ("HomeBusiness2019Retail", "Microsoft Office Home and Business 2019 - en-us"): ("2019", date(2018, 9, 24)),
+        ("ProPlusRetail", "Microsoft Office Professionnel Plus 2016 - fr-fr"): ("2016", date(2015, 9, 22)),
+    }
+    for (rid, name), (edition, released) in cases.items():
+        assert office_edition([rid]) == edition, rid
+        assert _edition_from_name(name) == edition, name
+        assert releases.office_edition_release(edition) == released, edition
+        assert releases.age_of("msoffice", "16.0.14332.20812", edition, now, 730).age == Age.old
 
 
 def test_flatpak_exec_lines_name_the_app():

@@ -70,7 +70,7 @@ def test_office_recent_libreoffice_wins_and_m365_is_dated_by_build(tmp_path):
     assert result.status == Status.ok and "LibreOffice 24.8.4.2" in result.summary
     items = {i.name: i for i in result.items}
     m365 = items["Microsoft Office"]
-    assert m365.released == "2024-10-01"                  # Version 2410
+    assert m365.released == "2024-10-28"                  # Version 2410's first release
     assert m365.missing == ["drawing"] and m365.status == Status.fail
     assert m365.edition == "365" and m365.channel == "Current"
 

@@ -188,7 +188,7 @@ def from_packages(host: Host, stats: dict[str, float]) -> list[Finding]:
             wanted[name] = (spec, None)
         for component, tokens in spec.components.items():
             for token in tokens:
-                if token.startswith("libreoffice-"):
+                if token.startswith(("libreoffice-", "openoffice4.1-")):
                     wanted[token] = (spec, component)
     findings = []
 

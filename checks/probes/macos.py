@@ -51,7 +51,7 @@ def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
             if info.bundle_id.lower() not in (m.lower() for m in spec.mac) and not component:
                 continue
             components = {component} if component else set()
-            if spec.key == "libreoffice":  # one bundle holds Calc, Writer, Impress and Draw
+            if spec.key in ("libreoffice", "openoffice"):  # one bundle holds Calc, Writer, Impress and Draw
                 components = set(spec.components)
             findings.append(Finding(
                 key=spec.key, source="bundle", version=info.version, path=shown_path(host, app),

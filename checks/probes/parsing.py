@@ -252,3 +252,88 @@ def icon_path(display_icon: str) -> str:
 def office_release_ids(value: str) -> list[str]:
     """Click-to-Run ``ProductReleaseIds``: ``"O365ProPlusRetail,VisioProRetail"``."""
     return [p.strip() for p in value.split(",") if p.strip()]
+
+
+# -- regedit exports (.reg) --------------------------------------------------------------------
+
+_HIVE_SHORT = {"HKEY_LOCAL_MACHINE": "HKLM", "HKEY_CURRENT_USER": "HKCU", "HKEY_CLASSES_ROOT": "HKCR",
+               "HKEY_USERS": "HKU", "HKEY_CURRENT_CONFIG": "HKCC"}
+_REG_VALUE = re.compile(r'^(@|"(?:[^"\\]|\\.)*")=(.*)$', re.S)
+
+
+def reg_text(data: bytes) -> str:
+    """The text of a .reg file: regedit writes UTF-16 LE with a BOM ("Windows Registry Editor
+    Version 5.00"); REGEDIT4 files and hand-written ones are ANSI/UTF-8."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def parse_reg_export(text: str) -> dict[str, dict[str, object]]:
+    """``{key path: {value name: value}}`` of a regedit export, keys with short hive names
+    (``HKLM\\SOFTWARE\\...``), values typed as ``winreg`` returns them: REG_SZ -> str,
+    ``dword:`` -> int, ``hex(b):`` (QWORD) -> int, ``hex(2):`` (EXPAND_SZ) -> str,
+    ``hex(7):`` (MULTI_SZ) -> list[str], ``hex:`` (binary) -> bytes. Lines continued with a
+    trailing backslash are joined; deleted keys (``[-HKEY...]``) and values (``=-``) are skipped."""
+    keys: dict[str, dict[str, object]] = {}
+    current: dict[str, object] | None = None
+    logical: list[str] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip() if not pending else raw.lstrip()
+        if pending:
+            line = pending + line
+            pending = ""
+        if line.endswith("\\") and not line.startswith("[") and "=hex" in line:
+            pending = line[:-1]
+            continue
+        logical.append(line)
+    for line in logical:
+        if not line or line.startswith(";") or line.startswith(("Windows Registry Editor", "REGEDIT4")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            path = line[1:-1]
+            if path.startswith("-"):
+                current = None
+                continue
+            hive, _, rest = path.partition("\\")
+            path = _HIVE_SHORT.get(hive.upper(), hive) + ("\\" + rest if rest else "")
+            current = keys.setdefault(path, {})
+            continue
+        match = _REG_VALUE.match(line)
+        if current is None or not match:
+            continue
+        name = "" if match.group(1) == "@" else _reg_unquote(match.group(1))
+        value = _reg_value(match.group(2))
+        if value is not _DELETED:
+            current[name] = value
+    return keys
+
+
+_DELETED = object()
+
+
+def _reg_unquote(quoted: str) -> str:
+    return re.sub(r"\\(.)", r"\1", quoted[1:-1])
+
+
+def _reg_value(data: str) -> object:
+    data = data.strip()
+    if data == "-":
+        return _DELETED
+    if data.startswith('"'):
+        return _reg_unquote(data if data.endswith('"') and len(data) > 1 else data + '"')
+    if data.lower().startswith("dword:"):
+        return int(data[6:], 16)
+    kind, _, payload = data.partition(":")
+    raw = bytes(int(b, 16) for b in payload.replace(" ", "").split(",") if b)
+    kind = kind.lower()
+    if kind == "hex(2)":
+        return raw.decode("utf-16-le", errors="replace").rstrip("\x00")
+    if kind == "hex(7)":
+        return [s for s in raw.decode("utf-16-le", errors="replace").split("\x00") if s]
+    if kind == "hex(b)":
+        return int.from_bytes(raw, "little")
+    if kind == "hex(4)":
+        return int.from_bytes(raw, "little")
+    return raw

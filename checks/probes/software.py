@@ -42,6 +42,8 @@ class CatalogEntry:
     win: tuple[str, ...] = ()
     mac: tuple[str, ...] = ()
     components: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    provides: tuple[str, ...] = ()   # components every install has (one program does it all)
+    name_version: bool = False       # Windows: the DisplayName's version is the real one
 
     def matches_display_name(self, display_name: str) -> bool:
         return any(re.search(p, display_name, re.I) for p in self.win)
@@ -58,6 +60,7 @@ def catalog() -> tuple[CatalogEntry, ...]:
             pdf_builtin=spec.get("pdf_builtin", False),
             **{f: tuple(spec.get(f, ())) for f in ("exe", "desktop", "deb", "rpm", "win", "mac")},
             components={c: tuple(v) for c, v in spec.get("components", {}).items()},
+            provides=tuple(spec.get("provides", ())), name_version=spec.get("name_version", False),
         ))
     return tuple(entries)
 
@@ -88,7 +91,7 @@ class Finding:
     opens_pdf: bool = False
     edition: str | None = None      # Microsoft Office: "365", "2021", "2024-ltsc"...
     channel: str | None = None      # Microsoft 365 update channel
-    variant: str = ""               # a separate install: "snap", "flatpak", "user:<folder>"
+    variant: str = ""               # a separate install: "snap", "flatpak", "at:<folder>" (Windows)
 
 
 @dataclass
@@ -156,7 +159,7 @@ def merge(findings: list[Finding]) -> list[Program]:
         versioned = [v for v, g in groups if any(f.version for f in g)]
         for variant, group in groups:
             if versioned and variant not in versioned and variant not in ("snap", "flatpak"):
-                by_key[(key, versioned[0])] += by_key.pop((key, variant))
+                by_key[(key, _home_of(variant, versioned))] += by_key.pop((key, variant))
     known = {spec.key for spec in catalog()}
     # Programs outside the catalog that declare PDF: viewers ("desktop:<id>") are readers,
     # the rest ("opener:<id>": Inkscape, Scribus...) import PDF files.
@@ -170,6 +173,18 @@ def merge(findings: list[Finding]) -> list[Program]:
     return programs
 
 
+def _home_of(variant: str, versioned: list[str]) -> str:
+    """Which versioned install a versionless sighting belongs to: the one whose folder holds
+    it (``at:c:\\program files\\libreoffice`` holds ``at:c:\\program files\\libreoffice\\program``),
+    else the first in sorted order (never the registry's key order)."""
+    if variant.startswith("at:"):
+        folder = variant[3:]
+        holders = [v for v in versioned if v.startswith("at:") and (folder + "\\").startswith(v[3:] + "\\")]
+        if holders:
+            return max(holders, key=len)
+    return versioned[0]
+
+
 def _program(spec: CatalogEntry, variant: str, group: list[Finding]) -> Program:
     group = sorted(group, key=lambda f: _SOURCE_RANK.get(f.source, 9))
     versioned = [f for f in group if f.version and version_key(f.version)]
@@ -180,7 +195,7 @@ def _program(spec: CatalogEntry, variant: str, group: list[Finding]) -> Program:
         path=next((f.path for f in group if f.path), None),
         sources=list(dict.fromkeys(f.source for f in group)),
         display_name=next((f.display_name for f in group if f.display_name), None),
-        components=set().union(*(f.components for f in group)),
+        components=set(spec.provides).union(*(f.components for f in group)),
         opens_pdf=spec.pdf_builtin or any(f.opens_pdf for f in group),
         pdf_builtin=spec.pdf_builtin,
         edition=next((f.edition for f in group if f.edition), None),

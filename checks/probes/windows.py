@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from checks.probes import Host
-from checks.probes.parsing import icon_path, office_release_ids, registry_str
+from checks.probes.parsing import first_version, icon_path, office_release_ids, registry_str
 from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of
 
 UNINSTALL_ROOTS = (
@@ -50,16 +50,37 @@ def _registry(host: Host):
 
 def office_edition(release_ids: list[str]) -> str | None:
     """``O365ProPlusRetail`` -> ``365``; ``ProPlus2021Volume`` -> ``2021-ltsc``;
-    ``ProPlus2024Retail`` -> ``2024``; ``HomeStudent2019Retail`` -> ``2019``."""
+    ``ProPlus2024Retail`` -> ``2024``; ``HomeStudent2019Retail`` -> ``2019``;
+    ``ProPlusRetail`` (no year: Office 2016's Click-to-Run ids) -> ``2016``.
+    Volume licences of 2021 and 2024 are the LTSC editions (their own release dates);
+    ``ProPlus2019Volume`` is plain Office 2019 (LTSC naming began with 2021)."""
     for rid in release_ids:
         if rid.startswith(("O365", "Microsoft365")):
             return "365"
-    for rid in release_ids:
-        match = re.search(r"(20\d\d)(Retail|Volume)", rid)
-        if match and not rid.lower().startswith(("visio", "project")):
+    suites = [r for r in release_ids if not r.lower().startswith(("visio", "project", "access", "skype",
+                                                                   "onenote", "language", "proofing"))]
+    for rid in suites:
+        match = re.search(r"(20\d\d)(Retail|Volume)$", rid)
+        if match:
             year, kind = match.groups()
             return f"{year}-ltsc" if kind == "Volume" and year in ("2021", "2024") else year
+    for rid in suites:
+        if re.fullmatch(r"(ProPlus|Standard|HomeBusiness|HomeStudent|Professional|Personal|Mondo)(Retail|Volume)", rid):
+            return "2016"
     return None
+
+
+def install_folder(*paths: str) -> str:
+    """The folder that tells one install from another (``C:\\Program Files\\Mozilla Firefox``
+    vs ``C:\\Program Files (x86)\\Mozilla Firefox``), lower-cased, without trailing backslash."""
+    for path in paths:
+        path = (path or "").strip().strip('"').rstrip("\\")
+        if not path:
+            continue
+        if path.lower().endswith(".exe"):
+            path = path.rsplit("\\", 1)[0]
+        return path.lower()
+    return ""
 
 
 def uninstall_roots(host: Host) -> list[str]:
@@ -90,11 +111,13 @@ def from_uninstall(host: Host, stats: dict[str, float]) -> list[Finding]:
                 continue
             location = registry_str(values.get("InstallLocation"))
             icon = icon_path(registry_str(values.get("DisplayIcon")))
-            per_user = root.upper().startswith(("HKCU", "HKU"))
+            # Each Uninstall entry with its own folder is its own install: a leftover 32-bit
+            # Firefox in Program Files (x86) beside the 64-bit one is judged on its own.
+            folder = install_folder(location, icon) or f"{root}\\{sub}".lower()
             findings.append(Finding(
                 key=spec.key, source="registry", edition=_edition_from_name(name) if spec.key == "msoffice" else None,
-                variant=f"user:{(location or icon or sub).lower()}" if per_user else "",
-                version=registry_str(values.get("DisplayVersion")) or None,
+                variant=f"at:{folder}",
+                version=(spec.name_version and first_version(name)) or registry_str(values.get("DisplayVersion")) or None,
                 path=location.rstrip("\\") or icon or f"{root}\\{sub}", display_name=name,
                 components=_components_near(host, spec, location, icon),
             ))
@@ -107,6 +130,8 @@ def _edition_from_name(name: str) -> str | None:
     if name.startswith(("Microsoft 365", "Microsoft Office 365")):
         return "365"
     year = re.search(r"\b(20\d\d)\b", name)
+    if not year and re.search(r"\bOffice 16\b", name):
+        return "2016"
     if not year:
         return None
     return year.group(1) + ("-ltsc" if "LTSC" in name else "")
@@ -135,12 +160,16 @@ def from_app_paths(host: Host, stats: dict[str, float]) -> list[Finding]:
     findings = []
     for root in APP_PATHS:
         for exe in registry.subkeys(root):
-            for spec in catalog():
+            target = registry_str(registry.values(f"{root}\\{exe}").get("")).strip('"')
+            specs = [s for s in catalog() if exe.lower() in (e.lower() for e in s.exe)
+                     or (s.components and component_of(s, exe))]
+            # scalc.exe is LibreOffice's and Apache OpenOffice's: the folder tells which.
+            named = [s for s in specs if s.key in target.lower().replace(" ", "")]
+            for spec in named or specs:
                 component = component_of(spec, exe) if spec.components else None
-                if exe.lower() in (e.lower() for e in spec.exe) or component:
-                    target = registry_str(registry.values(f"{root}\\{exe}").get("")).strip('"')
-                    findings.append(Finding(key=spec.key, source="app_paths", path=target or None,
-                                            components={component} if component else set()))
+                findings.append(Finding(key=spec.key, source="app_paths", path=target or None,
+                                        variant=f"at:{install_folder(target)}" if target else "",
+                                        components={component} if component else set()))
     return findings
 
 
@@ -158,8 +187,9 @@ def from_click_to_run(host: Host, stats: dict[str, float]) -> list[Finding]:
         components.add("drawing")
     channel_url = registry_str(values.get("UpdateChannel") or values.get("CDNBaseUrl"))
     channel = CHANNELS.get(channel_url.rstrip("/").rsplit("/", 1)[-1].lower()) if channel_url else None
-    return [Finding(key="msoffice", source="click_to_run", version=version,
-                    path=registry_str(values.get("InstallationPath")) or None,
+    path = registry_str(values.get("InstallationPath"))
+    return [Finding(key="msoffice", source="click_to_run", version=version, path=path or None,
+                    variant=f"at:{install_folder(path)}" if path else "",
                     components=components, edition=office_edition(release_ids), channel=channel,
                     display_name=", ".join(release_ids) or None)]
 
