@@ -22,6 +22,7 @@ from typing import Any, Callable
 from agent import __version__
 from agent.outbox import Outbox
 from agent.state import state_dir
+from core.kinds import kinds
 from companion.events import Event, event, utc_iso
 from companion.examstate import ExamState
 from companion.focus import DEFAULT_EXAM_TITLE, FocusTracker, FocusWatcher, Foreground
@@ -134,7 +135,9 @@ class Session:
     # -- events ---------------------------------------------------------------------------
     def record(self, ev: Event) -> None:
         """Durable first (outbox), then the journal, then wake the sender."""
-        ev = Event(id=ev.id, kind=ev.kind, at=ev.at, details={k: _clip(v) for k, v in ev.details.items()})
+        # typed and clipped as the kind's spec declares (core/data/kinds.toml), as the server will
+        ev = Event(id=ev.id, kind=ev.kind, at=ev.at,
+                   details=kinds().clean(ev.kind, {k: _clip(v) for k, v in ev.details.items()}))
         wire = ev.wire()
         # never raises into a watcher: a watcher that already changed its state (the tracker
         # is now "away") would otherwise lose the event for good

@@ -2,10 +2,10 @@
 
 Facts read: the room's events (oldest first). Codes are those of the official form
 (shared/seeds/001: C1-C6 candidate, E1-E7 question, A1-A2 other). The draft only suggests:
-a window left or a forbidden program is C6 "suspicion de fraude" for the supervisor to
-judge, a network cut is A1 (E4 when it interrupted a download, which only the supervisor
-knows), a companion lost or stopped is A1. Durations come from the closing event
-(focus_regained, net_up, forbidden_process stopped) when there is one.
+each alert's kind names its code, its text and what closes it (core/data/kinds.toml: a
+window left or a forbidden program is C6 "suspicion de fraude" for the supervisor to judge, a
+network cut is A1 (E4 when it interrupted a download, which only the supervisor knows), a
+companion lost or stopped is A1).
 """
 from __future__ import annotations
 
@@ -15,23 +15,14 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from agent.i18n import t
+from core.kinds import KindSpec, kinds
 
 CODES = ("C1", "C2", "C3", "C4", "C5", "C6", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "A1", "A2")
-SUGGESTED = {"focus_lost": "C6", "forbidden_process": "C6", "net_down": "A1",
-             "companion_lost": "A1", "companion_stopped": "A1"}
-_CLOSES = {"focus_regained": "focus_lost", "net_up": "net_down"}
 
 
-def seconds_of(details: dict[str, Any]) -> float | None:
-    """The duration a closing event carries, whatever the companion named it."""
-    for key in ("away_s", "down_s", "duration_s", "elapsed_s"):
-        value = details.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-            return float(value)
-    for key in ("away_ms", "down_ms", "duration_ms"):
-        value = details.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-            return value / 1000
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
     return None
 
 
@@ -56,34 +47,31 @@ def _elapsed(start: str, end: str) -> float | None:
     return delta if delta >= 0 else None
 
 
-def _text(details: dict[str, Any], key: str, default: str = "?") -> str:
-    value = details.get(key)
-    return str(value) if value not in (None, "") else default
-
-
 def build_draft(events: list[dict[str, Any]], lang: str, tz: tzinfo | None = None) -> list[dict[str, Any]]:
-    """One line per alert-worthy event; clock times in ``tz`` (default: the server's own)."""
+    """One line per alert with a PV code (core/data/kinds.toml); clock times in ``tz``
+    (default: the server's own). A line's duration comes from the event that closes it (the
+    kind's spec says which), else from the two events' times."""
+    table = kinds()
     lines: list[dict[str, Any]] = []
-    open_by: dict[tuple[str, str], dict[str, Any]] = {}  # (machine, kind or program) -> its line
+    open_by: dict[tuple, dict[str, Any]] = {}  # (machine, kind, pairing details) -> its line
     # In the order things happened: an outbox replayed after an outage delivers late.
     for event in sorted(events, key=lambda e: (e["at"], e.get("seq", 0))):
         kind, details, machine = event["kind"], event["details"], event["machine_id"]
-        if kind in _CLOSES or (kind == "forbidden_process" and details.get("state") == "stopped"):
-            key = (machine, _CLOSES.get(kind) or f"forbidden:{details.get('name')}")
-            line = open_by.pop(key, None)
+        spec = table.get(kind).resolve(details)
+        if spec.closes is not None:
+            pairing = tuple(details.get(name) for name in spec.pair_by)
+            line = open_by.pop((machine, spec.closes, pairing), None)
             if line is not None:
-                duration = seconds_of(details) or _elapsed(line["at"], event["at"])
-                line["_duration"] = duration
+                given = _seconds(details.get(spec.duration)) if spec.duration else None
+                line["_duration"] = given if given is not None else _elapsed(line["at"], event["at"])
             continue
-        if kind not in SUGGESTED:
+        if spec.pv_code is None or not spec.is_alert(details):
             continue
         line = {"at": event["at"], "hostname": event["hostname"], "machine_id": machine,
-                "code": SUGGESTED[kind], "kind": kind, "_details": details, "_duration": None}
+                "code": spec.pv_code, "kind": kind, "_details": details, "_duration": None}
         lines.append(line)
-        if kind in ("focus_lost", "net_down"):
-            open_by[(machine, kind)] = line
-        elif kind == "forbidden_process":
-            open_by[(machine, f"forbidden:{details.get('name')}")] = line
+        if kind in table.closable:
+            open_by[(machine, kind, tuple(details.get(name) for name in table.closable[kind]))] = line
     return [_finish(line, lang, tz) for line in lines]
 
 
@@ -114,28 +102,32 @@ def exam_timeline(events: list[dict[str, Any]]) -> dict[str, Any]:
 def _finish(line: dict[str, Any], lang: str, tz: tzinfo | None) -> dict[str, Any]:
     details = line.pop("_details")
     duration = line.pop("_duration")
-    kind = line["kind"]
-    took = fmt_duration(duration, lang) if duration is not None else None
-    if kind == "focus_lost":
-        title = _text(details, "title", _text(details, "process"))
-        text = (t("incident.focus_lost.for", lang, duration=took, title=title) if took
-                else t("incident.focus_lost.open", lang, title=title))
-    elif kind == "forbidden_process":
-        name = _text(details, "name")
-        exe = details.get("exe")
-        text = t("incident.forbidden", lang, name=name) + (f" ({exe})" if exe else "")
-        if took:
-            text += " " + t("incident.during", lang, duration=took)
-    elif kind == "net_down":
-        text = (t("incident.net_down.for", lang, duration=took) if took else t("incident.net_down.open", lang))
-        text += " " + t("incident.net_down.e4", lang)
-    elif kind == "companion_lost":
-        text = t("incident.companion_lost", lang, last_seen=_clock(details.get("last_seen"), tz))
-    else:
-        text = t("incident.companion_stopped", lang)
+    spec = kinds().get(line["kind"]).resolve(details)
+    fields = {name: _shown(spec, name, details, lang, tz) for name in spec.details}
+    if duration is not None:
+        fields["duration"] = fmt_duration(duration, lang)
+    key = spec.pv_text_closed if duration is not None and spec.pv_text_closed else spec.pv_text
     line["label"] = t(f"incident.code.{line['code']}", lang)
-    line["details_text"] = text
+    line["details_text"] = t(key, lang, **fields) if key else t(spec.label, lang)
     return line
+
+
+def _shown(spec: KindSpec, name: str, details: dict[str, Any], lang: str, tz: tzinfo | None) -> str:
+    """A detail as the PV line shows it: by its declared type, "?" (or "" when it has a
+    ``wrap``) when absent, its ``fallback`` detail first."""
+    detail = spec.details[name]
+    value = details.get(name)
+    if value in (None, "") and detail.fallback:
+        value = details.get(detail.fallback)
+    if value in (None, ""):
+        return "" if detail.wrap else "?"
+    if detail.type == "time":
+        text = _clock(value, tz)
+    elif detail.type == "duration" and _seconds(value) is not None:
+        text = fmt_duration(float(value), lang)
+    else:
+        text = str(value)
+    return t(detail.wrap, lang, value=text) if detail.wrap else text
 
 
 def _clock(value: Any, tz: tzinfo | None) -> str:

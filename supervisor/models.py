@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.report import Machine
 
-ALERT_KINDS = ("focus_lost", "forbidden_process", "net_down", "companion_lost", "companion_stopped")
 LiveStatus = Literal["online", "lost", "never"]
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 
 from agent import __version__
 from agent.report import Report
+from core.kinds import kinds
 from supervisor.auth import MACHINE_PREFIX, new_token, token_hash
 from supervisor.deps import ApiError, get_server, machine_auth, room_of
 from supervisor.models import (EnrollIn, EnrollOut, ErrorBody, EventsIn, EventsOut, HeartbeatIn,
@@ -94,6 +95,9 @@ async def store_events(server: Server, who: tuple[str, str], body: EventsIn) -> 
         details = {**nested, **extra} if isinstance(nested, dict) else extra
         if nested is not None and not isinstance(nested, dict):
             details["details"] = nested
+        # typed as the kind's spec declares (machines are untrusted: a list where a name is
+        # expected, or a megabyte of undeclared details, never reaches the consumers)
+        details = kinds().clean(event.kind, details)
         events.append({"id": str(event.id), "kind": event.kind, "at": iso(event.at), "details": details})
     _storable([e["details"] for e in events])
     stored, duplicates = await server.events(who[0], who[1], events)

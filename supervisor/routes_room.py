@@ -17,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from agent.i18n import LANGS, table
 from agent.report import Report
 from agent.roomsummary import csv_text, latest_per_machine
+from core.kinds import kinds
 from supervisor import incidents
 from supervisor.auth import SUPERVISOR_PREFIX, new_token, token_hash, verify_password
 from supervisor.deps import ApiError, bearer, get_server, room_of, stream_auth, supervisor_auth
@@ -185,6 +186,14 @@ def stream(code: str, user: str = Depends(stream_auth), server: Server = Depends
     room = room_of(code, server)
     return StreamingResponse(server.hub.stream(room["code"]), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/kinds", tags=["supervisor"])
+def event_kinds(user: str = Depends(supervisor_auth)) -> dict[str, Any]:
+    """Every event kind with its definition (core/data/kinds.toml): origin (machine or server),
+    level, the level's detail, label key, typed details, the details shown, what it closes,
+    tile effect, PV code and texts; variants override it for events whose details match."""
+    return kinds().public()
 
 
 @router.get("/i18n/{lang}", tags=["public"])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from supervisor.dbwriter import GroupCommitWriter
-from supervisor.models import ALERT_KINDS
+from core.kinds import kinds
 from supervisor.store import new_room_code, utcnow
 
 SCHEMA = """
@@ -53,10 +53,8 @@ _EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostn
 
 
 def is_alert(kind: str, details: dict[str, Any]) -> bool:
-    if kind not in ALERT_KINDS:
-        return False
-    # A forbidden program's end is information, its start is the alert.
-    return kind != "forbidden_process" or details.get("state", "started") == "started"
+    # The kind's spec decides (core/data/kinds.toml): its level, or the level the companion judged.
+    return kinds().is_alert(kind, details)
 
 
 def dumps(value: Any) -> str:

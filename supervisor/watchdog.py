@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from core.kinds import kinds
 from supervisor.models import HeartbeatIn
 
 MIN_LOST_S = 6.0
@@ -87,37 +88,14 @@ class Liveness:
         return state.public() != before, back
 
     def on_event(self, key: Key, kind: str, details: dict[str, Any], at: str | None = None) -> bool:
-        """A companion event also moves the live state (heartbeats correct it within one period)."""
+        """A companion event also moves the live state (heartbeats correct it within one period):
+        what it does is its kind's ``tile`` effect (core/data/kinds.toml)."""
         state = self._states.setdefault(key, LiveState())
         before = state.public()
-        title = details.get("title")
-        title = title if isinstance(title, str) else None
-        if kind == "focus_lost":
-            state.focus, state.focus_title = "away", title
-        elif kind == "focus_regained":
-            state.focus, state.focus_title = "exam", title
-        elif kind == "net_down":
-            state.net = "down"
-        elif kind == "net_up":
-            state.net = "up"
-        elif kind == "forbidden_process" and isinstance(details.get("name"), str):
-            names = set(state.forbidden)
-            if details.get("state", "started") == "stopped":
-                names.discard(details["name"])
-            else:
-                names.add(details["name"])
-            state.forbidden = sorted(names)
-        elif kind == "companion_stopped":
-            # Stopped on purpose: it is an alert by itself, no companion_lost on top of it.
-            state.stopped = True
-            if state.status == "online":
-                state.status = "lost"
-        elif kind == "companion_started":
-            state.stopped = False
-        elif kind in ("exam_started", "exam_ended") and at is not None:
-            # An outbox replayed late may deliver an older phase after a newer one: keep the newest.
-            if state.exam_at is None or at >= state.exam_at:
-                state.exam, state.exam_at = kind[len("exam_"):], at
+        spec = kinds().get(kind).resolve(details)
+        effect = _EFFECTS.get(spec.tile or "")
+        if effect is not None:
+            effect(state, kind, details, at)
         return state.public() != before
 
     def expire(self) -> list[tuple[Key, float]]:
@@ -132,3 +110,56 @@ class Liveness:
                 state.status = "lost"
                 lost.append((key, silent))
         return lost
+
+
+# -- tile effects: what an event does to its machine's live state (named by the kinds' spec)
+def _text(details: dict[str, Any], name: str) -> str | None:
+    value = details.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _focus(where: str) -> Callable[[LiveState, str, dict[str, Any], str | None], None]:
+    def apply(state: LiveState, _kind: str, details: dict[str, Any], _at: str | None) -> None:
+        state.focus, state.focus_title = where, _text(details, "title")
+    return apply
+
+
+def _net(up: bool) -> Callable[[LiveState, str, dict[str, Any], str | None], None]:
+    def apply(state: LiveState, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
+        state.net = "up" if up else "down"
+    return apply
+
+
+def _forbidden(add: bool) -> Callable[[LiveState, str, dict[str, Any], str | None], None]:
+    def apply(state: LiveState, _kind: str, details: dict[str, Any], _at: str | None) -> None:
+        name = _text(details, "name")
+        if name is None:
+            return
+        names = set(state.forbidden)
+        names.add(name) if add else names.discard(name)
+        state.forbidden = sorted(names)
+    return apply
+
+
+def _stopped(state: LiveState, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
+    # Stopped on purpose: it is an alert by itself, no companion_lost on top of it.
+    state.stopped = True
+    if state.status == "online":
+        state.status = "lost"
+
+
+def _started(state: LiveState, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
+    state.stopped = False
+
+
+def _exam_phase(state: LiveState, kind: str, _details: dict[str, Any], at: str | None) -> None:
+    # An outbox replayed late may deliver an older phase after a newer one: keep the newest.
+    if at is not None and (state.exam_at is None or at >= state.exam_at):
+        state.exam, state.exam_at = kind.removeprefix("exam_"), at
+
+
+_EFFECTS: dict[str, Callable[[LiveState, str, dict[str, Any], str | None], None]] = {
+    "focus_away": _focus("away"), "focus_exam": _focus("exam"), "net_down": _net(False), "net_up": _net(True),
+    "forbidden_add": _forbidden(True), "forbidden_remove": _forbidden(False),
+    "stopped": _stopped, "started": _started, "exam_phase": _exam_phase,
+}

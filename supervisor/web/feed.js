@@ -15,33 +15,47 @@ function fmtDuration(seconds) {
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
 }
 
-/** One line describing an alert or event, from its details (shape set by the companion). */
+/* Event kinds come from the server's spec (GET /kinds, core/data/kinds.toml): label, typed
+ * details, the details shown and the tile effect. Nothing here knows a kind by name. */
+
+/** The spec of an event as it applies to its details (the first matching variant merged in). */
+function kindSpec(kind, details) {
+  const spec = ((state.kinds || {}).kinds || {})[kind];
+  if (!spec) return { label: `dash.kind.${kind}`, details: {}, show: [] };
+  const d = details || {};
+  const variant = (spec.variant || []).find((v) => Object.entries(v.when).every(([k, want]) => d[k] === want));
+  if (!variant) return spec;
+  const merged = Object.assign({}, spec);
+  for (const [k, v] of Object.entries(variant)) if (k !== "when" && v !== null && v !== undefined) merged[k] = v;
+  return merged;
+}
+
+const absent = (v) => v === undefined || v === null || v === "";
+
+/** The details of the journal line, in the spec's order: each by its declared type, through
+ * its text key if any; an absent detail shows its fallback; a value already shown is not repeated. */
 function detailText(kind, d) {
-  d = d || {};
-  const title = d.title ?? d.window_title;
-  const proc = d.process ?? d.process_name ?? d.name ?? d.exe;
-  switch (kind) {
-    case "focus_lost": return [title ? `« ${title} »` : null, proc ? `(${proc})` : null].filter(Boolean).join(" ");
-    case "focus_regained": return d.away_s != null ? t("dash.detail.away_for", { duration: fmtDuration(d.away_s) }) : "";
-    case "forbidden_process": {
-      const what = d.program && d.name && d.name !== d.program ? `${d.program} (${d.name})` : (d.program || proc || "");
-      return d.state === "stopped" && d.duration_s != null
-        ? `${what} – ${t("dash.detail.ran_for", { duration: fmtDuration(d.duration_s) })}` : String(what);
-    }
-    case "net_down": return [d.url, d.error].filter(Boolean).join(" – ");
-    case "net_up": {
-      const down = d.down_s ?? d.duration_s;
-      return down != null ? t("dash.detail.outage", { duration: fmtDuration(down) }) : "";
-    }
-    case "companion_lost": return d.last_seen ? t("dash.detail.last_seen", { time: fmtTime(d.last_seen) }) : "";
-    case "companion_error": return [d.loop, d.error].filter(Boolean).join(" – ");
-    default: return "";
+  const spec = kindSpec(kind, d);
+  const details = d || {};
+  const shown = [];
+  const parts = [];
+  for (const name of spec.show || []) {
+    const decl = spec.details[name] || {};
+    let value = details[name];
+    if (absent(value) && decl.fallback) value = details[decl.fallback];
+    if (absent(value) || typeof value === "object" || shown.includes(value)) continue;
+    shown.push(value);
+    let text;
+    if (decl.type === "duration") text = fmtDuration(value);
+    else if (decl.type === "time") text = fmtTime(value);
+    else text = String(value);
+    parts.push(decl.text ? t(decl.text, { value: text }) : text);
   }
+  return parts.join(" ");
 }
 
 function kindLabel(kind, details) {
-  const key = kind === "forbidden_process" && (details || {}).state === "stopped"
-    ? "dash.kind.forbidden_process_ended" : `dash.kind.${kind}`;
+  const key = kindSpec(kind, details).label;
   return Object.prototype.hasOwnProperty.call(state.texts, key) ? t(key) : kind;
 }
 
@@ -119,8 +133,9 @@ function onEvent(ev) {
   if (ev.alert) addAlert({ id: ev.id, seq: ev.seq, kind: ev.kind, at: ev.at, machine_id: ev.machine_id, hostname: ev.hostname, details: ev.details, acked_at: ev.acked_at || null, acked_by: ev.acked_by || null });
   // The server follows with a machine row; this makes the tile react at once meanwhile.
   const m = state.machines.get(ev.machine_id);
-  if (m && (ev.kind === "focus_lost" || ev.kind === "focus_regained")) {
-    const away = ev.kind === "focus_lost";
+  const tile = kindSpec(ev.kind, ev.details).tile;
+  if (m && (tile === "focus_away" || tile === "focus_exam")) {
+    const away = tile === "focus_away";
     upsertMachine(Object.assign({}, m, { focus: away ? "away" : "exam", focus_title: away ? ((ev.details || {}).title ?? null) : null }));
   }
   renderFeed();
@@ -147,6 +162,7 @@ async function refresh() {
   const during = { machines: new Map(), alerts: new Map(), acks: [] };
   state.during = during;
   try {
+    if (!state.kinds) state.kinds = await api("/kinds");
     const [machines, open, closed] = await Promise.all([
       api(`/rooms/${code}/machines`),
       api(`/rooms/${code}/alerts?open=true`),

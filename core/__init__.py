@@ -1,0 +1,1 @@
+"""Shared pieces every other package may import (event kinds, ...); core imports nothing upward."""
