@@ -26,7 +26,8 @@ from supervisor.fastlane import FastLane
 from supervisor.guard import BodyGuard, SecurityHeaders
 from supervisor.live import Hub
 from supervisor.service import Server
-from supervisor.store import Store, open_store
+from supervisor.dburl import open_store
+from supervisor.store import Store
 from supervisor.watchdog import Liveness
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -44,35 +45,46 @@ class Settings:
     watchdog_s: float = 1.0
     min_lost_s: float = 6.0
     lang: str = "en"
-    store: Store | None = None  # inject another backend (tests, PostgreSQL)
+    store: Store | None = None  # an opened store (the command line); else opened from ``db``
 
 
-def setup_admin(store: Store, password: str | None, *, reset: bool, lang: str) -> str:
+async def setup_admin(store: Store, password: str | None, *, reset: bool, lang: str) -> str:
     """First start: store the admin password's hash. Later starts: the stored one wins
     (so an old EXAMROOM_ADMIN_PASSWORD left in a service file cannot silently change it)
     unless ``reset``. Returns what happened: "set", "kept", "differs" or "reset"."""
-    stored = store.admin_hash()
+    stored = await store.admin_hash()
     if stored is None and not password:
         raise BadInput(t("server.no_admin_password", lang), "--admin-password",
                        t("server.no_admin_password.hint", lang))
     if stored is None or (reset and password):
-        asyncio.run(store.set_admin_hash(hash_password(password)))  # before the server's loop exists
+        await store.set_admin_hash(hash_password(password))
         return "reset" if stored is not None else "set"
     if password and not verify_password(password, stored):
         return "differs"
     return "kept"
 
 
+async def _prepare(store: Store, settings: Settings) -> str:
+    # Before the server's loop exists (bad input is exit 2 before anything listens): the store
+    # is opened on this short-lived loop and closed; the lifespan opens it again on the server's.
+    await store.start()
+    try:
+        return await setup_admin(store, settings.admin_password, reset=settings.reset_admin_password,
+                                 lang=settings.lang)
+    finally:
+        await store.close()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     store = settings.store or open_store(settings.db)
-    admin_state = setup_admin(store, settings.admin_password, reset=settings.reset_admin_password,
-                              lang=settings.lang)
+    admin_state = asyncio.run(_prepare(store, settings))
     hub = Hub(keepalive_s=settings.keepalive_s)
     server = Server(store, hub, Liveness(min_lost_s=settings.min_lost_s), settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        await server.start()
         task = asyncio.create_task(server.watchdog(settings.watchdog_s))
         try:
             yield
@@ -81,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             hub.close_all()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            store.close()
+            await store.close()
 
     app = FastAPI(title="examroom supervisor", version=__version__, lifespan=lifespan,
                   description="Supervisor server of examroom: rooms, machine reports, live session events.",

@@ -11,21 +11,41 @@ import socket
 import sqlite3
 import ssl
 import sys
-from pathlib import Path
 
 import click
 
 from agent.i18n import detect_lang, t
 from checks.errors import BadInput
-from supervisor.store import Store, default_db_path, open_store
+from supervisor.dburl import DbTarget, open_store, parse_db
+from supervisor.store import Store
 
 
-def _open(db: str | None, lang: str) -> tuple[Store, Path]:
-    path = Path(db) if db else default_db_path()
+def _open(db: str | None, lang: str) -> tuple[Store, DbTarget]:
+    """The store ``--db`` names (a path or a URL, supervisor/dburl.py), or one line and exit 2."""
+    target = parse_db(db)
     try:
-        return open_store(path), path
+        store = open_store(target)
+        asyncio.run(_reachable(store))
+        return store, target
     except (sqlite3.Error, OSError) as exc:
-        raise BadInput(t("server.db_unusable", lang, reason=exc), str(path), t("server.db_unusable.hint", lang)) from None
+        raise BadInput(t("server.db_unusable", lang, reason=exc), target.shown(),
+                       t("server.db_unusable.hint", lang)) from None
+    except BadInput:
+        raise
+    except Exception as exc:  # the backend's own errors (psycopg.OperationalError...): one line
+        if target.kind != "postgresql":
+            raise
+        raise BadInput(t("server.db_pg_unusable", lang, reason=_first_line(exc)), target.shown(),
+                       t("server.db_pg_unusable.hint", lang)) from None
+
+
+async def _reachable(store: Store) -> None:
+    await store.start()
+    await store.close()
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _check_tls(cert: str | None, key: str | None, lang: str) -> None:
@@ -54,7 +74,8 @@ def _check_port(host: str, port: int, lang: str) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--db", metavar="PATH", help="SQLite database file (default: in the server's data folder).")
+@click.option("--db", metavar="PATH|URL", help="SQLite file (a path or sqlite:///PATH; default: in the server's "
+              "data folder) or postgresql://USER@HOST:PORT/DB (password from PGPASSWORD or ~/.pgpass).")
 @click.option("--admin-password", envvar="EXAMROOM_ADMIN_PASSWORD",
               help="Admin password on the first start (or env EXAMROOM_ADMIN_PASSWORD); later, the stored one wins.")
 @click.option("--reset-admin-password", is_flag=True, help="Replace the stored admin password by --admin-password.")
@@ -69,20 +90,16 @@ def serve(host, port, db, admin_password, reset_admin_password, cert, key, lang)
 
     lang = lang or detect_lang()
     _check_tls(cert, key, lang)
-    store, path = _open(db, lang)
-    try:
-        app = create_app(Settings(store=store, admin_password=admin_password,
-                                  reset_admin_password=reset_admin_password, lang=lang))
-    except BadInput:
-        store.close()
-        raise
+    store, target = _open(db, lang)
+    app = create_app(Settings(store=store, admin_password=admin_password,
+                              reset_admin_password=reset_admin_password, lang=lang))
     state = app.state.admin_state
     if state in ("set", "reset", "differs"):
         click.echo(t(f"server.admin_password_{state}", lang), err=True)
     _check_port(host, port, lang)
     scheme = "https" if cert else "http"
     shown = f"[{host}]" if ":" in host else host
-    click.echo(t("server.listening", lang, url=f"{scheme}://{shown}:{port}/", db=path), err=True)
+    click.echo(t("server.listening", lang, url=f"{scheme}://{shown}:{port}/", db=target.shown()), err=True)
     # The database writer thread hands the GIL back and forth with the event loop at every
     # SQLite call; at the default 5 ms switch interval a busy loop makes each handoff wait,
     # and a batch of writes waits tens of milliseconds (bench/ingest.py).
@@ -123,7 +140,8 @@ def room() -> None:
 
 @room.command()
 @click.argument("name")
-@click.option("--db", metavar="PATH", help="SQLite database file of the server (default: the server's data folder).")
+@click.option("--db", metavar="PATH|URL", help="The server's database, as for 'examroom serve --db' "
+              "(default: the SQLite file in the server's data folder).")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
 def create(name, db, lang) -> None:
     """Create a room and print its enrolment code."""
@@ -131,11 +149,20 @@ def create(name, db, lang) -> None:
     name = name.strip()
     if not name or len(name) > 120:
         raise BadInput(t("server.room_name_empty", lang), "NAME", t("server.room_name_empty.hint", lang))
-    store, _path = _open(db, lang)
-    try:
-        created = asyncio.run(store.create_room(name))
-    finally:
-        store.close()
+    store, _target = _open(db, lang)
+    created = asyncio.run(_create_room(store, name))
     click.echo(t("server.room_created", lang, name=created["name"], code=created["code"]), err=True)
     click.echo(t("server.room_created.next", lang, code=created["code"]), err=True)
     click.echo(created["code"])
+
+
+async def _create_room(store: Store, name: str) -> dict:
+    from supervisor.live import Hub
+    from supervisor.service import Server
+    from supervisor.watchdog import Liveness
+
+    await store.start()
+    try:  # the service draws the code (the same rule as POST /rooms)
+        return await Server(store, Hub(), Liveness()).create_room(name)
+    finally:
+        await store.close()

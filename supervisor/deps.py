@@ -15,9 +15,8 @@ from supervisor.auth import token_hash
 from supervisor.service import Server
 from supervisor.store import normalize_code, utcnow
 
-# Dependencies are coroutines on purpose: FastAPI runs plain-def dependencies in a worker
-# thread, and two thread hops per request cost more than the lookups themselves (a dict hit
-# for machine tokens, one indexed SQLite read otherwise).
+# Dependencies are coroutines: the store's reads are coroutines too (a dict hit for a cached
+# machine token, else one indexed read that never blocks the event loop).
 bearer = HTTPBearer(auto_error=False, description="Token from /api/v1/login (supervisor) or /api/v1/enroll (machine)")
 
 
@@ -44,20 +43,20 @@ async def machine_auth(creds: HTTPAuthorizationCredentials | None = Depends(bear
                  server: Server = Depends(get_server)) -> tuple[str, str]:
     """(room code, machine id) of the calling machine."""
     digest = token_hash(_token(creds))
-    found = server.store.machine_for_token(digest)
+    found = await server.machine_for_token(digest)
     if found is not None:
         return found
-    if server.store.session_user(digest, utcnow()) is not None:
+    if await server.store.session_user(digest, utcnow()) is not None:
         raise ApiError(403, "wrong_token_kind", "a supervisor token cannot send machine data")
     raise ApiError(401, "bad_token", "unknown or revoked token: enrol this machine again")
 
 
-def _supervisor(token: str, server: Server) -> str:
+async def _supervisor(token: str, server: Server) -> str:
     digest = token_hash(token)
-    user = server.store.session_user(digest, utcnow())
+    user = await server.store.session_user(digest, utcnow())
     if user is not None:
         return user
-    if server.store.machine_for_token(digest) is not None:
+    if await server.machine_for_token(digest) is not None:
         raise ApiError(403, "wrong_token_kind", "a machine token cannot use supervisor routes")
     raise ApiError(401, "bad_token", "unknown or expired token: log in again")
 
@@ -65,7 +64,7 @@ def _supervisor(token: str, server: Server) -> str:
 async def supervisor_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
                     server: Server = Depends(get_server)) -> str:
     """The supervisor's user name."""
-    return _supervisor(_token(creds), server)
+    return await _supervisor(_token(creds), server)
 
 
 async def stream_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
@@ -73,14 +72,14 @@ async def stream_auth(creds: HTTPAuthorizationCredentials | None = Depends(beare
                                           description="supervisor token (EventSource cannot set headers)"),
                 server: Server = Depends(get_server)) -> str:
     if creds is not None and creds.credentials:
-        return _supervisor(creds.credentials, server)
+        return await _supervisor(creds.credentials, server)
     if token:
-        return _supervisor(token, server)
+        return await _supervisor(token, server)
     raise ApiError(401, "no_token", "missing bearer token (Authorization header or ?token=)")
 
 
-def room_of(code: str, server: Server) -> dict[str, Any]:
-    room = server.store.room(normalize_code(code))
+async def room_of(code: str, server: Server) -> dict[str, Any]:
+    room = await server.store.room(normalize_code(code))
     if room is None:
         raise ApiError(404, "unknown_room", f"no room with code {code!r}")
     return room

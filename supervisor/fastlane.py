@@ -45,7 +45,7 @@ class FastLane:
         if not token or token[:7].lower() != b"bearer " or content_type is None \
                 or not content_type.split(b";")[0].strip().lower() == b"application/json":
             return False
-        who = self.server.store.machine_for_token(token_hash(token[7:].strip().decode("latin-1")))
+        who = await self.server.machine_for_token(token_hash(token[7:].strip().decode("latin-1")))
         if who is None:
             return False
         model, handler = lane

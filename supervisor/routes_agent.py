@@ -49,7 +49,7 @@ async def enroll(body: EnrollIn, request: Request, server: Server = Depends(get_
         raise ApiError(429, "too_many_attempts", "too many unknown room codes: try again later",
                        {"retry_after_s": int(wait) + 1})
     try:
-        room = room_of(body.room_code, server)
+        room = await room_of(body.room_code, server)
     except ApiError:
         server.enrol_throttle.failed(who)
         raise
@@ -60,8 +60,8 @@ async def enroll(body: EnrollIn, request: Request, server: Server = Depends(get_
     machine["id"] = machine_id
     _storable(machine)
     token = new_token(MACHINE_PREFIX)
-    await server.store.enroll(room["code"], machine, token_hash(token))
-    server.publish_machine(room["code"], machine_id)
+    await server.enroll(room["code"], machine, token_hash(token))
+    await server.publish_machine(room["code"], machine_id)
     return EnrollOut(machine_id=machine_id, token=token)
 
 

@@ -40,7 +40,7 @@ async def login(body: LoginIn, request: Request, server: Server = Depends(get_se
     if wait > 0:
         raise ApiError(429, "too_many_attempts", "too many failed logins: try again later",
                        {"retry_after_s": int(wait) + 1})
-    stored = server.store.admin_hash()
+    stored = await server.store.admin_hash()
     ok = body.username == "admin" and stored is not None and await run_in_threadpool(
         verify_password, body.password, stored)
     if not ok:
@@ -50,7 +50,7 @@ async def login(body: LoginIn, request: Request, server: Server = Depends(get_se
     token = new_token(SUPERVISOR_PREFIX)
     hours = server.settings.session_hours
     expires = iso(datetime.now(timezone.utc) + timedelta(hours=hours))
-    await server.store.add_session(token_hash(token), body.username, expires)
+    await server.add_session(token_hash(token), body.username, expires)
     return TokenOut(token=token)
 
 
@@ -69,40 +69,40 @@ async def create_room(body: RoomIn, user: str = Depends(supervisor_auth),
     name = body.name.strip()
     if not name:
         raise ApiError(422, "invalid", "the room name is empty")
-    room = await server.store.create_room(name)
+    room = await server.create_room(name)
     return RoomOut(code=room["code"], name=room["name"])
 
 
 @router.get("/rooms", response_model=list[RoomSummary], tags=["supervisor"])
-def list_rooms(user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
-    return server.store.rooms()
+async def list_rooms(user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
+    return await server.store.rooms()
 
 
 @router.get("/rooms/{code}/machines", response_model=list[MachineOut], tags=["supervisor"])
-def machines(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
-    return server.machine_rows(room_of(code, server)["code"])
+async def machines(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
+    return await server.machine_rows((await room_of(code, server))["code"])
 
 
 @router.get("/rooms/{code}/machines/{machine_id}/report", tags=["supervisor"],
             responses={200: {"description": "the machine's latest report (examroom.report/1)"}})
-def machine_report(code: str, machine_id: str, user: str = Depends(supervisor_auth),
-                   server: Server = Depends(get_server)) -> dict:
-    report = server.store.latest_report(room_of(code, server)["code"], machine_id)
+async def machine_report(code: str, machine_id: str, user: str = Depends(supervisor_auth),
+                         server: Server = Depends(get_server)) -> dict:
+    report = await server.store.latest_report((await room_of(code, server))["code"], machine_id)
     if report is None:
         raise ApiError(404, "no_report", f"no report from machine {machine_id!r} in this room")
     return report
 
 
 @router.get("/rooms/{code}/events", response_model=list[EventOut], tags=["supervisor"])
-def events(code: str, after: int = Query(0, ge=0, le=MAX_SEQ), limit: int = Query(1000, ge=1, le=5000),
-           user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
-    return server.store.events(room_of(code, server)["code"], after, limit)
+async def events(code: str, after: int = Query(0, ge=0, le=MAX_SEQ), limit: int = Query(1000, ge=1, le=5000),
+                 user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
+    return await server.store.events((await room_of(code, server))["code"], after, limit)
 
 
 @router.get("/rooms/{code}/alerts", response_model=list[AlertOut], tags=["supervisor"])
-def alerts(code: str, open: bool | None = Query(None, description="true: open only, false: acknowledged only"),
-           user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
-    rows = server.store.events(room_of(code, server)["code"], 0, 100_000, alerts_only=True, open_only=open)
+async def alerts(code: str, open: bool | None = Query(None, description="true: open only, false: acknowledged only"),
+                 user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
+    rows = await server.store.events((await room_of(code, server))["code"], 0, 100_000, alerts_only=True, open_only=open)
     return [{k: r[k] for k in AlertOut.model_fields} for r in rows]
 
 
@@ -110,7 +110,7 @@ def alerts(code: str, open: bool | None = Query(None, description="true: open on
 async def ack(code: str, event_id: str, user: str = Depends(supervisor_auth),
               server: Server = Depends(get_server)) -> dict:
     """Acknowledge an alert (idempotent: a second ack returns the first one's time and author)."""
-    reply = await server.ack(room_of(code, server)["code"], event_id, user)
+    reply = await server.ack((await room_of(code, server))["code"], event_id, user)
     if reply is None:
         raise ApiError(404, "no_alert", f"no alert {event_id!r} in this room")
     return reply
@@ -118,10 +118,10 @@ async def ack(code: str, event_id: str, user: str = Depends(supervisor_auth),
 
 @router.get("/rooms/{code}/export.csv", tags=["supervisor"], response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-def export_csv(code: str, lang: Lang = "fr", user: str = Depends(supervisor_auth),
-               server: Server = Depends(get_server)) -> Response:
-    room = room_of(code, server)
-    reports = [Report.model_validate(r) for r in server.store.latest_reports(room["code"])]
+async def export_csv(code: str, lang: Lang = "fr", user: str = Depends(supervisor_auth),
+                     server: Server = Depends(get_server)) -> Response:
+    room = await room_of(code, server)
+    reports = [Report.model_validate(r) for r in await server.store.latest_reports(room["code"])]
     text = csv_text(latest_per_machine(reports), lang)
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="examroom-{room["code"]}.csv"'})
@@ -129,32 +129,34 @@ def export_csv(code: str, lang: Lang = "fr", user: str = Depends(supervisor_auth
 
 @router.get("/rooms/{code}/incidents", response_model=list[IncidentLine], tags=["supervisor"],
             responses={200: {"content": {"text/csv": {}}}})
-def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "csv"] = "json",
-                   tz: str | None = Query(None, max_length=64, description="IANA time zone of the clock times, "
-                                          "e.g. Europe/Paris (default: the server's)"),
-                   edited: bool = Query(False, description="csv: as the supervisors completed it (incidents/edits)"),
-                   user: str = Depends(supervisor_auth), server: Server = Depends(get_server)):
+async def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "csv"] = "json",
+                         tz: str | None = Query(None, max_length=64, description="IANA time zone of the clock times, "
+                                                "e.g. Europe/Paris (default: the server's)"),
+                         edited: bool = Query(False, description="csv: as the supervisors completed it (incidents/edits)"),
+                         user: str = Depends(supervisor_auth), server: Server = Depends(get_server)):
     """Draft of the PV d'incident: one line per alert, with a suggested code for the supervisor to confirm."""
-    room = room_of(code, server)
+    room = await room_of(code, server)
     zone = _zone(tz)
-    lines = incidents.build_draft(server.store.events(room["code"], 0, 1_000_000), lang, zone)
+    # A long session's draft is thousands of rows of work: off the event loop.
+    lines = await run_in_threadpool(incidents.build_draft, await server.store.events(room["code"], 0, 1_000_000),
+                                    lang, zone)
     if format == "csv":
-        edits = server.store.pv_edits(room["code"]) if edited else None
+        edits = await server.store.pv_edits(room["code"]) if edited else None
         return Response(incidents.draft_csv(lines, lang, zone, edits), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="pv-incident-{room["code"]}.csv"'})
     return lines
 
 
 @router.get("/rooms/{code}/incidents/timeline", response_model=ExamTimeline, tags=["supervisor"])
-def exam_timeline(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
+async def exam_timeline(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
     """When the exam started and ended (events exam_started / exam_ended), for the PV's header."""
-    return incidents.exam_timeline(server.store.events(room_of(code, server)["code"], 0, 1_000_000))
+    return incidents.exam_timeline(await server.store.events((await room_of(code, server))["code"], 0, 1_000_000))
 
 
 @router.get("/rooms/{code}/incidents/edits", response_model=PvEditsOut, tags=["supervisor"])
-def incident_edits(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
+async def incident_edits(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
     """The supervisors' completion of the PV draft: changed cells, added lines, a global comment."""
-    saved = server.store.pv_edits(room_of(code, server)["code"])
+    saved = await server.store.pv_edits((await room_of(code, server))["code"])
     return saved or {"edits": {}, "extra": [], "comment": "", "version": 0, "updated_at": None, "updated_by": None}
 
 
@@ -162,9 +164,9 @@ def incident_edits(code: str, user: str = Depends(supervisor_auth), server: Serv
 async def save_incident_edits(code: str, body: PvEditsIn, user: str = Depends(supervisor_auth),
                               server: Server = Depends(get_server)) -> dict:
     """Replace the room's PV edits (the whole record: the last save wins) and tell the room's dashboards."""
-    room = room_of(code, server)["code"]
+    room = (await room_of(code, server))["code"]
     record = body.model_dump(mode="json", exclude={"client"}, exclude_none=True)
-    saved = await server.store.save_pv_edits(room, record, user)
+    saved = await server.save_pv_edits(room, record, user)
     saved["client"] = body.client
     server.hub.publish(room, "pv_edits", saved)
     return saved
@@ -181,9 +183,9 @@ def _zone(name: str | None) -> tzinfo | None:
 
 @router.get("/rooms/{code}/stream", tags=["supervisor"], response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
-def stream(code: str, user: str = Depends(stream_auth), server: Server = Depends(get_server)) -> StreamingResponse:
+async def stream(code: str, user: str = Depends(stream_auth), server: Server = Depends(get_server)) -> StreamingResponse:
     """Server-Sent Events: ``machine`` (a row changed), ``event`` (a new event), ``ack``."""
-    room = room_of(code, server)
+    room = await room_of(code, server)
     return StreamingResponse(server.hub.stream(room["code"]), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -2,7 +2,10 @@
 
 Routes (supervisor/app.py) validate and authenticate; this module holds the behaviour so it
 reads in one place: every change to a machine's row is published on the room's SSE stream,
-every new event too, and the watchdog raises ``companion_lost`` once per loss.
+every new event too, and the watchdog raises ``companion_lost`` once per loss. The rules that
+decide what is stored (alerts, problems, facts, room codes, idempotent event ids, the machine
+token cache) are here and in supervisor/rules.py, never in a backend: SQLite and PostgreSQL
+then behave the same.
 """
 from __future__ import annotations
 
@@ -10,10 +13,11 @@ import asyncio
 import uuid
 from typing import Any
 
+from supervisor import rules
 from supervisor.auth import LoginThrottle
 from supervisor.live import Hub
 from supervisor.models import HeartbeatIn
-from supervisor.store import Store, utcnow
+from supervisor.store import Store, new_room_code, utcnow
 from supervisor.watchdog import Key, Liveness
 
 
@@ -28,12 +32,49 @@ class Server:
         self.store = store
         self.hub = hub
         self.liveness = liveness
-        for room, machine_id, last_seen, saved in store.live_states():
-            liveness.load((room, machine_id), last_seen, saved)
+        # Machine tokens are looked up at every heartbeat: cached once found. An enrolment that
+        # revokes a token bumps the generation, so a lookup that read the old row before the
+        # revocation committed cannot cache it afterwards.
+        self._tokens: dict[str, tuple[str, str]] = {}
+        self._token_generation = 0
+
+    async def start(self) -> None:
+        """On the server's loop: open the store, take back the live state of the previous run."""
+        await self.store.start()
+        for room, machine_id, last_seen, saved in await self.store.live_states():
+            self.liveness.load((room, machine_id), last_seen, saved)
+
+    # -- rooms, machines and tokens
+    async def create_room(self, name: str) -> dict[str, Any]:
+        now = utcnow()
+        for _ in range(50):
+            code = new_room_code()
+            if await self.store.insert_room(code, name, now):
+                return {"code": code, "name": name, "created_at": now}
+        raise RuntimeError("no free room code")
+
+    async def enroll(self, room: str, machine: dict[str, Any], token_hash: str) -> None:
+        row = {"machine_id": machine["id"], **rules.machine_identity(machine), "enrolled_at": utcnow()}
+        revoked = await self.store.enroll(room, row, token_hash)
+        if revoked is not None:
+            # After the commit, on the event loop (where tokens are looked up).
+            self._token_generation += 1
+            self._tokens.pop(revoked, None)
+
+    async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
+        known = self._tokens.get(token_hash)
+        if known is not None:
+            return known
+        generation = self._token_generation
+        found = await self.store.machine_for_token(token_hash)
+        # Cache only if no enrolment ran meanwhile: else this row may be a token just revoked.
+        if found is not None and generation == self._token_generation:
+            self._tokens[token_hash] = found
+        return found
 
     # -- machine rows: the database's row plus the live state kept in memory
-    def machine_rows(self, room: str, machine_id: str | None = None) -> list[dict[str, Any]]:
-        rows = self.store.machines(room, machine_id)
+    async def machine_rows(self, room: str, machine_id: str | None = None) -> list[dict[str, Any]]:
+        rows = await self.store.machines(room, machine_id)
         for row in rows:
             row.pop("live_state", None)
             live = self.liveness.get((room, row["machine_id"]))
@@ -41,10 +82,10 @@ class Server:
             row["last_seen"] = live.last_seen or row["last_seen"]
         return rows
 
-    def publish_machine(self, room: str, machine_id: str) -> None:
+    async def publish_machine(self, room: str, machine_id: str) -> None:
         if not self.hub.subscribers(room):
             return
-        for row in self.machine_rows(room, machine_id):
+        for row in await self.machine_rows(room, machine_id):
             self.hub.publish(room, "machine", row)
 
     async def _save_live(self, key: Key) -> None:
@@ -54,11 +95,23 @@ class Server:
 
     # -- agents
     async def report(self, room: str, machine_id: str, report: dict[str, Any]) -> None:
-        await self.store.add_report(room, machine_id, report)
-        self.publish_machine(room, machine_id)
+        await self.store.add_report(room, machine_id, utcnow(), report, rules.report_summary(report))
+        await self.publish_machine(room, machine_id)
+
+    async def add_events(self, room: str, machine_id: str,
+                         events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        """Store a batch idempotently on event ids: an id already stored, or twice in the batch,
+        is stored once. Returns the rows stored (in order) and how many were duplicates."""
+        received = utcnow()
+        unique: dict[str, dict[str, Any]] = {}
+        for e in events:
+            unique.setdefault(e["id"], {**e, "received_at": received,
+                                        "alert": rules.is_alert(e["kind"], e["details"])})
+        rows = await self.store.insert_events(room, machine_id, list(unique.values())) if unique else []
+        return rows, len(events) - len(rows)
 
     async def events(self, room: str, machine_id: str, events: list[dict[str, Any]]) -> tuple[int, int]:
-        rows, duplicates = await self.store.add_events(room, machine_id, events)
+        rows, duplicates = await self.add_events(room, machine_id, events)
         key = (room, machine_id)
         changed = False
         for row in rows:
@@ -67,7 +120,7 @@ class Server:
             changed |= row["alert"]
         if changed:
             await self._save_live(key)
-            self.publish_machine(room, machine_id)
+            await self.publish_machine(room, machine_id)
         return len(rows), duplicates
 
     async def heartbeat(self, room: str, machine_id: str, hb: HeartbeatIn) -> str:
@@ -84,13 +137,13 @@ class Server:
         if back:
             await self.server_event(key, "companion_back", {})
         if changed or back:
-            self.publish_machine(room, machine_id)
+            await self.publish_machine(room, machine_id)
         return self.liveness.get(key).status
 
     async def server_event(self, key: Key, kind: str, details: dict[str, Any]) -> None:
         """An event the server itself raises (companion_lost, companion_back): a fresh UUID."""
         event = {"id": str(uuid.uuid4()), "kind": kind, "at": utcnow(), "details": details}
-        rows, _ = await self.store.add_events(key[0], key[1], [event])
+        rows, _ = await self.add_events(key[0], key[1], [event])
         for row in rows:
             self.hub.publish(key[0], "event", row)
 
@@ -101,7 +154,7 @@ class Server:
             await self.server_event(key, "companion_lost",
                                     {"last_seen": state.last_seen, "silent_s": round(silent, 1)})
             await self._save_live(key)
-            self.publish_machine(*key)
+            await self.publish_machine(*key)
         return len(lost)
 
     async def watchdog(self, period_s: float = 1.0) -> None:
@@ -116,10 +169,16 @@ class Server:
 
     # -- supervisors
     async def ack(self, room: str, event_id: str, by: str) -> dict[str, Any] | None:
-        done = await self.store.ack(room, event_id, by)
+        done = await self.store.ack(room, event_id, by, utcnow())
         if done is None:
             return None
         machine_id = done.pop("machine_id")
         self.hub.publish(room, "ack", done)
-        self.publish_machine(room, machine_id)
+        await self.publish_machine(room, machine_id)
         return done
+
+    async def save_pv_edits(self, room: str, record: dict[str, Any], by: str) -> dict[str, Any]:
+        return await self.store.save_pv_edits(room, record, by, utcnow())
+
+    async def add_session(self, token_hash: str, username: str, expires_at: str) -> None:
+        await self.store.add_session(token_hash, username, utcnow(), expires_at)

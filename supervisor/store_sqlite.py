@@ -1,5 +1,8 @@
 """The SQLite store: one file, WAL mode, group commit, reads on their own connections.
 
+Writes go to the group-commit writer thread; reads run in a small pool of reader threads
+(one read-only connection each), so neither blocks the event loop.
+
 Durability choice: ``synchronous=FULL``. In WAL mode NORMAL survives a crash of the server
 process (kill -9) but a power cut may lose the last commits, which an agent was already told
 were stored (and has removed from its outbox). FULL fsyncs the WAL at every commit; group
@@ -7,15 +10,17 @@ commit (supervisor/dbwriter.py) pays that fsync once per batch, not once per req
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from supervisor.dbwriter import GroupCommitWriter
-from core.kinds import kinds
-from supervisor.store import new_room_code, utcnow
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,11 +57,6 @@ _EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostn
                "ON m.room_code = e.room_code AND m.machine_id = e.machine_id ")
 
 
-def is_alert(kind: str, details: dict[str, Any]) -> bool:
-    # The kind's spec decides (core/data/kinds.toml): its level, or the level the companion judged.
-    return kinds().is_alert(kind, details)
-
-
 def dumps(value: Any) -> str:
     # ASCII-only JSON: lone surrogates or odd characters can never break the SQLite encoder.
     return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
@@ -70,10 +70,9 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
         self._local = threading.local()
-        self._tokens: dict[str, tuple[str, str]] = {}
-        self._token_generation = 0  # bumped by every enrolment (which may revoke a token)
         self._writer_lock = threading.Lock()
         self._writer: GroupCommitWriter | None = None
+        self._readers: ThreadPoolExecutor | None = None
 
     @property
     def writer(self) -> GroupCommitWriter:
@@ -93,20 +92,39 @@ class SQLiteStore:
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
-    def _read(self) -> sqlite3.Connection:
+    def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
             conn.execute("PRAGMA query_only=ON")
         return conn
 
-    def close(self) -> None:
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on a reader thread's own connection (indexed reads take microseconds, but
+        a PV draft of a long session reads thousands of rows: never on the event loop)."""
+        with self._writer_lock:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(4, thread_name_prefix="examroom-db-read")
+            readers = self._readers
+        return await asyncio.get_running_loop().run_in_executor(readers, lambda: fn(self._conn()))
+
+    async def _one(self, sql: str, args: tuple = ()) -> tuple | None:
+        return await self._read(lambda c: c.execute(sql, args).fetchone())
+
+    async def start(self) -> None:
+        self.writer  # noqa: B018 - started now rather than at the first write
+
+    async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+        with self._writer_lock:
+            readers, self._readers = self._readers, None
+        if readers is not None:
+            readers.shutdown(wait=False)
 
     # -- admin and sessions
-    def admin_hash(self) -> str | None:
-        row = self._read().execute("SELECT value FROM meta WHERE key='admin_hash'").fetchone()
+    async def admin_hash(self) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE key='admin_hash'")
         return row[0] if row else None
 
     async def set_admin_hash(self, password_hash: str) -> None:
@@ -114,113 +132,83 @@ class SQLiteStore:
             "INSERT INTO meta(key, value) VALUES('admin_hash', ?) "
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (password_hash,)))
 
-    async def add_session(self, token_hash: str, username: str, expires_at: str) -> None:
-        now = utcnow()
-
+    async def add_session(self, token_hash: str, username: str, created_at: str, expires_at: str) -> None:
         def write(c: sqlite3.Connection) -> None:
-            c.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
-            c.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (token_hash, username, now, expires_at))
+            c.execute("DELETE FROM sessions WHERE expires_at < ?", (created_at,))
+            c.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (token_hash, username, created_at, expires_at))
         await self.writer.run(write)
 
     async def remove_session(self, token_hash: str) -> None:
         await self.writer.run(lambda c: c.execute("DELETE FROM sessions WHERE token_hash=?", (token_hash,)))
 
-    def session_user(self, token_hash: str, now: str) -> str | None:
-        row = self._read().execute("SELECT username FROM sessions WHERE token_hash=? AND expires_at > ?",
-                                   (token_hash, now)).fetchone()
+    async def session_user(self, token_hash: str, now: str) -> str | None:
+        row = await self._one("SELECT username FROM sessions WHERE token_hash=? AND expires_at > ?",
+                              (token_hash, now))
         return row[0] if row else None
 
     # -- rooms
-    async def create_room(self, name: str) -> dict[str, Any]:
-        def write(c: sqlite3.Connection) -> dict[str, Any]:
-            now = utcnow()
-            for _ in range(50):
-                code = new_room_code()
-                if c.execute("SELECT 1 FROM rooms WHERE code=?", (code,)).fetchone() is None:
-                    c.execute("INSERT INTO rooms VALUES (?, ?, ?)", (code, name, now))
-                    return {"code": code, "name": name, "created_at": now}
-            raise RuntimeError("no free room code")
-        return await self.writer.run(write)
+    async def insert_room(self, code: str, name: str, created_at: str) -> bool:
+        return await self.writer.run(lambda c: c.execute(
+            "INSERT OR IGNORE INTO rooms VALUES (?, ?, ?)", (code, name, created_at)).rowcount == 1)
 
-    def room(self, code: str) -> dict[str, Any] | None:
-        row = self._read().execute("SELECT code, name, created_at FROM rooms WHERE code=?", (code,)).fetchone()
+    async def room(self, code: str) -> dict[str, Any] | None:
+        row = await self._one("SELECT code, name, created_at FROM rooms WHERE code=?", (code,))
         return {"code": row[0], "name": row[1], "created_at": row[2]} if row else None
 
-    def rooms(self) -> list[dict[str, Any]]:
-        rows = self._read().execute(
+    async def rooms(self) -> list[dict[str, Any]]:
+        rows = await self._read(lambda c: c.execute(
             "SELECT r.code, r.name, r.created_at, "
             "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code), "
             "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code AND m.ready=1), "
             "(SELECT COUNT(*) FROM events e WHERE e.room_code=r.code AND e.alert=1 AND e.acked_at IS NULL) "
-            "FROM rooms r ORDER BY r.created_at DESC, r.code").fetchall()
+            "FROM rooms r ORDER BY r.created_at DESC, r.code").fetchall())
         return [dict(zip(("code", "name", "created_at", "machines", "ready", "alerts"), r)) for r in rows]
 
     # -- machines
-    async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> None:
-        machine_id = machine["id"]
-
+    async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> str | None:
         def write(c: sqlite3.Connection) -> str | None:
             old = c.execute("SELECT token_hash FROM machines WHERE room_code=? AND machine_id=?",
-                            (room_code, machine_id)).fetchone()
+                            (room_code, machine["machine_id"])).fetchone()
             c.execute(
                 "INSERT INTO machines (room_code, machine_id, hostname, os, os_version, facts, token_hash, "
                 "enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room_code, machine_id) DO UPDATE SET "
                 "hostname=excluded.hostname, os=excluded.os, os_version=excluded.os_version, "
                 "token_hash=excluded.token_hash, enrolled_at=excluded.enrolled_at",
-                (room_code, machine_id, machine.get("hostname", ""), machine.get("os", ""),
-                 machine.get("os_version", ""), dumps(_facts(machine)), token_hash, utcnow()))
+                (room_code, machine["machine_id"], machine["hostname"], machine["os"], machine["os_version"],
+                 dumps(machine["facts"]), token_hash, machine["enrolled_at"]))
             return old[0] if old and old[0] else None
-        revoked = await self.writer.run(write)
-        if revoked is not None:
-            # After the commit, on the caller's thread (the event loop, where tokens are looked
-            # up): a lookup that read the old row before the commit cannot cache it any more.
-            self._token_generation += 1
-            self._tokens.pop(revoked, None)
+        return await self.writer.run(write)
 
-    def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
-        known = self._tokens.get(token_hash)
-        if known is not None:
-            return known
-        generation = self._token_generation
-        row = self._read().execute("SELECT room_code, machine_id FROM machines WHERE token_hash=?",
-                                   (token_hash,)).fetchone()
-        if row is None:
-            return None
-        # Cache only if no enrolment ran meanwhile: else this row may be a token just revoked.
-        if generation == self._token_generation:
-            self._tokens[token_hash] = (row[0], row[1])
-        return row[0], row[1]
+    async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
+        row = await self._one("SELECT room_code, machine_id FROM machines WHERE token_hash=?", (token_hash,))
+        return (row[0], row[1]) if row else None
 
-    async def add_report(self, room_code: str, machine_id: str, report: dict[str, Any]) -> None:
-        machine = report.get("machine") or {}
-        problems = [{k: c.get(k) for k in ("id", "title", "status", "summary", "remediation")}
-                    for c in report.get("checks", []) if c.get("status") in ("fail", "error", "warn")]
-        order = {"fail": 0, "error": 1, "warn": 2}
-        problems.sort(key=lambda p: order[p["status"]])
+    async def add_report(self, room_code: str, machine_id: str, received_at: str,
+                         report: dict[str, Any], summary: dict[str, Any]) -> None:
         body = dumps(report)
 
         def write(c: sqlite3.Connection) -> None:
             c.execute("INSERT INTO reports (room_code, machine_id, received_at, body) VALUES (?, ?, ?, ?)",
-                      (room_code, machine_id, utcnow(), body))
+                      (room_code, machine_id, received_at, body))
             c.execute("UPDATE machines SET hostname=?, os=?, os_version=?, facts=?, ready=?, report_status=?, "
                       "report_at=?, problems=? WHERE room_code=? AND machine_id=?",
-                      (machine.get("hostname", ""), machine.get("os", ""), machine.get("os_version", ""),
-                       dumps(_facts(machine)), 1 if report.get("ready") else 0, report.get("status"),
-                       report.get("finished_at"), dumps(problems), room_code, machine_id))
+                      (summary["hostname"], summary["os"], summary["os_version"], dumps(summary["facts"]),
+                       int(summary["ready"]), summary["report_status"], summary["report_at"],
+                       dumps(summary["problems"]), room_code, machine_id))
         await self.writer.run(write)
 
-    def latest_report(self, room_code: str, machine_id: str) -> dict[str, Any] | None:
-        row = self._read().execute("SELECT body FROM reports WHERE room_code=? AND machine_id=? "
-                                   "ORDER BY rid DESC LIMIT 1", (room_code, machine_id)).fetchone()
+    async def latest_report(self, room_code: str, machine_id: str) -> dict[str, Any] | None:
+        row = await self._one("SELECT body FROM reports WHERE room_code=? AND machine_id=? "
+                              "ORDER BY rid DESC LIMIT 1", (room_code, machine_id))
         return json.loads(row[0]) if row else None
 
-    def latest_reports(self, room_code: str) -> list[dict[str, Any]]:
-        rows = self._read().execute(
+    async def latest_reports(self, room_code: str) -> list[dict[str, Any]]:
+        rows = await self._read(lambda c: c.execute(
             "SELECT body FROM reports WHERE rid IN (SELECT MAX(rid) FROM reports WHERE room_code=? "
-            "GROUP BY machine_id)", (room_code,)).fetchall()
+            "GROUP BY machine_id)", (room_code,)).fetchall())
         return [json.loads(r[0]) for r in rows]
 
-    def machines(self, room_code: str, machine_id: str | None = None) -> list[dict[str, Any]]:
+    async def machines(self, room_code: str, machine_id: str | None = None) -> list[dict[str, Any]]:
         sql = ("SELECT m.machine_id, m.hostname, m.os, m.os_version, m.facts, m.ready, m.report_status, "
                "m.report_at, m.problems, m.last_seen, m.live, (SELECT COUNT(*) FROM events e WHERE "
                "e.room_code=m.room_code AND e.machine_id=m.machine_id AND e.alert=1 AND e.acked_at IS NULL) "
@@ -229,13 +217,12 @@ class SQLiteStore:
         if machine_id is not None:
             sql += " AND m.machine_id=?"
             args += (machine_id,)
-        out = []
-        for r in self._read().execute(sql + " ORDER BY m.hostname COLLATE NOCASE, m.machine_id", args):
-            out.append({"machine_id": r[0], "hostname": r[1], "os": r[2], "os_version": r[3],
-                        "facts": json.loads(r[4]), "ready": None if r[5] is None else bool(r[5]),
-                        "report_status": r[6], "report_at": r[7], "problems": json.loads(r[8]),
-                        "last_seen": r[9], "live_state": json.loads(r[10]), "alerts": r[11]})
-        return out
+        sql += " ORDER BY m.hostname COLLATE NOCASE, m.machine_id"
+        rows = await self._read(lambda c: c.execute(sql, args).fetchall())
+        return [{"machine_id": r[0], "hostname": r[1], "os": r[2], "os_version": r[3],
+                 "facts": json.loads(r[4]), "ready": None if r[5] is None else bool(r[5]),
+                 "report_status": r[6], "report_at": r[7], "problems": json.loads(r[8]),
+                 "last_seen": r[9], "live_state": json.loads(r[10]), "alerts": r[11]} for r in rows]
 
     # -- live state
     async def save_live(self, room_code: str, machine_id: str, last_seen: str | None,
@@ -245,36 +232,33 @@ class SQLiteStore:
             "UPDATE machines SET last_seen=COALESCE(?, last_seen), live=? WHERE room_code=? AND machine_id=?",
             (last_seen, text, room_code, machine_id)))
 
-    def live_states(self) -> list[tuple[str, str, str | None, dict[str, Any]]]:
-        rows = self._read().execute("SELECT room_code, machine_id, last_seen, live FROM machines").fetchall()
+    async def live_states(self) -> list[tuple[str, str, str | None, dict[str, Any]]]:
+        rows = await self._read(lambda c: c.execute(
+            "SELECT room_code, machine_id, last_seen, live FROM machines").fetchall())
         return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     # -- events
-    async def add_events(self, room_code: str, machine_id: str,
-                         events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-        received = utcnow()
-        prepared = [(e["id"], room_code, machine_id, e["kind"], e["at"], received, dumps(e["details"]),
-                     int(is_alert(e["kind"], e["details"]))) for e in events]
-        if not prepared:
-            return [], 0
+    async def insert_events(self, room_code: str, machine_id: str,
+                            events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not events:
+            return []
+        prepared = [(e["id"], room_code, machine_id, e["kind"], e["at"], e["received_at"], dumps(e["details"]),
+                     int(e["alert"])) for e in events]
 
-        def write(c: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
+        def write(c: sqlite3.Connection) -> list[dict[str, Any]]:
             seqs = _insert_events(c, prepared)
             host = c.execute("SELECT hostname FROM machines WHERE room_code=? AND machine_id=?",
                              (room_code, machine_id)).fetchone()
-            rows = []
-            for event_id, _room, _machine, kind, at, _received, details, alert in prepared:
-                seq = seqs.pop(event_id, None)  # pop: an id twice in one batch is stored once
-                if seq is not None:
-                    rows.append({"seq": seq, "id": event_id, "kind": kind, "at": at, "machine_id": machine_id,
-                                 "hostname": host[0] if host else machine_id, "details": json.loads(details),
-                                 "alert": bool(alert), "acked_at": None, "acked_by": None})
+            rows = [{"seq": seqs[e["id"]], "id": e["id"], "kind": e["kind"], "at": e["at"],
+                     "machine_id": machine_id, "hostname": host[0] if host else machine_id,
+                     "details": e["details"], "alert": bool(e["alert"]), "acked_at": None, "acked_by": None}
+                    for e in events if e["id"] in seqs]
             rows.sort(key=lambda r: r["seq"])
-            return rows, len(prepared) - len(rows)
+            return rows
         return await self.writer.run(write)
 
-    def events(self, room_code: str, after: int = 0, limit: int = 1000,
-               alerts_only: bool = False, open_only: bool | None = None) -> list[dict[str, Any]]:
+    async def events(self, room_code: str, after: int = 0, limit: int = 1000,
+                     alerts_only: bool = False, open_only: bool | None = None) -> list[dict[str, Any]]:
         sql = _EVENT_COLS + "WHERE e.room_code=? AND e.seq > ?"
         if alerts_only:
             sql += " AND e.alert=1"
@@ -282,37 +266,37 @@ class SQLiteStore:
             sql += " AND e.acked_at IS NULL"
         elif open_only is False:
             sql += " AND e.acked_at IS NOT NULL"
-        rows = self._read().execute(sql + " ORDER BY e.seq LIMIT ?", (room_code, after, limit)).fetchall()
+        rows = await self._read(lambda c: c.execute(sql + " ORDER BY e.seq LIMIT ?",
+                                                    (room_code, after, limit)).fetchall())
         return [_event_row(r) for r in rows]
 
-    async def ack(self, room_code: str, event_id: str, by: str) -> dict[str, Any] | None:
+    async def ack(self, room_code: str, event_id: str, by: str, at: str) -> dict[str, Any] | None:
         def write(c: sqlite3.Connection) -> dict[str, Any] | None:
             c.execute("UPDATE events SET acked_at=?, acked_by=? WHERE id=? AND room_code=? AND alert=1 "
-                      "AND acked_at IS NULL", (utcnow(), by, event_id, room_code))
+                      "AND acked_at IS NULL", (at, by, event_id, room_code))
             row = c.execute("SELECT id, acked_at, acked_by, machine_id FROM events WHERE id=? AND room_code=? "
                             "AND alert=1", (event_id, room_code)).fetchone()
             return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3]} if row else None
         return await self.writer.run(write)
 
     # -- PV d'incident edits
-    def pv_edits(self, room_code: str) -> dict[str, Any] | None:
-        row = self._read().execute("SELECT body, version, updated_at, updated_by FROM pv_edits WHERE room_code=?",
-                                   (room_code,)).fetchone()
+    async def pv_edits(self, room_code: str) -> dict[str, Any] | None:
+        row = await self._one("SELECT body, version, updated_at, updated_by FROM pv_edits WHERE room_code=?",
+                              (room_code,))
         if row is None:
             return None
         return {**json.loads(row[0]), "version": row[1], "updated_at": row[2], "updated_by": row[3]}
 
-    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str) -> dict[str, Any]:
+    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str, at: str) -> dict[str, Any]:
         body = dumps(edits)
 
         def write(c: sqlite3.Connection) -> dict[str, Any]:
-            now = utcnow()
             row = c.execute("SELECT version FROM pv_edits WHERE room_code=?", (room_code,)).fetchone()
             version = (row[0] if row else 0) + 1
             c.execute("INSERT INTO pv_edits VALUES (?, ?, ?, ?, ?) ON CONFLICT(room_code) DO UPDATE SET "
                       "body=excluded.body, version=excluded.version, updated_at=excluded.updated_at, "
-                      "updated_by=excluded.updated_by", (room_code, body, version, now, by))
-            return {**edits, "version": version, "updated_at": now, "updated_by": by}
+                      "updated_by=excluded.updated_by", (room_code, body, version, at, by))
+            return {**edits, "version": version, "updated_at": at, "updated_by": by}
         return await self.writer.run(write)
 
 
@@ -340,10 +324,6 @@ def _insert_events(c: sqlite3.Connection, prepared: list[tuple]) -> dict[str, in
         for event_id, seq in c.execute(sql, [value for row in chunk for value in row]).fetchall():
             seqs[event_id] = seq
     return seqs
-
-
-def _facts(machine: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in machine.items() if k not in ("id", "hostname", "os", "os_version")}
 
 
 def _event_row(r: tuple) -> dict[str, Any]:

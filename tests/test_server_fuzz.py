@@ -24,15 +24,15 @@ from supervisor.auth import MACHINE_PREFIX, SUPERVISOR_PREFIX, new_token, token_
 
 _TMP = Path(tempfile.mkdtemp(prefix="examroom-fuzz-"))
 APP = create_app(Settings(db=_TMP / "fuzz.sqlite3", admin_password="fuzz-password", web_dir=_TMP / "no-web"))
-_STORE = APP.state.server.store
+_SERVER = APP.state.server
 
 
 async def _seed() -> tuple[str, str, str]:
-    room = await _STORE.create_room("Fuzz room")
+    room = await _SERVER.create_room("Fuzz room")
     machine = new_token(MACHINE_PREFIX)
-    await _STORE.enroll(room["code"], {"id": "fuzz-machine", "hostname": "PC", "os": "linux"}, token_hash(machine))
+    await _SERVER.enroll(room["code"], {"id": "fuzz-machine", "hostname": "PC", "os": "linux"}, token_hash(machine))
     supervisor = new_token(SUPERVISOR_PREFIX)
-    await _STORE.add_session(token_hash(supervisor), "admin", "2999-01-01T00:00:00.000Z")
+    await _SERVER.add_session(token_hash(supervisor), "admin", "2999-01-01T00:00:00.000Z")
     return room["code"], machine, supervisor
 
 

@@ -2,14 +2,19 @@
 policy, login throttling, logout, response headers, restart grace of the live state."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from fastapi.testclient import TestClient
 
 from checks.errors import BadInput
 from supervisor.app import Settings, create_app
 from supervisor.auth import LoginThrottle, hash_password, verify_password
+from supervisor.live import Hub
 from supervisor.models import HeartbeatIn
-from supervisor.store import normalize_code, open_store
+from supervisor.service import Server
+from supervisor.dburl import open_store
+from supervisor.store import normalize_code
 from supervisor.watchdog import Liveness
 
 
@@ -37,8 +42,9 @@ def test_the_stored_admin_password_wins_unless_reset(tmp_path):
     with TestClient(app) as client:
         assert client.post("/api/v1/login", json={"username": "admin", "password": "second"}).status_code == 200
     store = open_store(db)
-    assert "second" not in store.admin_hash() and store.admin_hash().startswith("scrypt$")
-    store.close()
+    stored = asyncio.run(store.admin_hash())
+    assert "second" not in stored and stored.startswith("scrypt$")
+    asyncio.run(store.close())
 
 
 def test_login_throttle_logout_and_headers(tmp_path):
@@ -165,7 +171,7 @@ def test_any_sequence_of_overlapping_batches_stores_each_event_once(tmp_path):
     from supervisor.auth import MACHINE_PREFIX, new_token, token_hash
 
     app = create_app(Settings(db=tmp_path / "p.db", admin_password="pw", web_dir=tmp_path / "none"))
-    store = app.state.server.store
+    server = app.state.server
     client = TestClient(app)
     login = client.post("/api/v1/login", json={"username": "admin", "password": "pw"}).json()["token"]
     sup = {"Authorization": f"Bearer {login}"}
@@ -177,9 +183,9 @@ def test_any_sequence_of_overlapping_batches_stores_each_event_once(tmp_path):
 
         pool = [str(uuid.uuid4()) for _ in range(12)]  # fresh ids: event ids are global
         batches = [[pool[n] for n in pick] for pick in picks]
-        room = asyncio.run(store.create_room("P"))["code"]
+        room = asyncio.run(server.create_room("P"))["code"]
         token = new_token(MACHINE_PREFIX)
-        asyncio.run(store.enroll(room, {"id": "m", "hostname": "h", "os": "linux"}, token_hash(token)))
+        asyncio.run(server.enroll(room, {"id": "m", "hostname": "h", "os": "linux"}, token_hash(token)))
         mach = {"Authorization": f"Bearer {token}"}
         seen: list[str] = []
         for batch in batches:
@@ -213,19 +219,21 @@ def test_event_batches_on_both_insert_paths(tmp_path, monkeypatch, sqlite_versio
 
     monkeypatch.setattr(sqlite3, "sqlite_version_info", sqlite_version)
     store = open_store(tmp_path / "e.db")
+    server = Server(store, Hub(), Liveness())
 
     async def scenario():
-        room = (await store.create_room("R"))["code"]
-        await store.enroll(room, {"id": "m", "hostname": "PC-7", "os": "linux"}, "h")
+        await server.start()
+        room = (await server.create_room("R"))["code"]
+        await server.enroll(room, {"id": "m", "hostname": "PC-7", "os": "linux"}, "h")
         ids = [str(uuid.uuid4()) for _ in range(250)]
         batch = [{"id": i, "kind": "focus_lost", "at": "t", "details": {"n": n}} for n, i in enumerate(ids)]
-        rows, dup = await store.add_events(room, "m", batch + batch[:3])
+        rows, dup = await server.add_events(room, "m", batch + batch[:3])
         assert dup == 3 and [r["id"] for r in rows] == ids and rows[5]["details"] == {"n": 5}
         assert rows[0]["hostname"] == "PC-7" and rows[0]["alert"] is True
         assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
-        rows, dup = await store.add_events(room, "m", batch[:10])
+        rows, dup = await server.add_events(room, "m", batch[:10])
         assert rows == [] and dup == 10
-        assert [e["id"] for e in store.events(room, 0, 1000)] == ids
+        assert [e["id"] for e in await store.events(room, 0, 1000)] == ids
+        await store.close()
 
     asyncio.run(scenario())
-    store.close()
