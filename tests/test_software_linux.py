@@ -69,7 +69,7 @@ def test_inventory_finds_programs_from_every_source(tmp_path):
     assert found["Chromium"].path == "/usr/bin/chromium"
     assert set(found["Chromium"].sources) >= {"version_output", "dpkg", "desktop"}
     assert found["Firefox ESR"].version == "115.12.0"
-    assert found["Firefox (snap)"].version == "140.0.2"          # from the PATH, /snap/bin
+    assert found["Firefox (snap)"].version == "140.0.2"          # the snap's own meta/snap.yaml
     assert found["LibreOffice"].version == "7.4.7.2"
     # libreoffice-draw is "deinstall ok config-files" and has no .desktop file: not there.
     assert found["LibreOffice"].components == {"spreadsheet", "word_processor", "presentation"}
@@ -95,6 +95,8 @@ def test_only_outdated_browsers_fail_and_none_fails(tmp_path):
     host = lab_machine(tmp_path, outputs={**OUTPUTS, "firefox": "Mozilla Firefox 100.0\n",
                                           "chromium": "Chromium 100.0.4896.60 built on Debian GNU/Linux 11\n"},
                        drop=("var/lib/dpkg/status", "var/lib/snapd"))
+    snap_yaml = host.path("/snap/firefox/current/meta/snap.yaml")
+    snap_yaml.write_text(snap_yaml.read_text().replace("140.0.2-1", "100.0-1"))
     result = browser.run(ctx_for(host))
     assert result.status == Status.fail and result.remediation
     bare = Host.fake("linux", tmp_path / "empty", env={"PATH": "/usr/bin"})

@@ -17,9 +17,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from checks.probes import Host
+from checks.probes import Host, versioncache
+from checks.probes.linuxpkg import DpkgOwners, read_owners, resolve
 from checks.probes.parsing import (
-    DesktopEntry, distro_name, metainfo_version, parse_desktop, parse_dpkg_status, parse_mimeapps,
+    DesktopEntry, first_version, distro_name, metainfo_version, parse_desktop, parse_dpkg_status, parse_mimeapps,
     parse_rpm_qa, snap_version, upstream_version, version_from_output,
 )
 from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of, shown_path
@@ -142,7 +143,11 @@ def _flatpak_version(host: Host, app_id: str) -> str | None:
 def _snap_version(host: Host, desktop_id: str) -> str | None:
     name = desktop_id.split("_", 1)[0]
     path = host.path(f"/snap/{name}/current/meta/snap.yaml")
-    return snap_version(path.read_text(encoding="utf-8", errors="replace")) if path.is_file() else None
+    if not path.is_file():
+        return None
+    version = snap_version(path.read_text(encoding="utf-8", errors="replace"))
+    # "140.0.2-1": the snap's packaging suffix; the program's own version is "140.0.2".
+    return (first_version(version) or version) if version else None
 
 
 def from_desktop_files(host: Host, stats: dict[str, float]) -> list[Finding]:
@@ -181,7 +186,8 @@ def from_desktop_files(host: Host, stats: dict[str, float]) -> list[Finding]:
     return findings
 
 
-def from_packages(host: Host, stats: dict[str, float]) -> list[Finding]:
+def wanted_packages() -> dict[str, tuple[CatalogEntry, str | None]]:
+    """Package name (distribution spelling) -> (catalog entry, office component or None)."""
     wanted: dict[str, tuple[CatalogEntry, str | None]] = {}
     for spec in catalog():
         for name in spec.deb + spec.rpm:
@@ -190,76 +196,130 @@ def from_packages(host: Host, stats: dict[str, float]) -> list[Finding]:
             for token in tokens:
                 if token.startswith(("libreoffice-", "openoffice4.1-")):
                     wanted[token] = (spec, component)
-    findings = []
+    return wanted
 
-    def is_wanted(package: str) -> bool:
-        return distro_name(package, "libreoffice-core") in wanted
 
-    status = host.path("/var/lib/dpkg/status")
-    if status.is_file():
-        text = status.read_text(encoding="utf-8", errors="replace")
-        stats["dpkg_packages_total"] = text.count("\nPackage: ") + text.startswith("Package: ")
-        packages = parse_dpkg_status(text, is_wanted)
-        stats["dpkg_packages_matched"] = len(packages)
-        findings += _package_findings(packages, wanted, "dpkg", "/var/lib/dpkg/status")
+def _canonical(package: str) -> str:
+    return distro_name(package, "libreoffice-core")
+
+
+def from_packages(host: Host, stats: dict[str, float], dpkg: dict[str, str]) -> list[Finding]:
+    wanted = wanted_packages()
+    findings = _package_findings(dpkg, wanted, "dpkg", "/var/lib/dpkg/status")
     if host.which("rpm"):
         done = host.run(["rpm", "-qa", "--qf", "%{NAME}\t%{VERSION}\n"], timeout=5)
         if done is not None and done.ok:
-            packages = {n: v for n, v in parse_rpm_qa(done.stdout).items() if is_wanted(n)}
+            packages = {n: v for n, v in parse_rpm_qa(done.stdout).items() if _canonical(n) in wanted}
             stats["rpm_packages_matched"] = len(packages)
             findings += _package_findings(packages, wanted, "rpm", "rpm -qa")
     return findings
 
 
+def read_dpkg(host: Host, stats: dict[str, float]) -> dict[str, str]:
+    """``{package: version}`` of the installed packages of the catalog, from the status file."""
+    wanted = wanted_packages()
+    status = host.path("/var/lib/dpkg/status")
+    try:
+        text = status.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    stats["dpkg_packages_total"] = text.count("\nPackage: ") + text.startswith("Package: ")
+    packages = parse_dpkg_status(text, lambda name: _canonical(name) in wanted)
+    stats["dpkg_packages_matched"] = len(packages)
+    return packages
+
+
 def _package_findings(packages: dict[str, str], wanted, source: str, where: str) -> list[Finding]:
     findings = []
     for name, version in packages.items():
-        spec, component = wanted[distro_name(name, "libreoffice-core")]
+        spec, component = wanted[_canonical(name)]
         findings.append(Finding(key=spec.key, source=source, version=upstream_version(version),
                                 path=f"{where}: {name}", components={component} if component else set()))
     return findings
 
 
-def from_path(host: Host, stats: dict[str, float]) -> list[Finding]:
-    """Catalog programs on PATH, asked for ``--version`` all at once."""
-    targets: list[tuple[CatalogEntry, str, Path, str | None]] = []
+def from_path(host: Host, stats: dict[str, float], dpkg: dict[str, str] | None = None,
+              owners: DpkgOwners | None = None) -> list[Finding]:
+    """Catalog programs on PATH. The version comes from the package that owns the file
+    (following links, wrapper scripts and dpkg diversions, so Debian's ``/usr/bin/firefox``
+    wrapper is firefox-esr), from snap/flatpak metadata, and only otherwise from
+    ``--version``, run in parallel and cached by (path, size, mtime)."""
+    dpkg = dpkg or {}
+    wanted = wanted_packages()
+    targets: list[tuple[CatalogEntry, Path, str | None]] = []
     seen: set[Path] = set()
     for spec in catalog():
         names: list[tuple[str, str | None]] = [(e, None) for e in spec.exe if not e.endswith(".exe")]
         for component, tokens in spec.components.items():  # localc, lowriter... launchers
-            names += [(t, component) for t in tokens if "." not in t and not t.startswith("libreoffice")]
+            names += [(t, component) for t in tokens if "." not in t and not t.startswith(("libreoffice", "openoffice"))]
         for name, component in names:
             found = host.which(name)
             if found and found not in seen:
                 seen.add(found)
-                targets.append((spec, name, found, component))
-    # Component launchers (localc...) need no --version: the suite's own binary answers.
-    to_run = [t for t in targets if t[3] is None]
+                targets.append((spec, found, component))
+    findings: list[Finding] = []
+    to_run: list[tuple[CatalogEntry, Path, Path]] = []
+    for spec, path, component in targets:
+        shown = shown_path(host, path)
+        if component is not None:  # the suite's own binary tells the version
+            findings.append(Finding(key=spec.key, source="path", path=shown, components={component}))
+            continue
+        if shown.startswith("/snap/bin/"):
+            name = path.name.split(".", 1)[0]
+            findings.append(Finding(key=spec.key, source="snap", path=shown, variant="snap",
+                                    version=_snap_version(host, name)))
+            continue
+        if "/flatpak/exports/bin/" in shown:
+            findings.append(Finding(key=spec.key, source="flatpak", path=shown, variant="flatpak",
+                                    version=_flatpak_version(host, path.name)))
+            continue
+        real = resolve(host, path)
+        package = None
+        if owners is not None:
+            package = owners.owner(shown) or owners.owner(shown_path(host, real))
+        if package and _canonical(package) in wanted and package in dpkg:
+            owner_spec, _c = wanted[_canonical(package)]
+            findings.append(Finding(key=owner_spec.key, source="dpkg", path=shown,
+                                    version=upstream_version(dpkg[package])))
+            continue
+        to_run.append((spec, path, real))
     stats["path_programs"] = len(targets)
-    stats["version_commands"] = len(to_run)
+    stats["version_commands"] = 0
+    cache = versioncache.for_host(host.is_real and bool(to_run))
     outputs: dict[Path, str | None] = {}
-    if to_run:
-        with ThreadPoolExecutor(max_workers=min(8, len(to_run))) as pool:
-            futures = {path: pool.submit(host.run, [str(path), "--version"], VERSION_TIMEOUT_S)
-                       for _spec, _name, path, _c in to_run}
-            for path, future in futures.items():
+    missing = []
+    for _spec, path, real in to_run:
+        cached = cache.get(real)
+        if cached is not None:
+            outputs[path] = cached
+        else:
+            missing.append((path, real))
+    if missing:
+        stats["version_commands"] = len(missing)
+        with ThreadPoolExecutor(max_workers=min(8, len(missing))) as pool:
+            futures = {(path, real): pool.submit(host.run, [str(path), "--version"], VERSION_TIMEOUT_S)
+                       for path, real in missing}
+            for (path, real), future in futures.items():
                 done = future.result()
                 outputs[path] = (done.stdout + "\n" + done.stderr) if done is not None else None
-    findings = []
-    for spec, _name, path, component in targets:
+                if done is not None and not done.timed_out and outputs[path] and version_from_output(outputs[path]):
+                    cache.put(real, outputs[path])
+        cache.save()
+    for spec, path, _real in to_run:
         output = outputs.get(path)
         version = version_from_output(output) if output else None
-        shown = shown_path(host, path)
-        variant = "snap" if shown.startswith("/snap/") else "flatpak" if "/flatpak/" in shown else ""
         findings.append(Finding(key=spec.key, source="version_output" if version else "path",
-                                version=version, path=shown, variant=variant,
-                                components={component} if component else set()))
+                                version=version, path=shown_path(host, path)))
     return findings
 
 
 def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
-    findings: list[Finding] = []
-    for phase, probe in (("path", from_path), ("desktop", from_desktop_files), ("packages", from_packages)):
+    started = time.perf_counter()
+    dpkg = read_dpkg(host, stats)
+    owners = read_owners(host, sorted(dpkg)) if dpkg else None
+    findings = from_packages(host, stats, dpkg)
+    stats["packages_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    for phase, probe in (("path", lambda h, s: from_path(h, s, dpkg, owners)), ("desktop", from_desktop_files)):
         started = time.perf_counter()
         findings += probe(host, stats)
         stats[f"{phase}_ms"] = round((time.perf_counter() - started) * 1000, 1)

@@ -145,24 +145,25 @@ def distro_name(name: str, bare: str = "libreoffice") -> str:
     return "libreoffice" + rest if rest else bare
 
 
+_DPKG_PACKAGE = re.compile(r"^Package: (\S+)[ \t]*$", re.M)
+
+
 def parse_dpkg_status(text: str, wanted: Callable[[str], bool] | set[str] | None = None) -> dict[str, str]:
-    """``{package: version}`` of installed packages in ``/var/lib/dpkg/status``."""
+    """``{package: version}`` of installed packages in ``/var/lib/dpkg/status``. Only the
+    stanzas of wanted packages are read past their first line (the file holds thousands)."""
     if isinstance(wanted, set):
         wanted = wanted.__contains__
     found: dict[str, str] = {}
-    for stanza in text.split("\n\n"):
-        package = version = status = None
-        for line in stanza.splitlines():
-            if line.startswith("Package: "):
-                package = line[9:].strip()
-                if wanted is not None and not wanted(package):
-                    break
-            elif line.startswith("Status: "):
-                status = line[8:].strip()
-            elif line.startswith("Version: "):
-                version = line[9:].strip()
-        if package and version and status and status.endswith(" installed"):
-            found[package] = version
+    for match in _DPKG_PACKAGE.finditer(text):
+        package = match.group(1)
+        if wanted is not None and not wanted(package):
+            continue
+        end = text.find("\n\n", match.end())
+        stanza = text[match.end(): end if end >= 0 else len(text)]
+        status = re.search(r"^Status: (.*)$", stanza, re.M)
+        version = re.search(r"^Version: (\S+)", stanza, re.M)
+        if status and version and status.group(1).strip().endswith(" installed"):
+            found[package] = version.group(1)
     return found
 
 

@@ -186,7 +186,8 @@ def _home_of(variant: str, versioned: list[str]) -> str:
 
 
 def _program(spec: CatalogEntry, variant: str, group: list[Finding]) -> Program:
-    group = sorted(group, key=lambda f: _SOURCE_RANK.get(f.source, 9))
+    # Best source first; among equals, a program file before a database line.
+    group = sorted(group, key=lambda f: (_SOURCE_RANK.get(f.source, 9), ": " in (f.path or "")))
     versioned = [f for f in group if f.version and version_key(f.version)]
     return Program(
         key=spec.key, name=f"{spec.name} ({variant})" if variant in ("snap", "flatpak") else spec.name,
