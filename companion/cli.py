@@ -12,6 +12,8 @@ import re
 import signal
 import sys
 import threading
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import click
@@ -52,10 +54,13 @@ def _url(value: str | None, option: str, lang: str) -> str | None:
               metavar="SECONDS", help="Seconds between two probes of the platform URL.")
 @click.option("--process-interval", type=click.FloatRange(min=0.1, max=600), default=2.0, show_default=True,
               metavar="SECONDS", help="Seconds between two scans of the running programs.")
+@click.option("--policy", "policy_file", metavar="FILE", default=None,
+              help="The centre's classification policy (TOML, tried before the bundled one: "
+                   "companion/data/policy.toml).")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the texts.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event on stderr.")
 def companion(server, room, platform_url, exam_title, heartbeat, no_window, ca_file, local_port,
-              allowed_origins, net_interval, process_interval, lang, verbose) -> None:
+              allowed_origins, net_interval, process_interval, policy_file, lang, verbose) -> None:
     """Exam-time mode: heartbeats, focus, software and connectivity watch."""
     lang = lang or detect_lang()
     try:
@@ -69,18 +74,22 @@ def companion(server, room, platform_url, exam_title, heartbeat, no_window, ca_f
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
             raise BadInput(t("companion.bad_url", lang, option="--allowed-origin", value=origin), "--allowed-origin",
                            t("companion.bad_url.hint", lang))
+    from companion.classify import Policy
+
+    # a bad policy is bad input now (exit 2, FILE:LINE), not a surprise during the exam
+    policy = Policy.load(Path(policy_file) if policy_file else None, platform_url=platform_url)
     # a missing --ca-file is reported by ApiClient, in the user's language
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sys.exit(run(server=server, room=room, platform_url=platform_url, exam_title=exam_title,
                  heartbeat=heartbeat, window=not no_window, ca_file=ca_file, local_port=local_port,
                  allowed_origins=tuple(allowed_origins), lang=lang, net_interval=net_interval,
-                 process_interval=process_interval))
+                 process_interval=process_interval, policy=policy))
 
 
 def run(*, server: str, room: str, platform_url: str | None, exam_title: str, heartbeat: float,
         window: bool, ca_file: str | None, local_port: int | None, allowed_origins: tuple[str, ...],
-        lang: str, net_interval: float = 3.0, process_interval: float = 2.0) -> int:
+        lang: str, net_interval: float = 3.0, process_interval: float = 2.0, policy: Any = None) -> int:
     from agent.client import ApiClient, ServerRefused, ServerUnreachable
     from agent.machine import describe_machine
     from checks.probes import Host
@@ -100,7 +109,7 @@ def run(*, server: str, room: str, platform_url: str | None, exam_title: str, he
 
     config = CompanionConfig(server=server, room=room, platform_url=platform_url, exam_title=exam_title,
                              heartbeat_s=heartbeat, ca_file=ca_file, lang=lang, net_interval_s=net_interval,
-                             process_interval_s=process_interval)
+                             process_interval_s=process_interval, policy=policy)
     session = Session(config, client=client, machine=machine, focus_watcher=_focus_watcher(host, lang),
                       os_name=host.os, heartbeat_client=ApiClient(server, ca_file=ca_file, lang=lang),
                       proxy_for=system_proxy(host))

@@ -52,6 +52,7 @@ class CompanionConfig:
     process_interval_s: float = 2.0
     net_interval_s: float = 3.0
     net_down_after: int = 2
+    policy: Any = None   # companion.classify.Policy (--policy FILE); None: the bundled one
 
 
 @dataclass
