@@ -9,6 +9,7 @@ from __future__ import annotations
 from checks.base import CheckContext
 from checks.releases import Age
 from checks.result import CheckResult, Status
+from checks.softfix import browser_fix_all_old
 from checks.softcheck import AGE_STATUS, date_of, fix_for_os, item, join, label, software, years
 
 ID = "browser"
@@ -26,16 +27,18 @@ def run(ctx: CheckContext) -> CheckResult:
     dated = [(b, date_of(ctx, b)) for b in browsers]
     items = [item(ctx, b, AGE_STATUS[d.age], d) for b, d in dated]
     recent = [label(ctx, b) for b, d in dated if d.age == Age.recent]
-    old = [label(ctx, b) for b, d in dated if d.age == Age.old]
+    old_programs = [b for b, d in dated if d.age == Age.old]
+    old = [label(ctx, b) for b in old_programs]
+    many = ".many" if len(old) > 1 else ""  # "Safari 15.6.1 and Chrome 90 are older..."
     unknown = [label(ctx, b) for b, d in dated if d.age == Age.unknown]
     n, recent_s, old_s, unknown_s = years(ctx), join(ctx, recent), join(ctx, old), join(ctx, unknown)
     if recent and old:  # candidates may still open the old one out of habit
-        return ctx.result(ID, Status.warn, ctx.t("software.browser.warn_old", recent=recent_s, old=old_s, years=n),
+        return ctx.result(ID, Status.warn, ctx.t("software.browser.warn_old" + many, recent=recent_s, old=old_s, years=n),
                           remediation=ctx.t("software.browser.fix_old", old=old_s), items=items)
     if recent:
         return ctx.result(ID, Status.ok, ctx.t("software.browser.ok", recent=recent_s), items=items)
     if unknown:
         return ctx.result(ID, Status.warn, ctx.t("software.browser.unknown", names=unknown_s),
                           remediation=ctx.t("software.browser.fix_unknown", names=unknown_s, years=n), items=items)
-    return ctx.result(ID, Status.fail, ctx.t("software.browser.fail_old", old=old_s, years=n),
-                      remediation=ctx.t("software.browser.fix_all_old", old=old_s), items=items)
+    return ctx.result(ID, Status.fail, ctx.t("software.browser.fail_old" + many, old=old_s, years=n),
+                      remediation=browser_fix_all_old(ctx, old_programs, old_s), items=items)

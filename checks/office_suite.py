@@ -15,6 +15,7 @@ from checks.base import CheckContext
 from checks.probes.software import COMPONENTS, Program
 from checks.releases import Age, Dated
 from checks.result import CheckResult, Item, Status
+from checks.softfix import install_libreoffice, office_fix_old
 from checks.softcheck import AGE_STATUS, age_text, date_of, fix_for_os, item, join, label, software, years
 
 ID = "office_suite"
@@ -44,12 +45,17 @@ def _verdict(ctx: CheckContext, suite: Program, dated: Dated) -> tuple[Status, s
         problems.append(ctx.t("software.office.missing", suite=name, missing=missing_text))
         if suite.key == "msoffice" and missing == ["drawing"]:
             fixes.append(ctx.t("software.office.fix_missing_drawing_ms"))
+        elif suite.key in ("onlyoffice", "wps") and missing == ["drawing"]:
+            fixes.append(ctx.t("software.office.fix_missing_drawing", suite=suite.name,
+                               libreoffice=install_libreoffice(ctx)))
+        elif dated.age == Age.old:
+            pass  # the update below brings every part; installing parts of an old suite would not pass
         else:
             fixes.append(fix_for_os(ctx, "software.office.fix_missing", suite=suite.name, missing=missing_text))
     if dated.age == Age.old:
         problems.append(ctx.t("software.office.old", suite=name if not problems else suite.name, years=n,
                               age=age_text(ctx, dated)))
-        fixes.append(ctx.t("software.office.fix_old", suite=suite.name, years=n))
+        fixes.append(office_fix_old(ctx, suite, n))
     if problems:
         return Status.fail, " ; ".join(problems) if ctx.lang == "fr" else "; ".join(problems), " ".join(fixes)
     if dated.age == Age.unknown:
@@ -62,7 +68,7 @@ def run(ctx: CheckContext) -> CheckResult:
     suites = software(ctx).of_kind("office")
     if not suites:
         return ctx.result(ID, Status.fail, ctx.t("software.office.none"),
-                          remediation=fix_for_os(ctx, "software.office.fix_none"))
+                          remediation=install_libreoffice(ctx))
     verdicts = []
     items: list[Item] = []
     for suite in suites:

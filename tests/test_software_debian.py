@@ -173,5 +173,11 @@ def test_examroom_check_reports_each_debian_package_once_with_its_version_and_da
             expected, how = releases.lookup(series, items[0]["version"])
             assert how != "unknown"
             assert items[0]["released"] == (expected.isoformat() if expected and how != "newer" else None)
+    # Debian 12's LibreOffice 7.4 is old, and apt would install the same: the fix says so
+    # and points to what does pass (Flathub, LibreOffice's packages), never to Microsoft 365.
+    office = checks["office_suite"]
+    if office["status"] == "fail" and any(i["age"] == "old" for i in office["items"] if i["name"] == "LibreOffice"):
+        assert "org.libreoffice.LibreOffice" in office["remediation"], office["remediation"]
+        assert "Microsoft 365" not in office["remediation"]
     # Nothing else claims to be a second Firefox (the /usr/bin/firefox wrapper).
     assert [i["name"] for i in checks["browser"]["items"]].count("Firefox") == 0

@@ -111,7 +111,10 @@ def test_office_suite_missing_drawing_then_complete_but_old(tmp_path):
     assert "drawing" in incomplete.summary and "LibreOffice 7.4.7.2" in incomplete.summary
     assert incomplete.items[0].missing == ["drawing"]
     assert "older than 2 years" in incomplete.summary               # both problems are said
-    assert "libreoffice-draw" in incomplete.remediation and "libreoffice.org" in incomplete.remediation
+    # Old and incomplete: installing Draw from the same old release would not pass; the one
+    # fix advised brings a recent, complete suite.
+    assert "org.libreoffice.LibreOffice" in incomplete.remediation and "libreoffice.org" in incomplete.remediation
+    assert "libreoffice-draw" not in incomplete.remediation
     draw = (FIXTURE / "usr/share/applications/libreoffice-calc.desktop").read_text().replace("calc", "draw")
     old = office_suite.run(ctx_for(lab_machine(tmp_path / "b", extra_desktop={"libreoffice-draw.desktop": draw})))
     assert old.status == Status.fail
