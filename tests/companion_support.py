@@ -1,14 +1,21 @@
 """Helpers for the companion tests and benches: real X11 windows with a chosen process name.
 
-``x_window(display, title, process_name)`` runs a tiny python-xlib program under the given
-process name (a symlink to the Python interpreter named like the program: Linux takes the
-process name from the executed file's name), which maps a window with ``WM_NAME``,
-``_NET_WM_NAME`` and ``_NET_WM_PID`` set, as real toolkits do.
+``x_window(display, title, process_name)`` runs a tiny python-xlib program, with the test's
+own interpreter and module path, under the given process name, which maps a window with
+``WM_NAME``, ``_NET_WM_NAME`` and ``_NET_WM_PID`` set, as real toolkits do.
+
+How the name is set, so that psutil's ``name()`` (what the companion's watchers read) reports
+it: the kernel's ``comm`` (15 characters at most) is set with ``prctl(PR_SET_NAME)``, and
+``argv[0]`` is the name, for the longer names psutil completes from the command line. With
+an ``argv[0]`` that is not a path Python cannot find its venv from it, so the child is given
+the parent's ``sys.path`` (and ``PYTHONHOME``) explicitly; a symlink to the interpreter would
+lose the venv the same way, without saying so.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,7 +24,9 @@ from pathlib import Path
 from typing import Iterator
 
 _WINDOW = r"""
-import os, sys
+import ctypes, os, sys
+# the process name psutil reports (comm); argv[0] already holds the full name
+ctypes.CDLL(None, use_errno=True).prctl(15, sys.argv[3].encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
 from Xlib import X, Xatom, display
 d = display.Display(sys.argv[1])
 s = d.screen()
@@ -38,12 +47,14 @@ sys.stdin.read()   # lives until the test closes our stdin
 def x_window(display: str, title: str, process_name: str = "python3") -> Iterator[int]:
     """A mapped top-level window; yields its X id."""
     tmp = Path(tempfile.mkdtemp(prefix="examroom-xwin-"))
-    exe = tmp / process_name
-    exe.symlink_to(sys.executable)
     script = tmp / "window.py"
     script.write_text(_WINDOW)
-    proc = subprocess.Popen([str(exe), str(script), display, title], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env=dict(os.environ, DISPLAY=display))
+    home = sys.base_prefix if sys.base_prefix == sys.base_exec_prefix else \
+        f"{sys.base_prefix}{os.pathsep}{sys.base_exec_prefix}"
+    env = dict(os.environ, DISPLAY=display, PYTHONHOME=home,
+               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen([process_name, str(script), display, title, process_name], executable=sys.executable,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     try:
         line = proc.stdout.readline()
         if not line.strip():
@@ -56,6 +67,7 @@ def x_window(display: str, title: str, process_name: str = "python3") -> Iterato
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def activate(display: str, window: int) -> None:

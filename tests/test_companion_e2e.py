@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -124,14 +125,14 @@ def test_nothing_lost_or_duplicated_across_a_server_kill(setup) -> None:
 def test_server_down_at_start_and_bad_room(setup) -> None:
     server, room, platform, companions, tmp = setup
     proc = subprocess.run(
-        ["python", "-m", "agent", "companion", "--server", server.url, "--room", "NOPE99", "--no-window",
+        [sys.executable, "-m", "agent", "companion", "--server", server.url, "--room", "NOPE99", "--no-window",
          "--platform-url", platform.url, "--local-port", "0", "--lang", "en"],
         capture_output=True, text=True, timeout=30, env={**__import__("os").environ, "EXAMROOM_HOME": str(tmp / "bad")})
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "NOPE99" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
-    proc = subprocess.run(["python", "-m", "agent", "companion", "--server", server.url, "--room", room,
+    proc = subprocess.run([sys.executable, "-m", "agent", "companion", "--server", server.url, "--room", room,
                            "--exam-title", "Pix(", "--no-window"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "--exam-title" in proc.stderr and "Traceback" not in proc.stderr
 

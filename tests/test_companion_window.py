@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def test_status_window_blur_focus_and_own_window_ignored(server, tmp_path: Path)
         env = dict(os.environ, EXAMROOM_HOME=str(c.home), EXAMROOM_MACHINE_ID="pc-win", DISPLAY=display)
         log = open(c.log_path, "w")
         c.proc = subprocess.Popen(
-            ["python", "-m", "agent", "companion", "--server", srv.url, "--room", room, "--platform-url",
+            [sys.executable, "-m", "agent", "companion", "--server", srv.url, "--room", room, "--platform-url",
              platform.url, "--heartbeat", "0.5", "--local-port", "0", "--lang", "fr", "-v"],
             env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -79,7 +80,7 @@ def test_no_display_degrades_to_no_window(server, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.update(EXAMROOM_HOME=str(home), EXAMROOM_MACHINE_ID="pc-nodisplay", QT_QPA_PLATFORM="xcb")
     proc = subprocess.Popen(
-        ["python", "-m", "agent", "companion", "--server", srv.url, "--room", room, "--platform-url",
+        [sys.executable, "-m", "agent", "companion", "--server", srv.url, "--room", room, "--platform-url",
          platform.url, "--heartbeat", "0.5", "--local-port", "0", "--lang", "en"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
