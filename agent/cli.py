@@ -106,6 +106,9 @@ _add_area_commands()
 
 
 def main() -> None:
+    from agent.clihelp import localize
+
+    localize(cli, detect_lang())   # --help in the system's language (and check's exit codes)
     try:
         cli.main(prog_name="examroom")
     except KeyboardInterrupt:
