@@ -4,6 +4,7 @@ file itself may be fetched), sorted by a header click, and printed to PDF.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -158,6 +159,22 @@ def test_check_command_writes_html(tmp_path):
     assert proc.returncode in (0, 1), proc.stderr
     html = target.read_text(encoding="utf-8")
     assert '<html lang="fr">' in html and "Espace de stockage" in html and 'id="check-storage"' in html
+    # the technician is told where the file is (an absolute path, whatever the current folder)
+    assert proc.stdout.rstrip().splitlines()[-1].startswith(f"Rapport HTML écrit dans {target.resolve()} ")
+
+
+def test_check_says_where_it_wrote_and_keeps_stdout_json_only(tmp_path):
+    target, report = tmp_path / "poste.html", tmp_path / "poste.json"
+    proc = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "storage", "--storage", str(tmp_path),
+                           "--html", "poste.html", "--json", "-", "--lang", "en"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={**_env(tmp_path), "PYTHONPATH": str(ROOT)})
+    assert proc.returncode in (0, 1), proc.stderr
+    assert json.loads(proc.stdout)["schema"] == "examroom.report/1"   # nothing else on stdout
+    assert f"HTML report written to {target.resolve()} (open it in a browser; works offline)" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "storage", "--storage", str(tmp_path),
+                           "--json", str(report), "--lang", "fr"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=_env(tmp_path))
+    assert f"Rapport JSON écrit dans {report.resolve()}" in proc.stdout.splitlines()
 
 
 def test_check_html_language_follows_the_locale_and_bad_paths_are_one_line(tmp_path):
