@@ -50,16 +50,16 @@ def check_command(*, only, skip, json_path, html_path, whitelist_path, dns, time
     else:
         report = _run_in_terminal(ids, ctx, json_path)
 
-    # where the files went, beside the human report (stderr when stdout carries the JSON)
+    # where the files went: on stderr, so stdout keeps the report (its verdict as last line) or the JSON
     if json_path:
         _write_json(report, json_path)
         if json_path != "-":
-            click.echo(t("cli.json_written", lang, path=Path(json_path).resolve()), err=json_path == "-")
+            click.echo(t("cli.json_written", lang, path=Path(json_path).resolve()), err=True)
     if html_path:
         from agent.render.html import write_report_html
 
         _write(html_path, lambda p: write_report_html(report, p), lang)
-        click.echo(t("cli.html_written", lang, path=Path(html_path).resolve()), err=json_path == "-")
+        click.echo(t("cli.html_written", lang, path=Path(html_path).resolve()), err=True)
     if server:
         from agent.client import ServerUnreachable, upload_report
 

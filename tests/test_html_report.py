@@ -160,7 +160,7 @@ def test_check_command_writes_html(tmp_path):
     html = target.read_text(encoding="utf-8")
     assert '<html lang="fr">' in html and "Espace de stockage" in html and 'id="check-storage"' in html
     # the technician is told where the file is (an absolute path, whatever the current folder)
-    assert proc.stdout.rstrip().splitlines()[-1].startswith(f"Rapport HTML écrit dans {target.resolve()} ")
+    assert proc.stderr.rstrip().splitlines()[-1].startswith(f"Rapport HTML écrit dans {target.resolve()} ")
 
 
 def test_check_says_where_it_wrote_and_keeps_stdout_json_only(tmp_path):
@@ -174,7 +174,8 @@ def test_check_says_where_it_wrote_and_keeps_stdout_json_only(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "storage", "--storage", str(tmp_path),
                            "--json", str(report), "--lang", "fr"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, env=_env(tmp_path))
-    assert f"Rapport JSON écrit dans {report.resolve()}" in proc.stdout.splitlines()
+    assert f"Rapport JSON écrit dans {report.resolve()}" in proc.stderr.splitlines()
+    assert "Poste" in proc.stdout.rstrip().splitlines()[-1]   # stdout still ends with the verdict
 
 
 def test_check_html_language_follows_the_locale_and_bad_paths_are_one_line(tmp_path):
