@@ -80,6 +80,8 @@ def lookup(series: str, version: str | None) -> tuple[date | None, str]:
         return _date(rows[index][1]), "exact"
     if index < 0:
         return _date(rows[0][1]), "older"
+    if keys[index] == key[: len(keys[index])]:  # "8.2.2.22" of a table listing "8.2": that release
+        return _date(rows[index][1]), "at_least"
     if index == len(rows) - 1:
         return None, "newer"
     return _date(rows[index][1]), "at_least"

@@ -172,7 +172,11 @@ def upstream_version(package_version: str) -> str:
     ``140.0esr-1~deb12u1`` -> ``140.0``, ``2.10.34-1+deb12u3`` -> ``2.10.34``."""
     version = package_version.split(":", 1)[-1]
     version = version.rsplit("-", 1)[0] if "-" in version else version
-    return first_version(version.replace("~", " ").replace("+", " ")) or version
+    found = first_version(version.replace("~", " ").replace("+", " "))
+    if found:
+        return found
+    numbers = version_key(version)  # "11.1.0.11723.XA" (WPS): the numeric part
+    return ".".join(map(str, numbers)) if len(numbers) > 1 else version
 
 
 def parse_rpm_qa(text: str) -> dict[str, str]:

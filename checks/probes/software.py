@@ -24,7 +24,7 @@ COMPONENTS = ("spreadsheet", "word_processor", "presentation", "drawing")
 
 # Which source's version to believe first: what the program says about itself, then what
 # the installer recorded, then package databases; .desktop files carry no version.
-_SOURCE_RANK = {"click_to_run": 0, "version_output": 1, "bundle": 1, "registry": 2, "snap": 3,
+_SOURCE_RANK = {"click_to_run": 0, "version_output": 1, "bundle": 1, "registry": 2, "portable": 2, "snap": 3,
                 "flatpak": 3, "dpkg": 4, "rpm": 4, "app_paths": 6, "path": 7, "desktop": 8}
 
 

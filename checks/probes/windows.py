@@ -218,4 +218,7 @@ def pdf_association(host: Host) -> PdfDefault | None:
 def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
     if host.registry is None:
         return []
-    return from_click_to_run(host, stats) + from_uninstall(host, stats) + from_app_paths(host, stats)
+    from checks.probes import winportable
+
+    return (from_click_to_run(host, stats) + from_uninstall(host, stats) + from_app_paths(host, stats)
+            + winportable.scan(host, stats))
