@@ -35,9 +35,9 @@ def _url(value: str | None, option: str, lang: str) -> str | None:
     return value
 
 
-@click.command()
-@click.option("--server", required=True, metavar="URL", help="Supervisor server URL.")
-@click.option("--room", required=True, metavar="CODE", help="Enrolment code of the room.")
+@click.group(invoke_without_command=True)
+@click.option("--server", metavar="URL", help="Supervisor server URL (required to run).")
+@click.option("--room", metavar="CODE", help="Enrolment code of the room (required to run).")
 @click.option("--platform-url", metavar="URL", default="https://app.pix.fr/", show_default=True,
               help="Exam platform whose reachability is watched.")
 @click.option("--exam-title", metavar="REGEX", default=DEFAULT_EXAM_TITLE, show_default=True,
@@ -59,9 +59,19 @@ def _url(value: str | None, option: str, lang: str) -> str | None:
                    "companion/data/policy.toml).")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the texts.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event on stderr.")
-def companion(server, room, platform_url, exam_title, heartbeat, no_window, ca_file, local_port,
+@click.pass_context
+def companion(ctx, server, room, platform_url, exam_title, heartbeat, no_window, ca_file, local_port,
               allowed_origins, net_interval, process_interval, policy_file, lang, verbose) -> None:
-    """Exam-time mode: heartbeats, focus, software and connectivity watch."""
+    """Exam-time mode: heartbeats, focus, software and connectivity watch.
+
+    Also: extension-path (the examroom browser extension's folder) and
+    install-browser-host (the native messaging host it talks to).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    for value, option in ((server, "--server"), (room, "--room")):
+        if not value:
+            raise click.UsageError(f"Missing option '{option}'.", ctx)
     lang = lang or detect_lang()
     try:
         re.compile(exam_title)
@@ -196,3 +206,36 @@ def _focus_watcher(host, lang: str):
     except Exception as exc:
         click.echo(t("companion.no_focus_watch", lang, detail=exc), err=True)
         return None
+
+
+@companion.command("extension-path")
+@click.option("--browser", "family", type=click.Choice(["chromium", "firefox"]), required=True,
+              help="Browser family: chromium (Chrome, Edge, Chromium) or firefox.")
+def extension_path(family: str) -> None:
+    """Print the folder of the unpacked examroom browser extension (it holds manifest.json)."""
+    from companion.hostinstall import extension_dir
+
+    click.echo(str(extension_dir(family)))
+
+
+@companion.command("install-browser-host")
+@click.option("--system", is_flag=True, help="For every user of this machine (needs administrator rights).")
+@click.option("--user-data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Only for the Chromium profile in this folder (as given to --user-data-dir).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the texts.")
+def install_browser_host(system: bool, user_data_dir: Path | None, lang: str | None) -> None:
+    """Install the native messaging host the examroom extension talks to (Chrome, Edge, Chromium, Firefox)."""
+    from agent.state import state_dir
+    from checks.probes import Host
+    from companion.hostinstall import install
+
+    lang = lang or detect_lang()
+    host = Host.current()
+    try:
+        written = install(host.os, Path.home(), state_dir() / "native-host", system=system,
+                          user_data_dir=user_data_dir)
+    except OSError as exc:
+        raise BadInput(t("companion.host_install_failed", lang, detail=exc), "install-browser-host",
+                       t("companion.host_install_failed.hint", lang))
+    for path in written:
+        click.echo(t("companion.host_installed", lang, path=path))
