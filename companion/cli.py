@@ -36,8 +36,8 @@ def _url(value: str | None, option: str, lang: str) -> str | None:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--server", metavar="URL", help="Supervisor server URL (required to run).")
-@click.option("--room", metavar="CODE", help="Enrolment code of the room (required to run).")
+@click.option("--server", metavar="URL", help="Supervisor server URL.")
+@click.option("--room", metavar="CODE", help="Enrolment code of the room.")
 @click.option("--platform-url", metavar="URL", default="https://app.pix.fr/", show_default=True,
               help="Exam platform whose reachability is watched.")
 @click.option("--exam-title", metavar="REGEX", default=DEFAULT_EXAM_TITLE, show_default=True,
@@ -62,11 +62,7 @@ def _url(value: str | None, option: str, lang: str) -> str | None:
 @click.pass_context
 def companion(ctx, server, room, platform_url, exam_title, heartbeat, no_window, ca_file, local_port,
               allowed_origins, net_interval, process_interval, policy_file, lang, verbose) -> None:
-    """Exam-time mode: heartbeats, focus, software and connectivity watch.
-
-    Also: extension-path (the examroom browser extension's folder) and
-    install-browser-host (the native messaging host it talks to).
-    """
+    """Exam-time mode: heartbeats, focus, software and connectivity watch."""
     if ctx.invoked_subcommand is not None:
         return
     for value, option in ((server, "--server"), (room, "--room")):
