@@ -47,7 +47,14 @@ def budget_s(ctx: CheckContext) -> float:
 def settings_for(ctx: CheckContext) -> ProbeSettings:
     return ProbeSettings(timeout=ctx.options.timeout, resolver=Resolver(ctx.options.dns),
                          proxies=detect(ctx.host, ctx.options.timeout),
-                         cafile=ctx.host.getenv("EXAMROOM_EXTRA_CA") or None)
+                         cafile=ctx.host.getenv("EXAMROOM_EXTRA_CA") or None,
+                         local_cafiles=local_bundles(ctx.host))
+
+
+def local_bundles(host) -> tuple[str, ...]:
+    """CA bundles this machine's tools were pointed at: a school that deploys its inspection
+    CA often does it there (requests, OpenSSL). Trusted like the system store, not public."""
+    return tuple(dict.fromkeys(v for v in (host.getenv(n) for n in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")) if v))
 
 
 def run(ctx: CheckContext) -> CheckResult:
@@ -72,6 +79,9 @@ def run(ctx: CheckContext) -> CheckResult:
             latency_ms=outcome.latency_ms, http_status=outcome.http_status,
             required=entry.required, category=entry.category or None, proxy=outcome.proxy,
             product=outcome.product or None, windows_auth=outcome.windows_auth or None,
+            proxy_code=outcome.proxy_code or None, dns_block=outcome.dns_block or None,
+            cdn=outcome.product if outcome.reason == "http_error" and outcome.product else None,
+            via=bool(outcome.note and outcome.note.key == "net.http.via_proxy") or None,
         ))
     status = worst([i.status for i in items], default=Status.ok)
     return ctx.result("whitelist", status, _summary(ctx, items), remediation=_remediation(ctx, items, settings),
@@ -95,10 +105,10 @@ def _remediation(ctx: CheckContext, items: list[Item], settings: ProbeSettings) 
     if not bad:
         return None
     lines = []
-    for reason in REASONS:
-        group = [i for i in bad if i.reason == reason]  # type: ignore[attr-defined]
-        if not group:
-            continue
+    keys = list(dict.fromkeys(_fix_key(i) for i in sorted(bad, key=lambda i: REASONS.index(i.reason))))  # type: ignore[attr-defined]
+    for key in keys:
+        group = [i for i in bad if _fix_key(i) == key]
+        reason = group[0].reason  # type: ignore[attr-defined]
         hosts = _host_list(group)
         details = list(dict.fromkeys(i.detail for i in group if i.detail))  # distinct, in order
         # Two examples say what was seen; the item list has every one of them.
@@ -106,13 +116,27 @@ def _remediation(ctx: CheckContext, items: list[Item], settings: ProbeSettings) 
         fields = {"hosts": hosts, "seen": seen or "-", "allow": _patterns(group),
                   "dns": settings.resolver.describe(), "timeout": ctx.options.timeout,
                   "proxy": _proxy_of(group)}
-        key = f"whitelist.fix.{reason}"
         if reason == "proxy_auth_required" and all(getattr(i, "windows_auth", None) for i in group):
             key = "whitelist.fix.proxy_windows_auth"
         lines.append(ctx.t(key, **fields))
     if settings.proxies.problem:
         lines.append(ctx.t("whitelist.fix.pac", problem=settings.proxies.problem))
     return "\n    ".join(lines)  # continuation lines indented under the terminal's "  - " bullet
+
+
+def _fix_key(item: Item) -> str:
+    """The remediation for this item: what to change, and where (filter, DNS, proxy, firewall)."""
+    reason = item.reason  # type: ignore[attr-defined]
+    via_proxy = bool(getattr(item, "proxy", None))
+    if reason == "blocked" and getattr(item, "dns_block", None):
+        return "whitelist.fix.blocked_dns"
+    if reason in ("dns_failed", "connect_failed") and via_proxy and getattr(item, "proxy_code", None):
+        return f"whitelist.fix.{reason}_proxy"  # the proxy met it on its way, not this machine
+    if reason == "http_error" and getattr(item, "cdn", None):
+        return "whitelist.fix.http_error_cdn"
+    if reason == "http_error" and getattr(item, "via", None):
+        return "whitelist.fix.http_error_proxy"
+    return f"whitelist.fix.{reason}"
 
 
 def _host_list(group: list[Item]) -> str:

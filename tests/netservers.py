@@ -40,6 +40,10 @@ AMON_PAGE = (
     "<html><head><title>Accès refusé</title></head><body><h2>EOLE - Amon</h2><p>L'accès au site "
     "est refusé par le filtrage de l'établissement (e2guardian).</p></body></html>"
 )
+CLOUDFLARE_PAGE = (
+    "<html><head><title>Attention Required! | Cloudflare</title></head><body><h1>Sorry, you have been "
+    "blocked</h1><h2>You are unable to access pix.test</h2><p>Cloudflare Ray ID: 8f1e2d3c4b5a6978</p></body></html>"
+)
 PIX_PAGE = "<html><head><title>Pix</title></head><body>Bienvenue sur Pix : accès au test.</body></html>"
 
 
@@ -110,6 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
                        {"Proxy-Authenticate": 'Basic realm="proxy"'})
         elif behaviour == "down":
             self._send(500, "<html><title>Internal Server Error</title></html>")
+        elif behaviour == "cdn403":  # a site's own CDN refusing the client (bot check)
+            self._send(403, CLOUDFLARE_PAGE, {"cf-ray": "8f1e2d3c4b5a6978-CDG", "Server": "cloudflare"})
         elif behaviour == "missing":
             self._send(404, "<html><title>Not Found</title></html>")
         else:
@@ -132,11 +138,12 @@ class _Server(ThreadingHTTPServer):
 
 
 class HttpServer:
-    """``behaviours`` maps a Host name to ok|squid|fortinet|amon|redirect|auth|down|missing
+    """``behaviours`` maps a Host name to ok|squid|fortinet|amon|redirect|auth|down|missing|cdn403
     (``"*"`` for any other name); ``cert`` is a trustme LeafCert to serve HTTPS."""
 
-    def __init__(self, behaviours: dict[str, str] | None = None, cert=None, delay: float = 0.0):
-        self.server = _Server(("127.0.0.1", 0), _Handler)
+    def __init__(self, behaviours: dict[str, str] | None = None, cert=None, delay: float = 0.0,
+                 address: str = "127.0.0.1", port: int = 0):
+        self.server = _Server((address, port), _Handler)
         self.server.daemon_threads = True
         self.server.behaviours = behaviours or {"*": "ok"}  # type: ignore[attr-defined]
         self.server.delay = delay  # type: ignore[attr-defined]

@@ -4,8 +4,11 @@ Facts read: an HTTP answer's status, headers, the first bytes of its body and it
 target (given by the probe). Signatures come from the products French schools use: Squid
 (``X-Squid-Error`` header, ERR_* pages), SquidGuard, e2guardian/DansGuardian, EOLE Amon
 (e2guardian with French templates), Olfeo, Fortinet FortiGuard ("Web Page Blocked"),
-Stormshield (ex-NETASQ) and Sophos. A filter answers with 403/451, with a 200 page that
-carries a block message, or with a redirect to its own host.
+Stormshield (ex-NETASQ), Sophos and tinyproxy (``403 Filtered``, ``Server: tinyproxy``). A
+filter answers with 403/451, with a 200 page that carries a block message, or with a redirect
+to its own host. An error answer carrying a proxy's marks (``X-Squid-Error``, a proxy's
+``Server``) is the proxy's, never the site's; a refusal carrying a CDN's marks (``cf-ray``...)
+is the site's own front door, never the school's filter.
 """
 from __future__ import annotations
 
@@ -43,6 +46,19 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature("Fortinet FortiGuard", (r"fortiguard", r"fortigate", r"fortinet", r"fgtauth", r":8008/", r":8010/")),
     Signature("Stormshield", (r"stormshield", r"netasq")),
     Signature("Sophos", (r"sophos",)),
+    Signature("tinyproxy", (r"\btinyproxy\b",)),
+)
+
+# Proxies whose own ``Server`` header marks an answer they made themselves (an error page).
+_PROXY_SERVERS = re.compile(r"^\s*(squid|tinyproxy|e2guardian|dansguardian|privoxy|mitmproxy|polipo)\b", re.I)
+
+# CDNs in front of sites: their refusals (bot checks, rate limits) come from the site's side.
+_CDN_MARKS: tuple[tuple[str, str, str], ...] = (
+    ("Cloudflare", "cf-ray", ""), ("Cloudflare", "server", "cloudflare"),
+    ("Amazon CloudFront", "x-amz-cf-id", ""), ("Amazon CloudFront", "server", "cloudfront"),
+    ("Akamai", "server", "akamaighost"), ("Akamai", "x-akamai-request-id", ""),
+    ("Fastly", "x-served-by", "cache-"), ("Fastly", "x-fastly-request-id", ""),
+    ("OVHcloud CDN", "x-cdn-pop", ""),
 )
 
 # What block pages say, in French and English (used with the title or a 403 body).
@@ -66,12 +82,33 @@ _SQUID_CODES = {
     "ERR_ACCESS_DENIED": "blocked",
     "ERR_BLOCKED": "blocked",
     "ERR_FORWARDING_DENIED": "blocked",
+    # Squid 5 answers a name that does not exist with these (bug 5294), and a squidGuard
+    # block of a CONNECT also ends in ERR_CANNOT_FORWARD: the probe looks again (followup.py).
+    "ERR_CANNOT_FORWARD": "connect_failed",
+    "ERR_READ_ERROR": "connect_failed",
+    "ERR_ZERO_SIZE_OBJECT": "connect_failed",
+    "ERR_GATEWAY_FAILURE": "connect_failed",
+    "ERR_WRITE_ERROR": "connect_failed",
 }
+AMBIGUOUS_SQUID_CODES = ("ERR_CANNOT_FORWARD", "ERR_READ_ERROR")
 
 
 def page_title(body: str) -> str:
     m = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
     return " ".join(html.unescape(m.group(1)).split())[:120] if m else ""
+
+
+def cdn_of(headers: Mapping[str, str]) -> str:
+    """The CDN whose marks the answer carries (``headers`` with lower-case names), or ""."""
+    for cdn, name, value in _CDN_MARKS:
+        if name in headers and value in headers[name].lower():
+            return cdn
+    return ""
+
+
+def proxy_made(headers: Mapping[str, str]) -> bool:
+    """The answer was made by a proxy itself (its ``Server`` header), not forwarded from a site."""
+    return bool(_PROXY_SERVERS.search(headers.get("server", "")))
 
 
 def product_of(headers: Mapping[str, str], body: str, location: str = "") -> str:
@@ -107,6 +144,8 @@ def classify(
         reason = _SQUID_CODES.get(code)
         if reason is None and status in (403, 451):
             reason = "blocked"
+        elif reason is None and status >= 500:
+            reason = "timeout" if status == 504 else "connect_failed"  # the proxy's, not the site's
         if reason:
             return Verdict(reason, "Squid", note("net.filter.squid", who=_who(via_proxy, "Squid"), status=status, code=squid))
     if status == 407:
@@ -114,13 +153,22 @@ def classify(
                        note("net.filter.auth", who=_who(via_proxy, product), scheme=_auth_scheme(headers)))
     title = page_title(body)
     seen = f' "{title}"' if title else ""
+    cdn = cdn_of(headers)
+    if cdn and not connect_answer:
+        return None  # the site's CDN answered (even with "you have been blocked"): not the school's filter
+    if status >= 400 and proxy_made(headers) and status not in (403, 407, 451):
+        # An error page the proxy wrote (its own Server header): the proxy could not get the page.
+        reason = "timeout" if status == 504 else "connect_failed"
+        return Verdict(reason, product, note("net.filter.proxy_error", who=_who(via_proxy, product),
+                                             status=status, title=seen))
     if 300 <= status < 400 and location:
         if _redirect_to_filter(url, location, product, via_proxy):
             return Verdict("blocked", product, note("net.filter.redirect", status=status, location=location[:160]))
         return None
     if status in (403, 451):
         # A Via header proves nothing here: proxies add it to the sites' own answers too.
-        if status == 451 or product or connect_answer or _BLOCK_WORDS.search(title or body[:4000]):
+        if (status == 451 or product or connect_answer or proxy_made(headers)
+                or _BLOCK_WORDS.search(title or body[:4000])):
             key = "net.filter.connect_refused" if connect_answer else "net.filter.refused"
             return Verdict("blocked", product, note(key, who=_who(via_proxy, product), status=status, title=seen))
         return None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from whitelist import filters, tlscheck
+from whitelist import filters, followup, tlscheck
 from whitelist.notes import Note, note
 from whitelist.schedule import run_all
 from whitelist.proxy import ProxySettings
@@ -39,14 +39,22 @@ class ProbeSettings:
     timeout: float = 5.0
     resolver: Resolver = field(default_factory=Resolver)
     proxies: ProxySettings = field(default_factory=ProxySettings)
-    cafile: str | None = None          # an extra CA bundle (tests); the default is the real store
+    cafile: str | None = None          # a lab's public roots (tests); the default is the real store
+    local_cafiles: tuple[str, ...] = ()  # bundles this machine added (REQUESTS_CA_BUNDLE, SSL_CERT_FILE)
     _context: ssl.SSLContext | None = None
+    _public: frozenset[str] | None = None
 
     @property
     def context(self) -> ssl.SSLContext:
         if self._context is None:
-            self._context = tlscheck.make_context(self.cafile)
+            self._context = tlscheck.make_context(self.cafile, self.local_cafiles)
         return self._context
+
+    @property
+    def public_roots(self) -> frozenset[str]:
+        if self._public is None:
+            self._public = tlscheck.public_keys(self.cafile)
+        return self._public
 
 
 @dataclass
@@ -63,6 +71,8 @@ class Outcome:
     cert: tlscheck.CertInfo | None = None
     trusted: bool = False              # tls_intercepted by a CA this machine trusts
     windows_auth: bool = False         # 407 asking for NTLM/Negotiate, which browsers may answer alone
+    proxy_code: str = ""               # the proxy's own error code (X-Squid-Error's first word)
+    dns_block: bool = False            # blocked by the DNS (a sinkhole answer), not by a proxy
 
     @property
     def detail(self) -> str:
@@ -94,29 +104,57 @@ class Fetch:
                 pass
 
 
-def probe(url: str, settings: ProbeSettings) -> Outcome:
+def probe(url: str, settings: ProbeSettings, *, deadline: float | None = None, second_looks: bool = True) -> Outcome:
     """The outcome of one URL; never raises."""
-    fetch = open_url(url, settings)
+    fetch = open_url(url, settings, deadline=deadline)
     try:
-        outcome, response = fetch.outcome, fetch.response
-        if response is None:
-            return outcome
-        body = _read_body(response, fetch.sock, max(BODY_READ_S, fetch.deadline - time.monotonic()))
-        headers = {k.lower(): v for k, v in response.getheaders()}
-        tunnelled = urlsplit(url).scheme == "https"
-        verdict = filters.classify(response.status, headers, body, url,
-                                   via_proxy=None if tunnelled else outcome.proxy)
-        if verdict is not None:
-            outcome.reason, outcome.product, outcome.note = verdict.reason, verdict.product, verdict.evidence
-            outcome.windows_auth = _windows_auth(response)
-        elif outcome.reason == "ok" and (response.status in (403, 404, 410) or response.status >= 500):
-            outcome.reason = "http_error"
-            title = filters.page_title(body)
-            outcome.note = note("net.http.site_error", status=response.status, phrase=response.reason,
-                                title=f' "{title}"' if title else "")
-        return outcome
+        outcome = _first_look(url, fetch)
     finally:
         fetch.close()
+    if second_looks:
+        followup.second_look(outcome, settings, fetch.deadline)
+    return outcome
+
+
+def _first_look(url: str, fetch: Fetch) -> Outcome:
+    outcome, response = fetch.outcome, fetch.response
+    if response is None:
+        return outcome
+    body = _read_body(response, fetch.sock, max(BODY_READ_S, fetch.deadline - time.monotonic()))
+    headers = {k.lower(): v for k, v in response.getheaders()}
+    outcome.proxy_code = _proxy_code(headers)
+    tunnelled = urlsplit(url).scheme == "https"
+    verdict = filters.classify(response.status, headers, body, url,
+                               via_proxy=None if tunnelled else outcome.proxy)
+    if verdict is not None:
+        outcome.reason, outcome.product, outcome.note = verdict.reason, verdict.product, verdict.evidence
+        outcome.windows_auth = _windows_auth(response)
+    elif outcome.reason == "ok" and (response.status in (403, 404, 410) or response.status >= 500):
+        outcome.reason = "http_error"
+        title = filters.page_title(body)
+        fields = dict(status=response.status, phrase=response.reason, title=f' "{title}"' if title else "")
+        cdn, via = filters.cdn_of(headers), headers.get("via", "")
+        if cdn:
+            outcome.product = cdn
+            outcome.note = note("net.http.cdn_refused", cdn=cdn, ray=_ray(headers), **fields)
+        elif via or (outcome.proxy and not tunnelled):
+            # Through a proxy nobody can say from here who wrote it: never "the site answered".
+            outcome.note = note("net.http.via_proxy", via=via or _peer(outcome), **fields)
+        else:
+            outcome.note = note("net.http.site_error", **fields)
+    return outcome
+
+
+def _proxy_code(headers: dict[str, str]) -> str:
+    words = headers.get("x-squid-error", "").split()
+    return words[0].upper() if words else ""
+
+
+def _ray(headers: dict[str, str]) -> str:
+    for name in ("cf-ray", "x-amz-cf-id", "x-akamai-request-id", "x-fastly-request-id"):
+        if headers.get(name):
+            return f", {name}: {headers[name][:40]}"
+    return ""
 
 
 def probe_all(urls: list[str], settings: ProbeSettings,
@@ -127,14 +165,15 @@ def probe_all(urls: list[str], settings: ProbeSettings,
     return outcomes
 
 
-def open_url(url: str, settings: ProbeSettings, method: str = "GET") -> Fetch:
+def open_url(url: str, settings: ProbeSettings, method: str = "GET", deadline: float | None = None) -> Fetch:
     """Connect and send the request; the Fetch holds the answer's headers, or the failure."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     outcome = Outcome(url=url, host=host, proxy=settings.proxies.proxy_for(url))
     if settings.proxies.problem:
         outcome.note = note("net.pac_unusable", problem=settings.proxies.problem)
-    deadline = time.monotonic() + settings.timeout
+    if deadline is None:
+        deadline = time.monotonic() + settings.timeout
     sock = None
     try:
         started = time.monotonic()
@@ -160,7 +199,7 @@ def open_url(url: str, settings: ProbeSettings, method: str = "GET") -> Fetch:
             setattr(outcome, key, value)
         if sock is not None:
             sock.close()
-        return Fetch(outcome, None, None)
+        return Fetch(outcome, None, None, deadline)
 
 
 def _connect(outcome: Outcome, parts, settings: ProbeSettings, deadline: float) -> socket.socket:
@@ -174,6 +213,10 @@ def _connect(outcome: Outcome, parts, settings: ProbeSettings, deadline: float) 
     if found.ip is None:
         raise _Fail("dns_failed", note("net.dns.proxy", name=name, why=found.detail) if proxy else found.detail)
     outcome.ip = found.ip
+    if not proxy:
+        sinkhole = followup.dns_sinkhole(outcome.host, found.ip, settings.resolver.describe())
+        if sinkhole is not None:
+            raise _Fail("blocked", sinkhole, product="DNS", dns_block=True)
     try:
         sock = socket.create_connection((found.ip, port), timeout=_left(settings, deadline))
     except (TimeoutError, socket.timeout):
@@ -208,7 +251,7 @@ def _tunnel(outcome: Outcome, sock: socket.socket, host: str, port: int, proxy, 
     verdict = filters.classify(response.status, headers, body, outcome.url, via_proxy=outcome.proxy, connect_answer=True)
     if verdict is not None:
         raise _Fail(verdict.reason, verdict.evidence, product=verdict.product, http_status=response.status,
-                    windows_auth=_windows_auth(response))
+                    windows_auth=_windows_auth(response), proxy_code=_proxy_code(headers))
     reason = "timeout" if response.status == 504 else "connect_failed"
     raise _Fail(reason, note("net.proxy.unreachable", proxy=f"{proxy.hostname}:{proxy.port}", target=target,
                              status=response.status, phrase=response.reason), http_status=response.status)
@@ -240,6 +283,11 @@ def _tls(outcome: Outcome, sock: socket.socket, parts, settings: ProbeSettings, 
         # exam traffic is decrypted on the way. Reported, as a warning rather than a failure.
         outcome.reason, outcome.trusted = "tls_intercepted", True
         outcome.note = note("net.tls.trusted_inspection", issuer=outcome.cert.issuer)
+    elif (root := tlscheck.local_root(tls, settings.public_roots)) is not None:
+        # Trusted only through a root added on this machine, whatever its neutral name: a
+        # public site's chain ends at a public root, so something re-signed it on the way.
+        outcome.reason, outcome.trusted = "tls_intercepted", True
+        outcome.note = note("net.tls.local_root", root=root.subject or root.issuer, issuer=outcome.cert.issuer)
     return tls
 
 

@@ -16,15 +16,21 @@ How ``tls_intercepted`` is told apart from ``tls_error``:
 - the issuer or subject names an inspection product (FortiGate, Sophos, Stormshield,
   Olfeo, Squid ssl-bump, "SSL inspection"...) -> ``tls_intercepted``, even when the
   machine trusts it (its CA was deployed): the exam traffic is then decrypted;
+- the chain verifies, but only through a root added on this machine (not one of the public
+  roots certifi ships, nor a lab's stand-in for them): the machine trusts an inspection CA,
+  whatever its name ("Région académique – Autorité racine") -> ``tls_intercepted``, a warning
+  naming that CA (``local_root``);
 - otherwise (expired, not yet valid, a wrong name from a trusted CA, a self-signed leaf)
   -> ``tls_error``: the site's own certificate is wrong, or this machine's clock is.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import ssl
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from whitelist.notes import Note, note
 
@@ -47,19 +53,70 @@ class CertInfo:
     not_after: str = ""
 
 
-def make_context(cafile: str | None = None) -> ssl.SSLContext:
+def make_context(cafile: str | None = None, local_cafiles: tuple[str, ...] = ()) -> ssl.SSLContext:
     """The trust store a browser would use: the system's, plus certifi (for machines whose
-    store is incomplete), plus ``cafile`` when given (tests)."""
+    store is incomplete), plus ``cafile`` (a lab's public roots), plus the bundles this
+    machine's tools were pointed at (``REQUESTS_CA_BUNDLE``, ``SSL_CERT_FILE``)."""
     context = ssl.create_default_context()
+    for path in (_certifi(), cafile, *local_cafiles):
+        if path and os.path.isfile(path):
+            try:
+                context.load_verify_locations(path)
+            except (OSError, ssl.SSLError):
+                pass  # an unreadable bundle adds nothing; the probe still uses the others
+    return context
+
+
+def _certifi() -> str | None:
     try:
         import certifi
 
-        context.load_verify_locations(certifi.where())
-    except (ImportError, OSError, ssl.SSLError):
-        pass
-    if cafile:
-        context.load_verify_locations(cafile)
-    return context
+        return certifi.where()
+    except ImportError:
+        return None
+
+
+def public_keys(cafile: str | None = None) -> frozenset[str]:
+    """The public roots (certifi's, plus a lab's ``cafile``), as SubjectPublicKeyInfo hashes:
+    a root re-issued or cross-signed keeps its key."""
+    return _bundle_keys(_certifi()) | _bundle_keys(cafile)
+
+
+@lru_cache(maxsize=8)
+def _bundle_keys(path: str | None) -> frozenset[str]:
+    if not path or not os.path.isfile(path):
+        return frozenset()
+    from cryptography import x509
+
+    try:
+        certs = x509.load_pem_x509_certificates(open(path, "rb").read())
+    except (OSError, ValueError):
+        return frozenset()
+    return frozenset(_key_of(c) for c in certs)
+
+
+def _key_of(cert) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(spki).hexdigest()
+
+
+def local_root(tls: ssl.SSLSocket, public: frozenset[str]) -> CertInfo | None:
+    """The root the verified chain ends at, when it is not a public one (added on this
+    machine); None when it is public, or when this Python cannot show the chain."""
+    chain = getattr(getattr(tls, "_sslobj", None), "get_verified_chain", None)
+    if chain is None or not public:
+        return None
+    try:
+        certs = chain()
+        der = certs[-1].public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+    except (AttributeError, IndexError, ValueError, ssl.SSLError):
+        return None
+    from cryptography import x509
+
+    root = x509.load_der_x509_certificate(der)
+    return None if _key_of(root) in public else describe(der)
 
 
 def unverified_context() -> ssl.SSLContext:
