@@ -16,6 +16,7 @@ server's loop opens it again).
 """
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +46,12 @@ def iso(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dumps(value: Any) -> str:
+    """JSON as every backend keeps it: ASCII only (lone surrogates or NUL characters can break
+    neither SQLite's encoder nor PostgreSQL's text type), compact, no NaN."""
+    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
 def default_db_path() -> Path:

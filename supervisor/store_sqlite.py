@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from supervisor.dbwriter import GroupCommitWriter
+from supervisor.store import dumps
 
 T = TypeVar("T")
 
@@ -55,11 +56,6 @@ CREATE TABLE IF NOT EXISTS pv_edits (
 _EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostname, e.machine_id), "
                "e.details, e.alert, e.acked_at, e.acked_by FROM events e LEFT JOIN machines m "
                "ON m.room_code = e.room_code AND m.machine_id = e.machine_id ")
-
-
-def dumps(value: Any) -> str:
-    # ASCII-only JSON: lone surrogates or odd characters can never break the SQLite encoder.
-    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
 class SQLiteStore:

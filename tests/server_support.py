@@ -1,7 +1,8 @@
 """Helpers for the server tests: a real ``examroom serve`` subprocess, logins, reports.
 
 The server runs as ``python -m agent serve`` (uvicorn) on a free loopback port with its own
-SQLite file, exactly as a school would run it; tests talk to it over real HTTP.
+SQLite file, exactly as a school would run it, or on a PostgreSQL database (``db=`` a URL, from
+the ``store_url`` / ``pg_url`` fixtures of tests/conftest.py); tests talk to it over real HTTP.
 """
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ PASSWORD = "correct horse battery staple"
 
 class LiveServer:
     def __init__(self, tmp: Path, *, args: tuple[str, ...] = (), scheme: str = "http",
-                 verify: Any = True, env: dict[str, str] | None = None) -> None:
+                 verify: Any = True, env: dict[str, str] | None = None, db: str | None = None) -> None:
         self.tmp = tmp
         self.db = tmp / "server.sqlite3"
+        self.db_url = db  # a PostgreSQL URL, or None: the SQLite file above
+        self.backend = "postgresql" if db else "sqlite"
         self.log = tmp / "server.log"
         self.port = free_port()
         self.url = f"{scheme}://127.0.0.1:{self.port}"
@@ -41,7 +44,7 @@ class LiveServer:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "agent", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--db", str(self.db), "--admin-password", PASSWORD, *self.args],
+                 "--db", self.db_url or str(self.db), "--admin-password", PASSWORD, *self.args],
                 stdout=out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -72,6 +75,19 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+    def sql(self, statement: str) -> list[tuple]:
+        """Run SQL on the server's database, whichever backend (to look at or age what it stored)."""
+        if self.db_url:
+            import psycopg
+
+            with psycopg.connect(self.db_url, autocommit=True) as conn:
+                cur = conn.execute(statement)
+                return cur.fetchall() if cur.description else []
+        import sqlite3
+
+        with sqlite3.connect(self.db) as conn:
+            return conn.execute(statement).fetchall()
 
     # -- API helpers
     def login(self) -> dict[str, str]:

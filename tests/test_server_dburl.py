@@ -66,3 +66,24 @@ def test_room_create_takes_a_sqlite_url(tmp_path):
     assert done.returncode == 0, done.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT name FROM rooms WHERE code=?", (done.stdout.strip(),)).fetchone() == ("Salle B12",)
+
+
+def test_an_unreachable_postgresql_is_exit_2_with_one_line(tmp_path):
+    pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
+    from tests.support import free_port
+
+    done = _examroom(tmp_path, "room", "create", "B12", "--db", f"postgresql://nobody@127.0.0.1:{free_port()}/x",
+                     "--lang", "fr")
+    assert done.returncode == 2, done.stderr
+    assert "PostgreSQL" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "psycopg" not in done.stderr  # installed: the reason is the connection, not a missing module
+
+
+def test_room_create_on_postgresql(tmp_path, pg_url):
+    done = _examroom(tmp_path, "room", "create", "Salle B12", "--db", pg_url)
+    assert done.returncode == 0, done.stderr
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT name FROM rooms WHERE code=%s", (done.stdout.strip(),)).fetchone() == ("Salle B12",)

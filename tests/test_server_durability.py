@@ -1,9 +1,10 @@
 """Nothing acknowledged is lost: SIGKILL the server in the middle of a flood of event batches.
 
 Four agents post batches concurrently over real HTTP; the server (real uvicorn, real SQLite
-in WAL mode with synchronous=FULL and group commit) is killed -9 while they do. After a
-restart on the same file, every batch that had been answered 200 is there; replaying every
-batch, as agents do with their outboxes, stores each event exactly once.
+in WAL mode with synchronous=FULL and group commit, or a real PostgreSQL where a 200 means a
+committed transaction) is killed -9 while they do. After a restart on the same database, every
+batch that had been answered 200 is there; replaying every batch, as agents do with their
+outboxes, stores each event exactly once.
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import requests
 from tests.server_support import LiveServer, event
 
 
-def test_acknowledged_batches_survive_a_kill_during_ingest(tmp_path):
-    server = LiveServer(tmp_path).start()
+def test_acknowledged_batches_survive_a_kill_during_ingest(tmp_path, store_url):
+    server = LiveServer(tmp_path, db=store_url).start()
     try:
         sup = server.login()
         room = server.create_room(sup)

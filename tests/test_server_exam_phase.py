@@ -10,8 +10,8 @@ from tests.server_support import LiveServer, event
 
 
 @pytest.fixture()
-def server(tmp_path):
-    live = LiveServer(tmp_path).start()
+def server(tmp_path, store_url):
+    live = LiveServer(tmp_path, db=store_url).start()
     yield live
     live.stop()
 

@@ -17,8 +17,8 @@ from tests.server_support import LiveServer, event, report
 
 
 @pytest.fixture()
-def server(tmp_path):
-    live = LiveServer(tmp_path).start()
+def server(tmp_path, store_url):
+    live = LiveServer(tmp_path, db=store_url).start()
     yield live
     live.stop()
 
@@ -118,8 +118,10 @@ def test_acknowledged_writes_survive_a_sigkill_of_the_server(server):
     assert rows[0]["report_status"] == "fail" and rows[0]["alerts"] == 2 and rows[0]["last_seen"]
     assert [e["id"] for e in server.get(f"/rooms/{room}/events", sup).json()] == [e["id"] for e in batch]
     assert server.post("/events", token, {"events": batch}).json() == {"stored": 0, "duplicates": 2}
-    with sqlite3.connect(server.db) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if server.backend == "sqlite":
+        assert server.sql("PRAGMA journal_mode")[0][0] == "wal"
+    else:  # committed means flushed: the server must not have turned PostgreSQL's guarantees off
+        assert server.sql("SHOW synchronous_commit")[0][0] == "on" and server.sql("SHOW fsync")[0][0] == "on"
 
 
 def test_bad_requests_are_4xx_with_a_json_error(server):

@@ -7,7 +7,6 @@ pv_edits table existed is migrated when the server opens it.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 
 import pytest
@@ -22,8 +21,8 @@ EDITS = {"edits": {"2026-11-22T09:00:00Z|m1|focus_lost": {"code": "C4", "details
 
 
 @pytest.fixture()
-def server(tmp_path):
-    live = LiveServer(tmp_path).start()
+def server(tmp_path, store_url):
+    live = LiveServer(tmp_path, db=store_url).start()
     yield live
     live.stop()
 
@@ -124,8 +123,7 @@ def test_a_database_from_before_the_edits_is_migrated(server):
     token = server.enroll(room, "m1")
     assert server.post("/events", token, {"events": [event("focus_lost", title="Discord")]}).status_code == 200
     server.stop()
-    with sqlite3.connect(server.db) as db:  # the file as the previous version left it
-        db.execute("DROP TABLE pv_edits")
+    server.sql("DROP TABLE pv_edits")  # the database as the previous version left it
     server.start()
     sup = server.login()
     assert server.get(f"/rooms/{room}/incidents/edits", sup).json()["version"] == 0

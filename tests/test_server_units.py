@@ -144,19 +144,25 @@ def test_the_hub_keeps_alive_fans_out_and_drops_a_dashboard_that_does_not_read()
     asyncio.run(scenario())
 
 
-def test_the_sqlite_store_implements_the_whole_store_interface():
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_every_backend_implements_the_whole_store_interface(backend):
     import inspect
 
     from supervisor.store import Store
-    from supervisor.store_sqlite import SQLiteStore
+
+    if backend == "sqlite":
+        from supervisor.store_sqlite import SQLiteStore as Backend
+    else:
+        pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
+        from supervisor.store_pg import PostgresStore as Backend
 
     wanted = {name: member for name, member in vars(Store).items()
               if callable(member) and not name.startswith("_")}
     assert len(wanted) > 15
     for name, member in wanted.items():
-        mine = getattr(SQLiteStore, name, None)
+        mine = getattr(Backend, name, None)
         assert mine is not None, name
-        assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(member), name
+        assert inspect.iscoroutinefunction(mine) and inspect.iscoroutinefunction(member), name
         assert list(inspect.signature(mine).parameters) == list(inspect.signature(member).parameters), name
 
 
@@ -234,6 +240,45 @@ def test_event_batches_on_both_insert_paths(tmp_path, monkeypatch, sqlite_versio
         rows, dup = await server.add_events(room, "m", batch[:10])
         assert rows == [] and dup == 10
         assert [e["id"] for e in await store.events(room, 0, 1000)] == ids
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_service_rules_are_the_same_on_postgresql(pg_url):
+    """Through the service on a real PostgreSQL: idempotent ids (within a batch and across
+    batches), the alert rule, problems worst first, facts, token revocation, PV versions."""
+    import uuid
+
+    store = open_store(pg_url)
+    server = Server(store, Hub(), Liveness())
+
+    async def scenario():
+        await server.start()
+        room = (await server.create_room("R"))["code"]
+        await server.enroll(room, {"id": "m", "hostname": "PC-7", "os": "linux", "ram_gb": 8}, "h1")
+        assert await server.machine_for_token("h1") == (room, "m")
+        await server.enroll(room, {"id": "m", "hostname": "PC-7", "os": "linux"}, "h2")  # revokes h1
+        assert await server.machine_for_token("h1") is None and await server.machine_for_token("h2") == (room, "m")
+        ids = [str(uuid.uuid4()) for _ in range(250)]
+        batch = [{"id": i, "kind": "focus_lost", "at": "t", "details": {"n": n}} for n, i in enumerate(ids)]
+        rows, dup = await server.add_events(room, "m", batch + batch[:3])
+        assert dup == 3 and [r["id"] for r in rows] == ids and rows[5]["details"] == {"n": 5}
+        assert rows[0]["hostname"] == "PC-7" and rows[0]["alert"] is True
+        rows, dup = await server.add_events(room, "m", batch[:10])
+        assert rows == [] and dup == 10
+        assert [e["id"] for e in await store.events(room, 0, 1000)] == ids
+        stopped = {"id": str(uuid.uuid4()), "kind": "net_up", "at": "t", "details": {}}
+        assert (await server.add_events(room, "m", [stopped]))[0][0]["alert"] is False
+        report = {"machine": {"id": "m", "hostname": "PC-7", "os": "linux", "arch": "x86_64"}, "ready": False,
+                  "status": "fail", "finished_at": "t", "checks": [
+                      {"id": "a", "status": "warn"}, {"id": "b", "status": "ok"}, {"id": "c", "status": "fail"}]}
+        await server.report(room, "m", report)
+        row = (await store.machines(room))[0]
+        assert [p["id"] for p in row["problems"]] == ["c", "a"] and row["facts"] == {"arch": "x86_64"}
+        assert row["ready"] is False and row["alerts"] == 250
+        assert (await server.save_pv_edits(room, {"comment": "x"}, "admin"))["version"] == 1
+        assert (await server.save_pv_edits(room, {"comment": "y"}, "admin"))["version"] == 2
         await store.close()
 
     asyncio.run(scenario())

@@ -1,0 +1,282 @@
+"""The PostgreSQL store: an académie's shared database, for several ``examroom serve`` processes.
+
+psycopg 3 (async) with a connection pool per process. Durability: a write is acknowledged once
+its transaction has committed (PostgreSQL's default ``synchronous_commit=on``: the WAL is
+flushed); the server's own group commit (SQLite) is not needed, PostgreSQL groups concurrent
+commits' WAL flushes itself. Everything JSON is kept as text written by ``dumps``, exactly as in
+the SQLite file (JSONB would refuse ``\\u0000`` and reorder keys).
+
+Several processes write at once, so what SQLite got from its single writer is asked for here:
+- event ``seq`` must follow commit order within a room (a dashboard resumes a stream with
+  ``after=seq``): event inserts of a room take a transaction-level advisory lock;
+- a machine's token is replaced under a row lock, the PV edits' version is bumped atomically;
+- the schema is created under an advisory lock (two processes starting together).
+
+Cross-process notifications (LISTEN/NOTIFY) for the dashboards' streams: supervisor/fanout.py.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from supervisor.store import dumps
+
+# Same tables and columns as the SQLite store (supervisor/store_sqlite.py), in PostgreSQL's types.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rooms (code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS machines (
+    room_code TEXT NOT NULL REFERENCES rooms(code), machine_id TEXT NOT NULL,
+    hostname TEXT NOT NULL, os TEXT NOT NULL DEFAULT '', os_version TEXT NOT NULL DEFAULT '',
+    facts TEXT NOT NULL DEFAULT '{}', token_hash TEXT UNIQUE, enrolled_at TEXT NOT NULL,
+    ready BOOLEAN, report_status TEXT, report_at TEXT, problems TEXT NOT NULL DEFAULT '[]',
+    last_seen TEXT, live TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (room_code, machine_id));
+CREATE TABLE IF NOT EXISTS reports (
+    rid BIGSERIAL PRIMARY KEY, room_code TEXT NOT NULL, machine_id TEXT NOT NULL,
+    received_at TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reports_by_machine ON reports (room_code, machine_id, rid);
+CREATE TABLE IF NOT EXISTS events (
+    seq BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+    room_code TEXT NOT NULL, machine_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+    received_at TEXT NOT NULL, details TEXT NOT NULL, alert BOOLEAN NOT NULL,
+    acked_at TEXT, acked_by TEXT);
+CREATE INDEX IF NOT EXISTS events_by_room ON events (room_code, seq);
+CREATE INDEX IF NOT EXISTS open_alerts ON events (room_code, alert, acked_at);
+CREATE TABLE IF NOT EXISTS pv_edits (
+    room_code TEXT PRIMARY KEY REFERENCES rooms(code), body TEXT NOT NULL,
+    version INTEGER NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
+"""
+# Advisory lock keys (first int: this application; second: what is locked).
+_APP_LOCK = 0x6578616D  # "exam"
+_SCHEMA_LOCK = 1
+
+_EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostname, e.machine_id), "
+               "e.details, e.alert, e.acked_at, e.acked_by FROM events e LEFT JOIN machines m "
+               "ON m.room_code = e.room_code AND m.machine_id = e.machine_id ")
+
+
+class PostgresStore:
+    def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10) -> None:
+        self.dsn = dsn
+        self.min_size, self.max_size = min_size, max_size
+        self.pool: AsyncConnectionPool | None = None
+
+    async def start(self) -> None:
+        if self.pool is not None:
+            return
+        # Fail now, with libpq's reason (wrong host, password, database), not at the first request.
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_APP_LOCK, _SCHEMA_LOCK))
+                await conn.execute(SCHEMA)
+        pool = AsyncConnectionPool(self.dsn, min_size=self.min_size, max_size=self.max_size,
+                                   kwargs={"autocommit": True}, open=False, name="examroom")
+        await pool.open(wait=True, timeout=30)
+        self.pool = pool
+
+    async def close(self) -> None:
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            await pool.close()
+
+    def _pool(self) -> AsyncConnectionPool:
+        if self.pool is None:
+            raise RuntimeError("the PostgreSQL store is not started (await store.start())")
+        return self.pool
+
+    async def _one(self, sql: str, args: tuple = ()) -> tuple | None:
+        async with self._pool().connection() as conn:
+            return await (await conn.execute(sql, args)).fetchone()
+
+    async def _all(self, sql: str, args: tuple = ()) -> list[tuple]:
+        async with self._pool().connection() as conn:
+            return await (await conn.execute(sql, args)).fetchall()
+
+    async def _write(self, sql: str, args: tuple = ()) -> int:
+        async with self._pool().connection() as conn:
+            return (await conn.execute(sql, args)).rowcount
+
+    # -- admin and sessions
+    async def admin_hash(self) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE key='admin_hash'")
+        return row[0] if row else None
+
+    async def set_admin_hash(self, password_hash: str) -> None:
+        await self._write("INSERT INTO meta(key, value) VALUES('admin_hash', %s) "
+                          "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (password_hash,))
+
+    async def add_session(self, token_hash: str, username: str, created_at: str, expires_at: str) -> None:
+        async with self._pool().connection() as conn, conn.transaction():
+            await conn.execute("DELETE FROM sessions WHERE expires_at < %s", (created_at,))
+            await conn.execute("INSERT INTO sessions VALUES (%s, %s, %s, %s)",
+                               (token_hash, username, created_at, expires_at))
+
+    async def session_user(self, token_hash: str, now: str) -> str | None:
+        row = await self._one("SELECT username FROM sessions WHERE token_hash=%s AND expires_at > %s",
+                              (token_hash, now))
+        return row[0] if row else None
+
+    async def remove_session(self, token_hash: str) -> None:
+        await self._write("DELETE FROM sessions WHERE token_hash=%s", (token_hash,))
+
+    # -- rooms
+    async def insert_room(self, code: str, name: str, created_at: str) -> bool:
+        return await self._write("INSERT INTO rooms VALUES (%s, %s, %s) ON CONFLICT (code) DO NOTHING",
+                                 (code, name, created_at)) == 1
+
+    async def room(self, code: str) -> dict[str, Any] | None:
+        row = await self._one("SELECT code, name, created_at FROM rooms WHERE code=%s", (code,))
+        return {"code": row[0], "name": row[1], "created_at": row[2]} if row else None
+
+    async def rooms(self) -> list[dict[str, Any]]:
+        rows = await self._all(
+            "SELECT r.code, r.name, r.created_at, "
+            "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code), "
+            "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code AND m.ready), "
+            "(SELECT COUNT(*) FROM events e WHERE e.room_code=r.code AND e.alert AND e.acked_at IS NULL) "
+            "FROM rooms r ORDER BY r.created_at DESC, r.code")
+        return [dict(zip(("code", "name", "created_at", "machines", "ready", "alerts"), r)) for r in rows]
+
+    # -- machines
+    async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> str | None:
+        async with self._pool().connection() as conn, conn.transaction():
+            old = await (await conn.execute(
+                "SELECT token_hash FROM machines WHERE room_code=%s AND machine_id=%s FOR UPDATE",
+                (room_code, machine["machine_id"]))).fetchone()
+            await conn.execute(
+                "INSERT INTO machines (room_code, machine_id, hostname, os, os_version, facts, token_hash, "
+                "enrolled_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (room_code, machine_id) "
+                "DO UPDATE SET hostname=excluded.hostname, os=excluded.os, os_version=excluded.os_version, "
+                "token_hash=excluded.token_hash, enrolled_at=excluded.enrolled_at",
+                (room_code, machine["machine_id"], machine["hostname"], machine["os"], machine["os_version"],
+                 dumps(machine["facts"]), token_hash, machine["enrolled_at"]))
+        return old[0] if old and old[0] else None
+
+    async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
+        row = await self._one("SELECT room_code, machine_id FROM machines WHERE token_hash=%s", (token_hash,))
+        return (row[0], row[1]) if row else None
+
+    async def add_report(self, room_code: str, machine_id: str, received_at: str,
+                         report: dict[str, Any], summary: dict[str, Any]) -> None:
+        async with self._pool().connection() as conn, conn.transaction():
+            await conn.execute("INSERT INTO reports (room_code, machine_id, received_at, body) "
+                               "VALUES (%s, %s, %s, %s)", (room_code, machine_id, received_at, dumps(report)))
+            await conn.execute(
+                "UPDATE machines SET hostname=%s, os=%s, os_version=%s, facts=%s, ready=%s, report_status=%s, "
+                "report_at=%s, problems=%s WHERE room_code=%s AND machine_id=%s",
+                (summary["hostname"], summary["os"], summary["os_version"], dumps(summary["facts"]),
+                 bool(summary["ready"]), summary["report_status"], summary["report_at"],
+                 dumps(summary["problems"]), room_code, machine_id))
+
+    async def latest_report(self, room_code: str, machine_id: str) -> dict[str, Any] | None:
+        row = await self._one("SELECT body FROM reports WHERE room_code=%s AND machine_id=%s "
+                              "ORDER BY rid DESC LIMIT 1", (room_code, machine_id))
+        return json.loads(row[0]) if row else None
+
+    async def latest_reports(self, room_code: str) -> list[dict[str, Any]]:
+        rows = await self._all("SELECT body FROM reports WHERE rid IN (SELECT MAX(rid) FROM reports "
+                               "WHERE room_code=%s GROUP BY machine_id)", (room_code,))
+        return [json.loads(r[0]) for r in rows]
+
+    async def machines(self, room_code: str, machine_id: str | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT m.machine_id, m.hostname, m.os, m.os_version, m.facts, m.ready, m.report_status, "
+               "m.report_at, m.problems, m.last_seen, m.live, (SELECT COUNT(*) FROM events e WHERE "
+               "e.room_code=m.room_code AND e.machine_id=m.machine_id AND e.alert AND e.acked_at IS NULL) "
+               "FROM machines m WHERE m.room_code=%s")
+        args: tuple = (room_code,)
+        if machine_id is not None:
+            sql += " AND m.machine_id=%s"
+            args += (machine_id,)
+        rows = await self._all(sql + " ORDER BY lower(m.hostname), m.machine_id", args)
+        return [{"machine_id": r[0], "hostname": r[1], "os": r[2], "os_version": r[3],
+                 "facts": json.loads(r[4]), "ready": r[5], "report_status": r[6], "report_at": r[7],
+                 "problems": json.loads(r[8]), "last_seen": r[9], "live_state": json.loads(r[10]),
+                 "alerts": r[11]} for r in rows]
+
+    # -- live state
+    async def save_live(self, room_code: str, machine_id: str, last_seen: str | None,
+                        live: dict[str, Any]) -> None:
+        await self._write("UPDATE machines SET last_seen=COALESCE(%s, last_seen), live=%s "
+                          "WHERE room_code=%s AND machine_id=%s", (last_seen, dumps(live), room_code, machine_id))
+
+    async def live_states(self) -> list[tuple[str, str, str | None, dict[str, Any]]]:
+        rows = await self._all("SELECT room_code, machine_id, last_seen, live FROM machines")
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    # -- events
+    async def insert_events(self, room_code: str, machine_id: str,
+                            events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not events:
+            return []
+        columns = ([e["id"] for e in events], [e["kind"] for e in events], [e["at"] for e in events],
+                   [e["received_at"] for e in events], [dumps(e["details"]) for e in events],
+                   [bool(e["alert"]) for e in events])
+        async with self._pool().connection() as conn, conn.transaction():
+            # seq in commit order within the room, whatever process commits (see the module's doc).
+            await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_APP_LOCK, room_code))
+            inserted = await (await conn.execute(
+                "INSERT INTO events (id, room_code, machine_id, kind, at, received_at, details, alert) "
+                "SELECT id, %s, %s, kind, at, received_at, details, alert FROM unnest("
+                "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[]) WITH ORDINALITY "
+                "AS t(id, kind, at, received_at, details, alert, n) ORDER BY n "
+                "ON CONFLICT (id) DO NOTHING RETURNING id, seq",
+                (room_code, machine_id, *columns))).fetchall()
+            host = await (await conn.execute("SELECT hostname FROM machines WHERE room_code=%s AND machine_id=%s",
+                                             (room_code, machine_id))).fetchone()
+        seqs = dict(inserted)
+        rows = [{"seq": seqs[e["id"]], "id": e["id"], "kind": e["kind"], "at": e["at"], "machine_id": machine_id,
+                 "hostname": host[0] if host else machine_id, "details": e["details"], "alert": bool(e["alert"]),
+                 "acked_at": None, "acked_by": None} for e in events if e["id"] in seqs]
+        rows.sort(key=lambda r: r["seq"])
+        return rows
+
+    async def events(self, room_code: str, after: int = 0, limit: int = 1000,
+                     alerts_only: bool = False, open_only: bool | None = None) -> list[dict[str, Any]]:
+        sql = _EVENT_COLS + "WHERE e.room_code=%s AND e.seq > %s"
+        if alerts_only:
+            sql += " AND e.alert"
+        if open_only is True:
+            sql += " AND e.acked_at IS NULL"
+        elif open_only is False:
+            sql += " AND e.acked_at IS NOT NULL"
+        rows = await self._all(sql + " ORDER BY e.seq LIMIT %s", (room_code, after, limit))
+        return [_event_row(r) for r in rows]
+
+    async def event(self, room_code: str, seq: int) -> dict[str, Any] | None:
+        """One event by its seq (a notification too big to carry the row names it instead)."""
+        row = await self._one(_EVENT_COLS + "WHERE e.room_code=%s AND e.seq=%s", (room_code, seq))
+        return _event_row(row) if row else None
+
+    async def ack(self, room_code: str, event_id: str, by: str, at: str) -> dict[str, Any] | None:
+        async with self._pool().connection() as conn, conn.transaction():
+            await conn.execute("UPDATE events SET acked_at=%s, acked_by=%s WHERE id=%s AND room_code=%s AND alert "
+                               "AND acked_at IS NULL", (at, by, event_id, room_code))
+            row = await (await conn.execute("SELECT id, acked_at, acked_by, machine_id FROM events WHERE id=%s "
+                                            "AND room_code=%s AND alert", (event_id, room_code))).fetchone()
+        return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3]} if row else None
+
+    # -- PV d'incident edits
+    async def pv_edits(self, room_code: str) -> dict[str, Any] | None:
+        row = await self._one("SELECT body, version, updated_at, updated_by FROM pv_edits WHERE room_code=%s",
+                              (room_code,))
+        if row is None:
+            return None
+        return {**json.loads(row[0]), "version": row[1], "updated_at": row[2], "updated_by": row[3]}
+
+    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str, at: str) -> dict[str, Any]:
+        row = await self._one(
+            "INSERT INTO pv_edits AS p VALUES (%s, %s, 1, %s, %s) ON CONFLICT (room_code) DO UPDATE SET "
+            "body=excluded.body, version=p.version + 1, updated_at=excluded.updated_at, "
+            "updated_by=excluded.updated_by RETURNING version", (room_code, dumps(edits), at, by))
+        return {**edits, "version": row[0], "updated_at": at, "updated_by": by}
+
+
+def _event_row(r: tuple) -> dict[str, Any]:
+    return {"seq": r[0], "id": r[1], "kind": r[2], "at": r[3], "machine_id": r[4], "hostname": r[5],
+            "details": json.loads(r[6]), "alert": bool(r[7]), "acked_at": r[8], "acked_by": r[9]}
