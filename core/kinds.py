@@ -28,7 +28,7 @@ BUNDLED = Path(__file__).parent / "data" / "kinds.toml"
 LEVELS = ("journal", "notice", "alert")
 CATEGORIES = ("exam", "tool", "search", "communication", "ai_assistant", "remote_control", "unknown")
 TILE_EFFECTS = ("focus_away", "focus_exam", "net_down", "net_up", "forbidden_add", "forbidden_remove",
-                "stopped", "started", "exam_phase")
+                "stopped", "started", "exam_phase", "flag_on", "flag_off")
 Level = Literal["journal", "notice", "alert"]
 DetailType = Literal["str", "int", "float", "bool", "duration", "time", "host", "category", "level", "list"]
 
@@ -54,6 +54,7 @@ class DetailSpec(_Spec):
     text: str | None = None       # dashboard: translation key with {value}
     wrap: str | None = None       # PV: translation key with {value} when present, "" when absent
     fallback: str | None = None   # the detail used when this one is absent
+    values: str | None = None     # translation key prefix of its values (dash.category. + value)
 
     def clean(self, value: Any) -> Any:
         """The value as declared, or None when it cannot be (then the detail is dropped)."""
@@ -116,6 +117,7 @@ class KindSpec(_Spec):
     pair_by: list[str] = Field(default_factory=list)
     duration: str | None = None
     tile: str | None = None
+    flag: str | None = None       # flag_on / flag_off: the tile's flag
     pv_code: str | None = None
     pv_text: str | None = None
     pv_text_closed: str | None = None
@@ -130,6 +132,8 @@ class KindSpec(_Spec):
         for effect in [self.tile, *(v.tile for v in self.variant)]:
             if effect is not None and effect not in TILE_EFFECTS:
                 raise ValueError(f"unknown tile effect {effect!r} (one of {', '.join(TILE_EFFECTS)})")
+            if effect in ("flag_on", "flag_off") and not self.flag:
+                raise ValueError(f"tile effect {effect!r} needs a `flag`")
 
     def resolve(self, details: dict[str, Any]) -> "KindSpec":
         """This kind as it applies to one event: the first variant its details match, merged in."""

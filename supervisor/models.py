@@ -141,6 +141,11 @@ class MachineOut(BaseModel):
     forbidden: list[str]
     exam: Literal["started", "ended"] | None = Field(None, description="the exam page's last word (exam_started/exam_ended)")
     exam_at: str | None = Field(None, description="when the exam started or ended (the machine's clock)")
+    focus_level: Literal["journal", "notice", "alert"] | None = Field(
+        None, description="when away: the level the companion judged (alert, notice or journal)")
+    focus_category: str | None = Field(None, description="when away: the category of where the candidate is")
+    focus_label: str | None = Field(None, description="when away: the host or program")
+    flags: dict[str, str] = Field(default_factory=dict, description="tile flags (e.g. extension) -> level")
 
 
 class EventOut(BaseModel):

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from core.kinds import kinds
+from core.kinds import KindSpec, kinds
 from supervisor.models import HeartbeatIn
 
 MIN_LOST_S = 6.0
@@ -32,16 +32,25 @@ class LiveState:
     forbidden: list[str] = field(default_factory=list)
     exam: str | None = None      # "started" / "ended": what the exam page told the companion
     exam_at: str | None = None   # when (the event's time, as the machine saw it)
+    # where the candidate is when away, as the companion judged it (focus_lost's details)
+    focus_level: str | None = None
+    focus_category: str | None = None
+    focus_label: str | None = None
+    flags: dict[str, str] = field(default_factory=dict)  # tile flag -> level (extension absent...)
     saved_at: float | None = None  # when this state was last written to the store (monotonic)
 
     def public(self) -> dict[str, Any]:
         return {"live": self.status, "focus": self.focus, "focus_title": self.focus_title,
-                "net": self.net, "forbidden": list(self.forbidden), "exam": self.exam, "exam_at": self.exam_at}
+                "net": self.net, "forbidden": list(self.forbidden), "exam": self.exam, "exam_at": self.exam_at,
+                "focus_level": self.focus_level, "focus_category": self.focus_category,
+                "focus_label": self.focus_label, "flags": dict(self.flags)}
 
     def persisted(self) -> dict[str, Any]:
         return {"status": self.status, "interval_s": self.interval_s, "stopped": self.stopped,
                 "focus": self.focus, "focus_title": self.focus_title, "net": self.net,
-                "forbidden": self.forbidden, "exam": self.exam, "exam_at": self.exam_at}
+                "forbidden": self.forbidden, "exam": self.exam, "exam_at": self.exam_at,
+                "focus_level": self.focus_level, "focus_category": self.focus_category,
+                "focus_label": self.focus_label, "flags": self.flags}
 
 
 class Liveness:
@@ -62,7 +71,9 @@ class Liveness:
                           stopped=bool(saved.get("stopped")), focus=saved.get("focus"),
                           focus_title=saved.get("focus_title"), net=saved.get("net"),
                           forbidden=list(saved.get("forbidden") or []),
-                          exam=saved.get("exam"), exam_at=saved.get("exam_at"))
+                          exam=saved.get("exam"), exam_at=saved.get("exam_at"),
+                          focus_level=saved.get("focus_level"), focus_category=saved.get("focus_category"),
+                          focus_label=saved.get("focus_label"), flags=dict(saved.get("flags") or {}))
         state.status = saved.get("status") or ("lost" if last_seen else "never")
         if state.status == "online":
             # We were down, not the companions: give them a full period to reach us again.
@@ -95,7 +106,7 @@ class Liveness:
         spec = kinds().get(kind).resolve(details)
         effect = _EFFECTS.get(spec.tile or "")
         if effect is not None:
-            effect(state, kind, details, at)
+            effect(state, spec, kind, details, at)
         return state.public() != before
 
     def expire(self) -> list[tuple[Key, float]]:
@@ -113,25 +124,34 @@ class Liveness:
 
 
 # -- tile effects: what an event does to its machine's live state (named by the kinds' spec)
+Effect = Callable[[LiveState, KindSpec, str, dict[str, Any], "str | None"], None]
+
+
 def _text(details: dict[str, Any], name: str) -> str | None:
     value = details.get(name)
     return value if isinstance(value, str) else None
 
 
-def _focus(where: str) -> Callable[[LiveState, str, dict[str, Any], str | None], None]:
-    def apply(state: LiveState, _kind: str, details: dict[str, Any], _at: str | None) -> None:
-        state.focus, state.focus_title = where, _text(details, "title")
-    return apply
+def _focus_away(state: LiveState, spec: KindSpec, _kind: str, details: dict[str, Any], _at: str | None) -> None:
+    state.focus, state.focus_title = "away", _text(details, "title")
+    state.focus_level = spec.level_of(details)
+    state.focus_category = _text(details, "category")
+    state.focus_label = _text(details, "host") or _text(details, "program") or _text(details, "process")
 
 
-def _net(up: bool) -> Callable[[LiveState, str, dict[str, Any], str | None], None]:
-    def apply(state: LiveState, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
+def _focus_exam(state: LiveState, _spec: KindSpec, _kind: str, details: dict[str, Any], _at: str | None) -> None:
+    state.focus, state.focus_title = "exam", _text(details, "title")
+    state.focus_level = state.focus_category = state.focus_label = None
+
+
+def _net(up: bool) -> Effect:
+    def apply(state: LiveState, _spec: KindSpec, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
         state.net = "up" if up else "down"
     return apply
 
 
-def _forbidden(add: bool) -> Callable[[LiveState, str, dict[str, Any], str | None], None]:
-    def apply(state: LiveState, _kind: str, details: dict[str, Any], _at: str | None) -> None:
+def _forbidden(add: bool) -> Effect:
+    def apply(state: LiveState, _spec: KindSpec, _kind: str, details: dict[str, Any], _at: str | None) -> None:
         name = _text(details, "name")
         if name is None:
             return
@@ -141,25 +161,37 @@ def _forbidden(add: bool) -> Callable[[LiveState, str, dict[str, Any], str | Non
     return apply
 
 
-def _stopped(state: LiveState, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
+def _flag(on: bool) -> Effect:
+    def apply(state: LiveState, spec: KindSpec, _kind: str, details: dict[str, Any], _at: str | None) -> None:
+        if spec.flag is None:
+            return
+        if on:
+            state.flags[spec.flag] = spec.level_of(details)
+        else:
+            state.flags.pop(spec.flag, None)
+    return apply
+
+
+def _stopped(state: LiveState, _spec: KindSpec, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
     # Stopped on purpose: it is an alert by itself, no companion_lost on top of it.
     state.stopped = True
     if state.status == "online":
         state.status = "lost"
 
 
-def _started(state: LiveState, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
+def _started(state: LiveState, _spec: KindSpec, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
     state.stopped = False
 
 
-def _exam_phase(state: LiveState, kind: str, _details: dict[str, Any], at: str | None) -> None:
+def _exam_phase(state: LiveState, _spec: KindSpec, kind: str, _details: dict[str, Any], at: str | None) -> None:
     # An outbox replayed late may deliver an older phase after a newer one: keep the newest.
     if at is not None and (state.exam_at is None or at >= state.exam_at):
         state.exam, state.exam_at = kind.removeprefix("exam_"), at
 
 
-_EFFECTS: dict[str, Callable[[LiveState, str, dict[str, Any], str | None], None]] = {
-    "focus_away": _focus("away"), "focus_exam": _focus("exam"), "net_down": _net(False), "net_up": _net(True),
+_EFFECTS: dict[str, Effect] = {
+    "focus_away": _focus_away, "focus_exam": _focus_exam, "net_down": _net(False), "net_up": _net(True),
     "forbidden_add": _forbidden(True), "forbidden_remove": _forbidden(False),
+    "flag_on": _flag(True), "flag_off": _flag(False),
     "stopped": _stopped, "started": _started, "exam_phase": _exam_phase,
 }

@@ -46,7 +46,8 @@ function detailText(kind, d) {
     if (absent(value) || typeof value === "object" || shown.includes(value)) continue;
     shown.push(value);
     let text;
-    if (decl.type === "duration") text = fmtDuration(value);
+    if (decl.values) text = t(decl.values + value);
+    else if (decl.type === "duration") text = fmtDuration(value);
     else if (decl.type === "time") text = fmtTime(value);
     else text = String(value);
     parts.push(decl.text ? t(decl.text, { value: text }) : text);
@@ -136,7 +137,10 @@ function onEvent(ev) {
   const tile = kindSpec(ev.kind, ev.details).tile;
   if (m && (tile === "focus_away" || tile === "focus_exam")) {
     const away = tile === "focus_away";
-    upsertMachine(Object.assign({}, m, { focus: away ? "away" : "exam", focus_title: away ? ((ev.details || {}).title ?? null) : null }));
+    const d = ev.details || {};
+    upsertMachine(Object.assign({}, m, { focus: away ? "away" : "exam", focus_title: away ? (d.title ?? null) : null,
+      focus_level: away ? (d.level || "alert") : null, focus_category: away ? (d.category || null) : null,
+      focus_label: away ? (d.host || d.program || d.process || null) : null }));
   }
   renderFeed();
   renderJournal();

@@ -146,7 +146,9 @@ function liveAlarms(m) {
   const out = [];
   // A lost companion's focus/network/programs are only its last word: not alarms by themselves.
   if (m.live === "lost") return [t("dash.live.alarm.lost")];
-  if (m.focus === "away") out.push(m.focus_title ? t("dash.live.alarm.away_title", { title: m.focus_title }) : t("dash.live.alarm.away"));
+  // Away somewhere the rules allow (a tool, a search) or do not know: the tile says it, no alarm.
+  if (m.focus === "away" && (m.focus_level || "alert") === "alert") out.push(m.focus_label || m.focus_title ? t("dash.live.alarm.away_title", { title: m.focus_label || m.focus_title }) : t("dash.live.alarm.away"));
+  for (const [flag, level] of Object.entries(m.flags || {})) if (level === "alert") out.push(t(`dash.flag.${flag}`));
   if (m.forbidden && m.forbidden.length) out.push(t("dash.live.alarm.forbidden", { names: m.forbidden.join(", ") }));
   if (m.net === "down") out.push(t("dash.live.alarm.net"));
   return out;
@@ -168,9 +170,17 @@ function liveBlock(m) {
     rows.push(el("li", { class: `focus-${m.focus}`, "data-focus": m.focus },
       el("span", { class: "k", text: t("dash.live.focus") }),
       el("span", { class: "v" },
-        m.focus === "exam" ? `✔ ${t("dash.live.focus_exam")}` : `⚠ ${t("dash.live.focus_away")}`,
+        m.focus === "exam" ? `✔ ${t("dash.live.focus_exam")}` : `${(m.focus_level || "alert") === "alert" ? "⚠" : "•"} ${t("dash.live.focus_away")}`,
+        m.focus === "away" && m.focus_category ? el("span", { class: `focus-category level-${m.focus_level || "alert"}`, "data-category": m.focus_category, text: ` ${t(`dash.category.${m.focus_category}`)}` }) : null,
+        m.focus === "away" && m.focus_label ? el("strong", { class: "focus-label", text: ` ${m.focus_label}` }) : null,
         m.focus === "away" && m.focus_title ? el("q", { class: "win-title", text: m.focus_title }) : null,
         m.focus === "away" && awaySince(m) ? el("span", { class: "muted away-since" }, "(", el("time", { "data-age": awaySince(m), datetime: awaySince(m), text: fmtAge(awaySince(m)) }), ")") : null)));
+  }
+  for (const [flag, level] of Object.entries(m.flags || {})) {
+    // e.g. "extension absente": a notice; "extension muette pendant l'épreuve": an alert
+    rows.push(el("li", { class: `flag level-${level}`, "data-flag": flag, "data-level": level },
+      el("span", { class: "k", text: t("dash.live.flag") }),
+      el("span", { class: "v", text: `${level === "alert" ? "⚠" : "•"} ${t(`dash.flag.${flag}.${level}`)}` })));
   }
   if (m.net) {
     rows.push(el("li", { class: `net-${m.net}`, "data-net": m.net },
