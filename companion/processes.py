@@ -48,6 +48,7 @@ class Program:
     ambiguous: frozenset[str] = frozenset()
     original_filenames: frozenset[str] = frozenset()
     companies: tuple[str, ...] = ()
+    args: frozenset[str] = frozenset()   # command-line words that make it this entry (ffmpeg x11grab)
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,18 @@ def load_catalog(os_name: str, text: str | None = None) -> list[Program]:
             ambiguous=frozenset(_norm(n) for n in entry.get("ambiguous", [])),
             original_filenames=frozenset(_norm(n) for n in entry.get("original_filenames", [])),
             companies=tuple(c.lower() for c in entry.get("companies", [])),
+            args=frozenset(a.lower() for a in entry.get("args", [])),
         ))
     return programs
 
 
-def match(proc: Proc, catalog: Iterable[Program], metadata: Metadata | None = None) -> Program | None:
+def match(proc: Proc, catalog: Iterable[Program], metadata: Metadata | None = None,
+          identities: "Identities | None" = None, cmdline: Callable[[int], list[str]] | None = None) -> Program | None:
     """The catalog entry this process is an instance of, or None (see the module's rules)."""
+    if identities is not None and proc.exe:
+        same = identities.program_of(proc.exe)
+        if same is not None:
+            return same   # a copy of an installed catalog program, whatever its name
     name = _norm(proc.name)
     exe_name = _norm(os.path.basename(proc.exe.replace("\\", "/"))) if proc.exe else ""
     meta = metadata(proc.exe) if (metadata and proc.exe) else None
@@ -96,8 +103,74 @@ def match(proc: Proc, catalog: Iterable[Program], metadata: Metadata | None = No
         if by_name and not by_original and (name in program.ambiguous or exe_name in program.ambiguous):
             if not folder or not any(fragment in folder for fragment in program.paths):
                 continue
+        if program.args:
+            words = {w.lower() for w in (cmdline or _cmdline)(proc.pid)}
+            if not words & program.args:
+                continue
         return program
     return None
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return psutil.Process(pid).cmdline()
+    except (psutil.Error, OSError):
+        return []
+
+
+class Identities:
+    """The catalog's programs installed on this machine, known by their executable's content:
+    a copy renamed (``cp /usr/bin/x11vnc /tmp/notes``) is still that program.
+
+    At start, each catalog name found on the PATH (and in the usual install folders) is
+    hashed (SHA-256); a running executable is hashed only when its size is one of theirs, so
+    the scan stays cheap. Results are cached per (path, size, mtime)."""
+
+    def __init__(self, catalog: list[Program], search: Iterable[str] | None = None) -> None:
+        import shutil
+
+        self.by_size: dict[int, dict[str, Program]] = {}
+        self._cache: dict[tuple[str, int, int], Program | None] = {}
+        seen: set[str] = set()
+        folders = list(search) if search is not None else None
+        for program in catalog:
+            for name in sorted(program.names):
+                if program.args or name in program.ambiguous:
+                    continue  # a plain tool (ffmpeg) or a shared name: its content proves nothing
+                path = shutil.which(name, path=os.pathsep.join(folders) if folders is not None else None)
+                if not path:
+                    continue
+                real = os.path.realpath(path)
+                if real in seen:
+                    continue
+                seen.add(real)
+                digest = _digest(real)
+                if digest is not None:
+                    self.by_size.setdefault(os.path.getsize(real), {})[digest] = program
+
+    def program_of(self, exe: str) -> Program | None:
+        try:
+            info = os.stat(exe)
+        except OSError:
+            return None
+        known = self.by_size.get(info.st_size)
+        if not known:
+            return None
+        key = (exe, info.st_size, int(info.st_mtime))
+        if key not in self._cache:
+            digest = _digest(exe)
+            self._cache[key] = known.get(digest) if digest else None
+        return self._cache[key]
+
+
+def _digest(path: str) -> str | None:
+    import hashlib
+
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def list_processes() -> list[Proc]:
@@ -184,7 +257,8 @@ class ForbiddenWatcher:
     def __init__(self, catalog: list[Program], emit: Callable[[Event], None], *,
                  interval_s: float = 2.0, lister: Callable[[], list[Proc]] | None = None,
                  metadata: Metadata | None = None, me: int | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, identities: Identities | None = None,
+                 find_installed: bool = False) -> None:
         self.catalog = catalog
         self.emit = emit
         self.interval_s = interval_s
@@ -192,6 +266,8 @@ class ForbiddenWatcher:
         self.metadata = metadata
         self.me = os.getpid() if me is None else me
         self.clock = clock
+        self.identities = identities
+        self.find_installed = find_installed  # hash the installed catalog programs when run() starts
         self.running: dict[str, _Running] = {}
         # a pid's verdict is cached: reading exe paths and version resources every 2 s for
         # every process would cost more CPU than the rest of the companion together
@@ -207,7 +283,8 @@ class ForbiddenWatcher:
             if proc.pid in family:
                 continue
             key = (proc.pid, proc.name, proc.exe)
-            verdict = self._verdicts[key] if key in self._verdicts else match(proc, self.catalog, self.metadata)
+            verdict = (self._verdicts[key] if key in self._verdicts
+                       else match(proc, self.catalog, self.metadata, self.identities))
             verdicts[key] = verdict
             if verdict is not None:
                 seen.setdefault(verdict.label, []).append(proc)
@@ -239,6 +316,11 @@ class ForbiddenWatcher:
             return sorted(self.running)
 
     def run(self, stop: threading.Event) -> None:
+        if self.identities is None and self.find_installed:
+            try:
+                self.identities = Identities(self.catalog)
+            except Exception as exc:  # renamed copies then go unrecognised; names still count
+                log.warning("installed programs not hashed: %s", exc)
         while not stop.is_set():
             try:
                 self.scan()

@@ -49,7 +49,7 @@ class CompanionConfig:
     heartbeat_s: float = 2.0
     ca_file: str | None = None
     lang: str = "fr"
-    process_interval_s: float = 2.0
+    process_interval_s: float = 0.5
     net_interval_s: float = 3.0
     net_down_after: int = 2
     policy: Any = None   # companion.classify.Policy (--policy FILE); None: the bundled one
@@ -120,7 +120,7 @@ class Session:
         self.tracker = FocusTracker(exam_title=config.exam_title, emit=self.record, own_pids=self.own_pids)
         self.forbidden = forbidden or ForbiddenWatcher(load_catalog(os_name), self.record,
                                                         interval_s=config.process_interval_s,
-                                                        metadata=metadata_reader(os_name))
+                                                        metadata=metadata_reader(os_name), find_installed=True)
         self.network = (NetworkWatcher(config.platform_url, self.record, interval_s=config.net_interval_s,
                                        down_after=config.net_down_after, proxy_for=proxy_for)
                         if config.platform_url else None)
