@@ -1,4 +1,4 @@
-"""``examroom serve`` and ``examroom room create``.
+"""``examroom serve``, ``examroom room create`` and ``examroom room list``.
 
 Facts read: the flags, ``EXAMROOM_ADMIN_PASSWORD``, the certificate and key files, the
 database file. Bad input (unreadable certificate, unusable database, busy port, no admin
@@ -17,6 +17,7 @@ import click
 from agent.i18n import detect_lang, t
 from checks.errors import BadInput
 from supervisor.dburl import DbTarget, open_store, parse_db
+from supervisor.runtime import RuntimeFile, running_servers, uses
 from supervisor.store import Store
 
 
@@ -99,14 +100,20 @@ def serve(host, port, db, admin_password, reset_admin_password, cert, key, lang)
     _check_port(host, port, lang)
     scheme = "https" if cert else "http"
     shown = f"[{host}]" if ":" in host else host
-    click.echo(t("server.listening", lang, url=f"{scheme}://{shown}:{port}/", db=target.shown()), err=True)
+    url = f"{scheme}://{shown}:{port}/"
+    click.echo(t("server.listening", lang, url=url, db=target.shown()), err=True)
     # The database writer thread hands the GIL back and forth with the event loop at every
     # SQLite call; at the default 5 ms switch interval a busy loop makes each handoff wait,
     # and a batch of writes waits tens of milliseconds (bench/ingest.py).
     sys.setswitchinterval(0.0002)
     config = uvicorn.Config(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning",
                             access_log=False, timeout_graceful_shutdown=3)
-    _server_class()(config, app.state.server.hub).run()
+    # tells `examroom room create` on this machine which database this server uses (supervisor/runtime.py)
+    runtime = RuntimeFile(url, target.shown())
+    try:
+        _server_class()(config, app.state.server.hub, runtime).run()
+    finally:
+        runtime.remove()
 
 
 def _server_class():
@@ -116,9 +123,9 @@ def _server_class():
         """uvicorn, plus: on Ctrl+C / SIGTERM the dashboards' streams end at once (their
         EventSource reconnects to the next server), instead of holding the shutdown."""
 
-        def __init__(self, config, hub) -> None:
+        def __init__(self, config, hub, runtime: RuntimeFile) -> None:
             super().__init__(config)
-            self.hub = hub
+            self.hub, self.runtime = hub, runtime
             self.loop = None
 
         async def serve(self, sockets=None) -> None:
@@ -126,6 +133,8 @@ def _server_class():
             await super().serve(sockets)
 
         def handle_exit(self, sig, frame) -> None:
+            # now: uvicorn re-raises the signal once stopped, which ends the process before any finally
+            self.runtime.remove()
             if self.loop is not None:
                 self.loop.call_soon_threadsafe(self.hub.close_all)
             super().handle_exit(sig, frame)
@@ -149,7 +158,7 @@ def create(name, db, lang) -> None:
     name = name.strip()
     if not name or len(name) > 120:
         raise BadInput(t("server.room_name_empty", lang), "NAME", t("server.room_name_empty.hint", lang))
-    store, _target = _open(db, lang)
+    store, _target = _open(_room_db(db, lang), lang)
     created = asyncio.run(_create_room(store, name))
     click.echo(t("server.room_created", lang, name=created["name"], code=created["code"]), err=True)
     click.echo(t("server.room_created.next", lang, code=created["code"]), err=True)
@@ -166,3 +175,60 @@ async def _create_room(store: Store, name: str) -> dict:
         return await Server(store, Hub(), Liveness()).create_room(name)
     finally:
         await store.close()
+
+
+@room.command("list")
+@click.option("--db", metavar="PATH|URL", help="The server's database, as for 'examroom serve --db' "
+              "(default: the running server's, else the SQLite file in the server's data folder).")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
+def list_rooms(db, lang) -> None:
+    """List the rooms of the server's database: code, name, machines, ready, open alerts."""
+    from agent.i18n import fmt_datetime
+
+    lang = lang or detect_lang()
+    store, target = _open(_room_db(db, lang), lang)
+    rooms = asyncio.run(_rooms(store))
+    if not rooms:
+        click.echo(t("server.room_list.empty", lang, db=target.shown()), err=True)
+        return
+    header = [t(f"server.room_list.{c}", lang) for c in ("code", "name", "machines", "ready", "alerts", "created")]
+    rows = [[r["code"], r["name"], str(r["machines"]), str(r["ready"]), str(r["alerts"]),
+             fmt_datetime(r["created_at"], lang)] for r in rooms]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+async def _rooms(store: Store) -> list[dict]:
+    await store.start()
+    try:
+        return await store.rooms()
+    finally:
+        await store.close()
+
+
+def _room_db(db: str | None, lang: str) -> str | None:
+    """The database the room commands use: --db, else the running server's (supervisor/runtime.py).
+
+    Says on stderr which running server's database it took, or that --db is not the one a
+    running server shows on its dashboard."""
+    servers = running_servers()
+    if db is not None:
+        asked = parse_db(db).shown()
+        if servers and not any(uses(s, asked) for s in servers):
+            for s in servers:
+                click.echo(t("server.room_db_elsewhere", lang, url=s.url, running=s.db, db=asked), err=True)
+        return db
+    if not servers:
+        return None
+    default = parse_db(None).shown()
+    dbs = {s.db for s in servers}
+    if len(dbs) > 1:
+        if any(uses(s, default) for s in servers):
+            return None
+        listed = "; ".join(f"{s.url} ({s.db})" for s in servers)
+        raise BadInput.keyed("server.room_db_ambiguous", "--db", "server.room_db_ambiguous.hint", servers=listed)
+    server = servers[0]
+    if not uses(server, default):
+        click.echo(t("server.room_db_running", lang, url=server.url, db=server.db), err=True)
+    return server.db

@@ -22,7 +22,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from platformdirs import user_data_dir
 
 # Like Pix's own access codes: no 0/O, 1/I/L, so a code read aloud in a room is typed right.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -55,7 +54,9 @@ def dumps(value: Any) -> str:
 
 
 def default_db_path() -> Path:
-    return Path(user_data_dir("examroom", appauthor=False)) / "server" / "examroom-server.sqlite3"
+    from supervisor.runtime import server_home
+
+    return server_home() / "examroom-server.sqlite3"
 
 
 class Store(Protocol):

@@ -1,6 +1,8 @@
-"""Fixtures shared by the server tests: the store backends (SQLite file, private PostgreSQL)."""
+"""Fixtures shared by the tests: the store backends (SQLite file, private PostgreSQL), and the
+session-wide settings every test (and every process it starts) inherits."""
 from __future__ import annotations
 
+import os
 from typing import Iterator
 
 import pytest
@@ -33,3 +35,11 @@ def store_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _server_home(tmp_path_factory):
+    """The servers the tests start write their runtime files (supervisor/runtime.py) here, not in
+    the user's data folder, where `examroom room create` of a real install would read them."""
+    os.environ["EXAMROOM_SERVER_HOME"] = str(tmp_path_factory.mktemp("server-home"))
+    yield
