@@ -7,6 +7,10 @@ A policy file is flat TOML, every key optional::
     min_free_space_gb = 2
     min_bandwidth_mbps = 10
     per_candidate_mbps = 0.5
+    # The platform's Pix Companion extension (check pix_companion): its store ids. A centre
+    # that deploys another build (a self-hosted copy) adds its id here.
+    pix_companion_chromium_ids = ["pgpjajcmfbfdmcgjlbiengidaknopaok"]
+    pix_companion_firefox_ids = ["companion@pix.fr"]
 """
 from __future__ import annotations
 
@@ -29,6 +33,11 @@ class Policy(BaseModel):
     # What one candidate needs at once; TAO measures 0.16-0.5 Mbit/s per test taker, and
     # Pix questions download attachments and play videos, so we take the upper end.
     per_candidate_mbps: float = Field(0.5, gt=0)
+    # Pix Companion's ids: Chrome Web Store (also what Edge installs, through the CRX update
+    # URL) and addons.mozilla.org, as the platform's own deployment scripts force them
+    # (ExtensionSettings/ExtensionInstallForcelist with these ids; AMO slug "pix-companion").
+    pix_companion_chromium_ids: list[str] = Field(default_factory=lambda: ["pgpjajcmfbfdmcgjlbiengidaknopaok"])
+    pix_companion_firefox_ids: list[str] = Field(default_factory=lambda: ["companion@pix.fr"])
 
 
 def load_policy(path: str | Path | None) -> Policy:

@@ -5,7 +5,7 @@ import importlib
 from types import ModuleType
 
 CHECK_IDS: tuple[str, ...] = (
-    "browser", "pdf_reader", "office_suite", "image_editor", "video_editor",
+    "browser", "pix_companion", "pdf_reader", "office_suite", "image_editor", "video_editor", "sound",
     "storage", "archive", "screen", "mouse", "bandwidth", "whitelist",
 )
 
