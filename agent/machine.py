@@ -18,6 +18,7 @@ import psutil
 from agent.report import Machine
 from agent.state import hostname, machine_id
 from checks.probes import OS_MACOS, OS_WINDOWS, Host
+from checks.probes.virt import virt_facts
 from checks.result import CheckResult
 
 _CPU_KEY = r"HKLM\HARDWARE\DESCRIPTION\System\CentralProcessor\0"
@@ -55,6 +56,12 @@ def machine_facts(host: Host) -> dict[str, object]:
     if user:
         facts["user"] = user
     facts["ip_addresses"] = ip_addresses()
+    # A VM/VDI desktop and a test run over RDP/VNC/SSH change what screen and mouse mean.
+    virt = virt_facts(host)
+    if virt.virtual_machine:
+        facts["virtual_machine"] = virt.virtual_machine
+    if virt.remote_session:
+        facts["remote_session"] = virt.remote_session
     return facts
 
 

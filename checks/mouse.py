@@ -8,6 +8,7 @@ cannot be read are ``error``.
 from __future__ import annotations
 
 from checks.base import CheckContext
+from checks.remote import over_remote_session
 from checks.probes.pointing import PointingDevice, read_pointing
 from checks.result import CheckResult, Item, Status
 
@@ -19,6 +20,10 @@ def budget_s(ctx: CheckContext) -> float:
 
 
 def run(ctx: CheckContext) -> CheckResult:
+    return over_remote_session(ctx, _measure(ctx))  # over RDP/VNC/SSH: the viewer's, a warn
+
+
+def _measure(ctx: CheckContext) -> CheckResult:
     facts = read_pointing(ctx.host)
     if not facts.readable:
         return ctx.result(CHECK_ID, Status.error, ctx.t("mouse.unreadable", reason=facts.reason),

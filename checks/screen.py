@@ -8,6 +8,7 @@ Pix page 683 CSS px), the result is a ``warn``: the panel is fine, the setting i
 from __future__ import annotations
 
 from checks.base import CheckContext
+from checks.remote import over_remote_session
 from checks.probes.displays import Display, read_displays
 from checks.result import CheckResult, Item, Status
 
@@ -19,6 +20,10 @@ def budget_s(ctx: CheckContext) -> float:
 
 
 def run(ctx: CheckContext) -> CheckResult:
+    return over_remote_session(ctx, _measure(ctx))  # over RDP/VNC/SSH: the viewer's, a warn
+
+
+def _measure(ctx: CheckContext) -> CheckResult:
     facts = read_displays(ctx.host)
     need = ctx.policy.min_screen_width_px
     if facts.problem == "no_display":

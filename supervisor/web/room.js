@@ -138,6 +138,8 @@ function facts(m) {
   if (f.cpu_count) out.push(t("dash.fact.cpu", { n: fmtNumber(f.cpu_count) }));
   if (f.ram_gb) out.push(t("dash.fact.ram", { gb: fmtNumber(f.ram_gb, 1) }));
   if (f.screen_px || f.screen_width) out.push(t("dash.fact.screen", { px: fmtNumber(f.screen_px || f.screen_width) }));
+  if (f.virtual_machine) out.push(t("dash.fact.vm", { name: f.virtual_machine }));
+  if (f.remote_session) out.push(t("dash.fact.remote", { kind: f.remote_session }));
   return out;
 }
 
