@@ -97,7 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="examroom supervisor", version=__version__, lifespan=lifespan,
                   description="Supervisor server of examroom: rooms, machine reports, live session events.",
-                  docs_url="/api/docs", redoc_url=None)
+                  # No swagger page: it loads its script from a CDN (a third party on the
+                  # dashboard's origin, broken offline). /openapi.json stays.
+                  docs_url=None, redoc_url=None)
     app.state.server = server
     app.state.settings = settings
     app.state.admin_state = admin_state
@@ -119,7 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        retry = exc.detail.get("retry_after_s") if isinstance(exc.detail, dict) else None
+        if exc.status in (429, 503) and isinstance(retry, int):
+            headers["Retry-After"] = str(retry)
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

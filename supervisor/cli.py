@@ -1,12 +1,14 @@
 """``examroom serve``, ``examroom room create`` and ``examroom room list``.
 
-Facts read: the flags, ``EXAMROOM_ADMIN_PASSWORD``, the certificate and key files, the
+Facts read: the flags, ``EXAMROOM_ADMIN_PASSWORD`` (or ``--admin-password-file``, or a
+prompt), the certificate and key files, the
 database file. Bad input (unreadable certificate, unusable database, busy port, no admin
 password on a fresh database) is one line and exit code 2, before anything starts.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sqlite3
 import ssl
@@ -17,6 +19,7 @@ import click
 from agent.i18n import detect_lang, t
 from checks.errors import BadInput
 from supervisor.dburl import DbTarget, open_store, parse_db
+from supervisor.passwords import read_password_file, require_strong
 from supervisor.runtime import RuntimeFile, running_servers, uses
 from supervisor.store import Store
 
@@ -25,6 +28,8 @@ def _open(db: str | None, lang: str) -> tuple[Store, DbTarget]:
     """The store ``--db`` names (a path or a URL, supervisor/dburl.py), or one line and exit 2."""
     target = parse_db(db)
     try:
+        if target.kind == "sqlite":
+            private_db_files(target.path)
         store = open_store(target)
         asyncio.run(_reachable(store))
         return store, target
@@ -45,8 +50,45 @@ async def _reachable(store: Store) -> None:
     await store.close()
 
 
+async def _has_admin(store: Store) -> bool:
+    await store.start()
+    try:
+        return await store.admin_hash() is not None
+    finally:
+        await store.close()
+
+
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def private_db_files(path: Path) -> None:
+    """The database holds password hashes and every candidate's events: readable by the
+    server's account only. SQLite gives its -wal and -shm files the mode of the database
+    file, so creating it 0600 (and tightening an older one) covers all three."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        candidate = Path(f"{path}{suffix}")
+        if candidate.exists() and os.name == "posix":
+            os.chmod(candidate, 0o600)
+
+
+def _admin_password(given: str | None, password_file: str | None, store: Store, reset: bool, lang: str) -> str | None:
+    """The admin password from the flag/env, a file or a prompt; checked when it will be stored."""
+    source = click.get_current_context().get_parameter_source("admin_password")
+    if given and source == click.core.ParameterSource.COMMANDLINE:
+        click.echo(t("server.admin_password_argv", lang), err=True)
+    password = read_password_file(password_file, lang) if password_file else given
+    will_store = reset or not asyncio.run(_has_admin(store))
+    if not password and will_store and sys.stdin.isatty():
+        password = click.prompt(t("server.admin_password_prompt", lang), hide_input=True,
+                                confirmation_prompt=True, err=True)
+    if password and will_store:
+        where = ("--admin-password-file" if password_file else "EXAMROOM_ADMIN_PASSWORD"
+                 if source == click.core.ParameterSource.ENVIRONMENT else "--admin-password")
+        require_strong(password, where, lang)
+    return password
 
 
 def _check_tls(cert: str | None, key: str | None, lang: str) -> None:
@@ -79,11 +121,13 @@ def _check_port(host: str, port: int, lang: str) -> None:
               "data folder) or postgresql://USER@HOST:PORT/DB (password from PGPASSWORD or ~/.pgpass).")
 @click.option("--admin-password", envvar="EXAMROOM_ADMIN_PASSWORD",
               help="Admin password on the first start (or env EXAMROOM_ADMIN_PASSWORD); later, the stored one wins.")
-@click.option("--reset-admin-password", is_flag=True, help="Replace the stored admin password by --admin-password.")
+@click.option("--admin-password-file", metavar="FILE",
+              help="Read the admin password from the first line of FILE (not visible in the process list).")
+@click.option("--reset-admin-password", is_flag=True, help="Replace the stored admin password by the one given.")
 @click.option("--cert", metavar="FILE", help="HTTPS certificate (PEM), with --key.")
 @click.option("--key", metavar="FILE", help="Private key of the HTTPS certificate (PEM).")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
-def serve(host, port, db, admin_password, reset_admin_password, cert, key, lang) -> None:
+def serve(host, port, db, admin_password, admin_password_file, reset_admin_password, cert, key, lang) -> None:
     """Run the supervisor server and its dashboard."""
     import uvicorn
 
@@ -92,6 +136,7 @@ def serve(host, port, db, admin_password, reset_admin_password, cert, key, lang)
     lang = lang or detect_lang()
     _check_tls(cert, key, lang)
     store, target = _open(db, lang)
+    admin_password = _admin_password(admin_password, admin_password_file, store, reset_admin_password, lang)
     app = create_app(Settings(store=store, admin_password=admin_password,
                               reset_admin_password=reset_admin_password, lang=lang))
     state = app.state.admin_state

@@ -9,11 +9,11 @@ companion lost or stopped is A1).
 """
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime, tzinfo
 from typing import Any
 
+from agent import csvsafe
 from agent.i18n import t
 from core.kinds import KindSpec, kinds
 
@@ -41,9 +41,9 @@ def _elapsed(start: str, end: str) -> float | None:
     try:
         a = datetime.fromisoformat(start.replace("Z", "+00:00"))
         b = datetime.fromisoformat(end.replace("Z", "+00:00"))
-    except ValueError:
+        delta = (b - a).total_seconds()
+    except (ValueError, TypeError, OverflowError):  # rows stored before dates were bounded
         return None
-    delta = (b - a).total_seconds()
     return delta if delta >= 0 else None
 
 
@@ -135,8 +135,8 @@ def _clock(value: Any, tz: tzinfo | None) -> str:
         return "?"
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(tz).strftime("%H:%M:%S")
-    except ValueError:
-        return value
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-14:00 is past datetime.max in UTC
+        return value[:40]
 
 
 def draft_csv(lines: list[dict[str, Any]], lang: str, tz: tzinfo | None = None,
@@ -144,7 +144,7 @@ def draft_csv(lines: list[dict[str, Any]], lang: str, tz: tzinfo | None = None,
     """The draft as CSV; with ``edits`` (the supervisors' record), as they completed it: changed
     cells, then the lines they added, then their global comment."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";" if lang == "fr" else ",", lineterminator="\r\n")
+    writer = csvsafe.writer(out, delimiter=";" if lang == "fr" else ",", lineterminator="\r\n")
     writer.writerow([t(f"incident.col.{c}", lang) for c in ("time", "hostname", "code", "label", "details")])
     changed = (edits or {}).get("edits") or {}
     for line in lines:

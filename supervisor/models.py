@@ -6,7 +6,7 @@ them, it never re-evaluates a check. Floats refuse NaN and infinities (they are 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -105,7 +105,7 @@ class HeartbeatIn(_In):
     interval_s: float | None = Field(None, gt=0, le=3600)
     net: NetIn | None = None
     focus: FocusIn | None = None
-    forbidden: list[str] | None = Field(None, max_length=200)
+    forbidden: list[Annotated[str, Field(max_length=256)]] | None = Field(None, max_length=200)
     companion_version: str | None = Field(None, max_length=64)
 
 

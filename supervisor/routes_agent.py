@@ -6,6 +6,7 @@ token. A machine token only ever writes rows of its own (room, machine id).
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,6 +15,7 @@ from agent import __version__
 from agent.report import Report
 from core.kinds import kinds
 from supervisor.auth import MACHINE_PREFIX, new_token, token_hash
+from supervisor import limits
 from supervisor.deps import ApiError, get_server, machine_auth, room_of
 from supervisor.models import (EnrollIn, EnrollOut, ErrorBody, EventsIn, EventsOut, HeartbeatIn,
                                HeartbeatOut, ReportOut)
@@ -59,6 +61,7 @@ async def enroll(body: EnrollIn, request: Request, server: Server = Depends(get_
     machine = body.machine.model_dump(mode="json")
     machine["id"] = machine_id
     _storable(machine)
+    limits.check_machine(machine)
     token = new_token(MACHINE_PREFIX)
     await server.enroll(room["code"], machine, token_hash(token))
     await server.publish_machine(room["code"], machine_id)
@@ -75,8 +78,9 @@ async def post_report(report: Report, who: tuple[str, str] = Depends(machine_aut
                        f"this token belongs to machine {machine_id!r}, not {report.machine.id!r}")
     data = report.to_dict()
     _storable(data)
+    data = limits.check_report(data, datetime.now(timezone.utc))
     await server.report(room, machine_id, data)
-    return ReportOut(machine_id=machine_id, report_at=report.finished_at, status=report.status.value,
+    return ReportOut(machine_id=machine_id, report_at=data["finished_at"], status=report.status.value,
                      ready=report.ready)
 
 
@@ -89,16 +93,25 @@ async def post_events(body: EventsIn, who: tuple[str, str] = Depends(machine_aut
 
 async def store_events(server: Server, who: tuple[str, str], body: EventsIn) -> EventsOut:
     events = []
-    for event in body.events:
+    received = datetime.now(timezone.utc)
+    server_only = kinds().server_only()
+    for n, event in enumerate(body.events):
+        if event.kind in server_only:
+            raise ApiError(422, "server_kind", f"events[{n}].kind: {event.kind!r} is raised by the server only, "
+                           "never sent by a machine", {"field": f"events[{n}].kind"})
         extra = dict(event.model_extra or {})
         nested = extra.pop("details", None)
         details = {**nested, **extra} if isinstance(nested, dict) else extra
         if nested is not None and not isinstance(nested, dict):
             details["details"] = nested
+        limits.check_details(details, f"events[{n}]")
         # typed as the kind's spec declares (machines are untrusted: a list where a name is
         # expected, or a megabyte of undeclared details, never reaches the consumers)
         details = kinds().clean(event.kind, details)
-        events.append({"id": str(event.id), "kind": event.kind, "at": iso(event.at), "details": details})
+        at = limits.sane_time(event.at, received)
+        if at is received:
+            details["at_claimed"] = str(event.model_dump(mode="json")["at"])[:64]
+        events.append({"id": str(event.id), "kind": event.kind, "at": iso(at), "details": details})
     _storable([e["details"] for e in events])
     stored, duplicates = await server.events(who[0], who[1], events)
     return EventsOut(stored=stored, duplicates=duplicates)

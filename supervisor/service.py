@@ -10,10 +10,11 @@ then behave the same.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
-from supervisor import rules
+from supervisor import diskfull, rules
 from supervisor.auth import LoginThrottle
 from supervisor.live import Hub
 from supervisor.models import HeartbeatIn
@@ -162,10 +163,11 @@ class Server:
             await asyncio.sleep(period_s)
             try:
                 await self.check_lost()
-            except Exception:  # a failed round (disk full...) must not stop the watchdog
-                import logging
-
-                logging.getLogger("examroom.watchdog").exception("watchdog round failed")
+            except Exception as exc:  # a failed round (disk full...) must not stop the watchdog
+                if diskfull.is_disk_full(exc):
+                    diskfull.episode.failed(exc)  # one log line per episode, not one per second
+                else:
+                    logging.getLogger("examroom.watchdog").exception("watchdog round failed")
 
     # -- supervisors
     async def ack(self, room: str, event_id: str, by: str) -> dict[str, Any] | None:

@@ -244,7 +244,12 @@ function pvDefined(edit) {
 /** The draft as edited, as CSV (BOM and ';' in French, like the server's exports). */
 function pvCsv(code) {
   const sep = state.lang === "fr" ? ";" : ",";
-  const quote = (v) => `"${String(v ?? "").replace(/"/g, '""')}"`;
+  // OWASP CSV injection: a cell starting with = + - @ tab or CR would be a formula in a
+  // spreadsheet; prefixed with an apostrophe it is text (as agent/csvsafe.py does server-side).
+  const quote = (v) => {
+    const text = String(v ?? "");
+    return `"${(/^[=+\-@\t\r]/.test(text) ? "'" + text : text).replace(/"/g, '""')}"`;
+  };
   const lines = [["dash.pv.col.time", "dash.pv.col.host", "dash.pv.col.code", "dash.pv.col.label", "dash.pv.col.details"].map((k) => quote(t(k))).join(sep)];
   for (const tr of document.querySelectorAll("#pv-table tbody tr")) {
     lines.push([...tr.cells].slice(0, 5).map((td) => quote(td.textContent.trim())).join(sep));
