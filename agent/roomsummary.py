@@ -5,10 +5,10 @@ export, so a CSV from either reads the same.
 """
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 
+from agent import csvsafe
 from agent.i18n import t
 from agent.report import Report
 from checks.registry import CHECK_IDS
@@ -63,7 +63,7 @@ def csv_text(rows: list[MachineRow], lang: str) -> str:
     spreadsheet; ',' otherwise.
     """
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";" if lang == "fr" else ",", lineterminator="\r\n")
+    writer = csvsafe.writer(out, delimiter=";" if lang == "fr" else ",", lineterminator="\r\n")
     writer.writerow([t("summary.col.hostname", lang), t("summary.col.machine_id", lang),
                      t("summary.col.os", lang), t("summary.col.ready", lang),
                      t("summary.col.report_at", lang)]

@@ -39,12 +39,13 @@ class LiveServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> "LiveServer":
-        env = dict(os.environ, EXAMROOM_HOME=str(self.tmp / "server-home"), **self.env)
-        env.pop("EXAMROOM_ADMIN_PASSWORD", None)
+        # The password through the environment, as the README says (not visible in ps).
+        env = {**os.environ, "EXAMROOM_HOME": str(self.tmp / "server-home"), "EXAMROOM_ADMIN_PASSWORD": PASSWORD,
+               **self.env}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "agent", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--db", self.db_url or str(self.db), "--admin-password", PASSWORD, *self.args],
+                 "--db", self.db_url or str(self.db), *self.args],
                 stdout=out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -111,6 +112,10 @@ class LiveServer:
 
     def get(self, path: str, headers: dict[str, str], **params: Any) -> requests.Response:
         return requests.get(f"{self.url}/api/v1{path}", headers=headers, params=params, timeout=10,
+                            verify=self.verify)
+
+    def put_json(self, path: str, headers: dict[str, str], body: Any) -> requests.Response:
+        return requests.put(f"{self.url}/api/v1{path}", headers=headers, json=body, timeout=10,
                             verify=self.verify)
 
     def post(self, path: str, headers: dict[str, str], body: Any) -> requests.Response:

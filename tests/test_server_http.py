@@ -229,7 +229,7 @@ def test_serve_refuses_bad_input_with_exit_2(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        taken = serve("--admin-password", "x", "--port", str(busy.getsockname()[1]))
+        taken = serve("--admin-password", "a long enough password", "--port", str(busy.getsockname()[1]))
     assert taken.returncode == 2 and "--port" in taken.stderr and "Traceback" not in taken.stderr
 
 
