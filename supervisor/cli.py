@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import ssl
 import sys
+from pathlib import Path
 
 import click
 
