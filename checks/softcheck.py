@@ -53,7 +53,14 @@ def age_text(ctx: CheckContext, dated: Dated) -> str:
 def item(ctx: CheckContext, program: Program, status: Status, dated: Dated | None = None, **extra) -> Item:
     return Item(name=program.name, version=program.version,
                 released=dated.released.isoformat() if dated and dated.released else None,
-                status=status, detail=program.detail, kind=program.kind, **extra)
+                status=status, detail=detail(ctx, program), kind=program.kind, **extra)
+
+
+def detail(ctx: CheckContext, program: Program) -> str:
+    """Where the program is and how we know, in words a technician reads:
+    ``/usr/bin/chromium (Debian package, applications menu)``."""
+    how = [ctx.t(f"software.source.{s}") for s in program.sources]
+    return f"{program.path or '?'} ({', '.join(dict.fromkeys(how))})"
 
 
 def join(ctx: CheckContext, names: list[str]) -> str:

@@ -224,7 +224,8 @@ def test_login_room_tiles_and_a_tile_turning_green_without_reload(server, browse
 
     room = code
     pc1 = FakeAgent(server, room, "PC-01", cpu_count=4, ram_gb=8.0)
-    pc2 = FakeAgent(server, room, "PC-02", cpu_count=2, ram_gb=4.0)
+    pc2 = FakeAgent(server, room, "PC-02", cpu_count=2, ram_gb=4.0, virtual_machine="VDI (Citrix)",
+                    remote_session="RDP")
     pc3 = FakeAgent(server, room, "PC-03", cpu_count=4, ram_gb=8.0)
     pc4 = FakeAgent(server, room, "PC-04")
     pc1.report()
@@ -246,6 +247,8 @@ def test_login_room_tiles_and_a_tile_turning_green_without_reload(server, browse
     # Tiles sorted by host name, with facts and the failing checks' remediations.
     assert page.locator(".tile .hostname").all_inner_texts() == ["PC-01", "PC-02", "PC-03", "PC-04"]
     assert "4 cœurs" in tile(page, pc1).inner_text() and "8 Go de RAM" in tile(page, pc1).inner_text()
+    # A VDI desktop tested over RDP says so on its tile (machine facts of the report).
+    assert "VM VDI (Citrix)" in tile(page, pc2).inner_text() and "testé à distance (RDP)" in tile(page, pc2).inner_text()
     red = tile(page, pc3)
     assert red.locator(".problems").get_attribute("open") is not None  # a red tile opens its list
     assert "Ouvrir app.pix.fr dans le filtre du proxy" in red.inner_text()

@@ -191,7 +191,7 @@ def test_real_chromium_profile_through_examroom_check(chromium_with_pix, tmp_pat
     done = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "pix_companion", "--lang", "en",
                            "--json", "-"], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
-    result = json.loads(done.stdout)["checks"][0]
+    result = next(c for c in json.loads(done.stdout)["checks"] if c["id"] == "pix_companion")
     pix = {i["browser"]: i for i in result["items"] if i["extension"] == "Pix Companion"}
     assert pix["Chromium"]["status"] == "ok" and pix["Chromium"]["state"] == "installed", pix
     if "Firefox ESR" in pix:  # no Firefox profile in this fresh home: missing, and the fix says how

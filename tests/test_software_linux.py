@@ -88,7 +88,8 @@ def test_outdated_browser_beside_a_recent_one_is_a_warning(tmp_path):
     items = {i.name: i for i in result.items}
     assert items["Firefox ESR"].status == Status.fail and items["Firefox ESR"].released == "2023-07-04"
     assert items["Chromium"].status == Status.ok and items["Chromium"].released
-    assert "/usr/bin/chromium" in items["Chromium"].detail and "dpkg" in items["Chromium"].detail
+    assert "/usr/bin/chromium" in items["Chromium"].detail and "Debian package" in items["Chromium"].detail
+    assert "version_output" not in items["Chromium"].detail  # words for people, not our source names
 
 
 def test_only_outdated_browsers_fail_and_none_fails(tmp_path):

@@ -3,6 +3,7 @@ as regedit writes them) parsed into the dict-backed registry: two installs of on
 older installer names, Office LTSC 2021 with Visio, Adobe Reader X / XI."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,27 @@ def test_office_ltsc_2021_with_visio_is_complete_and_dated_old(tmp_path):
     item = result.items[0]
     assert item.released == "2021-09-16" and item.age == "old" and item.missing == []
     assert "2021 LTSC" in result.summary and "date de plus de 2 ans" in result.summary
+
+
+def test_reg_samples_through_the_crash_test_and_its_reports(tmp_path):
+    """The same .reg samples through what ``examroom check`` runs (the crash test's runner, the
+    JSON report and the HTML renderer); only reading the live registry is Windows-only."""
+    from agent.crashtest import run_crash_test
+    from agent.render.html import render_report_html
+    from agent.report import Report
+
+    keys = {**exported("firefox_esr_reader_x.reg"), **exported("office_ltsc2021_visio.reg")}
+    host = Host.fake("windows", tmp_path, registry=keys)
+    ids = ["browser", "pix_companion", "pdf_reader", "office_suite"]
+    report = run_crash_test(ids, CheckContext(host=host, lang="en"))
+    data = json.loads(report.model_dump_json(by_alias=True))
+    checks = {c["id"]: c for c in data["checks"]}
+    assert checks["browser"]["status"] == "warn"
+    assert sorted((i["name"], i["version"]) for i in checks["browser"]["items"]) == [
+        ("Firefox", "115.0"), ("Firefox", "160.0"), ("Firefox ESR", "31.8.0")]
+    assert checks["office_suite"]["status"] == "fail" and checks["office_suite"]["items"][0]["released"] == "2021-09-16"
+    assert any(i["name"] == "Adobe Acrobat Reader" and i["version"] == "10.1.2" for i in checks["pdf_reader"]["items"])
+    assert checks["pix_companion"]["status"] == "fail" and "Firefox" in checks["pix_companion"]["summary"]
+    assert data["ready"] is False
+    html = render_report_html(Report.model_validate(data))
+    assert "Firefox 115.0" in html and "2021 LTSC" in html

@@ -53,7 +53,7 @@ def _check(env: dict, home: Path) -> dict:
     done = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "sound", "--lang", "en", "--json", "-"],
                           capture_output=True, text=True, timeout=60, env={**env, "EXAMROOM_HOME": str(home)})
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
-    return json.loads(done.stdout)["checks"][0]
+    return next(c for c in json.loads(done.stdout)["checks"] if c["id"] == "sound")
 
 
 def test_real_pulseaudio_sink_then_muted(pulse, tmp_path):
