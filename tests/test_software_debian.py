@@ -181,3 +181,29 @@ def test_examroom_check_reports_each_debian_package_once_with_its_version_and_da
         assert "Microsoft 365" not in office["remediation"]
     # Nothing else claims to be a second Firefox (the /usr/bin/firefox wrapper).
     assert [i["name"] for i in checks["browser"]["items"]].count("Firefox") == 0
+
+
+def test_alternatives_links_lead_to_the_package_file(tmp_path):
+    from checks.probes.linuxpkg import read_owners, resolve
+
+    host = debian(tmp_path)
+    real = resolve(host, host.path("/usr/bin/x-www-browser"))  # /etc/alternatives -> firefox-esr
+    assert real == host.path("/usr/lib/firefox-esr/firefox-esr")
+    owners = read_owners(host, ["firefox-esr"])
+    assert owners.owner("/usr/lib/firefox-esr/firefox-esr") == "firefox-esr"
+    assert owners.owner("/usr/bin/firefox") == "firefox-esr"  # the diverting package's wrapper
+
+
+def test_a_firefox_in_opt_beside_the_distribution_package_is_a_second_install(tmp_path):
+    host = debian(tmp_path, mozilla_deb=True)
+    opt = host.path("/opt/firefox/firefox")
+    _file(opt, "\x7fELF\0")
+    _file(host.path("/usr/local/bin/firefox"), '#!/bin/sh\nexec /opt/firefox/firefox "$@"\n')
+    host = Host.fake("linux", host.root, env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
+                     commands={"firefox": "Mozilla Firefox 115.0\n"})
+    inv = inventory(host)
+    assert sorted((p.name, p.version) for p in inv.of_kind("browser")) == [
+        ("Firefox", "115.0"), ("Firefox", "145.0.1"), ("Firefox ESR", "140.5.0")]
+    result = browser.run(CheckContext(host=host, lang="en"))
+    old = next(i for i in result.items if i.version == "115.0")
+    assert old.status == Status.fail and "/usr/local/bin/firefox" in old.detail and result.status == Status.warn

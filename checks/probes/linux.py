@@ -1,15 +1,18 @@
 """Software facts on Linux.
 
-Reads, all through the Host: programs of the catalog on PATH and their ``--version``
-output (run concurrently, each capped, since a browser can take seconds to answer); XDG
-``.desktop`` files under ``$XDG_DATA_HOME`` (default ``~/.local/share``), ``$XDG_DATA_DIRS``
-(default ``/usr/local/share:/usr/share``), the flatpak exports (``/var/lib/flatpak/exports/share``,
-``~/.local/share/flatpak/exports/share``) and snap's ``/var/lib/snapd/desktop``; versions of
-flatpak apps (AppStream metainfo) and snaps (``/snap/<name>/current/meta/snap.yaml``); the
-dpkg database ``/var/lib/dpkg/status`` read directly (fast), and ``rpm -qa`` where rpm exists;
-the default application for PDF from ``mimeapps.list`` (``$XDG_CONFIG_HOME``, ``$XDG_CONFIG_DIRS``,
-then the data dirs). LibreOffice's own builds (``libobasis24.8-calc``, ``libreoffice24.8-draw.desktop``)
-are read under the distribution's names.
+Reads, all through the Host: the dpkg database ``/var/lib/dpkg/status`` read directly (fast)
+and ``rpm -qa`` where rpm exists; programs of the catalog on PATH, each followed to the real
+program (links, alternatives, wrapper scripts, dpkg diversions: ``linuxpkg.py``) and dated by
+the package that owns it, by snap/flatpak metadata, and only when nothing else tells by its
+``--version`` output (run concurrently, each capped, cached by path, size and mtime:
+``versioncache.py``); XDG ``.desktop`` files under ``$XDG_DATA_HOME`` (default
+``~/.local/share``), ``$XDG_DATA_DIRS`` (default ``/usr/local/share:/usr/share``), the flatpak
+exports (``/var/lib/flatpak/exports/share``, ``~/.local/share/flatpak/exports/share``) and
+snap's ``/var/lib/snapd/desktop``; versions of flatpak apps (AppStream metainfo) and snaps
+(``/snap/<name>/current/meta/snap.yaml``); the default application for PDF from
+``mimeapps.list`` (``$XDG_CONFIG_HOME``, ``$XDG_CONFIG_DIRS``, then the data dirs).
+LibreOffice's own builds (``libobasis24.8-calc``, ``libreoffice24.8-draw.desktop``) are read
+under the distribution's names.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from checks.probes.parsing import (
 from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of, shown_path
 
 VERSION_TIMEOUT_S = 2.5
+_DISTRO_DIRS = ("/usr/bin/", "/bin/", "/usr/lib/", "/usr/lib64/", "/usr/libexec/", "/usr/share/", "/usr/games/")
 _WRAPPERS = {"flatpak", "snap", "env", "sh", "bash"}
 
 
@@ -305,11 +309,15 @@ def from_path(host: Host, stats: dict[str, float], dpkg: dict[str, str] | None =
                 if done is not None and not done.timed_out and outputs[path] and version_from_output(outputs[path]):
                     cache.put(real, outputs[path])
         cache.save()
-    for spec, path, _real in to_run:
+    for spec, path, real in to_run:
         output = outputs.get(path)
         version = version_from_output(output) if output else None
+        # A program no package owns, outside the distribution's folders (/opt/firefox, a
+        # home folder) is an install of its own, beside the distribution's package if any.
+        where = shown_path(host, real)
+        variant = "" if where.startswith(_DISTRO_DIRS) else f"at:{where.rsplit('/', 1)[0]}"
         findings.append(Finding(key=spec.key, source="version_output" if version else "path",
-                                version=version, path=shown_path(host, path)))
+                                version=version, path=shown_path(host, path), variant=variant))
     return findings
 
 

@@ -2,9 +2,10 @@
 found on the host, computed once per Host and shared by the five software checks.
 
 What to look for comes from ``checks/data/software.toml`` (the catalog); where to look is
-the per-OS probe (``linux.py``: PATH + ``--version``, XDG .desktop files, flatpak, snap,
-dpkg, rpm; ``windows.py``: Uninstall keys, App Paths, Click-to-Run, the .pdf association;
-``macos.py``: Info.plist of .app bundles). Facts only: no judgement of ages here.
+the per-OS probe (``linux.py``: PATH resolved to the owning package (dpkg file lists and
+diversions) or else ``--version``, XDG .desktop files, flatpak, snap, dpkg, rpm; ``windows.py``: Uninstall keys, App Paths, Click-to-Run, the .pdf association;
+``macos.py``: Info.plist of .app bundles; ``winportable.py``: portable copies on the drives).
+Facts only: no judgement of ages here.
 """
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from checks.probes.parsing import version_key
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "software.toml"
 COMPONENTS = ("spreadsheet", "word_processor", "presentation", "drawing")
 
-# Which source's version to believe first: what the program says about itself, then what
-# the installer recorded, then package databases; .desktop files carry no version.
+# Which source's version to believe first when several describe one install: what the
+# program says about itself, then what the installer recorded, then package databases;
+# .desktop files carry no version. (On Linux, --version is only asked of programs no package
+# owns, so a package's version and a --version output rarely meet.)
 _SOURCE_RANK = {"click_to_run": 0, "version_output": 1, "bundle": 1, "registry": 2, "portable": 2, "snap": 3,
                 "flatpak": 3, "dpkg": 4, "rpm": 4, "app_paths": 6, "path": 7, "desktop": 8}
 
@@ -109,11 +112,6 @@ class Program:
     pdf_builtin: bool = False
     edition: str | None = None
     channel: str | None = None
-
-    @property
-    def detail(self) -> str:
-        where = self.path or "?"
-        return f"{where} ({', '.join(self.sources)})"
 
 
 @dataclass(frozen=True)
