@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from agent import __version__
-from agent.i18n import detect_lang, t
-from checks.errors import BadInput, NotAvailable
-from checks.registry import CHECK_IDS
+from core import __version__
+from core.i18n import detect_lang, t
+from core.errors import BadInput, NotAvailable
+from core.result import CHECK_IDS
 
 EXIT_OK, EXIT_NOT_READY, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
 

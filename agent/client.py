@@ -16,10 +16,10 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from agent.i18n import t
-from agent.report import Machine, Report
-from agent.state import state_dir
-from checks.errors import BadInput
+from core.i18n import t
+from core.report import Machine, Report
+from core.state import state_dir
+from core.errors import BadInput
 
 API = "/api/v1"
 # One enrolment at a time in this process: two clients (the companion's event and heartbeat

@@ -1,7 +1,7 @@
 """``examroom ... --help`` in the system's language.
 
 The English help stays where each area declares its commands (the click decorators); the
-French comes from the translation table (``agent/i18n/help.toml``), keyed by command path
+French comes from the translation table (``core/i18n/help.toml``), keyed by command path
 and parameter name. A French text is used only while its entry's English still equals the
 code's (a test compares them), so a reworded option never shows a stale translation.
 Click's own words (Usage, Options, "Show this message and exit.", [default: ...]) are
@@ -14,7 +14,7 @@ from typing import Iterator
 
 import click
 
-from agent.i18n import has, t, table
+from core.i18n import has, t, table
 
 # click's own phrases, as click 8 writes them, and their French
 _CLICK_FR = {

@@ -7,14 +7,15 @@ from pathlib import Path
 import click
 
 from agent.crashtest import preflight, run_crash_test, selected_ids
-from agent.i18n import t
+from core.i18n import t
 from agent.render import text
-from agent.report import Report
+from core.report import Report
 from checks.base import CheckContext, CheckOptions
-from checks.errors import BadInput
+from core.errors import BadInput
 from checks.policy import load_policy
-from checks.probes import Host
-from checks.registry import CHECK_IDS, parse_ids
+from core.host import Host
+from checks.registry import parse_ids
+from core.result import CHECK_IDS
 
 EXIT_OK, EXIT_NOT_READY, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -97,9 +98,9 @@ def _run_in_terminal(ids: list[str], ctx: CheckContext, json_path: str | None) -
 
 
 def _header_line(ctx: CheckContext) -> str:
-    from agent import __version__
-    from agent.i18n import fmt_datetime
-    from agent.state import hostname
+    from core import __version__
+    from core.i18n import fmt_datetime
+    from core.state import hostname
 
     return t("cli.header", ctx.lang, version=__version__, hostname=hostname(), os=ctx.host.os,
              when=fmt_datetime(ctx.host.now(), ctx.lang))

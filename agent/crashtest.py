@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from agent import __version__
+from core import __version__
 from agent.machine import describe_machine
-from agent.report import Report
+from core.report import Report
 from agent.runner import EventSink, run_checks
 from checks.base import CheckContext
-from checks.registry import CHECK_IDS, check_module
+from checks.registry import check_module
+from core.result import CHECK_IDS
 
 
 def selected_ids(only: list[str], skip: list[str]) -> list[str]:

@@ -15,11 +15,11 @@ from datetime import datetime, timezone
 
 import psutil
 
-from agent.report import Machine
-from agent.state import hostname, machine_id
-from checks.probes import OS_MACOS, OS_WINDOWS, Host
+from core.report import Machine
+from core.state import hostname, machine_id
+from core.host import OS_MACOS, OS_WINDOWS, Host
 from checks.probes.virt import virt_facts
-from checks.result import CheckResult
+from core.result import CheckResult
 
 _CPU_KEY = r"HKLM\HARDWARE\DESCRIPTION\System\CentralProcessor\0"
 

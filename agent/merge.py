@@ -1,7 +1,7 @@
 """``examroom report merge``: one room summary from report files collected by hand (USB key, share).
 
 Reads the JSON reports named on the command line (a folder means every ``*.json`` in it),
-keeps the newest report of each machine (``agent.roomsummary``), and writes the room as HTML
+keeps the newest report of each machine (``core.roomsummary``), and writes the room as HTML
 (the same template as the machine report) and/or CSV, or prints a table. Exit 0 when every
 machine is ready, 1 otherwise, 2 when a file is unreadable or is not an examroom report.
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
-from agent.i18n import detect_lang, fmt_datetime, t
+from core.i18n import detect_lang, fmt_datetime, t
 from agent.render.html import check_title
-from agent.report import SCHEMA, Report
-from agent.roomsummary import MachineRow, csv_text, latest_per_machine
-from checks.errors import BadInput
+from core.report import SCHEMA, Report
+from core.roomsummary import MachineRow, csv_text, latest_per_machine
+from core.errors import BadInput
 
 
 @click.group()

@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from agent.i18n import t
+from core.i18n import t
 from checks.base import DEFAULT_BUDGET_S, CheckContext
 from checks.registry import check_module
-from checks.result import CheckResult, Status
+from core.result import CheckResult, Status
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from checks.probes import OS_MACOS, OS_WINDOWS, Host
+from core.host import OS_MACOS, OS_WINDOWS, Host
 
 
 def state_dir() -> Path:

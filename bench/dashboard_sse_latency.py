@@ -56,7 +56,7 @@ def main() -> None:
             room = server.create_room("bench")
             agents = [FakeAgent(server, room, f"PC-{i:02d}") for i in range(args.machines)]
             for agent in agents:
-                agent.report()
+                core.report()
                 agent.heartbeat()
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from agent.render.html import render_report_html, render_room_html
-from agent.report import Report
-from agent.roomsummary import latest_per_machine
+from core.report import Report
+from core.roomsummary import latest_per_machine
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "reports"
 

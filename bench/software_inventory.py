@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checks.probes import Host  # noqa: E402
+from core.host import Host  # noqa: E402
 from checks.probes.linux import data_dirs  # noqa: E402
 from checks.probes.software import inventory  # noqa: E402
 

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from checks import archive, mouse, screen, storage  # noqa: E402
 from checks.base import CheckContext, CheckOptions  # noqa: E402
-from checks.probes import Host  # noqa: E402
+from core.host import Host  # noqa: E402
 
 
 def main() -> None:

@@ -19,10 +19,10 @@ import zlib
 from pathlib import Path
 
 from checks.base import CheckContext
-from checks.probes import OS_LINUX, OS_WINDOWS
+from core.host import OS_LINUX, OS_WINDOWS
 from checks.probes.archivers import ArchiveTool, ZipHandler, archive_tools, zip_handler
 from checks.probes.folders import folder_times_kept, save_location, unique_name
-from checks.result import CheckResult, Item, Status
+from core.result import CheckResult, Item, Status
 
 CHECK_ID = "archive"
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from checks.base import CheckContext
-from checks.errors import BadInput
-from checks.result import CheckResult, Status
+from core.errors import BadInput
+from core.result import CheckResult, Status
 from whitelist import filters
 from whitelist.load import normalize_url
 from whitelist.notes import note
@@ -142,7 +142,7 @@ def run(ctx: CheckContext) -> CheckResult:
                           remediation=ctx.t("bandwidth.error_fix", url=url),
                           # no figure, but the minimum is known: shown like screen's when it errors
                           threshold=ctx.policy.min_bandwidth_mbps, unit="Mbit/s")
-    from agent.i18n import fmt_number
+    from core.i18n import fmt_number
 
     policy = ctx.policy
     mbps = round(result.mbps, 2)

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from agent.i18n import t
+from core.i18n import t
 from checks.policy import Policy
-from checks.probes import Host
-from checks.result import CheckResult, Item, Status
+from core.host import Host
+from core.result import CheckResult, Item, Status
 
 DEFAULT_BUDGET_S = 30.0
 

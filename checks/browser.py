@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from checks.base import CheckContext
 from checks.releases import Age
-from checks.result import CheckResult, Status
+from core.result import CheckResult, Status
 from checks.softfix import browser_fix_all_old
 from checks.softcheck import AGE_STATUS, date_of, fix_for_os, item, join, label, software, years
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from checks.base import CheckContext
 from checks.remote import over_remote_session
 from checks.probes.pointing import PointingDevice, read_pointing
-from checks.result import CheckResult, Item, Status
+from core.result import CheckResult, Item, Status
 
 CHECK_ID = "mouse"
 

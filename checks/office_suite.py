@@ -14,7 +14,7 @@ from __future__ import annotations
 from checks.base import CheckContext
 from checks.probes.software import COMPONENTS, Program
 from checks.releases import Age, Dated
-from checks.result import CheckResult, Item, Status
+from core.result import CheckResult, Item, Status
 from checks.softfix import install_libreoffice, office_fix_old
 from checks.softcheck import AGE_STATUS, age_text, date_of, fix_for_os, item, join, label, software, years
 

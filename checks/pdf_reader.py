@@ -9,7 +9,7 @@ dedicated reader, else a browser's viewer (what candidates use most), else the r
 from __future__ import annotations
 
 from checks.base import CheckContext
-from checks.result import CheckResult, Status
+from core.result import CheckResult, Status
 from checks.softcheck import fix_for_os, item, join, label, software
 
 ID = "pdf_reader"

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checks.base import CheckContext
-from checks.probes import OS_LINUX, OS_MACOS, OS_WINDOWS
+from core.host import OS_LINUX, OS_MACOS, OS_WINDOWS
 from checks.probes.extensions import CHROMIUM_FAMILY, BrowserExtensions, Sighting, chromium, firefox
-from checks.result import CheckResult, Item, Status, worst
+from core.result import CheckResult, Item, Status, worst
 from checks.softcheck import join, software
 
 ID = "pix_companion"

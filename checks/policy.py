@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from checks.errors import BadInput
+from core.errors import BadInput
 
 
 class Policy(BaseModel):

@@ -1,13 +1,10 @@
-"""The check ids of CONTRACT section 2, in the order a technician reads them."""
+"""Where the code of each check id lives (the ids themselves are ``core.result.CHECK_IDS``)."""
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
 
-CHECK_IDS: tuple[str, ...] = (
-    "browser", "pix_companion", "pdf_reader", "office_suite", "image_editor", "video_editor", "sound",
-    "storage", "archive", "screen", "mouse", "bandwidth", "whitelist",
-)
+from core.result import CHECK_IDS
 
 
 def check_module(check_id: str) -> ModuleType:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from checks.base import CheckContext
 from checks.probes.virt import remote_session
-from checks.result import CheckResult, Status
+from core.result import CheckResult, Status
 
 
 def over_remote_session(ctx: CheckContext, result: CheckResult) -> CheckResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from checks.base import CheckContext
 from checks.remote import over_remote_session
 from checks.probes.displays import Display, read_displays
-from checks.result import CheckResult, Item, Status
+from core.result import CheckResult, Item, Status
 
 CHECK_ID = "screen"
 

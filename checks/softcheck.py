@@ -8,7 +8,7 @@ from __future__ import annotations
 from checks.base import CheckContext
 from checks.probes.software import Inventory, Program, inventory
 from checks.releases import Age, Dated, age_of
-from checks.result import CheckResult, Item, Status
+from core.result import CheckResult, Item, Status
 
 AGE_STATUS = {Age.recent: Status.ok, Age.old: Status.fail, Age.unknown: Status.warn}
 
@@ -37,7 +37,7 @@ def label(ctx: CheckContext, program: Program, say_unknown: bool = True) -> str:
 
 
 def age_text(ctx: CheckContext, dated: Dated) -> str:
-    from agent.i18n import fmt_date
+    from core.i18n import fmt_date
 
     if dated.newer_than_table:
         return ctx.t("software.newer_than_table")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from checks.base import CheckContext
 from checks.probes.sound import Output, probe
-from checks.result import CheckResult, Item, Status
+from core.result import CheckResult, Item, Status
 from checks.softcheck import fix_for_os, join
 
 ID = "sound"

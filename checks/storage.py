@@ -18,11 +18,11 @@ from pathlib import Path
 import psutil
 
 from checks.base import CheckContext
-from checks.probes import OS_WINDOWS
+from core.host import OS_WINDOWS
 from checks.probes.folders import (
     SaveLocation, folder_times_kept, running_as_root, save_location, unique_name,
 )
-from checks.result import CheckResult, Item, Status
+from core.result import CheckResult, Item, Status
 
 CHECK_ID = "storage"
 # Big enough to go past a cache-only "success" on a share, small enough for any quota.
@@ -165,6 +165,6 @@ def _problem(exc: OSError) -> str:
 
 
 def _num(value: float, lang: str) -> str:
-    from agent.i18n import fmt_number
+    from core.i18n import fmt_number
 
     return fmt_number(value, lang, 1)

@@ -6,7 +6,7 @@ No age rule here: the checklist asks for the program, not a recent version.
 from __future__ import annotations
 
 from checks.base import CheckContext
-from checks.result import CheckResult
+from core.result import CheckResult
 from checks.softcheck import editor_check
 
 ID = "video_editor"

@@ -14,7 +14,7 @@ import math
 from functools import lru_cache
 
 from checks.base import CheckContext
-from checks.result import CheckResult, Item, Status, worst
+from core.result import CheckResult, Item, Status, worst
 from whitelist import load as wl_load
 from whitelist.probe import BODY_READ_S, ProbeSettings, probe_all
 from whitelist.schedule import MAX_THREADS

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from checks.errors import BadInput
+from core.errors import BadInput
 from core.kinds import CATEGORIES, LEVELS
 
 FIELDS_APP = ("label", "category", "process", "exe", "window_class", "title")

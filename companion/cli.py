@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 
 import click
 
-from agent.i18n import detect_lang, t
-from checks.errors import BadInput
+from core.i18n import detect_lang, t
+from core.errors import BadInput
 from companion.focus import DEFAULT_EXAM_TITLE
 
 log = logging.getLogger("examroom.companion")
@@ -100,7 +100,7 @@ def run(*, server: str, room: str, platform_url: str | None, exam_title: str, he
         lang: str, net_interval: float = 3.0, process_interval: float = 0.5, policy: Any = None) -> int:
     from agent.client import ApiClient, ServerRefused, ServerUnreachable
     from agent.machine import describe_machine
-    from checks.probes import Host
+    from core.host import Host
     from companion.localapi import DEFAULT_ORIGINS, DEFAULT_PORT, LocalApi
     from companion.network import system_proxy
     from companion.session import CompanionConfig, Session
@@ -177,7 +177,7 @@ def window_gone(win, session):
     crashed): one ``status_window_closed`` event for the supervisor, and no more checks."""
     if win is None or win.poll() is None:
         return win
-    from companion.events import event
+    from core.events import event
 
     session.record(event("status_window_closed", returncode=win.returncode))
     return None
@@ -223,8 +223,8 @@ def extension_path(family: str) -> None:
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the texts.")
 def install_browser_host(system: bool, user_data_dir: Path | None, lang: str | None) -> None:
     """Install the native messaging host the examroom extension talks to (Chrome, Edge, Chromium, Firefox)."""
-    from agent.state import state_dir
-    from checks.probes import Host
+    from core.state import state_dir
+    from core.host import Host
     from companion.hostinstall import install
 
     lang = lang or detect_lang()

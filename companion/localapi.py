@@ -27,7 +27,7 @@ import secrets
 import threading
 from typing import Any, Callable
 
-from agent import __version__
+from core import __version__
 
 log = logging.getLogger(__name__)
 

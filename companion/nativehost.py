@@ -132,7 +132,7 @@ class Relay:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agent.state import state_dir
+    from core.state import state_dir
 
     argv = list(sys.argv if argv is None else argv)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from companion.events import Event, event, utc_iso
+from core.events import Event, event, utc_iso
 
 log = logging.getLogger(__name__)
 

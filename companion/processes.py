@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 
 import psutil
 
-from companion.events import Event, event
+from core.events import Event, event
 
 log = logging.getLogger(__name__)
 

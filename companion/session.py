@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from agent import __version__
+from core import __version__
 from agent.outbox import Outbox
-from agent.state import state_dir
+from core.state import state_dir
 from core.kinds import kinds
-from companion.events import Event, event, utc_iso
+from core.events import Event, event, utc_iso
 from companion.examstate import ExamState
 from companion.focus import DEFAULT_EXAM_TITLE, FocusTracker, FocusWatcher, Foreground
 from companion.network import NetworkWatcher

@@ -43,7 +43,7 @@ function show(s) {{
 
 def status_texts(session: Any, lang: str) -> dict:
     """The window's texts for the current state (also what ``GET /status`` answers)."""
-    from agent.i18n import t
+    from core.i18n import t
 
     st = session.status
     net = session.network.state if session.network else None
@@ -113,7 +113,7 @@ def _call(port: int, token: str, method: str, path: str, body: dict | None = Non
 
 def main(argv: list[str]) -> int:
     port, token, room, lang = int(argv[0]), argv[1], argv[2], argv[3]
-    from agent.i18n import t
+    from core.i18n import t
 
     try:
         import webview

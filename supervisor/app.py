@@ -17,9 +17,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent import __version__
-from agent.i18n import t
-from checks.errors import BadInput
+from core import __version__
+from core.i18n import t
+from core.errors import BadInput
 from supervisor.auth import hash_password, verify_password
 from supervisor.deps import ApiError
 from supervisor.fastlane import FastLane

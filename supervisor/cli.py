@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 
-from agent.i18n import detect_lang, t
-from checks.errors import BadInput
+from core.i18n import detect_lang, t
+from core.errors import BadInput
 from supervisor.dburl import DbTarget, open_store, parse_db
 from supervisor.passwords import read_password_file, require_strong
 from supervisor.runtime import RuntimeFile, running_servers, uses
@@ -229,7 +229,7 @@ async def _create_room(store: Store, name: str) -> dict:
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
 def list_rooms(db, lang) -> None:
     """List the rooms of the server's database: code, name, machines, ready, open alerts."""
-    from agent.i18n import fmt_datetime
+    from core.i18n import fmt_datetime
 
     lang = lang or detect_lang()
     store, target = _open(_room_db(db, lang), lang)

@@ -13,8 +13,8 @@ import io
 from datetime import datetime, tzinfo
 from typing import Any
 
-from agent import csvsafe
-from agent.i18n import t
+from core import csvsafe
+from core.i18n import t
 from core.kinds import KindSpec, kinds
 
 CODES = ("C1", "C2", "C3", "C4", "C5", "C6", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "A1", "A2")

@@ -1,6 +1,6 @@
 """What crosses the wire between agents, the dashboard and the server (pydantic).
 
-Reports are ``agent.report.Report`` as the agent built them: the server stores and shows
+Reports are ``core.report.Report`` as the agent built them: the server stores and shows
 them, it never re-evaluates a check. Floats refuse NaN and infinities (they are not JSON).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.report import Machine
+from core.report import Machine
 
 LiveStatus = Literal["online", "lost", "never"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from agent.i18n import t
-from checks.errors import BadInput
+from core.i18n import t
+from core.errors import BadInput
 
 MIN_LENGTH = 8
 _LIST = Path(__file__).with_name("common_passwords.txt")

@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from agent import __version__
-from agent.report import Report
+from core import __version__
+from core.report import Report
 from core.kinds import kinds
 from supervisor.auth import MACHINE_PREFIX, new_token, token_hash
 from supervisor import limits

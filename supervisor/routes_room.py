@@ -14,9 +14,9 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from agent.i18n import LANGS, table
-from agent.report import Report
-from agent.roomsummary import csv_text, latest_per_machine
+from core.i18n import LANGS, table
+from core.report import Report
+from core.roomsummary import csv_text, latest_per_machine
 from core.kinds import kinds
 from supervisor import incidents
 from supervisor.auth import SUPERVISOR_PREFIX, new_token, token_hash, verify_password

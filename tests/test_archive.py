@@ -10,9 +10,9 @@ from pathlib import Path
 
 from checks import archive
 from checks.base import CheckContext, CheckOptions
-from checks.probes import Host
+from core.host import Host
 from checks.probes.archivers import archive_tools
-from checks.result import Status
+from core.result import Status
 from tests.test_storage import mounted_tmpfs, snapshot
 
 

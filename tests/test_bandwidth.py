@@ -8,8 +8,8 @@ import pytest
 from checks import bandwidth
 from checks.base import CheckContext, CheckOptions
 from checks.policy import Policy
-from checks.probes import Host
-from checks.result import Status
+from core.host import Host
+from core.result import Status
 from tests.netservers import DnsServer, ForwardProxy, HttpServer, RateLimitedServer
 from tests.support import free_port
 from whitelist.probe import ProbeSettings

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.errors import BadInput
+from core.errors import BadInput
 from companion.classify import Judgement, Policy, normalise_host
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from agent.cli import cli
 from agent.clihelp import commands
-from agent.i18n import table
+from core.i18n import table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +39,8 @@ def test_every_command_and_option_has_its_french_help() -> None:
                 missing.append(f'["{entry_key}"]\nen = {english!r}\nfr = "..."')
             elif " ".join(entry["en"].split()) != " ".join(english.split()):
                 stale.append(f"{entry_key}: the code says {english!r}, the table {entry['en']!r}")
-    assert not missing, "add to agent/i18n/help.toml (the French of --help):\n" + "\n".join(missing)
-    assert not stale, "English help changed: update en and fr in agent/i18n/help.toml:\n" + "\n".join(stale)
+    assert not missing, "add to core/i18n/help.toml (the French of --help):\n" + "\n".join(missing)
+    assert not stale, "English help changed: update en and fr in core/i18n/help.toml:\n" + "\n".join(stale)
 
 
 def test_check_help_lists_exit_codes_and_environment_in_english() -> None:

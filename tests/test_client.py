@@ -18,8 +18,8 @@ import responses
 
 from agent.client import ApiClient, ServerRefused, ServerUnreachable
 from agent.outbox import Outbox
-from agent.report import Machine
-from checks.errors import BadInput
+from core.report import Machine
+from core.errors import BadInput
 from tests.server_support import LiveServer
 
 
@@ -194,7 +194,7 @@ def test_two_clients_of_one_machine_do_not_revoke_each_other(tmp_path, monkeypat
 
 def test_a_report_the_server_refuses_is_set_aside_not_blocking_the_next(server, tmp_path, monkeypatch):
     from agent.client import upload_report
-    from agent.report import Report
+    from core.report import Report
     from tests.server_support import report as make_report
 
     monkeypatch.setenv("EXAMROOM_HOME", str(tmp_path / "agent"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from companion.events import Event
+from core.events import Event
 from companion.focus import FocusTracker, Foreground
 from companion.focus.macos import MacFocusWatcher
 from companion.focus.poll import PollFocusWatcher
@@ -208,7 +208,7 @@ def test_event_wire_shape() -> None:
 
 
 def test_watcher_choice_per_os_and_a_display_that_does_not_answer(tmp_path, capsys) -> None:
-    from checks.probes import Host
+    from core.host import Host
     from companion.cli import _focus_watcher
     from companion.focus import make_watcher
     from companion.focus.macos import MacFocusWatcher as Mac
@@ -310,7 +310,7 @@ def test_after_the_exam_ended_nothing_counts_until_a_new_start() -> None:
 
 
 def test_a_wayland_session_has_no_focus_watch_rather_than_a_blind_one(tmp_path, capsys) -> None:
-    from checks.probes import Host
+    from core.host import Host
     from companion.cli import _focus_watcher
 
     for env in ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, {"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}):

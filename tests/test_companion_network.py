@@ -127,7 +127,7 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
 def test_the_probe_goes_through_the_browsers_proxy(tmp_path) -> None:
     """The machine's proxy (here from the environment, read through the Host as the crash
     test does) carries the probe: a platform name that only the proxy can reach is 'up'."""
-    from checks.probes import Host
+    from core.host import Host
     from companion.network import system_proxy
 
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)

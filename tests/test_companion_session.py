@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from agent.client import ServerRefused, ServerUnreachable
-from companion.events import event
+from core.events import event
 from companion.session import CompanionConfig, Session
 
 

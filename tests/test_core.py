@@ -9,15 +9,15 @@ import types
 
 import pytest
 
-from agent import i18n
+from core import i18n
 from agent.crashtest import run_crash_test
-from agent.report import Report
+from core.report import Report
 from agent.runner import run_checks
 from checks.base import CheckContext
-from checks.errors import BadInput
+from core.errors import BadInput
 from checks.policy import Policy, load_policy
-from checks.probes import Host
-from checks.result import Status, worst
+from core.host import Host
+from core.result import Status, worst
 
 
 def test_worst_follows_the_contract_order():
@@ -177,7 +177,7 @@ def test_every_contract_command_is_listed():
 
 def test_check_help_names_every_check_id():
     """--only/--skip take ids: the help is where a technician finds them."""
-    from checks.registry import CHECK_IDS
+    from core.result import CHECK_IDS
 
     done = _examroom("check", "--help")
     assert done.returncode == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.csvsafe import cell
+from core.csvsafe import cell
 from tests.server_support import LiveServer, event, report
 
 HOSTILE = {

@@ -20,9 +20,9 @@ from typing import Iterator
 import pytest
 import requests
 
-from agent.report import Machine, Report
-from checks.registry import CHECK_IDS
-from checks.result import CheckResult, Item, Status
+from core.report import Machine, Report
+from core.result import CHECK_IDS
+from core.result import CheckResult, Item, Status
 from tests.support import free_port, need
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -e '.[test]')")
@@ -524,7 +524,7 @@ def test_reconnects_after_a_server_restart(tmp_path, browser):
 
 def test_every_dashboard_text_exists_in_both_languages():
     """Keys in the page's scripts and index.html (literal, or a `dash.x.${...}` family) are in dashboard.toml."""
-    from agent.i18n import table
+    from core.i18n import table
 
     web = Path(__file__).resolve().parent.parent / "supervisor" / "web"
     source = "".join(p.read_text(encoding="utf-8") for p in sorted(web.glob("*.js")) + [web / "index.html"])
@@ -533,7 +533,7 @@ def test_every_dashboard_text_exists_in_both_languages():
     families = set(re.findall(r"`(dash\.[a-z0-9_.]+\.)\$\{", source))
     assert {"dash.login.title", "dash.alerts.ack"} <= literal and "dash.verdict." in families
     missing = sorted(k for k in literal if k not in entries)
-    assert missing == [], f"keys used by the dashboard but missing from agent/i18n/dashboard.toml: {missing}"
+    assert missing == [], f"keys used by the dashboard but missing from core/i18n/dashboard.toml: {missing}"
     for family, members in {"dash.verdict.": ("ready", "warn", "not_ready", "none"),
                             "dash.status.": ("ok", "warn", "fail", "error", "skip"),
                             "dash.live.": ("online", "lost", "never"),

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from agent.render.html import render_report_html, render_room_html, write_report_html
-from agent.report import Report
-from agent.roomsummary import latest_per_machine
+from core.report import Report
+from core.roomsummary import latest_per_machine
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
 OUTPUT = Path(__file__).parent / "output"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.i18n import LANGS, table
+from core.i18n import LANGS, table
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("agent", "checks", "whitelist", "companion", "supervisor")
+PACKAGES = ("core", "agent", "checks", "whitelist", "companion", "supervisor")
 # t("key" / ctx.t(f"key.{x}" ...: a call of a function named t, then a string literal.
 CALL = re.compile(r"""(?:(?<=[^\w])|^)t\(\s*(f?)(["'])([A-Za-z0-9_.{}\[\]'"\-]+?)\2\s*[,)]""", re.M)
 REMEDIATION_ARG = re.compile(r"""remediation\s*=\s*(?:[\w.]*\.)?t\(\s*(f?)(["'])([^"']+)\2""")
@@ -26,7 +26,7 @@ KEY = re.compile(r"^[A-Za-z0-9_{}\-]+(\.[A-Za-z0-9_{}\-]+)+$")
 def _sources() -> list[Path]:
     # The table's own module is skipped: its docstring shows a made-up example key.
     return [p for pkg in PACKAGES if (ROOT / pkg).is_dir() for p in sorted((ROOT / pkg).rglob("*.py"))
-            if p != ROOT / "agent" / "i18n" / "__init__.py"]
+            if p != ROOT / "core" / "i18n" / "__init__.py"]
 
 
 def _calls(pattern: re.Pattern) -> list[tuple[str, bool, str]]:
@@ -66,7 +66,7 @@ def test_every_key_used_in_the_code_exists_in_both_languages():
         for hit in hits:
             if any(not str(entries[hit].get(lang, "")).strip() for lang in LANGS):
                 incomplete.append(f"{where}: {hit}")
-    assert not missing, "keys used in the code but absent from agent/i18n/*.toml:\n" + "\n".join(missing)
+    assert not missing, "keys used in the code but absent from core/i18n/*.toml:\n" + "\n".join(missing)
     assert not incomplete, "keys without both languages:\n" + "\n".join(incomplete)
 
 
@@ -116,7 +116,7 @@ def test_french_punctuation_has_its_space_before_colon_semicolon_and_marks():
     """French typography: « Nom : valeur », « a ; b », never « Nom: valeur » (HTTP headers aside)."""
     import tomllib
 
-    here = Path(__file__).resolve().parents[1] / "agent" / "i18n"
+    here = Path(__file__).resolve().parents[1] / "core" / "i18n"
     bad = []
     for name in _CRASH_TEST_FILES:
         with (here / f"{name}.toml").open("rb") as handle:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from agent.i18n import LANGS, table
+from core.i18n import LANGS, table
 from core.kinds import BUNDLED, KindsError, kinds, load
 from tests.server_support import LiveServer, event
 
@@ -124,7 +124,7 @@ def screen_share_watcher(server_url: str, room: str, home: Path) -> None:
     """The new kind's watcher, as small as one can be: it enrols and sends one event through
     the agent's own client (the companion's delivery path)."""
     from agent.client import ApiClient
-    from agent.report import Machine
+    from core.report import Machine
 
     client = ApiClient(server_url)
     client.ensure_enrolled(room, Machine(id="m-share", hostname="PC-SHARE", os="linux", os_version="12",

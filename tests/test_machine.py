@@ -10,8 +10,8 @@ import sys
 import psutil
 
 from agent.machine import cpu_model, describe_machine, ip_addresses
-from agent.report import Machine
-from checks.probes import Host
+from core.report import Machine
+from core.host import Host
 
 
 def test_real_machine_facts(monkeypatch, tmp_path):

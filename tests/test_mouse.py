@@ -7,10 +7,10 @@ from pathlib import Path
 
 from checks import mouse
 from checks.base import CheckContext
-from checks.probes import CommandResult, Host
+from core.host import CommandResult, Host
 from checks.probes import pointing
 from checks.probes.pointing import PointingDevice, parse_ioreg_hid, parse_proc_input_devices, read_pointing
-from checks.result import Status
+from core.result import Status
 
 FIXTURES = Path(__file__).parent / "fixtures" / "system"
 

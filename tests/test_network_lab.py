@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from checks.probes import Host
+from core.host import Host
 from tests import lab
 from tests.netservers import HttpServer
 from tests.support import free_port

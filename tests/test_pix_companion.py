@@ -17,8 +17,8 @@ import pytest
 from checks import pix_companion
 from checks.base import CheckContext
 from checks.policy import Policy
-from checks.probes import Host
-from checks.result import Status
+from core.host import Host
+from core.result import Status
 
 PIX_ID = "pgpjajcmfbfdmcgjlbiengidaknopaok"
 DEBIAN_STATUS = ("Package: firefox-esr\nStatus: install ok installed\nVersion: 140.5.0esr-1~deb12u1\n\n"

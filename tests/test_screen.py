@@ -12,13 +12,13 @@ import pytest
 
 from checks import screen
 from checks.base import CheckContext
-from checks.probes import CommandResult, Host
+from core.host import CommandResult, Host
 from checks.probes import displays as displays_probe
 from checks.probes.displayparse import (
     Display, parse_kscreen_doctor, parse_system_profiler, parse_wlr_randr, parse_wlr_randr_json,
     parse_xrandr,
 )
-from checks.result import Status
+from core.result import Status
 from tests.support import need, xvfb
 
 FIXTURES = Path(__file__).parent / "fixtures" / "system"

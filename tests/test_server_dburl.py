@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.errors import BadInput
+from core.errors import BadInput
 from supervisor.dburl import parse_db
 from supervisor.store import default_db_path
 

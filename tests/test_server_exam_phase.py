@@ -67,7 +67,7 @@ def test_a_late_replayed_start_does_not_undo_the_end():
 def test_the_i18n_route_gives_check_titles_and_statuses(server):
     import requests
 
-    from checks.registry import CHECK_IDS
+    from core.result import CHECK_IDS
 
     for lang, screen, fail in (("fr", "Largeur d'écran", "ÉCHEC"), ("en", "Screen width", "FAIL")):
         texts = requests.get(f"{server.url}/api/v1/i18n/{lang}", timeout=10).json()

@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 import requests
 
-from agent.report import Report
+from core.report import Report
 from tests.server_support import LiveServer, event, report
 
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from fastapi.testclient import TestClient
 
-from checks.errors import BadInput
+from core.errors import BadInput
 from supervisor.app import Settings, create_app
 from supervisor.auth import LoginThrottle, hash_password, verify_password
 from supervisor.live import Hub

@@ -14,10 +14,10 @@ import pytest
 
 from checks import browser
 from checks.base import CheckContext
-from checks.probes import Host
+from core.host import Host
 from checks.probes.parsing import upstream_version
 from checks.probes.software import inventory
-from checks.result import Status
+from core.result import Status
 
 # /usr/bin/firefox as firefox-esr 115+ ships it in Debian 12 (byte for byte).
 DEBIAN_WRAPPER = '#!/bin/sh\n\nFIREFOX="$(command -v firefox)"\n[ -x "$FIREFOX.real" ] && exec "$FIREFOX.real" "$@"\n\nexec firefox-esr "$@"\n'

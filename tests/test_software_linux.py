@@ -16,9 +16,9 @@ from agent.crashtest import run_crash_test
 from checks import browser, image_editor, office_suite, pdf_reader, video_editor
 from checks.base import CheckContext
 from checks.policy import Policy
-from checks.probes import CommandResult, Host
+from core.host import CommandResult, Host
 from checks.probes.software import inventory
-from checks.result import Status
+from core.result import Status
 from tests.support import need
 
 FIXTURE = Path(__file__).parent / "fixtures" / "software" / "linux_root"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from checks import browser, image_editor, office_suite, pdf_reader, video_editor
 from checks.base import CheckContext
-from checks.probes import Host
+from core.host import Host
 from checks.probes.software import inventory
-from checks.result import Status
+from core.result import Status
 
 BUNDLES = json.loads((Path(__file__).parent / "fixtures/software/macos_bundles.json").read_text(encoding="utf-8"))
 

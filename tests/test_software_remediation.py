@@ -9,8 +9,8 @@ import pytest
 
 from checks import browser, office_suite
 from checks.base import CheckContext
-from checks.probes import Host
-from checks.result import Status
+from core.host import Host
+from core.result import Status
 from tests.test_software_windows_reg import exported
 
 APT_POLICY = """libreoffice-core:

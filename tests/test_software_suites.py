@@ -6,9 +6,9 @@ from pathlib import Path
 
 from checks import browser, office_suite
 from checks.base import CheckContext
-from checks.probes import Host
+from core.host import Host
 from checks.probes.software import inventory
-from checks.result import Status
+from core.result import Status
 
 UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall"
 WOW = "HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from checks import browser, image_editor, office_suite, pdf_reader, video_editor
 from checks.base import CheckContext
-from checks.probes import Host
+from core.host import Host
 from checks.probes.software import inventory
 from checks.probes.windows import office_edition
-from checks.result import Status
+from core.result import Status
 
 FIXTURES = Path(__file__).parent / "fixtures" / "software"
 

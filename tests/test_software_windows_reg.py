@@ -10,10 +10,10 @@ import pytest
 
 from checks import browser, office_suite, pdf_reader
 from checks.base import CheckContext
-from checks.probes import DictRegistry, Host
+from core.host import DictRegistry, Host
 from checks.probes.parsing import parse_reg_export, reg_text
 from checks.probes.software import inventory
-from checks.result import Status
+from core.result import Status
 
 REG = Path(__file__).parent / "fixtures" / "software" / "reg"
 UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall"

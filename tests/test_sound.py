@@ -15,9 +15,9 @@ import pytest
 
 from checks import sound
 from checks.base import CheckContext
-from checks.probes import CommandResult, Host
+from core.host import CommandResult, Host
 from checks.probes.sound import parse_asound_cards, parse_pactl_sinks, parse_wpctl_volume
-from checks.result import Status
+from core.result import Status
 
 
 @pytest.fixture

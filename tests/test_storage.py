@@ -12,9 +12,9 @@ import pytest
 from checks import storage
 from checks.base import CheckContext, CheckOptions
 from checks.policy import Policy
-from checks.probes import Host
+from core.host import Host
 from checks.probes.folders import documents_dir, parse_user_dirs, save_location
-from checks.result import Status
+from core.result import Status
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DRIVER = textwrap.dedent('''
     import sys, time, types
-    from checks.result import Status
+    from core.result import Status
 
     def screen(ctx):
         time.sleep(0.2)
@@ -129,7 +129,7 @@ def test_console_without_cursor_moves_prints_each_check_once_when_done():
 
     from agent.render.text import LiveBlock
     from agent.runner import RunEvent
-    from checks.result import CheckResult, Status
+    from core.result import CheckResult, Status
 
     out = io.StringIO()
     titles = {"screen": "Largeur d'écran", "whitelist": "Sites de la liste blanche"}

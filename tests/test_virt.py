@@ -10,10 +10,10 @@ import sys
 
 from checks import mouse, screen
 from checks.base import CheckContext
-from checks.probes import CommandResult, Host
+from core.host import CommandResult, Host
 from checks.probes.virt import hypervisor_from, remote_session, virt_facts
 from checks.remote import over_remote_session
-from checks.result import CheckResult, Status
+from core.result import CheckResult, Status
 
 
 def test_hypervisors_from_dmi_and_bios_strings():

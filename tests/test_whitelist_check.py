@@ -14,8 +14,8 @@ import trustme
 
 from checks import whitelist as check
 from checks.base import CheckContext, CheckOptions
-from checks.probes import Host
-from checks.result import Status
+from core.host import Host
+from core.result import Status
 from tests.netservers import DnsServer, ForwardProxy, HangServer, HttpServer
 
 CONTRACT_KEYS = {"url", "host", "status", "reason", "ip", "latency_ms", "http_status"}

@@ -58,7 +58,7 @@ def test_every_note_key_is_in_the_translation_table():
     import re
     from pathlib import Path
 
-    from agent import i18n
+    from core import i18n
 
     root = Path(__file__).resolve().parents[1]
     sources = [*(root / "whitelist").glob("*.py"), root / "checks" / "whitelist.py", root / "checks" / "bandwidth.py"]

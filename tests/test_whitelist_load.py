@@ -8,7 +8,7 @@ import sys
 import openpyxl
 import pytest
 
-from checks.errors import BadInput
+from core.errors import BadInput
 from whitelist.load import load, normalize_url
 
 

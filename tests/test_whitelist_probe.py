@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import trustme
 
-from checks.probes import Host
+from core.host import Host
 from tests.netservers import DnsServer, ForwardProxy, HangServer, HttpServer
 from tests.support import free_port
 from whitelist.probe import ProbeSettings, probe, probe_all

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from checks.probes import CommandResult, Host
+from core.host import CommandResult, Host
 from tests.netservers import DnsServer, ForwardProxy, HttpServer
 from whitelist.probe import ProbeSettings, probe
 from whitelist.proxy import INTERNET_SETTINGS, bypassed, detect, first_http_proxy

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from checks.probes import Host
+from core.host import Host
 from tests.netservers import HttpServer
 from tests.support import free_port, need
 from whitelist.probe import ProbeSettings, probe_all

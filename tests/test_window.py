@@ -31,8 +31,8 @@ DRIVER = textwrap.dedent('''
 
     from agent.render import window as gui
     from checks.base import CheckContext
-    from checks.probes import Host
-    from checks.result import Item, Status
+    from core.host import Host
+    from core.result import Item, Status
 
     lang, shot, out = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -215,7 +215,7 @@ def test_real_check_command_in_a_window_closed_by_the_window_manager(tmp_path):
 
 CLOSE_DRIVER = textwrap.dedent('''
     import sys, time, types
-    from checks.result import Status
+    from core.result import Status
 
     def mouse(ctx):
         import webview
@@ -303,7 +303,7 @@ def test_no_gui_toolkit_falls_back_with_a_clear_message(tmp_path, missing, messa
 def test_toolkit_choice_per_os(monkeypatch, tmp_path, os_name, present, expected):
     from agent.render import webview_env
     from checks.base import CheckContext
-    from checks.probes import Host
+    from core.host import Host
 
     monkeypatch.setattr(webview_env, "_has_module", lambda name: name in present)
     # pywebview itself counts as installed here (the gui extra may not be): only the toolkits vary

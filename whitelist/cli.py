@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from agent.i18n import detect_lang, t
-from checks.errors import BadInput
+from core.i18n import detect_lang, t
+from core.errors import BadInput
 from whitelist.load import load, to_toml
 
 
@@ -37,7 +37,7 @@ def show(file, lang) -> None:
         click.echo(line.rstrip())
         if e.note:
             click.echo(f"  {'':{width}}  {e.note}")
-    from checks.probes import Host
+    from core.host import Host
     from whitelist.proxy import detect
 
     # Only what the machine's settings say; a PAC file is named, not fetched, to stay offline.

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
-from checks.errors import BadInput
+from core.errors import BadInput
 
 BUNDLED = Path(__file__).parent / "data" / "pix.toml"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.i18n import t
+from core.i18n import t
 
 
 @dataclass(frozen=True)

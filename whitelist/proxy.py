@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from checks.probes import Host
+from core.host import Host
 
 INTERNET_SETTINGS = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings"
 _PAC_TYPES = ["application/x-ns-proxy-autoconfig", "application/x-javascript-config",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import dns.exception
 import dns.resolver
 
-from checks.errors import BadInput
+from core.errors import BadInput
 from whitelist.notes import Note, note
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 from string import Template
 from typing import Any, Iterable
 
-from agent import __version__
-from agent.i18n import fmt_date, fmt_datetime, fmt_number, has, t
-from agent.report import Report
-from agent.roomsummary import MachineRow
-from checks.registry import CHECK_IDS
-from checks.result import CheckResult, Item, Status
+from core import __version__
+from core.i18n import fmt_date, fmt_datetime, fmt_number, has, t
+from core.report import Report
+from core.roomsummary import MachineRow
+from core.result import CHECK_IDS
+from core.result import CheckResult, Item, Status
 
 _TEMPLATES = Path(__file__).parent / "templates"
 MARKS = {Status.ok: "✔", Status.warn: "⚠", Status.fail: "✖", Status.error: "!", Status.skip: "–"}

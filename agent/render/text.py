@@ -15,11 +15,11 @@ from typing import TextIO
 
 import click
 
-from agent import __version__
-from agent.i18n import fmt_datetime, t
-from agent.report import Report
+from core import __version__
+from core.i18n import fmt_datetime, t
+from core.report import Report
 from agent.runner import RunEvent
-from checks.result import CheckResult, Status
+from core.result import CheckResult, Status
 
 _COLOURS = {Status.ok: "green", Status.warn: "yellow", Status.fail: "red", Status.error: "magenta",
             Status.skip: "bright_black"}

@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from agent.i18n import t
+from core.i18n import t
 from checks.base import CheckContext
 
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.crashtest import run_crash_test
-from agent.i18n import t
+from core.i18n import t
 from agent.render import html
 from agent.render.webview_env import no_gui_reason, toolkit, watch_pending_scripts
-from agent.report import Report
+from core.report import Report
 from agent.runner import RunEvent
 from checks.base import CheckContext
-from checks.result import Status
+from core.result import Status
 
 OnShown = Callable[[Any, Report], None]
 

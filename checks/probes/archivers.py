@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checks.probes import OS_MACOS, OS_WINDOWS, Host
+from core.host import OS_MACOS, OS_WINDOWS, Host
 
 
 @dataclass(frozen=True)

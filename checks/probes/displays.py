@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from checks.probes import OS_MACOS, OS_WINDOWS, Host
+from core.host import OS_MACOS, OS_WINDOWS, Host
 from checks.probes.displayparse import (
     Display, parse_kscreen_doctor, parse_system_profiler, parse_wlr_randr, parse_wlr_randr_json,
     parse_xrandr,

@@ -26,7 +26,7 @@ import plistlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.probes import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
+from core.host import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
 from checks.probes.parsing import registry_str
 
 CHROMIUM_FAMILY = ("chrome", "chromium", "edge", "opera")

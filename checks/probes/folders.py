@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from checks.probes import OS_MACOS, OS_WINDOWS, Host
+from core.host import OS_MACOS, OS_WINDOWS, Host
 
 SHELL_FOLDERS = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer"
 # FOLDERID_Documents: Windows 10/11 write the moved location under this name too, and

@@ -20,7 +20,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from checks.probes import Host, versioncache
+from core.host import Host
+from checks.probes import versioncache
 from checks.probes.linuxpkg import DpkgOwners, read_owners, resolve
 from checks.probes.parsing import (
     DesktopEntry, first_version, distro_name, metainfo_version, parse_desktop, parse_dpkg_status, parse_mimeapps,

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.probes import Host
+from core.host import Host
 
 _EXEC = re.compile(r"^\s*exec\s+(?:-a\s+\S+\s+)?(\"[^\"]+\"|'[^']+'|\S+)", re.M)
 _MAX_SCRIPT = 64 * 1024

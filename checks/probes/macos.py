@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checks.probes import Host
+from core.host import Host
 from checks.probes.parsing import PDF_TYPES, parse_info_plist
 from checks.probes.software import Finding, catalog, component_of, shown_path
 

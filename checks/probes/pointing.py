@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from checks.probes import OS_MACOS, OS_WINDOWS, Host
+from core.host import OS_MACOS, OS_WINDOWS, Host
 
 EV_REL, EV_ABS = 0x02, 0x03
 REL_X = 0x00

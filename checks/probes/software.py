@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from checks.probes import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
+from core.host import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
 from checks.probes.parsing import version_key
 
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "software.toml"

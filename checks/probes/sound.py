@@ -19,7 +19,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from checks.probes import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
+from core.host import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
 from checks.probes.parsing import registry_str
 
 RENDER = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\MMDevices\\Audio\\Render"

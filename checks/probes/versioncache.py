@@ -61,7 +61,7 @@ def for_host(is_real: bool) -> VersionCache:
     if not is_real:
         return VersionCache(None)
     try:
-        from agent.state import state_dir
+        from core.state import state_dir
 
         return VersionCache(state_dir() / CACHE_NAME)
     except OSError:

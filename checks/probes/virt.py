@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checks.probes import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
+from core.host import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
 from checks.probes.parsing import registry_str
 
 BIOS = "HKLM\\HARDWARE\\DESCRIPTION\\System\\BIOS"

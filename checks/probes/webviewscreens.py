@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from checks.probes import Host
+from core.host import Host
 from checks.probes.displayparse import Display
 
 # argv[1] and argv[2]: DISPLAY and WAYLAND_DISPLAY ("" when unset).

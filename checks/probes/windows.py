@@ -11,7 +11,7 @@ default value of ``HKCR\\.pdf``, resolved through ``HKCR\\<ProgId>\\shell\\open\
 from __future__ import annotations
 
 import re
-from checks.probes import Host
+from core.host import Host
 from checks.probes.parsing import first_version, icon_path, office_release_ids, registry_str
 from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of
 

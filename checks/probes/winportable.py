@@ -21,7 +21,7 @@ import re
 import string
 from pathlib import Path
 
-from checks.probes import Host
+from core.host import Host
 from checks.probes.software import CatalogEntry, Finding, catalog
 
 # PortableApps.com AppIDs -> catalog keys.

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable
 
-from companion.events import Event, event, utc_iso
+from core.events import Event, event, utc_iso
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
  *
  * Reads: the supervisor API under /api/v1 (rooms, machines, alerts, incidents, CSV export),
  * its Server-Sent Events stream for live updates, and the dashboard texts from
- * /api/v1/i18n/{lang} (agent/i18n/dashboard.toml). The supervisor token lives in
+ * /api/v1/i18n/{lang} (core/i18n/dashboard.toml). The supervisor token lives in
  * sessionStorage, so closing the tab logs out.
  *
  * Every server-provided string goes through textContent (el() below), never innerHTML:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from agent import csvsafe
-from agent.i18n import t
-from agent.report import Report
+from core import csvsafe
+from core.i18n import t
+from core.report import Report
 from checks.registry import CHECK_IDS
-from checks.result import CheckResult, Status
+from core.result import CheckResult, Status
 
 
 @dataclass

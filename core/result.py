@@ -9,6 +9,12 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The check ids of CONTRACT section 2, in the order a technician reads them.
+CHECK_IDS: tuple[str, ...] = (
+    "browser", "pix_companion", "pdf_reader", "office_suite", "image_editor", "video_editor", "sound",
+    "storage", "archive", "screen", "mouse", "bandwidth", "whitelist",
+)
+
 
 class Status(str, Enum):
     ok = "ok"

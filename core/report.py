@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checks.result import CheckResult, Status, worst
+from core.result import CheckResult, Status, worst
 
 SCHEMA = "examroom.report/1"
 

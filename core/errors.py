@@ -25,7 +25,7 @@ class BadInput(Exception):
     @classmethod
     def keyed(cls, key: str, where: str | None = None, hint_key: str | None = None, /,
               **fields: object) -> BadInput:
-        from agent.i18n import t
+        from core.i18n import t
 
         exc = cls(t(key, "en", **fields), where, t(hint_key, "en", **fields) if hint_key else None)
         exc.key, exc.hint_key, exc.fields = key, hint_key, fields
@@ -34,7 +34,7 @@ class BadInput(Exception):
     def line(self, lang: str | None = None) -> str:
         what, hint = self.what, self.hint
         if lang and self.key:
-            from agent.i18n import t
+            from core.i18n import t
 
             what = t(self.key, lang, **self.fields)
             hint = t(self.hint_key, lang, **self.fields) if self.hint_key else None
