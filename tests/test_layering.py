@@ -35,8 +35,6 @@ CLI_ROOT = {"agent.cli", "agent.__main__"}
 # Cycles owned by other work in progress, each to be cut by it; the test fails when one of
 # them is gone too, so that this list only shrinks.
 KNOWN_CYCLES: set[frozenset[str]] = {
-    # supervisor store split (issue 12, store part)
-    frozenset({"supervisor.store", "supervisor.store_sqlite"}),
     # software probes: software.py holds both the shared catalog and the per-OS dispatch
     frozenset({"checks.probes.software", "checks.probes.linux", "checks.probes.windows",
                "checks.probes.macos"}),
