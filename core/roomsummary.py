@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from core import csvsafe
 from core.i18n import t
 from core.report import Report
-from checks.registry import CHECK_IDS
+from core.result import CHECK_IDS
 from core.result import CheckResult, Status
 
 

@@ -245,7 +245,7 @@ function pvDefined(edit) {
 function pvCsv(code) {
   const sep = state.lang === "fr" ? ";" : ",";
   // OWASP CSV injection: a cell starting with = + - @ tab or CR would be a formula in a
-  // spreadsheet; prefixed with an apostrophe it is text (as agent/csvsafe.py does server-side).
+  // spreadsheet; prefixed with an apostrophe it is text (as core/csvsafe.py does server-side).
   const quote = (v) => {
     const text = String(v ?? "");
     return `"${(/^[=+\-@\t\r]/.test(text) ? "'" + text : text).replace(/"/g, '""')}"`;
