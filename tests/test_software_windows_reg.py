@@ -113,7 +113,7 @@ def test_reg_samples_through_the_crash_test_and_its_reports(tmp_path):
     JSON report and the HTML renderer); only reading the live registry is Windows-only."""
     from agent.crashtest import run_crash_test
     from agent.render.html import render_report_html
-    from agent.report import Report
+    from core.report import Report
 
     keys = {**exported("firefox_esr_reader_x.reg"), **exported("office_ltsc2021_visio.reg")}
     host = Host.fake("windows", tmp_path, registry=keys)
