@@ -80,7 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = settings.store or open_store(settings.db)
     admin_state = asyncio.run(_prepare(store, settings))
     hub = Hub(keepalive_s=settings.keepalive_s)
-    server = Server(store, hub, Liveness(min_lost_s=settings.min_lost_s), settings)
+    # PostgreSQL: other processes may share the database; they tell each other what changed.
+    fanout = store.fanout() if hasattr(store, "fanout") else None
+    server = Server(store, hub, Liveness(min_lost_s=settings.min_lost_s), settings, fanout=fanout)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -93,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             hub.close_all()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await store.close()
+            await server.stop()
 
     app = FastAPI(title="examroom supervisor", version=__version__, lifespan=lifespan,
                   description="Supervisor server of examroom: rooms, machine reports, live session events.",

@@ -168,7 +168,7 @@ async def save_incident_edits(code: str, body: PvEditsIn, user: str = Depends(su
     record = body.model_dump(mode="json", exclude={"client"}, exclude_none=True)
     saved = await server.save_pv_edits(room, record, user)
     saved["client"] = body.client
-    server.hub.publish(room, "pv_edits", saved)
+    server.publish(room, "pv_edits", saved)
     return saved
 
 

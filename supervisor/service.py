@@ -16,6 +16,7 @@ from typing import Any
 
 from supervisor import diskfull, rules
 from supervisor.auth import LoginThrottle
+from supervisor.fanout import Notice, PgFanout
 from supervisor.live import Hub
 from supervisor.models import HeartbeatIn
 from supervisor.store import Store, new_room_code, utcnow
@@ -26,8 +27,10 @@ SAVE_LAST_SEEN_S = 10.0
 
 
 class Server:
-    def __init__(self, store: Store, hub: Hub, liveness: Liveness, settings: Any = None) -> None:
+    def __init__(self, store: Store, hub: Hub, liveness: Liveness, settings: Any = None,
+                 fanout: PgFanout | None = None) -> None:
         self.settings = settings
+        self.fanout = fanout  # other processes sharing the database (PostgreSQL), else None
         self.throttle = LoginThrottle()  # failed logins
         self.enrol_throttle = LoginThrottle(max_failures=100)  # unknown room codes
         self.store = store
@@ -43,7 +46,46 @@ class Server:
         """On the server's loop: open the store, take back the live state of the previous run."""
         await self.store.start()
         for room, machine_id, last_seen, saved in await self.store.live_states():
-            self.liveness.load((room, machine_id), last_seen, saved)
+            # With other processes, a companion may be heart-beating to one of them right now.
+            self.liveness.load((room, machine_id), last_seen, saved, remote=self.fanout is not None)
+        if self.fanout is not None:
+            await self.fanout.start(self._remote)
+
+    async def stop(self) -> None:
+        if self.fanout is not None:
+            await self.fanout.close()
+        await self.store.close()
+
+    # -- what the dashboards are told, here and in the other processes
+    def publish(self, room: str, kind: str, data: dict[str, Any], **ref: Any) -> None:
+        self.hub.publish(room, kind, data)
+        if self.fanout is not None:
+            self.fanout.send(Notice(origin=self.fanout.origin, room=room, kind=kind, data=data, **ref))
+
+    async def _remote(self, notice: Notice) -> None:
+        """What another process sharing the database published."""
+        room = notice.room
+        if notice.kind == "revoke":
+            self._token_generation += 1
+            self._tokens.pop(notice.token_hash or "", None)
+        elif notice.kind == "live" and notice.machine_id and isinstance(notice.data, dict):
+            self.liveness.load((room, notice.machine_id), notice.data.get("last_seen"),
+                               notice.data.get("saved") or {}, remote=True)
+        elif not self.hub.subscribers(room):
+            return
+        elif notice.data is not None:
+            self.hub.publish(room, notice.kind, notice.data)
+        elif notice.kind == "event" and notice.seq is not None:  # too big for a notice: read it
+            row = await self.store.event(room, notice.seq)
+            if row is not None:
+                self.hub.publish(room, "event", row)
+        elif notice.kind == "machine" and notice.machine_id:
+            for row in await self.machine_rows(room, notice.machine_id):
+                self.hub.publish(room, "machine", row)
+        elif notice.kind == "pv_edits":
+            saved = await self.store.pv_edits(room)
+            if saved is not None:
+                self.hub.publish(room, "pv_edits", saved)
 
     # -- rooms, machines and tokens
     async def create_room(self, name: str) -> dict[str, Any]:
@@ -61,6 +103,8 @@ class Server:
             # After the commit, on the event loop (where tokens are looked up).
             self._token_generation += 1
             self._tokens.pop(revoked, None)
+            if self.fanout is not None:  # the other processes may have it cached too
+                self.fanout.send(Notice(origin=self.fanout.origin, room=room, kind="revoke", token_hash=revoked))
 
     async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
         known = self._tokens.get(token_hash)
@@ -84,15 +128,18 @@ class Server:
         return rows
 
     async def publish_machine(self, room: str, machine_id: str) -> None:
-        if not self.hub.subscribers(room):
+        if not self.hub.subscribers(room) and self.fanout is None:
             return
         for row in await self.machine_rows(room, machine_id):
-            self.hub.publish(room, "machine", row)
+            self.publish(room, "machine", row, machine_id=machine_id)
 
     async def _save_live(self, key: Key) -> None:
         state = self.liveness.get(key)
         state.saved_at = self.liveness.now()
         await self.store.save_live(key[0], key[1], state.last_seen, state.persisted())
+        if self.fanout is not None:
+            self.fanout.send(Notice(origin=self.fanout.origin, room=key[0], kind="live", machine_id=key[1],
+                                    data={"last_seen": state.last_seen, "saved": state.persisted()}))
 
     # -- agents
     async def report(self, room: str, machine_id: str, report: dict[str, Any]) -> None:
@@ -116,7 +163,7 @@ class Server:
         key = (room, machine_id)
         changed = False
         for row in rows:
-            self.hub.publish(room, "event", row)
+            self.publish(room, "event", row, seq=row["seq"])
             changed |= self.liveness.on_event(key, row["kind"], row["details"], row["at"])
             changed |= row["alert"]
         if changed:
@@ -146,7 +193,7 @@ class Server:
         event = {"id": str(uuid.uuid4()), "kind": kind, "at": utcnow(), "details": details}
         rows, _ = await self.add_events(key[0], key[1], [event])
         for row in rows:
-            self.hub.publish(key[0], "event", row)
+            self.publish(key[0], "event", row, seq=row["seq"])
 
     async def check_lost(self) -> int:
         lost = self.liveness.expire()
@@ -175,7 +222,7 @@ class Server:
         if done is None:
             return None
         machine_id = done.pop("machine_id")
-        self.hub.publish(room, "ack", done)
+        self.publish(room, "ack", done)
         await self.publish_machine(room, machine_id)
         return done
 

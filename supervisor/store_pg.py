@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from supervisor.fanout import PgFanout
 from supervisor.store import dumps
 
 # Same tables and columns as the SQLite store (supervisor/store_sqlite.py), in PostgreSQL's types.
@@ -79,6 +80,10 @@ class PostgresStore:
                                    kwargs={"autocommit": True}, open=False, name="examroom")
         await pool.open(wait=True, timeout=30)
         self.pool = pool
+
+    def fanout(self) -> "PgFanout":
+        """How this process tells the others sharing the database what changed (LISTEN/NOTIFY)."""
+        return PgFanout(self.dsn)
 
     async def close(self) -> None:
         pool, self.pool = self.pool, None
@@ -249,7 +254,6 @@ class PostgresStore:
         return [_event_row(r) for r in rows]
 
     async def event(self, room_code: str, seq: int) -> dict[str, Any] | None:
-        """One event by its seq (a notification too big to carry the row names it instead)."""
         row = await self._one(_EVENT_COLS + "WHERE e.room_code=%s AND e.seq=%s", (room_code, seq))
         return _event_row(row) if row else None
 

@@ -266,6 +266,10 @@ class SQLiteStore:
                                                     (room_code, after, limit)).fetchall())
         return [_event_row(r) for r in rows]
 
+    async def event(self, room_code: str, seq: int) -> dict[str, Any] | None:
+        row = await self._one(_EVENT_COLS + "WHERE e.room_code=? AND e.seq=?", (room_code, seq))
+        return _event_row(row) if row else None
+
     async def ack(self, room_code: str, event_id: str, by: str, at: str) -> dict[str, Any] | None:
         def write(c: sqlite3.Connection) -> dict[str, Any] | None:
             c.execute("UPDATE events SET acked_at=?, acked_by=? WHERE id=? AND room_code=? AND alert=1 "

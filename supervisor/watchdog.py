@@ -5,6 +5,10 @@ A companion is ``online`` while it heart-beats, ``lost`` once it has been silent
 max(6 s, 3 x its announced interval) - so one killed -9 with the default 2 s interval is
 reported after 6 to 7 s, within the 10 s promised - and ``never`` if it never sent one.
 Time is measured on the server's monotonic clock: agents' clocks are not trusted for this.
+
+Several server processes on one PostgreSQL database: the process a companion heart-beats to
+owns its state; the others ``adopt`` what the owner tells them (supervisor/fanout.py) and
+declare it lost only if they hear nothing for REMOTE_GRACE_S more (the owner died with it).
 """
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from core.kinds import KindSpec, kinds
 from supervisor.models import HeartbeatIn
 
 MIN_LOST_S = 6.0
+# The owner saves (and announces) a live state at least every 10 s (service.SAVE_LAST_SEEN_S).
+REMOTE_GRACE_S = 12.0
 Key = tuple[str, str]  # (room code, machine id)
 
 
@@ -38,6 +44,7 @@ class LiveState:
     focus_label: str | None = None
     flags: dict[str, str] = field(default_factory=dict)  # tile flag -> level (extension absent...)
     saved_at: float | None = None  # when this state was last written to the store (monotonic)
+    remote: bool = False  # heart-beats go to another server process (see the module's doc)
 
     def public(self) -> dict[str, Any]:
         return {"live": self.status, "focus": self.focus, "focus_title": self.focus_title,
@@ -65,8 +72,9 @@ class Liveness:
     def now(self) -> float:
         return self._clock()
 
-    def load(self, key: Key, last_seen: str | None, saved: dict[str, Any]) -> None:
-        """State kept in the database by a previous run of the server."""
+    def load(self, key: Key, last_seen: str | None, saved: dict[str, Any], *, remote: bool = False) -> None:
+        """State kept in the database by a previous run of the server, or (``remote``) told by
+        the process that owns it, or read at start when other processes may own it."""
         state = LiveState(last_seen=last_seen, interval_s=float(saved.get("interval_s") or 2.0),
                           stopped=bool(saved.get("stopped")), focus=saved.get("focus"),
                           focus_title=saved.get("focus_title"), net=saved.get("net"),
@@ -78,6 +86,7 @@ class Liveness:
         if state.status == "online":
             # We were down, not the companions: give them a full period to reach us again.
             state.last_beat = self._clock()
+        state.remote = remote
         self._states[key] = state
 
     def beat(self, key: Key, hb: HeartbeatIn, now_iso: str) -> tuple[bool, bool]:
@@ -85,7 +94,7 @@ class Liveness:
         state = self._states.setdefault(key, LiveState())
         before = state.public()
         back = state.status == "lost" and not state.stopped
-        state.status, state.stopped = "online", False
+        state.status, state.stopped, state.remote = "online", False, False
         state.last_beat, state.last_seen = self._clock(), now_iso
         if hb.interval_s:
             state.interval_s = hb.interval_s
@@ -117,7 +126,7 @@ class Liveness:
             if state.status != "online" or state.last_beat is None:
                 continue
             silent = now - state.last_beat
-            if silent >= max(self.min_lost_s, 3 * state.interval_s):
+            if silent >= max(self.min_lost_s, 3 * state.interval_s) + (REMOTE_GRACE_S if state.remote else 0.0):
                 state.status = "lost"
                 lost.append((key, silent))
         return lost
