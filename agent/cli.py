@@ -74,14 +74,17 @@ def lang_option(f):
               help="Per-probe network timeout in seconds.")
 @click.option("--bandwidth-url", metavar="URL", help="File downloaded to measure bandwidth.")
 @click.option("--storage", metavar="PATH", help="Where candidates save files (default: Documents, else home).")
+@click.option("--candidates", type=click.IntRange(min=1, max=10000), metavar="N",
+              help="How many candidates the room's link must serve at once (default: the room size the server knows, else 30).")
+@click.option("--pac", "pac_url", metavar="URL", help="Proxy auto-configuration (PAC) file to use, as a browser would.")
 @click.option("--config", "config_path", metavar="FILE", help="TOML policy (thresholds).")
 @lang_option
 @click.option("--server", metavar="URL", help="Supervisor server to upload the report to.")
 @click.option("--room", metavar="CODE", help="Enrolment code of the room (with --server).")
 @click.option("--ca-file", metavar="FILE", help="CA certificate(s) that sign the supervisor server's HTTPS certificate.")
 @click.option("--gui", is_flag=True, help="Show the report in a window instead of the terminal.")
-def check(only, skip, json_path, html_path, whitelist_path, dns, timeout, bandwidth_url, storage,
-          config_path, lang, server, room, ca_file, gui) -> None:
+def check(only, skip, json_path, html_path, whitelist_path, dns, timeout, bandwidth_url, storage, candidates,
+          pac_url, config_path, lang, server, room, ca_file, gui) -> None:
     """Run the crash test on this machine and print a readable report."""
     from agent.commands import check_command
 
@@ -89,6 +92,7 @@ def check(only, skip, json_path, html_path, whitelist_path, dns, timeout, bandwi
         only=only, skip=skip, json_path=json_path, html_path=html_path, whitelist_path=whitelist_path,
         dns=dns, timeout=timeout, bandwidth_url=bandwidth_url, storage=storage, config_path=config_path,
         lang=lang or detect_lang(), server=server, room=room, ca_file=ca_file, gui=gui,
+        candidates=candidates, pac_url=pac_url,
     ))
 
 

@@ -21,7 +21,7 @@ EXIT_OK, EXIT_NOT_READY, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 def check_command(*, only, skip, json_path, html_path, whitelist_path, dns, timeout, bandwidth_url,
-                  storage, config_path, lang, server, room, ca_file, gui) -> int:
+                  storage, config_path, lang, server, room, ca_file, gui, candidates=None, pac_url=None) -> int:
     only_ids = _ids(only, "--only", lang)
     skip_ids = _ids(skip, "--skip", lang)
     if bool(server) != bool(room):
@@ -30,7 +30,8 @@ def check_command(*, only, skip, json_path, html_path, whitelist_path, dns, time
         host=Host.current(), policy=load_policy(config_path), lang=lang,
         options=CheckOptions(storage=Path(storage) if storage else None,
                              whitelist=Path(whitelist_path) if whitelist_path else None,
-                             dns=dns, timeout=timeout, bandwidth_url=bandwidth_url),
+                             dns=dns, timeout=timeout, bandwidth_url=bandwidth_url,
+                             candidates=candidates, pac=pac_url),
     )
     ids = selected_ids(only_ids, skip_ids)
     preflight(ids, ctx)

@@ -27,6 +27,8 @@ class CheckOptions:
     dns: str | None = None
     timeout: float = 5.0
     bandwidth_url: str | None = None
+    candidates: int | None = None      # how many candidates the room's link must serve (None: 30)
+    pac: str | None = None             # a PAC file's URL, as a browser would be given it
 
 
 @dataclass

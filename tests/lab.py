@@ -389,7 +389,7 @@ http {{
     access_log off;
 {temp}    server {{
         listen 127.0.0.1:{port};
-        sendfile off;
+        sendfile on;
         location /full/ {{ alias {where}/www/; }}
 {locations}    }}
 }}

@@ -31,7 +31,8 @@ def test_measure_is_within_10_percent_of_the_server_rate(limited):
     result = bandwidth.measure(limited.url, ProbeSettings(timeout=2.0), max_seconds=2.5)
     assert result.outcome.reason == "ok" and result.mbps is not None
     assert abs(result.mbps - 16.0) / 16.0 < 0.10, result.mbps
-    assert not result.complete and result.seconds >= 2.4
+    assert not result.complete and result.seconds + result.skipped >= 2.4
+    assert result.skipped > 0.5  # the first third is set aside (a limiter's burst would be there)
 
 
 def test_byte_limit_stops_the_download_early(limited):
@@ -102,3 +103,14 @@ def test_budget_covers_connect_and_download(tmp_path):
     ctx = _ctx(tmp_path, None)
     assert bandwidth.budget_s(ctx) > bandwidth.MAX_SECONDS + 2 * ctx.options.timeout
     assert bandwidth.DEFAULT_URL.startswith("https://dl.pix.fr/")
+
+
+def test_room_of_more_candidates_than_the_link_serves_is_a_warning(limited, tmp_path):
+    """16 Mbit/s at 0.5 Mbit/s each serves about 32: fine for 30 (the default), a warning for
+    50 candidates, with the room-wide test as the way to know more."""
+    ctx = _ctx(tmp_path, limited.url)
+    ctx.options.candidates = 50
+    result = bandwidth.run(ctx)
+    assert result.status == Status.warn, result.summary
+    assert "the room expects 50 (25.0 Mbit/s)" in result.summary and "room-wide bandwidth test" in result.remediation
+    assert "measured over" in result.summary
