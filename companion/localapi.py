@@ -1,14 +1,13 @@
-"""The local endpoint the exam page may call, on 127.0.0.1 only.
+"""The local endpoint on 127.0.0.1 only: for our own status window, and a liveness answer.
 
 Routes (JSON):
-- ``GET /ping`` -> ``{"companion": "examroom", "version", "exam": bool|null,
-  "focus_changes": [{at, exam, title, process}...]}``: the focus changes since the last
-  ping, so the exam page learns of a tab or window switch it could not see itself (a ping
-  without ``Origin``, i.e. not from a web page, gets an empty list and takes nothing).
-- ``POST /exam/start`` / ``POST /exam/end`` (body: any JSON object, e.g. a session id):
-  the test started / ended; from the start on, leaving the exam window counts.
-- ``POST /exam/focus-required`` ``{"required": true|false}``: the current question needs focus
-  (the focus_lost events then say so).
+- ``GET /ping`` -> ``{"companion": "examroom", "version"}``: that a companion runs. It no
+  longer lists focus changes: anything on this machine can call it with any ``Origin``.
+- ``POST /exam/start``, ``/exam/end``, ``/exam/focus-required``: refused (403
+  ``phase_from_extension_only``) and reported (``exam_phase_forged``). The exam phase comes
+  only from the platform's own page messages relayed by our browser extension over native
+  messaging (companion/extchannel.py): ``curl -H 'Origin: https://app.pix.fr'`` used to end
+  the exam and silence the focus watch.
 - ``GET /status`` and ``POST /window/focus`` ``{"focused": bool}``: for our own status
   window, which authenticates with a per-run token (``X-Examroom-Token``).
 
@@ -136,12 +135,7 @@ def _make_handler(api: LocalApi) -> type[http.server.BaseHTTPRequestHandler]:
                 return
             path = self.path.split("?")[0]
             if path == "/ping":
-                # only the exam page (a browser sends Origin on this cross-origin call) takes
-                # the changes: a local script polling /ping must not empty the page's list
-                changes = api.session.tracker.take_changes() if self.headers.get("Origin") else []
-                self._reply(200, {"companion": "examroom", "version": __version__,
-                                  "exam": api.session.tracker.snapshot()["exam"],
-                                  "focus_changes": [vars(c) for c in changes]})
+                self._reply(200, {"companion": "examroom", "version": __version__})
             elif path == "/status":
                 if self.headers.get("X-Examroom-Token") != api.token:
                     self._reply(403, {"error": "token_required"})
@@ -165,17 +159,9 @@ def _make_handler(api: LocalApi) -> type[http.server.BaseHTTPRequestHandler]:
                 log.info("status window focused: %s", api.session.status.window_focused)
                 self._reply(200, {"ok": True})
                 return
-            # the exam page's calls come from a browser: they must carry an allowed Origin
-            if self.headers.get("Origin") is None:
-                self._reply(403, {"error": "origin_required"})
-                return
-            if path in ("/exam/start", "/exam/end"):
-                details = {k: str(v)[:200] for k, v in list(body.items())[:10]}
-                api.session.exam_phase("started" if path.endswith("start") else "ended", **details)
-                self._reply(200, {"ok": True})
-            elif path == "/exam/focus-required":
-                api.session.set_focus_required(bool(body.get("required")))
-                self._reply(200, {"ok": True, "required": bool(body.get("required"))})
+            if path in ("/exam/start", "/exam/end", "/exam/focus-required"):
+                api.session.phase_forged(path, self.headers.get("Origin"))
+                self._reply(403, {"error": "phase_from_extension_only"})
             else:
                 self._reply(404, {"error": "not_found"})
 

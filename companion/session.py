@@ -25,6 +25,7 @@ from core.state import state_dir
 from core.kinds import kinds
 from core.events import Event, event, utc_iso
 from companion.examstate import ExamState
+from companion.extwatch import ExtensionWatcher
 from companion.focus import DEFAULT_EXAM_TITLE, FocusTracker, FocusWatcher, Foreground
 from companion.network import NetworkWatcher
 from companion.processes import ForbiddenWatcher, load_catalog, metadata_reader
@@ -38,6 +39,12 @@ TEXT_MAX = 1000   # titles can be long (a web page's title); the server caps str
 # new failure up to the maximum
 ERROR_RESTART_S = 1.0
 ERROR_RESTART_MAX_S = 30.0
+# a place must hold this long to count: a new tab is "Untitled" then its page, and the window
+# manager and the extension report one switch a few ms apart (events carry where one went)
+SETTLE_S = 0.25
+SETTLE_TICK_S = 0.05
+# what a clean stop is (the exam state is then cleared); a crash or kill leaves no reason
+CLEAN_STOPS = ("sigterm", "interrupt", "stopped")
 
 
 @dataclass
@@ -53,6 +60,7 @@ class CompanionConfig:
     net_interval_s: float = 3.0
     net_down_after: int = 2
     policy: Any = None   # companion.classify.Policy (--policy FILE); None: the bundled one
+    settle_s: float = SETTLE_S
 
 
 @dataclass
@@ -117,7 +125,15 @@ class Session:
         self.stop_event = threading.Event()
         self._wake = threading.Event()
         self.own_pids: set[int] = {os.getpid()}
-        self.tracker = FocusTracker(exam_title=config.exam_title, emit=self.record, own_pids=self.own_pids)
+        if config.policy is None:
+            from companion.classify import Policy
+
+            config.policy = Policy.load(platform_url=config.platform_url)
+        self.extension = ExtensionWatcher(self.home, record=self.record, policy=config.policy,
+                                          platform_url=config.platform_url, on_phase=self.exam_phase,
+                                          on_change=self._browser_changed, armed=lambda: self.tracker.armed)
+        self.tracker = FocusTracker(exam_title=config.exam_title, emit=self.record, own_pids=self.own_pids,
+                                    policy=config.policy, extension=self.extension.state, settle_s=config.settle_s)
         self.forbidden = forbidden or ForbiddenWatcher(load_catalog(os_name), self.record,
                                                         interval_s=config.process_interval_s,
                                                         metadata=metadata_reader(os_name), find_installed=True)
@@ -181,8 +197,7 @@ class Session:
             # our status window (a child process) can take focus before its pid is known here
             self.own_pids.add(fg.pid)
         self.tracker.update(fg)
-        if self.tracker.armed and not self.exam_state.saved:
-            self.exam_state.save()
+        self._exam_seen()
 
     def _resume_exam(self) -> bool:
         if not self.exam_state.in_progress():
@@ -203,6 +218,22 @@ class Session:
             self._spawn("network", self.network.run, self.stop_event)
         if self.focus_watcher is not None:
             self._spawn("focus", self._focus_loop)
+        self._spawn("extension", self.extension.run, self.stop_event)
+        self._spawn("settle", self._settle_loop)
+
+    def _browser_changed(self) -> None:
+        if hasattr(self, "tracker"):
+            self.tracker.browser_changed()
+            self._exam_seen()
+
+    def _settle_loop(self) -> None:
+        while not self.stop_event.wait(SETTLE_TICK_S):
+            self.tracker.tick()
+            self._exam_seen()
+
+    def _exam_seen(self) -> None:
+        if self.tracker.armed and not self.exam_state.saved:
+            self.exam_state.save()
 
     def _spawn(self, name: str, target: Callable, *args: Any) -> None:
         thread = threading.Thread(target=self._guarded, args=(name, target, *args), name=f"companion-{name}",
@@ -253,6 +284,12 @@ class Session:
         joined_by = time.monotonic() + 3.0
         for thread in self._threads:
             thread.join(timeout=max(0.0, joined_by - time.monotonic()))
+        if reason in CLEAN_STOPS:
+            if self.tracker.armed:
+                # the companion stopped during an exam the platform did not say had ended
+                self.record(event("exam_end_unsignalled", reason=reason, level="alert"))
+            # a clean stop ends the session: the next candidate's companion starts afresh
+            self.exam_state.clear()
         self.record(event("companion_stopped", reason=reason))
         deadline = time.monotonic() + flush_s
         while self.pending_count() and time.monotonic() < deadline:
@@ -390,7 +427,9 @@ class Session:
             "interval_s": self.config.heartbeat_s,
             "net": {"up": net.up if net else None, "latency_ms": net.latency_ms if net else None,
                     "platform_url": self.config.platform_url},
-            "focus": {"exam": focus["exam"], "title": _clip(focus["title"]), "process": _clip(focus["process"])},
+            "focus": {"exam": focus["exam"], "title": _clip(focus["title"]), "process": _clip(focus["process"]),
+                      "category": focus["category"], "level": focus["level"], "host": focus["host"]},
+            "extension": self.extension.snapshot(),
             "forbidden": self.forbidden.names(),
             "companion_version": __version__,
             "pending_events": self.pending_count(),
@@ -430,4 +469,9 @@ class Session:
 
     def set_focus_required(self, required: bool) -> None:
         self.status.focus_required = required
-        self.tracker.focus_required = required
+        self.tracker.set_focus_required(required)
+
+    def phase_forged(self, path: str, origin: str | None) -> None:
+        """A phase change posted to the loopback endpoint: refused (any local program can send
+        one, with any Origin), and shown to the supervisor, since someone tried."""
+        self.record(event("exam_phase_forged", path=path[:64], origin=(origin or "")[:256], level="alert"))

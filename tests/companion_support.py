@@ -255,12 +255,19 @@ class FocusRecorder:
     """A watcher's ``on_change`` that feeds a FocusTracker and keeps what it saw: the raw
     foreground facts and the events the tracker emitted."""
 
-    def __init__(self, exam_title: str = "Pix") -> None:
+    def __init__(self, exam_title: str = "Pix", settle_s: float = 0.0) -> None:
         from companion.focus import FocusTracker
 
         self.events: list = []
         self.facts: list = []
-        self.tracker = FocusTracker(exam_title=exam_title, emit=self.events.append)
+        self.tracker = FocusTracker(exam_title=exam_title, emit=self.events.append, settle_s=settle_s)
+        if settle_s > 0:   # the session's settle loop: a place counts once it held settle_s
+            def tick() -> None:
+                while True:
+                    time.sleep(0.02)
+                    self.tracker.tick()
+
+            threading.Thread(target=tick, daemon=True).start()
 
     def __call__(self, fg) -> None:
         self.facts.append(fg)

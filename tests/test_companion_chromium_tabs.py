@@ -22,7 +22,7 @@ def test_tab_switch_in_chromium_is_focus_lost() -> None:
     from companion.focus.x11 import X11FocusWatcher
 
     with xvfb(window_manager=True) as display:
-        on_change = FocusRecorder("Pix")
+        on_change = FocusRecorder("Pix", settle_s=0.25)   # as the session runs it
         events, facts, tracker = on_change.events, on_change.facts, on_change.tracker
 
         stop = threading.Event()
@@ -43,9 +43,9 @@ def test_tab_switch_in_chromium_is_focus_lost() -> None:
                 other.bring_to_front()
                 assert wait_for(lambda: any(e.kind == "focus_lost" for e in events), timeout=15), facts
                 lost = next(e for e in events if e.kind == "focus_lost").details
-                # the new tab shows "Untitled" for an instant, then its page's title: one absence
-                assert not lost["title"].startswith("Pix") and "chrom" in lost["process"].lower()
-                assert wait_for(lambda: facts[-1].title.startswith("Wikipédia"), timeout=10), facts
+                # the new tab shows "Untitled" for an instant, then its page's title: one absence,
+                # which says where the candidate went
+                assert lost["title"].startswith("Wikipédia") and "chrom" in lost["process"].lower(), events
                 assert [e.kind for e in events] == ["focus_lost"]
 
                 exam.bring_to_front()

@@ -36,15 +36,19 @@ def test_lost_then_regained_with_time_away() -> None:
     clock.now += 5
     tr.update(CHAT)
     clock.now += 2
-    tr.update(TERM)          # still away: no second alert
+    tr.update(TERM)          # still away, elsewhere: one step more in the journal
     clock.now += 1.5
     tr.update(EXAM)
-    assert [e.kind for e in events] == ["focus_lost", "focus_regained"]
+    assert [e.kind for e in events] == ["focus_lost", "focus_moved", "focus_regained"]
     assert events[0].details == {"title": "Discord", "process": "Discord", "exam_title_pattern": "Pix",
-                                 "focus_required": False}
-    assert events[1].details["away_s"] == 3.5
-    assert events[1].details["title"] == EXAM.title
-    assert tr.snapshot() == {"exam": True, "title": EXAM.title, "process": "firefox"}
+                                 "focus_required": False, "category": "communication", "level": "alert",
+                                 "source": "process", "label": "Discord"}
+    assert events[1].details["process"] == "xterm" and events[1].details["previous_s"] == 2
+    assert events[1].details["previous_category"] == "communication"
+    assert events[2].details["away_s"] == 3.5 and events[2].details["previous_s"] == 1.5
+    assert events[2].details["title"] == EXAM.title and events[2].details["category"] == "exam"
+    snap = tr.snapshot()
+    assert (snap["exam"], snap["title"], snap["process"], snap["category"]) == (True, EXAM.title, "firefox", "exam")
 
 
 def test_nothing_before_the_exam_window_was_seen_unless_armed() -> None:
@@ -234,13 +238,14 @@ def test_a_window_titled_like_the_exam_in_another_program_is_an_absence() -> Non
                  Foreground("Pix", "xterm", 22, 4)):
         tr.update(fake)
         assert tr.snapshot()["exam"] is False, fake
-    assert [e.kind for e in events] == ["focus_lost"] and events[0].details["process"] == "Discord"
+    assert [e.kind for e in events] == ["focus_lost", "focus_moved", "focus_moved"]
+    assert [e.details["process"] for e in events] == ["Discord", "notepad.exe", "xterm"]
     clock.now += 4
     tr.update(Foreground("Pix - Certification - Google Chrome", "chrome.exe", 30, 5))   # any browser
-    assert [e.kind for e in events] == ["focus_lost", "focus_regained"] and events[1].details["away_s"] == 4
+    assert events[-1].kind == "focus_regained" and events[-1].details["away_s"] == 4
     # a window whose process is unknown (no pid on it) is judged on its title alone
     tr.update(Foreground("Pix – Safari", "", None, 6))
-    assert tr.snapshot()["exam"] is True and len(events) == 2
+    assert tr.snapshot()["exam"] is True and len(events) == 4
 
 
 def test_exam_window_closed_or_minimized_is_an_absence() -> None:
@@ -249,7 +254,8 @@ def test_exam_window_closed_or_minimized_is_an_absence() -> None:
     tr.update(Foreground(""))          # X11: no active window (minimized, closed, desktop)
     assert [e.kind for e in events] == ["focus_lost"] and events[0].details["title"] == ""
     tr.update(Foreground("Bureau", "explorer.exe", 4, 9))
-    assert len(events) == 1            # still the same absence
+    assert [e.kind for e in events] == ["focus_lost", "focus_moved"]     # still the same absence
+    assert events[1].details["category"] == "tool"                       # the file explorer
 
 
 def test_windows_minimized_exam_and_lock_screen_are_absences() -> None:

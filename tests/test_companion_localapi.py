@@ -19,7 +19,7 @@ class NoClient:
 
 @pytest.fixture()
 def api(tmp_path: Path):
-    session = Session(CompanionConfig(server="http://127.0.0.1:9", room="R"), client=NoClient(), machine=None,
+    session = Session(CompanionConfig(server="http://127.0.0.1:9", room="R", settle_s=0), client=NoClient(), machine=None,
                       focus_watcher=None, os_name="linux", home=tmp_path)
     local = LocalApi(session, port=0, origins=("https://app.pix.fr",), status=lambda: {"room": "R"})
     local.start()
@@ -43,20 +43,15 @@ def call(api: LocalApi, method: str, path: str, body: dict | None = None, header
 PIX = {"Origin": "https://app.pix.fr"}
 
 
-def test_ping_reports_version_and_focus_changes_once(api: LocalApi) -> None:
+def test_ping_says_a_companion_runs_and_nothing_more(api: LocalApi) -> None:
     session = api.session
     session.on_focus(Foreground("Pix - Certification", "firefox", 1))
     session.on_focus(Foreground("Discord", "Discord", 2))
-    # a local script polling /ping (no Origin) learns the state but does not empty the list
-    code, body, _ = call(api, "GET", "/ping")
-    assert code == 200 and body["exam"] is False and body["focus_changes"] == []
     code, body, headers = call(api, "GET", "/ping", headers=PIX)
-    assert code == 200 and body["companion"] == "examroom" and body["version"]
+    assert code == 200 and body == {"companion": "examroom", "version": body["version"]} and body["version"]
     assert headers["Access-Control-Allow-Origin"] == "https://app.pix.fr"
-    assert body["exam"] is False
-    assert [(c["exam"], c["title"]) for c in body["focus_changes"]] == [
-        (True, "Pix - Certification"), (False, "Discord")]
-    assert call(api, "GET", "/ping", headers=PIX)[1]["focus_changes"] == []
+    # anything local can call it with any Origin: it tells no window title, no focus state
+    assert call(api, "GET", "/ping")[1] == body
 
 
 def test_other_origins_are_refused(api: LocalApi) -> None:
@@ -65,13 +60,14 @@ def test_other_origins_are_refused(api: LocalApi) -> None:
     assert "Access-Control-Allow-Origin" not in headers
     code, _, _ = call(api, "POST", "/exam/start", {}, headers={"Origin": "https://app.pix.fr.evil.example"})
     assert code == 403
-    code, _, _ = call(api, "POST", "/exam/start", {})        # no Origin: not a browser page
-    assert code == 403
+    code, body, _ = call(api, "POST", "/exam/start", {})     # a local program
+    assert code == 403 and body["error"] == "phase_from_extension_only"
     # DNS rebinding: same-origin GET without Origin, but the attacker's name in Host
     code, body, _ = call(api, "GET", "/ping", headers={"Host": f"evil.example:{api.port}"})
     assert code == 403 and body["error"] == "host_not_allowed"
     assert call(api, "GET", "/ping", headers={"Host": f"localhost:{api.port}"})[0] == 200
-    assert api.session.outbox.count("event") == 0
+    # the pages refused by the browser guard left nothing; the local program's try is reported
+    assert [p["kind"] for _, p in api.session.outbox.peek("event")] == ["exam_phase_forged"]
 
 
 def test_preflight_with_private_network_access(api: LocalApi) -> None:
@@ -82,22 +78,22 @@ def test_preflight_with_private_network_access(api: LocalApi) -> None:
     assert "POST" in headers["Access-Control-Allow-Methods"]
 
 
-def test_exam_start_arms_focus_and_focus_required_is_carried(api: LocalApi) -> None:
+def test_forged_phase_changes_are_refused_and_reported(api: LocalApi) -> None:
+    """curl -X POST -H 'Origin: https://app.pix.fr' .../exam/end used to end the exam and
+    silence the focus watch: the phase now comes only from the extension's channel."""
     session = api.session
-    session.on_focus(Foreground("Bureau", "nautilus", 5))       # before start: not an absence
-    assert session.outbox.count("event") == 0
-    code, body, _ = call(api, "POST", "/exam/focus-required", {"required": True}, headers=PIX)
-    assert code == 200 and body["required"] is True
-    code, _, _ = call(api, "POST", "/exam/start", {"session": "1234"}, headers=PIX)
-    assert code == 200
-    kinds = [payload["kind"] for _, payload in session.outbox.peek("event")]
-    assert kinds == ["exam_started", "focus_lost"]
-    lost = session.outbox.peek("event")[1][1]
-    assert lost["title"] == "Bureau" and lost["focus_required"] is True
-    call(api, "POST", "/exam/end", {}, headers=PIX)
-    assert session.outbox.peek("event")[-1][1]["kind"] == "exam_ended"
-    journal = (session.home / "companion-journal.jsonl").read_text().splitlines()
-    assert [json.loads(line)["kind"] for line in journal] == ["exam_started", "focus_lost", "exam_ended"]
+    session.on_focus(Foreground("Pix - Certification", "firefox", 5))     # the exam, seen: armed
+    assert session.tracker.armed
+    for path in ("/exam/end", "/exam/start", "/exam/focus-required"):
+        code, body, _ = call(api, "POST", path, {"required": False}, headers=PIX)
+        assert code == 403 and body["error"] == "phase_from_extension_only"
+    assert session.tracker.armed and session.status.exam_phase is None
+    forged = [p for _, p in session.outbox.peek("event")]
+    assert [(p["kind"], p["path"], p["origin"], p["level"]) for p in forged] == [
+        ("exam_phase_forged", path, "https://app.pix.fr", "alert")
+        for path in ("/exam/end", "/exam/start", "/exam/focus-required")]
+    session.on_focus(Foreground("Discord", "Discord", 6))                # still watched
+    assert session.outbox.peek("event")[-1][1]["kind"] == "focus_lost"
 
 
 def test_status_and_window_focus_need_the_token(api: LocalApi) -> None:

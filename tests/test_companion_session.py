@@ -41,7 +41,7 @@ class FakeServer:
 
 
 def session(tmp_path: Path, server: FakeServer) -> Session:
-    return Session(CompanionConfig(server="http://x", room="R", platform_url=None), client=server, machine=None,
+    return Session(CompanionConfig(server="http://x", room="R", platform_url=None, settle_s=0), client=server, machine=None,
                    focus_watcher=None, os_name="linux", home=tmp_path)
 
 

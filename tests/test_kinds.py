@@ -66,7 +66,8 @@ def test_the_alert_rule_is_written_once_in_the_spec():
     assert not k.is_alert("something_new", {"level": "alert"})        # unknown kinds: journal only
     assert {"companion_lost", "companion_back"} <= k.server_only()
     assert "focus_lost" not in k.server_only()
-    assert k.closable == {"focus_lost": [], "net_down": [], "forbidden_process": ["name"], "extension_silent": []}
+    assert k.closable == {"focus_lost": [], "net_down": [], "forbidden_process": ["name"], "extension_silent": [],
+                          "devtools_opened": []}
 
 
 def test_details_from_a_machine_are_typed_and_bounded():

@@ -2,9 +2,13 @@
 
 Facts read: the root window's ``_NET_ACTIVE_WINDOW`` (set by the window manager; without
 one there is no active window and this watcher reports nothing), the active window's
-``_NET_WM_NAME`` (UTF-8) or ``WM_NAME``, and ``_NET_WM_PID`` -> process name via psutil.
-We listen to PropertyNotify on the root (window switches) AND on the active window (title
-changes: a browser changes its title when the candidate switches tabs).
+``_NET_WM_NAME`` (UTF-8) or ``WM_NAME``, ``WM_CLASS``, and ``_NET_WM_PID`` -> process name
+and executable via psutil. We listen to PropertyNotify on the root (window switches) AND on
+the active window (title changes: a browser changes its title when the candidate switches
+tabs), and to the root's MapNotify/UnmapNotify: an override-redirect window covering the
+screen (a screen locker such as xsecurelock or i3lock, a full-screen overlay) never becomes
+the "active window", yet it is what the candidate sees; its pid comes from ``_NET_WM_PID`` or,
+lockers rarely setting it, from the X-Resource extension (the client's pid).
 """
 from __future__ import annotations
 
@@ -21,12 +25,24 @@ log = logging.getLogger(__name__)
 EMPTY_GRACE_S = 0.25
 
 
+COVERS = 0.9      # an override-redirect window over 90% of the screen hides everything else
+
+
 def process_name(pid: int | None) -> str:
     if not pid:
         return ""
     try:
         return psutil.Process(pid).name()
     except (psutil.Error, ValueError):
+        return ""
+
+
+def process_exe(pid: int | None) -> str:
+    if not pid:
+        return ""
+    try:
+        return psutil.Process(pid).exe()
+    except (psutil.Error, ValueError, OSError):
         return ""
 
 
@@ -57,7 +73,10 @@ class X11FocusWatcher(FocusWatcher):
                 log.info("x11: no EWMH window manager, polling the input focus")
                 PollFocusWatcher(lambda: self._input_focus(conn, root, atoms), self.poll_s).run(on_change, stop)
                 return
-            root.change_attributes(event_mask=X.PropertyChangeMask)
+            root.change_attributes(event_mask=X.PropertyChangeMask | X.SubstructureNotifyMask)
+            screen = conn.screen()
+            area = screen.width_in_pixels * screen.height_in_pixels
+            overlays: dict[int, Foreground] = {}   # covering override-redirect windows, mapped
             watched = None
             last: Foreground | None = None
             # openbox clears _NET_ACTIVE_WINDOW for an instant between two windows: "no
@@ -86,7 +105,10 @@ class X11FocusWatcher(FocusWatcher):
                     if last is not None and time.monotonic() < pending_empty:
                         return
                 pending_empty = None
-                fg = self._describe(win, atoms) if win is not None else Foreground(title="")
+                if overlays:
+                    fg = list(overlays.values())[-1]
+                else:
+                    fg = self._describe(win, atoms) if win is not None else Foreground(title="")
                 if fg != last:
                     last = fg
                     on_change(fg)
@@ -107,6 +129,14 @@ class X11FocusWatcher(FocusWatcher):
                     ev = conn.next_event()
                     if ev.type == X.PropertyNotify and ev.atom in (
                             atoms["_NET_ACTIVE_WINDOW"], atoms["_NET_WM_NAME"], atoms["WM_NAME"]):
+                        changed = True
+                    elif ev.type == X.MapNotify and ev.override:
+                        cover = self._covering(conn, ev.window, area, atoms)
+                        if cover is not None:
+                            overlays[ev.window.id] = cover
+                            changed = True
+                    elif ev.type in (X.UnmapNotify, X.DestroyNotify) and ev.window.id in overlays:
+                        del overlays[ev.window.id]
                         changed = True
                 if changed:
                     try:
@@ -145,12 +175,43 @@ class X11FocusWatcher(FocusWatcher):
             return Foreground(title="")
         return cls._describe(win, atoms)
 
+    @classmethod
+    def _covering(cls, conn, win, area: int, atoms) -> Foreground | None:
+        """An override-redirect window just mapped: the fact, if it covers the screen."""
+        from Xlib.error import XError
+
+        try:
+            geometry = win.get_geometry()
+        except XError:
+            return None
+        if geometry.width * geometry.height < COVERS * area:
+            return None   # a menu, a tooltip, a notification
+        fg = cls._describe(win, atoms)
+        pid = fg.pid or cls._client_pid(conn, win)
+        return Foreground(title=fg.title, process=process_name(pid), pid=pid, window=win.id, exe=process_exe(pid),
+                          window_class=fg.window_class, overlay=True)
+
+    @staticmethod
+    def _client_pid(conn, win) -> int | None:
+        try:
+            from Xlib.ext import res
+
+            if not conn.has_extension("X-Resource"):
+                return None
+            answer = conn.res_query_client_ids([{"client": win.id, "mask": res.LocalClientPIDMask}])
+            for value in answer.ids:
+                if value.spec.mask == res.LocalClientPIDMask and value.value:
+                    return int(value.value[0])
+        except Exception as exc:   # an X server without the extension, an old python-xlib
+            log.debug("x11: no client pid for %s: %s", win.id, exc)
+        return None
+
     @staticmethod
     def _describe(win, atoms) -> Foreground:
         from Xlib import X
         from Xlib.error import XError
 
-        title, pid = "", None
+        title, pid, klass = "", None, ""
         try:
             prop = win.get_full_property(atoms["_NET_WM_NAME"], atoms["UTF8_STRING"])
             if prop is None or not prop.value:
@@ -161,6 +222,10 @@ class X11FocusWatcher(FocusWatcher):
             pid_prop = win.get_full_property(atoms["_NET_WM_PID"], X.AnyPropertyType)
             if pid_prop is not None and len(pid_prop.value):
                 pid = int(pid_prop.value[0])
+            wm_class = win.get_wm_class()
+            if wm_class:
+                klass = " ".join(part for part in wm_class if part)
         except XError:
             pass
-        return Foreground(title=title, process=process_name(pid), pid=pid, window=win.id)
+        return Foreground(title=title, process=process_name(pid), pid=pid, window=win.id, exe=process_exe(pid),
+                          window_class=klass)
