@@ -23,6 +23,7 @@ Rules, and why:
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,11 @@ from companion.events import Event, event, utc_iso
 from companion.focus import FocusChange, Foreground, compile_exam_title, is_browser
 
 TOOL = "tool"
+# what a new tab or window says for an instant before its page's title: such a place counts
+# only if it holds TRANSIENT_FACTOR times longer (the window path; the extension reports hosts)
+TRANSIENT = re.compile(r"^\s*(untitled|new tab|nouvel onglet|sans titre|about:blank|loading|chargement)?"
+                       r"\s*([-–—]\s*[^-–—]*)?$", re.IGNORECASE)
+TRANSIENT_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -111,9 +117,14 @@ class FocusTracker:
     def tick(self) -> None:
         """Commit a place that held long enough (the session calls this every ~50 ms)."""
         with self._lock:
-            if self.pending is not None and self.clock() - self.pending_at >= self.settle_s:
+            if self.pending is not None and self.clock() - self.pending_at >= self._settle(self.pending):
                 place, self.pending = self.pending, None
                 self._commit(place)
+
+    def _settle(self, place: Place) -> float:
+        if place.source != "extension" and not place.exam and TRANSIENT.match(place.title or ""):
+            return self.settle_s * TRANSIENT_FACTOR
+        return self.settle_s
 
     def arm(self) -> None:
         """The platform said the test started: from now on, leaving it counts."""
