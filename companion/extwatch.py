@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from companion.events import Event, event
+from core.events import Event, event
 from companion.extchannel import ExtensionChannel, Peer
 from companion.extstate import ExtensionState, tab_of
 

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from companion.events import Event, event, utc_iso
+from core.events import Event, event, utc_iso
 from companion.focus import FocusChange, Foreground, compile_exam_title, is_browser
 
 TOOL = "tool"
