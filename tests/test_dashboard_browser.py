@@ -522,6 +522,44 @@ def test_reconnects_after_a_server_restart(tmp_path, browser):
         _stop(server.proc)
 
 
+def test_one_table_of_views_drives_routes_and_tabs_and_the_modules_share_no_globals(server, browser):
+    """The dashboard is ES modules: nothing of it lands on window, and the room's tabs, their
+    links and the routes all come from app.js's VIEWS (an unknown address shows the rooms)."""
+    room = server.create_room("Salle des modules")
+    FakeAgent(server, room, "POSTE-M1").report()
+    page = new_page(browser)
+    login(page, server)
+    assert page.evaluate("() => [...document.scripts].map((s) => s.type)") == ["module"]
+    leaked = page.evaluate("""() => ['state', 't', 'el', 'api', 'route', 'VIEWS', 'renderFeed', 'renderTiles',
+        'selectTab', 'startLive', 'loadIncidents', 'renderSheet', 'showRoom'].filter((n) => n in window)""")
+    assert leaked == []
+
+    page.goto(f"{server.url}/#/room/{room}/sheet")
+    page.wait_for_selector("#tab-sheet .sheet-table")
+    tabs = page.locator(".tabs [role=tab]")
+    assert tabs.evaluate_all("(links) => links.map((a) => [a.dataset.tab, a.getAttribute('href'), a.getAttribute('aria-selected')])") == [
+        ["live", f"#/room/{room}/live", "false"], ["sheet", f"#/room/{room}/sheet", "true"],
+        ["incidents", f"#/room/{room}/incidents", "false"]]
+    assert page.locator("#tab-live").is_hidden() and page.locator("#tab-incidents").is_hidden()
+    assert page.evaluate("document.body.dataset.tab") == "sheet"
+
+    page.click("#tab-link-incidents")
+    page.wait_for_selector("#pv-save-state")
+    assert page.evaluate("location.hash") == f"#/room/{room}/incidents"
+    assert page.locator("#tab-sheet").is_hidden()
+
+    page.goto(f"{server.url}/#/room/{room}")  # the room alone: its first tab
+    page.wait_for_selector(".tile[data-hostname='POSTE-M1']")
+    assert page.locator("#tab-link-live").get_attribute("aria-selected") == "true"
+    shot(page, "dashboard_modules_live_tab")
+
+    page.goto(f"{server.url}/#/nowhere/at/all")
+    page.wait_for_selector("body[data-view=rooms] #rooms-list table")
+    page.goto(f"{server.url}/#/login")  # logged in: the login is not shown again
+    page.wait_for_function("location.hash === '#/rooms'")
+    assert page.js_errors == []
+
+
 def test_every_dashboard_text_exists_in_both_languages():
     """Keys in the page's scripts and index.html (literal, or a `dash.x.${...}` family) are in dashboard.toml."""
     from core.i18n import table

@@ -1,192 +1,71 @@
-/* examroom dashboard (vanilla JS, no build step).
+/* examroom dashboard (ES modules, no build step): the entry point. The page's views are ONE
+ * table (VIEWS below): each view's route, and for the room's tabs their label, their panel and
+ * what showing them does; route() matches the hash against it, and the room page builds its
+ * tab bar and panels from it. A new view is one entry here (plus its texts in dashboard.toml).
  *
  * Reads: the supervisor API under /api/v1 (rooms, machines, alerts, incidents, CSV export),
  * its Server-Sent Events stream for live updates, and the dashboard texts from
  * /api/v1/i18n/{lang} (core/i18n/dashboard.toml). The supervisor token lives in
  * sessionStorage, so closing the tab logs out.
  *
- * Every server-provided string goes through textContent (el() below), never innerHTML:
- * host names, window titles and process names come from candidates' machines.
- *
- * Files (classic scripts sharing one global scope, loaded by index.html in this order):
- * room.js (room page, tiles, report dialog), feed.js (alerts, journal, live stream),
- * sheets.js (printable readiness sheet, PV d'incident draft), then app.js (this file:
- * state, texts and formats, DOM and API helpers, routing, login, rooms, start).
+ * Modules (each imports what it uses, nothing is shared through globals): base.js (state,
+ * texts and formats, DOM and API helpers), room.js (tiles, counters, report dialog), feed.js
+ * (alerts, journal, live stream), sheets.js (printable readiness sheet), pv.js (PV d'incident
+ * draft), and this file (views, routing, login, rooms list, room page, start).
  */
-"use strict";
+import {
+  LANG_KEY, TOKEN_KEY, api, commandBlock, download, el, fmtAge, fmtDateTime, hideBanner, loadTexts,
+  setView, showBanner, state, t, translateStatic,
+} from "./base.js";
+import { ackAll, renderAll, renderFeed, startLive, stopLive } from "./feed.js";
+import { loadIncidents, renderIncidents } from "./pv.js";
+import { renderCounters } from "./room.js";
+import { renderSheet } from "./sheets.js";
 
-const API = "/api/v1";
-const TOKEN_KEY = "examroom.token";
-const LANG_KEY = "examroom.lang";
+/* ---------- the views ---------- */
 
-const state = {
-  lang: initialLang(),
-  texts: {},
-  token: sessionStorage.getItem(TOKEN_KEY),
-  room: null,          // {code, name, ...}
-  tab: "live",
-  machines: new Map(), // machine_id -> row of /machines
-  alerts: new Map(),   // event id -> alert
-  events: [],          // recent events (newest first), for the journal
-  es: null,
-  liveOk: false,
-  openDetails: new Set(),
-  showAcked: false,
-  incidents: null,
-  timers: [],
-};
+const VIEWS = [
+  { name: "login", path: "/login", public: true, show: () => showLogin() },
+  { name: "rooms", path: "/rooms", show: () => showRooms() },
+  // The room's tabs, in the order of the tab bar; "/room/CODE" alone opens the first one.
+  { name: "live", path: "/room/:code/live", also: ["/room/:code"], label: "dash.tab.live", build: livePanel },
+  { name: "sheet", path: "/room/:code/sheet", label: "dash.tab.sheet", panel: "sheet" },
+  { name: "incidents", path: "/room/:code/incidents", label: "dash.tab.incidents", panel: "incidents",
+    // shown at once (edits kept), then the new lines are brought in
+    shown: () => { if (state.incidents) renderIncidents(); loadIncidents(); } },
+];
+const ROOM_TABS = VIEWS.filter((v) => v.label);
+for (const v of ROOM_TABS) v.show = (params) => showRoom(params, v.name);
 
-/* ---------- language and formatting ---------- */
-
-function initialLang() {
-  const saved = localStorage.getItem(LANG_KEY);
-  if (saved === "fr" || saved === "en") return saved;
-  const nav = (navigator.languages && navigator.languages[0]) || navigator.language || "fr";
-  return nav.toLowerCase().startsWith("fr") ? "fr" : "en";
-}
-
-async function loadTexts(lang) {
+/** "/room/:code" against "/room/B12" gives {code: "B12"}; null when it does not match. */
+function matchPath(pattern, path) {
+  const names = [];
+  const source = pattern.split("/").map((part) => {
+    if (part.startsWith(":")) { names.push(part.slice(1)); return "([^/]+)"; }
+    return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }).join("/");
+  const m = path.match(new RegExp(`^${source}$`));
+  if (!m) return null;
   try {
-    const res = await fetch(`${API}/i18n/${lang}`);
-    state.texts = res.ok ? await res.json() : {};
+    return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(m[i + 1])]));
   } catch (_) {
-    state.texts = {};
+    return null;  // a malformed %-escape: not a route
   }
-  state.lang = lang;
-  document.documentElement.lang = lang;
 }
 
-/** The text of `key`, with {field} replaced; the key itself when missing (visible bug). */
-function t(key, fields) {
-  let text = Object.prototype.hasOwnProperty.call(state.texts, key) ? state.texts[key] : key;
-  if (fields) text = text.replace(/\{(\w+)\}/g, (m, k) => (k in fields ? String(fields[k]) : m));
-  return text;
+/** The address of a view, its parameters filled in (links and tabs). */
+function fill(pattern, params) {
+  return pattern.split("/").map((part) => (part.startsWith(":") ? encodeURIComponent(params[part.slice(1)]) : part)).join("/");
 }
 
-function parseDate(value) {
-  if (!value) return null;
-  const d = new Date(value);
-  return isNaN(d.getTime()) ? null : d;
-}
-
-function fmtDateTime(value) {
-  const d = parseDate(value);
-  return d ? new Intl.DateTimeFormat(state.lang, { dateStyle: "medium", timeStyle: "short" }).format(d) : "";
-}
-
-function fmtTime(value) {
-  const d = parseDate(value);
-  return d ? new Intl.DateTimeFormat(state.lang, { timeStyle: "medium" }).format(d) : "";
-}
-
-function fmtNumber(value, digits = 0) {
-  return new Intl.NumberFormat(state.lang, { maximumFractionDigits: digits }).format(value);
-}
-
-/** "il y a 3 min" / "3 min ago", from an ISO date. */
-function fmtAge(value) {
-  const d = parseDate(value);
-  if (!d) return "";
-  const seconds = Math.round((d.getTime() - Date.now()) / 1000);
-  const rtf = new Intl.RelativeTimeFormat(state.lang, { numeric: "auto", style: "long" });
-  const abs = Math.abs(seconds);
-  if (abs < 5) return t("dash.time.just_now");
-  if (abs < 60) return rtf.format(Math.round(seconds / 5) * 5 || Math.sign(seconds) * 5, "second");
-  if (abs < 3600) return rtf.format(Math.round(seconds / 60), "minute");
-  if (abs < 86400) return rtf.format(Math.round(seconds / 3600), "hour");
-  return rtf.format(Math.round(seconds / 86400), "day");
-}
-
-/* ---------- DOM helpers (text only, never HTML) ---------- */
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : v);
+function findView(path) {
+  for (const v of VIEWS) {
+    for (const pattern of [v.path, ...(v.also || [])]) {
+      const params = matchPath(pattern, path);
+      if (params) return { view: v, params };
+    }
   }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
-
-function view() { return document.getElementById("view"); }
-
-function setView(name, ...nodes) {
-  document.body.dataset.view = name;
-  view().replaceChildren(...nodes);
-}
-
-function translateStatic() {
-  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
-  for (const b of document.querySelectorAll("button.lang")) b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
-  document.getElementById("logout").hidden = !state.token;
-  document.querySelector(".topnav").hidden = !state.token;
-}
-
-function showBanner(text) {
-  const b = document.getElementById("banner");
-  b.textContent = text;
-  b.hidden = false;
-}
-
-function hideBanner() { document.getElementById("banner").hidden = true; }
-
-/* ---------- API ---------- */
-
-class ApiError extends Error {
-  constructor(status, message, detail) { super(message); this.status = status; this.detail = detail; }
-}
-
-async function api(path, opts = {}) {
-  const headers = {};
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
-  let body;
-  if (opts.json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(opts.json); }
-  let res;
-  try {
-    res = await fetch(API + path, { method: opts.method || "GET", headers, body });
-  } catch (err) {
-    throw new ApiError(0, t("dash.error.network"));
-  }
-  if (res.status === 401 && !opts.login) { expire(); throw new ApiError(401, t("dash.login.expired")); }
-  if (!res.ok) {
-    let data = null;
-    try { data = await res.json(); } catch (_) { /* not JSON */ }
-    throw new ApiError(res.status, (data && data.error) || res.statusText, data && data.detail);
-  }
-  return opts.raw ? res : res.json();
-}
-
-/** Downloads an authenticated file: a plain link cannot carry the Authorization header. */
-async function download(path, filename) {
-  const res = await api(path, { raw: true });
-  saveBlob(await res.blob(), filename);
-}
-
-function saveBlob(blob, filename) {
-  const url = URL.createObjectURL(blob);
-  const a = el("a", { href: url, download: filename, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
-function expire() {
-  sessionStorage.removeItem(TOKEN_KEY);
-  state.token = null;
-  stopLive();
-  state.expired = true;
-  // After logging in again, the supervisor lands back on the page they were watching.
-  const here = location.hash.replace(/^#/, "");
-  if (here && here !== "/login") state.afterLogin = here;
-  if (location.hash !== "#/login") location.hash = "#/login"; else route();
+  return null;
 }
 
 /* ---------- routing ---------- */
@@ -195,11 +74,11 @@ function route() {
   translateStatic();
   const hash = location.hash.replace(/^#/, "") || "/rooms";
   if (!state.token) { if (hash !== "/login") state.afterLogin = hash; return showLogin(); }
-  const m = hash.match(/^\/room\/([^/]+)(?:\/(live|sheet|incidents))?$/);
-  if (m) return showRoom(decodeURIComponent(m[1]), m[2] || "live");
-  if (hash === "/login") { location.hash = "#/rooms"; return; }
-  stopLive();
-  return showRooms();
+  const found = findView(hash);
+  if (found && found.view.public) { location.hash = "#/rooms"; return; }
+  if (!found) { stopLive(); return showRooms(); }  // an unknown address shows the rooms
+  if (!found.view.label) stopLive();  // out of the room: its stream closes
+  return found.view.show(found.params);
 }
 
 /* ---------- login ---------- */
@@ -238,24 +117,6 @@ function showLogin() {
   (state.token ? user : pass).focus();
 }
 
-/* ---------- rooms ---------- */
-
-function enrolCommands(code) {
-  const server = location.origin;
-  return [
-    { label: t("dash.enrol.check"), cmd: `examroom check --server ${server} --room ${code}` },
-    { label: t("dash.enrol.companion"), cmd: `examroom companion --server ${server} --room ${code}` },
-  ];
-}
-
-function commandBlock(code) {
-  return el("div", { class: "commands" }, enrolCommands(code).map(({ label, cmd }) =>
-    el("div", { class: "command" },
-      el("span", { class: "command-label", text: label }),
-      el("code", { class: "cmd", text: cmd }),
-      el("button", { type: "button", class: "btn btn-small no-print", text: t("dash.action.copy"),
-        onclick: (ev) => { navigator.clipboard && navigator.clipboard.writeText(cmd); ev.target.textContent = t("dash.action.copied"); } }))));
-}
 
 async function showRooms(created) {
   stopLive();
@@ -285,7 +146,7 @@ async function showRooms(created) {
       el("p", { class: "big-code", id: "created-code", text: created.code }),
       el("p", { text: t("dash.enrol.intro") }),
       commandBlock(created.code),
-      el("a", { class: "btn btn-primary", href: `#/room/${encodeURIComponent(created.code)}`, text: t("dash.rooms.open") })));
+      el("a", { class: "btn btn-primary", href: "#" + fill("/room/:code", { code: created.code }), text: t("dash.rooms.open") })));
   }
   parts.push(list, form);
   setView("rooms", ...parts);
@@ -303,7 +164,7 @@ async function loadRooms(list) {
     list.replaceChildren(el("table", { class: "table rooms" },
       el("thead", {}, el("tr", {}, ["dash.rooms.col.name", "dash.rooms.col.code", "dash.rooms.col.ready", "dash.rooms.col.alerts", "dash.rooms.col.created"].map((k) => el("th", { text: t(k) })))),
       el("tbody", {}, rooms.map((r) => el("tr", { "data-room": r.code },
-        el("td", {}, el("a", { href: `#/room/${encodeURIComponent(r.code)}`, text: r.name })),
+        el("td", {}, el("a", { href: "#" + fill("/room/:code", { code: r.code }), text: r.name })),
         el("td", {}, el("code", { text: r.code })),
         el("td", { text: `${r.ready ?? 0}/${r.machines ?? 0}` }),
         el("td", { class: (r.alerts || 0) > 0 ? "alarm-text" : "", text: String(r.alerts ?? 0) }),
@@ -311,6 +172,100 @@ async function loadRooms(list) {
   } catch (e) {
     if (e.status !== 401) list.replaceChildren(el("p", { class: "form-error", text: e.message }));
   }
+}
+
+
+/* ---------- the room page (its tabs are the room's entries of VIEWS) ---------- */
+
+async function showRoom({ code }, tab) {
+  if (!state.room || state.room.code !== code || !document.getElementById("room")) {
+    stopLive();
+    hideBanner();
+    state.room = { code, name: code };
+    state.machines = new Map();
+    state.alerts = new Map();
+    state.events = [];
+    state.lastSeq = 0;
+    state.incidents = null;
+    state.timeline = null;
+    if (state.pv) clearTimeout(state.pv.timer);
+    state.pv = null;
+    buildRoomPage();
+    startLive();
+    api("/rooms").then((rooms) => {
+      if (!state.room || state.room.code !== code) return;  // the supervisor moved on meanwhile
+      const found = rooms.find((r) => r.code === code);
+      if (!found) { showBanner(t("dash.room.unknown", { code })); return; }
+      state.room = found;
+      document.getElementById("room-name").textContent = found.name;
+      renderCounters();
+      renderSheet();
+    }).catch(() => {});
+  }
+  selectTab(tab);
+}
+
+function buildRoomPage() {
+  const code = state.room.code;
+  const page = el("div", { id: "room" },
+    el("section", { class: "room-head" },
+      el("div", { class: "room-title" },
+        el("h1", { id: "room-name", text: state.room.name }),
+        el("span", { class: "room-code" }, t("dash.room.code"), " ", el("strong", { text: code }))),
+      el("div", { class: "counters", id: "counters", "aria-live": "polite" })),
+    el("div", { class: "tabbar no-print" },
+      el("nav", { class: "tabs", role: "tablist" }, ROOM_TABS.map((v) =>
+        el("a", { role: "tab", id: `tab-link-${v.name}`, "aria-controls": `tab-${v.name}`, "data-tab": v.name, href: "#" + fill(v.path, { code }), text: t(v.label) }))),
+      el("div", { class: "room-actions no-print" },
+        // Compact: the live state only, so that a 30-machine room fits on one screen or projector.
+        el("button", { type: "button", class: "btn", id: "compact", "aria-pressed": String(document.body.classList.contains("compact")),
+          text: t("dash.action.compact"), onclick: (ev) => {
+            const on = document.body.classList.toggle("compact");
+            localStorage.setItem("examroom.compact", on ? "1" : "");
+            ev.target.setAttribute("aria-pressed", String(on));
+          } }), " ",
+        el("button", { type: "button", class: "btn", id: "only-problems", "aria-pressed": String(document.body.classList.contains("only-problems")),
+          text: t("dash.action.only_problems"), onclick: (ev) => {
+            const on = document.body.classList.toggle("only-problems");
+            ev.target.setAttribute("aria-pressed", String(on));
+          } }), " ",
+        el("button", { type: "button", class: "btn", id: "export-csv", text: t("dash.action.export_csv"),
+          onclick: () => download(`/rooms/${encodeURIComponent(code)}/export.csv?lang=${state.lang}`, `examroom-${code}.csv`).catch((e) => showBanner(e.message)) }))),
+    ROOM_TABS.map((v) => el("section", { id: `tab-${v.name}`, class: v.panel ? `tab-panel ${v.panel}` : "tab-panel" }, v.build ? v.build(code) : null)));
+  setView("room", page);
+  renderAll();
+}
+
+/** The live tab: the tiles, and beside them the alerts and the journal. */
+function livePanel(code) {
+  return el("div", { class: "room-body" },
+    el("div", { class: "tiles-wrap" },
+      el("details", { class: "enrol no-print", id: "enrol-help" },
+        el("summary", { text: t("dash.enrol.title") }), el("p", { text: t("dash.enrol.intro") }), commandBlock(code)),
+      el("div", { id: "tiles", class: "tiles" })),
+    el("aside", { id: "feed", class: "feed", "aria-labelledby": "feed-title" },
+      el("div", { class: "feed-head" },
+        el("h2", { id: "feed-title", tabindex: "-1", text: t("dash.alerts.title") }),
+        el("label", { class: "small" },
+          el("input", { type: "checkbox", id: "show-acked", checked: state.showAcked,
+            onchange: (ev) => { state.showAcked = ev.target.checked; renderFeed(); } }),
+          " ", t("dash.alerts.show_acked"))),
+      el("button", { type: "button", class: "btn btn-small ack-all", id: "ack-all", hidden: true, text: t("dash.alerts.ack_all"), onclick: ackAll }),
+      el("ol", { id: "alert-list", class: "alert-list", "aria-live": "polite" }),
+      el("details", { class: "journal" },
+        el("summary", { text: t("dash.journal.title") }),
+        el("ol", { id: "journal", class: "journal-list" }))));
+}
+
+function selectTab(tab) {
+  state.tab = tab;
+  document.body.dataset.tab = tab;
+  for (const v of ROOM_TABS) {
+    document.getElementById(`tab-${v.name}`).hidden = v.name !== tab;
+    document.getElementById(`tab-link-${v.name}`).setAttribute("aria-selected", String(v.name === tab));
+  }
+  const shown = ROOM_TABS.find((v) => v.name === tab);
+  if (shown && shown.shown) shown.shown();
 }
 
 /* ---------- start ---------- */
@@ -345,10 +300,15 @@ async function main() {
     state.room = null;
     location.hash = "#/login";
   });
+  // The server refused the token (base.js api()): back to the login, then to this page.
+  window.addEventListener("examroom:expired", () => {
+    stopLive();
+    if (location.hash !== "#/login") location.hash = "#/login"; else route();
+  });
   window.addEventListener("hashchange", route);
   setInterval(tickAges, 5000);
   route();
 }
 
-// Every script of the page has run by then (they are at the end of <body>).
-document.addEventListener("DOMContentLoaded", main);
+// A module runs once, after the document is parsed.
+main();

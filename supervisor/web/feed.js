@@ -3,12 +3,15 @@
  * Server-Sent Events of GET /rooms/{code}/stream (machine, event, ack and pv_edits messages);
  * acknowledges with POST /rooms/{code}/alerts/{id}/ack.
  */
-"use strict";
+import { API, api, el, fmtTime, hideBanner, showBanner, state, t } from "./base.js";
+import { loadIncidents, onPvEdits, pvSchedule } from "./pv.js";
+import { renderCounters, renderTiles, upsertMachine } from "./room.js";
+import { renderSheet } from "./sheets.js";
 
 /* ---------- alerts ---------- */
 
 /** "45 s", "3 min 05 s", "1 h 02 min": how long an absence or an outage lasted. */
-function fmtDuration(seconds) {
+export function fmtDuration(seconds) {
   const s = Math.max(0, Math.round(Number(seconds)));
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
@@ -66,7 +69,7 @@ function addAlert(a) {
   state.alerts.set(a.id, Object.assign({}, known || {}, a));
 }
 
-function renderFeed() {
+export function renderFeed() {
   const list = document.getElementById("alert-list");
   if (!list) return;
   const all = [...state.alerts.values()].sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0) || String(b.at).localeCompare(String(a.at)));
@@ -89,7 +92,7 @@ function renderFeed() {
 }
 
 /** After a network blip every companion may be "lost" at once: one click for all of them. */
-async function ackAll() {
+export async function ackAll() {
   const open = [...state.alerts.values()].filter((a) => !a.acked_at);
   if (!open.length || !window.confirm(t("dash.alerts.ack_all_confirm", { n: open.length }))) return;
   for (const a of open) await ack(a.id);
@@ -138,7 +141,7 @@ function onEvent(ev) {
   if (m && (tile === "focus_away" || tile === "focus_exam")) {
     const away = tile === "focus_away";
     const d = ev.details || {};
-    upsertMachine(Object.assign({}, m, { focus: away ? "away" : "exam", focus_title: away ? (d.title ?? null) : null,
+    machineChanged(Object.assign({}, m, { focus: away ? "away" : "exam", focus_title: away ? (d.title ?? null) : null,
       focus_level: away ? (d.level || "alert") : null, focus_category: away ? (d.category || null) : null,
       focus_label: away ? (d.host || d.program || d.process || null) : null }));
   }
@@ -148,13 +151,28 @@ function onEvent(ev) {
   if ((ev.kind === "exam_started" || ev.kind === "exam_ended") && state.tab === "incidents" && state.incidents) loadIncidents();
 }
 
-function renderJournal() {
+export function renderJournal() {
   const list = document.getElementById("journal");
   if (!list) return;
   list.replaceChildren(...state.events.slice(0, 50).map((e) => el("li", {},
     el("time", { datetime: e.at, text: fmtTime(e.at) }), " ",
     el("strong", { text: e.hostname || e.machine_id }), " — ", kindLabel(e.kind, e.details),
     detailText(e.kind, e.details) ? ` ${detailText(e.kind, e.details)}` : "")));
+}
+
+/** A machine row changed: its tile and the counters (room.js), and the printable sheet. */
+function machineChanged(m) {
+  upsertMachine(m);
+  renderSheet();
+}
+
+/** Everything the room shows from the state, after a snapshot or a change of language. */
+export function renderAll() {
+  renderTiles();
+  renderCounters();
+  renderFeed();
+  renderJournal();
+  renderSheet();
 }
 
 /* ---------- live updates (Server-Sent Events) ---------- */
@@ -198,7 +216,7 @@ async function refresh() {
   }
 }
 
-function startLive() {
+export function startLive() {
   stopLive();
   const url = `${API}/rooms/${encodeURIComponent(state.room.code)}/stream?token=${encodeURIComponent(state.token)}`;
   const es = new EventSource(url);
@@ -231,13 +249,13 @@ function startLive() {
       });
     }
   };
-  es.addEventListener("machine", (e) => upsertMachine(JSON.parse(e.data)));
+  es.addEventListener("machine", (e) => machineChanged(JSON.parse(e.data)));
   es.addEventListener("event", (e) => onEvent(JSON.parse(e.data)));
   es.addEventListener("ack", (e) => onAck(JSON.parse(e.data)));
   es.addEventListener("pv_edits", (e) => onPvEdits(JSON.parse(e.data)));
 }
 
-function stopLive() {
+export function stopLive() {
   if (state.es) { state.es.close(); state.es = null; }
   for (const timer of state.timers) clearTimeout(timer);
   state.timers = [];

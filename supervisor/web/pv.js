@@ -6,7 +6,7 @@
  * offline fallback: marked "dirty" until the server acknowledged it, and pushed as soon as
  * the server answers again.
  */
-"use strict";
+import { API, api, el, fmtDateTime, fmtTime, saveBlob, state, t } from "./base.js";
 
 const PV_SAVE_DELAY_MS = 700;   // debounce: one save per pause in typing, not per key
 const PV_RETRY_MS = 5000;       // server unreachable: try again this often
@@ -65,7 +65,7 @@ function pvChanged() {
   pvSchedule(PV_SAVE_DELAY_MS);
 }
 
-function pvSchedule(delay) {
+export function pvSchedule(delay) {
   const pv = state.pv;
   if (!pv) return;
   clearTimeout(pv.timer);
@@ -109,7 +109,7 @@ window.addEventListener("pagehide", () => {
 });
 
 /** Another supervisor saved (SSE pv_edits). */
-function onPvEdits(record) {
+export function onPvEdits(record) {
   if (record.client === PV_CLIENT || !state.room) return;
   const pv = state.pv;
   if (!pv || pv.code !== state.room.code) return;  // not loaded yet: loaded with the tab
@@ -136,7 +136,7 @@ function pvShowStatus() {
   node.textContent = pvStatusText(state.pv);
 }
 
-async function loadIncidents() {
+export async function loadIncidents() {
   const box = document.getElementById("tab-incidents");
   const code = state.room.code;
   if (!state.incidents) box.replaceChildren(el("p", { class: "muted", text: t("dash.loading") }));
@@ -156,7 +156,7 @@ async function loadIncidents() {
   renderIncidents();
 }
 
-function renderIncidents() {
+export function renderIncidents() {
   const box = document.getElementById("tab-incidents");
   const code = state.room.code;
   if (!state.pv || state.pv.code !== code) state.pv = { code, data: pvEmpty(), dirty: false, version: 0, status: "idle" };

@@ -1,109 +1,14 @@
-/* examroom dashboard: the room page - header, tabs, one tile per machine, counters, and a
+/* examroom dashboard: the room's machines - one tile per machine, the counters, and a
  * machine's full report in a dialog. Reads state.machines (rows of GET /rooms/{code}/machines,
- * kept up to date by feed.js) and GET /rooms/{code}/machines/{id}/report. Helpers (el, t,
- * api, formats) are in app.js.
+ * kept up to date by feed.js) and GET /rooms/{code}/machines/{id}/report. The room page
+ * around them (header, tabs) is built by app.js from its table of views.
  */
-"use strict";
-
-/* ---------- room page ---------- */
-
-async function showRoom(code, tab) {
-  if (!state.room || state.room.code !== code || !document.getElementById("room")) {
-    stopLive();
-    hideBanner();
-    state.room = { code, name: code };
-    state.machines = new Map();
-    state.alerts = new Map();
-    state.events = [];
-    state.lastSeq = 0;
-    state.incidents = null;
-    state.timeline = null;
-    if (state.pv) clearTimeout(state.pv.timer);
-    state.pv = null;
-    buildRoomPage();
-    startLive();
-    api("/rooms").then((rooms) => {
-      if (!state.room || state.room.code !== code) return;  // the supervisor moved on meanwhile
-      const found = rooms.find((r) => r.code === code);
-      if (!found) { showBanner(t("dash.room.unknown", { code })); return; }
-      state.room = found;
-      document.getElementById("room-name").textContent = found.name;
-      renderCounters();
-      renderSheet();
-    }).catch(() => {});
-  }
-  selectTab(tab);
-}
-
-function buildRoomPage() {
-  const code = state.room.code;
-  const tabs = [["live", "dash.tab.live"], ["sheet", "dash.tab.sheet"], ["incidents", "dash.tab.incidents"]];
-  const page = el("div", { id: "room" },
-    el("section", { class: "room-head" },
-      el("div", { class: "room-title" },
-        el("h1", { id: "room-name", text: state.room.name }),
-        el("span", { class: "room-code" }, t("dash.room.code"), " ", el("strong", { text: code }))),
-      el("div", { class: "counters", id: "counters", "aria-live": "polite" })),
-    el("div", { class: "tabbar no-print" },
-      el("nav", { class: "tabs", role: "tablist" }, tabs.map(([id, key]) =>
-        el("a", { role: "tab", id: `tab-link-${id}`, "aria-controls": `tab-${id}`, "data-tab": id, href: `#/room/${encodeURIComponent(code)}/${id}`, text: t(key) }))),
-      el("div", { class: "room-actions no-print" },
-        // Compact: the live state only, so that a 30-machine room fits on one screen or projector.
-        el("button", { type: "button", class: "btn", id: "compact", "aria-pressed": String(document.body.classList.contains("compact")),
-          text: t("dash.action.compact"), onclick: (ev) => {
-            const on = document.body.classList.toggle("compact");
-            localStorage.setItem("examroom.compact", on ? "1" : "");
-            ev.target.setAttribute("aria-pressed", String(on));
-          } }), " ",
-        el("button", { type: "button", class: "btn", id: "only-problems", "aria-pressed": String(document.body.classList.contains("only-problems")),
-          text: t("dash.action.only_problems"), onclick: (ev) => {
-            const on = document.body.classList.toggle("only-problems");
-            ev.target.setAttribute("aria-pressed", String(on));
-          } }), " ",
-        el("button", { type: "button", class: "btn", id: "export-csv", text: t("dash.action.export_csv"),
-          onclick: () => download(`/rooms/${encodeURIComponent(code)}/export.csv?lang=${state.lang}`, `examroom-${code}.csv`).catch((e) => showBanner(e.message)) }))),
-    el("section", { id: "tab-live", class: "tab-panel" },
-      el("div", { class: "room-body" },
-        el("div", { class: "tiles-wrap" },
-          el("details", { class: "enrol no-print", id: "enrol-help" },
-            el("summary", { text: t("dash.enrol.title") }), el("p", { text: t("dash.enrol.intro") }), commandBlock(code)),
-          el("div", { id: "tiles", class: "tiles" })),
-        el("aside", { id: "feed", class: "feed", "aria-labelledby": "feed-title" },
-          el("div", { class: "feed-head" },
-            el("h2", { id: "feed-title", tabindex: "-1", text: t("dash.alerts.title") }),
-            el("label", { class: "small" },
-              el("input", { type: "checkbox", id: "show-acked", checked: state.showAcked,
-                onchange: (ev) => { state.showAcked = ev.target.checked; renderFeed(); } }),
-              " ", t("dash.alerts.show_acked"))),
-          el("button", { type: "button", class: "btn btn-small ack-all", id: "ack-all", hidden: true, text: t("dash.alerts.ack_all"), onclick: ackAll }),
-          el("ol", { id: "alert-list", class: "alert-list", "aria-live": "polite" }),
-          el("details", { class: "journal" },
-            el("summary", { text: t("dash.journal.title") }),
-            el("ol", { id: "journal", class: "journal-list" }))))),
-    el("section", { id: "tab-sheet", class: "tab-panel sheet" }),
-    el("section", { id: "tab-incidents", class: "tab-panel incidents" }));
-  setView("room", page);
-  renderAll();
-}
-
-function selectTab(tab) {
-  state.tab = tab;
-  document.body.dataset.tab = tab;
-  for (const id of ["live", "sheet", "incidents"]) {
-    document.getElementById(`tab-${id}`).hidden = id !== tab;
-    const link = document.getElementById(`tab-link-${id}`);
-    link.setAttribute("aria-selected", String(id === tab));
-  }
-  if (tab === "incidents") {
-    if (state.incidents) renderIncidents();  // show at once (edits kept), then bring in new lines
-    loadIncidents();
-  }
-}
+import { api, el, fmtAge, fmtDateTime, fmtNumber, fmtTime, showBanner, state, t } from "./base.js";
 
 /* ---------- machines and tiles ---------- */
 
 /** ready | warn | not_ready | none: the tile's colour AND its words. */
-function verdict(m) {
+export function verdict(m) {
   if (!m.report_status && !m.report_at) return "none";
   if (!m.ready) return "not_ready";
   return m.report_status === "warn" ? "warn" : "ready";
@@ -111,26 +16,26 @@ function verdict(m) {
 
 /** A check's title in the dashboard's language (GET /i18n gives check.<id>.title); the
     report's own title (in the agent's language) for a check this server does not know. */
-function checkTitle(c) {
+export function checkTitle(c) {
   const key = `check.${c.id}.title`;
   return Object.prototype.hasOwnProperty.call(state.texts, key) ? t(key) : (c.title || c.id);
 }
 
-const VERDICT_ICON = { ready: "✔", warn: "⚠", not_ready: "✖", none: "…" };
-const STATUS_ICON = { ok: "✔", warn: "⚠", fail: "✖", error: "✖", skip: "–" };
+export const VERDICT_ICON = { ready: "✔", warn: "⚠", not_ready: "✖", none: "…" };
+export const STATUS_ICON = { ok: "✔", warn: "⚠", fail: "✖", error: "✖", skip: "–" };
 
-function sortedMachines() {
+export function sortedMachines() {
   const coll = new Intl.Collator(state.lang, { numeric: true, sensitivity: "base" });
   return [...state.machines.values()].sort((a, b) => coll.compare(a.hostname || "", b.hostname || ""));
 }
 
 const OS_NAMES = { windows: "Windows", linux: "Linux", macos: "macOS" };
 
-function osText(m) {
+export function osText(m) {
   return [OS_NAMES[m.os] || m.os, m.os_version].filter(Boolean).join(" ");
 }
 
-function facts(m) {
+export function facts(m) {
   const f = m.facts || {};
   const out = [];
   const os = osText(m);
@@ -222,7 +127,7 @@ function liveLine(m) {
   return el("p", { class: live === "lost" ? "live-line stale" : "live-line" }, chips);
 }
 
-function renderTile(m) {
+export function renderTile(m) {
   const v = verdict(m);
   const alarms = liveAlarms(m);
   const problems = m.problems || [];
@@ -257,7 +162,7 @@ function renderTile(m) {
       el("span", { class: "facts", text: facts(m).join(" · ") })));
 }
 
-function renderTiles() {
+export function renderTiles() {
   const box = document.getElementById("tiles");
   if (!box) return;
   const machines = sortedMachines();
@@ -268,7 +173,7 @@ function renderTiles() {
   box.replaceChildren(...machines.map(renderTile));
 }
 
-function upsertMachine(m) {
+export function upsertMachine(m) {
   state.machines.set(m.machine_id, m);
   if (state.during) state.during.machines.set(m.machine_id, m);
   const box = document.getElementById("tiles");
@@ -277,10 +182,9 @@ function upsertMachine(m) {
   if (old && state.machines.size > 1) old.replaceWith(renderTile(m));
   else renderTiles();
   renderCounters();
-  renderSheet();
 }
 
-function renderCounters() {
+export function renderCounters() {
   const box = document.getElementById("counters");
   if (!box) return;
   const machines = [...state.machines.values()];
@@ -312,7 +216,7 @@ function itemText(item) {
   return [item.name, item.version, item.detail ? `– ${item.detail}` : null].filter(Boolean).join(" ");
 }
 
-async function showReport(m) {
+export async function showReport(m) {
   let report;
   try {
     report = await api(`/rooms/${encodeURIComponent(state.room.code)}/machines/${encodeURIComponent(m.machine_id)}/report`);

@@ -1,11 +1,12 @@
 /* examroom dashboard: what gets printed - the readiness sheet (from state.machines). The
  * draft of the PV d'incident is in pv.js.
  */
-"use strict";
+import { el, fmtDateTime, state, t } from "./base.js";
+import { checkTitle, osText, sortedMachines, verdict, VERDICT_ICON } from "./room.js";
 
 /* ---------- printable readiness sheet and incident report draft ---------- */
 
-function renderSheet() {
+export function renderSheet() {
   const box = document.getElementById("tab-sheet");
   if (!box) return;
   const machines = sortedMachines();
@@ -16,7 +17,7 @@ function renderSheet() {
       el("p", {}, t("dash.sheet.code", { code: state.room.code }), " · ",
         t("dash.sheet.printed", { date: fmtDateTime(new Date().toISOString()) }), " · ",
         t("dash.counter.ready_value", { ready, total: machines.length })),
-      el("button", { type: "button", class: "btn btn-primary no-print", id: "print-sheet", text: t("dash.action.print"), onclick: () => { selectTab("sheet"); window.print(); } })),
+      el("button", { type: "button", class: "btn btn-primary no-print", id: "print-sheet", text: t("dash.action.print"), onclick: () => window.print() })),
     el("table", { class: "table sheet-table" },
       el("thead", {}, el("tr", {}, ["dash.sheet.col.host", "dash.sheet.col.os", "dash.sheet.col.verdict", "dash.sheet.col.todo", "dash.sheet.col.report"].map((k) => el("th", { text: t(k) })))),
       el("tbody", {}, machines.map((m) => {
@@ -32,12 +33,4 @@ function renderSheet() {
       }))),
     el("div", { class: "signatures" },
       el("p", { text: t("dash.sheet.sign_tech") }), el("p", { text: t("dash.sheet.sign_date") })));
-}
-
-function renderAll() {
-  renderTiles();
-  renderCounters();
-  renderFeed();
-  renderJournal();
-  renderSheet();
 }
