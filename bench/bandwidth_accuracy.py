@@ -21,7 +21,7 @@ from unittest import mock  # noqa: E402
 import pytest  # noqa: E402
 
 from checks.bandwidth import measure  # noqa: E402
-from checks.probes import Host  # noqa: E402
+from core.host import Host  # noqa: E402
 from tests import lab  # noqa: E402
 from tests.netservers import RateLimitedServer  # noqa: E402
 from whitelist.probe import ProbeSettings  # noqa: E402

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from checks.bandwidth import measure
-from checks.probes import Host
+from core.host import Host
 from tests import lab
 from whitelist.probe import ProbeSettings
 from whitelist.proxy import detect
