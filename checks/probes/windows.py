@@ -98,6 +98,7 @@ def from_uninstall(host: Host, stats: dict[str, float]) -> list[Finding]:
     registry = _registry(host)
     findings: list[Finding] = []
     count = 0
+    c2r_folder = install_folder(registry_str(registry.values(CTR).get("InstallationPath")))
     for root in uninstall_roots(host):
         for sub in registry.subkeys(root):
             values = registry.values(f"{root}\\{sub}")
@@ -114,6 +115,8 @@ def from_uninstall(host: Host, stats: dict[str, float]) -> list[Finding]:
             # Each Uninstall entry with its own folder is its own install: a leftover 32-bit
             # Firefox in Program Files (x86) beside the 64-bit one is judged on its own.
             folder = install_folder(location, icon) or f"{root}\\{sub}".lower()
+            if values.get("ClickToRunComponent") == 1 and c2r_folder:  # one Office, however many entries
+                folder = c2r_folder
             findings.append(Finding(
                 key=spec.key, source="registry", edition=_edition_from_name(name) if spec.key == "msoffice" else None,
                 variant=f"at:{folder}",
