@@ -9,7 +9,7 @@ from core.report import Report
 from agent.runner import EventSink, run_checks
 from checks.base import CheckContext
 from checks.registry import check_module
-from core.result import CHECK_IDS
+from core.result import CHECK_IDS, CheckResult, Status
 
 
 def selected_ids(only: list[str], skip: list[str]) -> list[str]:
@@ -35,8 +35,10 @@ def preflight(ids: list[str], ctx: CheckContext) -> None:
 def run_crash_test(ids: list[str], ctx: CheckContext, on_event: EventSink | None = None) -> Report:
     started = _now()
     results = run_checks(ids, ctx, on_event)
+    skipped = [CheckResult(id=i, title=ctx.t(f"check.{i}.title"), status=Status.skip,
+                           summary=ctx.t("runner.not_run")) for i in CHECK_IDS if i not in ids]
     return Report.build(agent_version=__version__, machine=describe_machine(ctx.host, results),
-                        started_at=started, finished_at=_now(), checks=results, lang=ctx.lang)
+                        started_at=started, finished_at=_now(), checks=results, lang=ctx.lang, not_run=skipped)
 
 
 def _now() -> str:

@@ -167,7 +167,9 @@ def summary_table(rows: list[MachineRow], lang: str) -> str:
     body = []
     for row in rows:
         problems = ", ".join(f"{check_title(c, lang)} ({t(f'status.{c.status.value}', lang)})" for c in row.problems)
-        body.append([row.hostname, t("summary.yes", lang) if row.ready else t("summary.no", lang),
+        if row.partial:
+            problems = ", ".join(filter(None, [problems, t("summary.partial_title", lang)]))
+        body.append([row.label or row.hostname, row.ready_word(lang),
                      fmt_datetime(row.report_at, lang), problems or "—"])
     widths = [max(len(r[i]) for r in [head] + body) for i in range(3)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(r)) for r in [head] + body]
@@ -177,7 +179,7 @@ def summary_table(rows: list[MachineRow], lang: str) -> str:
         sep = " : " if lang == "fr" else ": "
         lines += ["", t("report.room.todo", lang) + (" :" if lang == "fr" else ":")]
         for row in todo:
-            lines.append(f"  {row.hostname}")
+            lines.append(f"  {row.label or row.hostname}")
             lines += [f"    - {check_title(c, lang)}{sep}{c.remediation}" for c in row.problems if c.remediation]
     return "\n".join(lines)
 

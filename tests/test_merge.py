@@ -50,7 +50,8 @@ def test_html_and_csv_files(tmp_path):
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][0] == "Poste" and len(rows) == 6
     assert [r[3] for r in rows[1:]] == ["oui", "non", "oui", "non", "oui"]
-    assert "Largeur d'écran: Réglez la résolution" in rows[4][-1]
+    # French typography in the « À faire » column: a space before the colon
+    assert "Largeur d'écran : Réglez la résolution" in rows[4][-1] and "écran:" not in rows[4][-1]
 
 
 def test_english_and_every_machine_ready_is_exit_0(tmp_path):
@@ -136,3 +137,61 @@ def test_a_room_mixing_languages_is_summarised_in_one(tmp_path):
     page = (tmp_path / "s.html").read_text(encoding="utf-8")
     assert "<b>Navigateur récent</b>" in page and "<b>Recent browser</b>" not in page
     assert done.returncode == 1
+
+
+def _as(source: Path, target: Path, machine_id: str, hostname: str) -> None:
+    data = json.loads(source.read_text(encoding="utf-8"))
+    data["machine"].update(id=machine_id, hostname=hostname)
+    target.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_machines_sharing_a_host_name_are_told_apart(tmp_path):
+    """Cloned lab images: three machines named "vm" read as three different rows everywhere."""
+    ids = ["3f2a91c0d4e5b6a7", "3f2b07aa11223344", "9c01ffee55667788"]
+    for n, machine_id in enumerate(ids):
+        _as(ROOM / ("SALLE-B12-P02.json" if n == 1 else "SALLE-B12-P01.json"), tmp_path / f"{n}.json", machine_id, "vm")
+    done = examroom(str(tmp_path))
+    names = ["vm · 3f2a", "vm · 3f2b", "vm · 9c01"]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("vm")]
+    assert [r.split("  ")[0] for r in rows] == names, done.stdout
+    assert "  vm · 3f2b" in done.stdout.splitlines()     # the "what to do" part names the right one
+    html, table = tmp_path / "s.html", tmp_path / "s.csv"
+    examroom(str(tmp_path), "--html", str(html), "--csv", str(table))
+    page = html.read_text(encoding="utf-8")
+    assert all(f">{name}</a>" in page for name in names), "each in the grid"
+    assert "<h3>vm · 3f2b " in page          # the not-ready one's to-do heading
+    csv_rows = list(csv.reader(io.StringIO(table.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert [r[0] for r in csv_rows[1:]] == names and [r[1] for r in csv_rows[1:]] == ids
+
+
+def test_a_partial_run_lists_what_it_skipped_and_is_never_ready(tmp_path):
+    """`examroom check --only storage` (real run): the others are `skip` in the JSON, and the
+    room summary says "partiel", not "oui", and does not count the machine as ready."""
+    env = dict(os.environ, EXAMROOM_HOME=str(tmp_path / "home"), EXAMROOM_MACHINE_ID="partial-1")
+    report = tmp_path / "rapports" / "p.json"
+    report.parent.mkdir()
+    run = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "storage", "--storage", str(tmp_path),
+                          "--json", str(report), "--lang", "fr"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode in (0, 1), run.stderr + run.stdout
+    data = json.loads(report.read_text(encoding="utf-8"))
+    from core.result import CHECK_IDS
+
+    assert data["checks"][0]["id"] == "storage" and data["checks"][0]["status"] in ("ok", "warn")
+    assert data["not_run"] == [i for i in CHECK_IDS if i != "storage"]
+    skipped = {c["id"]: c for c in data["checks"][1:]}
+    assert set(skipped) == set(data["not_run"]) and all(c["status"] == "skip" for c in skipped.values())
+    assert skipped["browser"]["summary"] == "Non lancée (--only / --skip)"
+    assert data["ready"] is (run.returncode == 0)     # the contract's ready: no check failed
+    assert "Non lancées (--only / --skip) : browser, " in run.stdout   # the terminal says what it skipped
+
+    shutil.copy(ROOM / "SALLE-B12-P01.json", report.parent / "p01.json")   # a full, ready report beside it
+    done = examroom(str(report.parent))
+    assert done.returncode == 1, done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith(data["machine"]["hostname"] + " "))
+    assert row.split()[1] == "partiel" and "Rapport partiel" in row, row
+    assert done.stdout.splitlines()[-1] == "1 poste(s) prêt(s) sur 2"
+    html = tmp_path / "s.html"
+    examroom(str(report.parent), "--html", str(html))
+    page = html.read_text(encoding="utf-8")
+    assert "Salle NON PRÊTE" in page and "partiel" in page and "Relancez « examroom check »" in page

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from core import __version__
 from core.i18n import fmt_date, fmt_datetime, fmt_number, has, t
 from core.report import Report
-from core.roomsummary import MachineRow
+from core.roomsummary import MachineRow, check_title
 from core.result import CHECK_IDS
 from core.result import CheckResult, Item, Status
 
@@ -64,7 +64,7 @@ def verdict_key(report: Report) -> tuple[str, str]:
     """(translation key, css class) of the verdict; the same rule as the terminal's."""
     if not report.ready:
         return "verdict.not_ready", "not-ready"
-    if any(c.status == Status.warn for c in report.checks):
+    if any(c.status == Status.warn for c in report.ran()):
         return "verdict.ready_with_warnings", "warn"
     return "verdict.ready", "ready"
 
@@ -84,7 +84,7 @@ def render_report_html(report: Report, *, toolbar: str = "", script: str = "") -
     """
     lang = report.lang if report.lang in ("fr", "en") else "en"
     key, css = verdict_key(report)
-    counts = {s: sum(1 for c in report.checks if c.status == s) for s in Status}
+    counts = {s: sum(1 for c in report.ran() if c.status == s) for s in Status}
     body = _template("machine.html").substitute(
         # aria-live: the window re-renders this page when the test is run again
         top=_top(heading=t("report.heading", lang, hostname=report.machine.hostname),
@@ -93,7 +93,7 @@ def render_report_html(report: Report, *, toolbar: str = "", script: str = "") -
                  verdict_words=t(key, lang), live=True,
                  counts=t("cli.summary_counts", lang, ok=counts[Status.ok], warn=counts[Status.warn],
                           bad=counts[Status.fail] + counts[Status.error], skip=counts[Status.skip])),
-        todo=_todo(report.checks, lang),
+        todo=_todo(report.ran(), lang),
         facts_heading=esc(t("report.facts", lang)), facts_rows=_facts(report, lang),
         overview_heading=esc(t("report.overview", lang)),
         col_check=esc(t("report.col.check", lang)), col_status=esc(t("report.col.status", lang)),
@@ -101,10 +101,13 @@ def render_report_html(report: Report, *, toolbar: str = "", script: str = "") -
         overview_rows="\n".join(
             f'<tr><td><a href="#check-{esc(c.id)}">{esc(c.title)}</a></td><td>{badge(c.status, lang)}</td>'
             f'<td>{esc(c.summary)}</td><td class="num">{esc(fmt_number(c.duration_s, lang))} s</td></tr>'
-            for c in report.checks),
-        checks="\n".join(_check(c, lang) for c in report.checks),
+            for c in report.ran())
+        + (f'\n<tr class="not-run"><td colspan="4" class="muted">'
+           f'{esc(t("cli.not_run", lang, checks=", ".join(report.not_run)).strip())}</td></tr>'
+           if report.not_run else ""),
+        checks="\n".join(_check(c, lang) for c in report.ran()),
     )
-    sortable = any(_is_url_list(c.items) for c in report.checks)
+    sortable = any(_is_url_list(c.items) for c in report.ran())
     return page(lang=lang, title=t("report.title", lang, hostname=report.machine.hostname), body=body,
                 kind="machine-report", toolbar=toolbar,
                 script=(_asset("sort.js") if sortable else "") + script)
@@ -285,16 +288,15 @@ def render_room_html(rows: list[MachineRow], lang: str, *, room: str | None = No
             + f'<th scope="col">{esc(t("summary.col.report_at", lang))}</th>')
     grid = []
     for row in rows:
-        verdict = badge(Status.ok if row.ready else Status.fail, lang).replace(
-            esc(t("status.ok" if row.ready else "status.fail", lang)),
-            esc(t("summary.yes" if row.ready else "summary.no", lang)))
+        shown = Status.ok if row.ready else Status.warn if row.partial else Status.fail
+        verdict = badge(shown, lang).replace(esc(t(f"status.{shown.value}", lang)), esc(row.ready_word(lang)))
         cells = "".join(f"<td>{badge(row.checks[i].status, lang)}</td>" if i in row.checks else "<td></td>"
                         for i in ids)
-        grid.append(f'<tr><th scope="row"><a href="#m-{esc(row.machine_id)}">{esc(row.hostname)}</a><br>'
+        grid.append(f'<tr><th scope="row"><a href="#m-{esc(row.machine_id)}">{esc(row.label or row.hostname)}</a><br>'
                     f'<span class="muted">{esc(f"{row.os} {row.os_version}".strip())}</span></th>'
                     f"<td>{verdict}</td>{cells}<td>{esc(fmt_datetime(row.report_at, lang))}</td></tr>")
-    todo = [_machine_todo(r, lang) for r in rows if r.problems]
-    clean = [r.hostname for r in rows if not r.problems]
+    todo = [_machine_todo(r, lang) for r in rows if r.problems or r.partial]
+    clean = [r.label or r.hostname for r in rows if not r.problems and not r.partial]
     if clean:
         todo.append(f'<p>{esc(t("report.room.nothing_to_do", lang, machines=", ".join(clean)))}</p>')
     title = t("report.room.title", lang, room=room) if room else t("report.room.title_plain", lang)
@@ -314,19 +316,18 @@ def _newest(rows: list[MachineRow]) -> str | None:
     return max((r.report_at for r in rows), default=None)
 
 
-def check_title(check: CheckResult, lang: str) -> str:
-    """The check's title in ``lang``: reports collected in a room may be in either language."""
-    key = f"check.{check.id}.title"
-    return t(key, lang) if has(key) else check.title
-
-
 def _machine_todo(row: MachineRow, lang: str) -> str:
     sep = " : " if lang == "fr" else ": "
     items = "\n".join(
         f'<li>{badge(c.status, lang)} <b>{esc(check_title(c, lang))}</b>{sep}{esc(c.summary)}'
         + (f'<br><span class="remediation-line">→ {esc(c.remediation)}</span>' if c.remediation else "")
         + "</li>" for c in row.problems)
-    state = t("summary.col.ready", lang) + sep + t("summary.yes" if row.ready else "summary.no", lang)
-    return (f'<div class="machine-todo" id="m-{esc(row.machine_id)}"><h3>{esc(row.hostname)} '
-            f'<span class="badge badge-{"ok" if row.ready else "fail"}">{esc(state)}</span></h3>\n'
-            f"<ul>\n{items}\n</ul></div>")
+    if row.partial:   # what the technician must still run before the machine counts as ready
+        items += (f'\n<li>{badge(Status.skip, lang)} <b>{esc(t("summary.partial_title", lang))}</b>{sep}'
+                  f'{esc(", ".join(row.not_run))}<br><span class="remediation-line">→ '
+                  f'{esc(t("summary.partial_fix", lang))}</span></li>')
+    state = t("summary.col.ready", lang) + sep + row.ready_word(lang)
+    css = "ok" if row.ready else "warn" if row.partial else "fail"
+    return (f'<div class="machine-todo" id="m-{esc(row.machine_id)}"><h3>{esc(row.label or row.hostname)} '
+            f'<span class="badge badge-{css}">{esc(state)}</span></h3>\n'
+            f"<ul>\n{items.lstrip()}\n</ul></div>")

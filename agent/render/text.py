@@ -72,9 +72,11 @@ def render_report(report: Report, *, colour: bool = False, with_checks: bool = T
     if with_checks:
         lines.append(header(report))
         lines.append("")
-        width = max((len(c.title) for c in report.checks), default=0)
-        lines += [check_line(c, lang, colour, width) for c in report.checks]
-    todo = [c for c in report.checks if c.status not in (Status.ok, Status.skip) and c.remediation]
+        width = max((len(c.title) for c in report.ran()), default=0)
+        lines += [check_line(c, lang, colour, width) for c in report.ran()]
+        if report.not_run:
+            lines.append(t("cli.not_run", lang, checks=", ".join(report.not_run)))
+    todo = [c for c in report.ran() if c.status not in (Status.ok, Status.skip) and c.remediation]
     if todo:
         lines += ["", t("cli.remediations", lang) + " :" if lang == "fr" else t("cli.remediations", lang) + ":"]
         for check in todo:
@@ -92,7 +94,7 @@ def header(report: Report) -> str:
 
 def verdict_line(report: Report, colour: bool) -> str:
     lang = report.lang
-    counts = {s: sum(1 for c in report.checks if c.status == s) for s in Status}
+    counts = {s: sum(1 for c in report.ran() if c.status == s) for s in Status}
     if not report.ready:
         key, fg = "verdict.not_ready", "red"
     elif counts[Status.warn]:
