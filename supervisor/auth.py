@@ -14,6 +14,8 @@ import hmac
 import secrets
 from typing import Callable
 
+from supervisor.throttle import Budget, address_key
+
 SUPERVISOR_PREFIX = "sv_"
 MACHINE_PREFIX = "mt_"
 
@@ -57,42 +59,20 @@ def _unb64(text: str) -> bytes:
 
 
 class LoginThrottle:
-    """Failed logins per client address: after ``max_failures`` within ``window_s``, wait.
-
-    scrypt already makes each guess cost ~50 ms of server time; this bounds how many guesses
-    a pupil's machine on the school network can make (10 per 5 minutes by default).
-    """
+    """Failures per client address (unknown room codes at ``/enroll``): a decaying, bounded
+    budget (supervisor/throttle.py). Logins use the finer ``LoginGuard`` of the same module."""
 
     def __init__(self, *, max_failures: int = 10, window_s: float = 300.0,
                  clock: Callable[[], float] | None = None) -> None:
-        import time
-
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._clock = clock or time.monotonic
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, who: str) -> list[float]:
-        now = self._clock()
-        kept = [at for at in self._failures.get(who, []) if now - at < self.window_s]
-        if kept:
-            self._failures[who] = kept
-        else:
-            self._failures.pop(who, None)
-        return kept
+        self._budget = Budget(max_failures, window_s, clock=clock)
 
     def wait_s(self, who: str) -> float:
         """Seconds before ``who`` may try again (0: now)."""
-        recent = self._recent(who)
-        if len(recent) < self.max_failures:
-            return 0.0
-        return max(0.0, recent[-self.max_failures] + self.window_s - self._clock())
+        return self._budget.wait_s(address_key(who))
 
-    def failed(self, who: str) -> None:
-        if len(self._failures) > 10_000:  # bounded memory whatever the number of addresses
-            self._failures.clear()
-        self._recent(who)
-        self._failures.setdefault(who, []).append(self._clock())
+    def failed(self, who: str, amount: float = 1.0) -> None:
+        self._budget.add(address_key(who), amount)
 
     def succeeded(self, who: str) -> None:
-        self._failures.pop(who, None)
+        """An attempt charged in advance (``failed`` before the await) turned out fine: refund it."""
+        self.failed(who, -1.0)

@@ -21,6 +21,7 @@ from core.i18n import detect_lang, t
 from core.errors import BadInput
 from supervisor.dburl import DbTarget, open_store, parse_db
 from supervisor.passwords import read_password_file, require_strong
+from supervisor.slowguard import BODY_IDLE_S, BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_PER_ADDRESS, guarded_protocol
 from supervisor.runtime import RuntimeFile, running_servers, uses
 from supervisor.store import Store
 
@@ -128,7 +129,17 @@ def _check_port(host: str, port: int, lang: str) -> None:
 @click.option("--cert", metavar="FILE", help="HTTPS certificate (PEM), with --key.")
 @click.option("--key", metavar="FILE", help="Private key of the HTTPS certificate (PEM).")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
-def serve(host, port, db, admin_password, admin_password_file, reset_admin_password, cert, key, lang) -> None:
+@click.option("--session-hours", type=click.FloatRange(0.0005, 24 * 7), default=12.0, show_default=True,
+              help="How long a supervisor's login lasts.")
+@click.option("--header-timeout", type=click.FloatRange(0.5, 600), default=HEADER_TIMEOUT_S, show_default=True,
+              help="Seconds a client has to send a request's headers.")
+@click.option("--body-timeout", type=click.FloatRange(0.5, 3600), default=BODY_TIMEOUT_S, show_default=True,
+              help="Seconds a client has to send a request's body (and at most 5 s between two parts).")
+@click.option("--max-connections-per-address", type=click.IntRange(1, 100_000), default=MAX_PER_ADDRESS,
+              show_default=True, help="Open connections allowed from one address.")
+@click.option("--sse-keepalive", type=click.FloatRange(0.2, 600), default=15.0, hidden=True)
+def serve(host, port, db, admin_password, admin_password_file, reset_admin_password, cert, key, lang,
+          session_hours, header_timeout, body_timeout, max_connections_per_address, sse_keepalive) -> None:
     """Run the supervisor server and its dashboard."""
     import uvicorn
 
@@ -139,7 +150,8 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
     store, target = _open(db, lang)
     admin_password = _admin_password(admin_password, admin_password_file, store, reset_admin_password, lang)
     app = create_app(Settings(store=store, admin_password=admin_password,
-                              reset_admin_password=reset_admin_password, lang=lang))
+                              reset_admin_password=reset_admin_password, lang=lang,
+                              session_hours=session_hours, keepalive_s=sse_keepalive))
     state = app.state.admin_state
     if state in ("set", "reset", "differs"):
         click.echo(t(f"server.admin_password_{state}", lang), err=True)
@@ -152,8 +164,10 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
     # SQLite call; at the default 5 ms switch interval a busy loop makes each handoff wait,
     # and a batch of writes waits tens of milliseconds (bench/ingest.py).
     sys.setswitchinterval(0.0002)
+    protocol = guarded_protocol(header_timeout=header_timeout, body_timeout=body_timeout,
+                                body_idle=min(BODY_IDLE_S, body_timeout), max_per_address=max_connections_per_address)
     config = uvicorn.Config(app, host=host, port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning",
-                            access_log=False, timeout_graceful_shutdown=3)
+                            access_log=False, timeout_graceful_shutdown=3, http=protocol)
     # tells `examroom room create` on this machine which database this server uses (supervisor/runtime.py)
     runtime = RuntimeFile(url, target.shown())
     try:

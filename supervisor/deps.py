@@ -70,11 +70,12 @@ async def supervisor_auth(creds: HTTPAuthorizationCredentials | None = Depends(b
 async def stream_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
                 token: str | None = Query(None, max_length=200,
                                           description="supervisor token (EventSource cannot set headers)"),
-                server: Server = Depends(get_server)) -> str:
+                server: Server = Depends(get_server)) -> tuple[str, str]:
+    """(user name, token hash): the stream is tied to its token (closed at logout and expiry)."""
     if creds is not None and creds.credentials:
-        return await _supervisor(creds.credentials, server)
+        return await _supervisor(creds.credentials, server), token_hash(creds.credentials)
     if token:
-        return await _supervisor(token, server)
+        return await _supervisor(token, server), token_hash(token)
     raise ApiError(401, "no_token", "missing bearer token (Authorization header or ?token=)")
 
 

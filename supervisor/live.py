@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 _END = None
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def sse_message(event: str, data: Any) -> bytes:
@@ -23,6 +27,7 @@ def sse_message(event: str, data: Any) -> bytes:
 class Hub:
     def __init__(self, *, max_queue: int = 2000, keepalive_s: float = 15.0) -> None:
         self._rooms: dict[str, set[asyncio.Queue]] = {}
+        self._owners: dict[str, set[tuple[str, asyncio.Queue]]] = {}  # token hash -> its streams
         self.max_queue = max_queue
         self.keepalive_s = keepalive_s
 
@@ -58,23 +63,44 @@ class Hub:
         queue.put_nowait(_END)
         self.unsubscribe(room, queue)
 
+    def close_owner(self, owner: str) -> int:
+        """End every stream opened with this token (logout); returns how many."""
+        streams = self._owners.pop(owner, set())
+        for room, queue in streams:
+            self._drop(room, queue)
+        return len(streams)
+
     def close_all(self) -> None:
         for room, subs in list(self._rooms.items()):
             for queue in list(subs):
                 self._drop(room, queue)
 
-    async def stream(self, room: str) -> AsyncIterator[bytes]:
+    async def stream(self, room: str, *, owner: str | None = None,
+                     still_valid: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator[bytes]:
         queue = self.subscribe(room)
+        if owner is not None:
+            self._owners.setdefault(owner, set()).add((room, queue))
         try:
             yield b"retry: 2000\n: connected\n\n"
+            checked = loop_time()
             while True:
                 try:
                     message = await asyncio.wait_for(queue.get(), self.keepalive_s)
                 except asyncio.TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
+                    message = b": keep-alive\n\n"
                 if message is _END:
                     return
+                # At most once per keep-alive period, busy room or not: is the token still valid?
+                if still_valid is not None and loop_time() - checked >= self.keepalive_s:
+                    checked = loop_time()
+                    if not await still_valid():
+                        return  # expired (or revoked by another server process): the page logs in again
                 yield message
         finally:
             self.unsubscribe(room, queue)
+            if owner is not None:
+                mine = self._owners.get(owner)
+                if mine is not None:
+                    mine.discard((room, queue))
+                    if not mine:
+                        del self._owners[owner]

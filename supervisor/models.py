@@ -28,10 +28,13 @@ class ErrorBody(BaseModel):
 class LoginIn(_In):
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
+    device: str | None = Field(None, max_length=200, description="the device token a previous login of this "
+                               "account gave this browser: its failures are then counted apart")
 
 
 class TokenOut(BaseModel):
     token: str
+    device: str | None = Field(None, description="keep it and send it with the next logins of this account")
 
 
 class RoomIn(_In):

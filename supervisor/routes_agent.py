@@ -50,11 +50,9 @@ async def enroll(body: EnrollIn, request: Request, server: Server = Depends(get_
     if wait > 0:
         raise ApiError(429, "too_many_attempts", "too many unknown room codes: try again later",
                        {"retry_after_s": int(wait) + 1})
-    try:
-        room = await room_of(body.room_code, server)
-    except ApiError:
-        server.enrol_throttle.failed(who)
-        raise
+    server.enrol_throttle.failed(who)  # charged before the await: concurrent guesses count too
+    room = await room_of(body.room_code, server)  # unknown code: 404, the charge stays
+    server.enrol_throttle.succeeded(who)
     machine_id = body.machine.id.strip()
     if not machine_id or len(machine_id) > 128:
         raise ApiError(422, "invalid", "machine.id must hold 1 to 128 characters")

@@ -5,6 +5,7 @@ Facts read: the store and the in-memory live state, through supervisor/service.p
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,47 +20,55 @@ from core.report import Report
 from core.roomsummary import csv_text, latest_per_machine
 from core.kinds import kinds
 from supervisor import incidents
-from supervisor.auth import SUPERVISOR_PREFIX, new_token, token_hash, verify_password
+from supervisor.auth import SUPERVISOR_PREFIX, hash_password, new_token, token_hash, verify_password
+from supervisor.throttle import TooManyAttempts
 from supervisor.deps import ApiError, bearer, get_server, room_of, stream_auth, supervisor_auth
 from supervisor.models import (AckOut, AlertOut, ErrorBody, EventOut, ExamTimeline, IncidentLine, LoginIn, MachineOut,
                                PvEditsIn, PvEditsOut, RoomIn, RoomOut, RoomSummary, TokenOut)
 from supervisor.service import Server
-from supervisor.store import iso
+from supervisor.store import iso, utcnow
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 413, 422)}
 router = APIRouter(responses=ERRORS)
 Lang = Literal["fr", "en"]
 MAX_SEQ = 2**62
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 @router.post("/login", response_model=TokenOut, tags=["supervisor"], responses={429: {"model": ErrorBody}})
 async def login(body: LoginIn, request: Request, server: Server = Depends(get_server)) -> TokenOut:
     """A supervisor token (valid for the session's length, 12 h by default)."""
     who = request.client.host if request.client else "?"
-    wait = server.throttle.wait_s(who)
-    if wait > 0:
+    try:
+        # Checked and charged before the hash is computed (no await in between): concurrent
+        # guesses cannot all pass the check (supervisor/throttle.py).
+        attempt = server.login_guard.begin(body.username, who, body.device)
+    except TooManyAttempts as exc:
         raise ApiError(429, "too_many_attempts", "too many failed logins: try again later",
-                       {"retry_after_s": int(wait) + 1})
+                       {"retry_after_s": int(exc.wait_s) + 1}) from None
     stored = await server.store.admin_hash()
-    ok = body.username == "admin" and stored is not None and await run_in_threadpool(
-        verify_password, body.password, stored)
+    # An unknown account costs the same hash as a known one: timing does not tell them apart.
+    async with server.hash_slots:  # a few scrypt at a time (16 MiB each), whatever the load
+        ok = await run_in_threadpool(verify_password, body.password, stored or _DUMMY_HASH)
+    ok = ok and body.username == "admin" and stored is not None
     if not ok:
-        server.throttle.failed(who)
         raise ApiError(401, "bad_login", "wrong user name or password")
-    server.throttle.succeeded(who)
+    device = server.login_guard.succeeded(attempt)
     token = new_token(SUPERVISOR_PREFIX)
     hours = server.settings.session_hours
     expires = iso(datetime.now(timezone.utc) + timedelta(hours=hours))
     await server.add_session(token_hash(token), body.username, expires)
-    return TokenOut(token=token)
+    return TokenOut(token=token, device=device)
 
 
 
 @router.post("/logout", tags=["supervisor"])
 async def logout(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
                  user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict[str, bool]:
-    """Revoke this supervisor token."""
-    await server.store.remove_session(token_hash(creds.credentials))
+    """Revoke this supervisor token and end the live streams opened with it."""
+    digest = token_hash(creds.credentials)
+    await server.store.remove_session(digest)
+    server.hub.close_owner(digest)
     return {"ok": True}
 
 
@@ -183,10 +192,18 @@ def _zone(name: str | None) -> tzinfo | None:
 
 @router.get("/rooms/{code}/stream", tags=["supervisor"], response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
-async def stream(code: str, user: str = Depends(stream_auth), server: Server = Depends(get_server)) -> StreamingResponse:
-    """Server-Sent Events: ``machine`` (a row changed), ``event`` (a new event), ``ack``."""
+async def stream(code: str, who: tuple[str, str] = Depends(stream_auth),
+                 server: Server = Depends(get_server)) -> StreamingResponse:
+    """Server-Sent Events: ``machine`` (a row changed), ``event`` (a new event), ``ack``. The
+    stream ends when its token is revoked (logout: at once) or expires (at the next keep-alive)."""
     room = await room_of(code, server)
-    return StreamingResponse(server.hub.stream(room["code"]), media_type="text/event-stream",
+    digest = who[1]
+
+    async def still_valid() -> bool:
+        return await server.store.session_user(digest, utcnow()) is not None
+
+    return StreamingResponse(server.hub.stream(room["code"], owner=digest, still_valid=still_valid),
+                             media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from supervisor import diskfull, rules
 from supervisor.auth import LoginThrottle
 from supervisor.fanout import Notice, PgFanout
+from supervisor.throttle import LoginGuard
 from supervisor.live import Hub
 from supervisor.models import HeartbeatIn
 from supervisor.store import Store, new_room_code, utcnow
@@ -31,7 +32,8 @@ class Server:
                  fanout: PgFanout | None = None) -> None:
         self.settings = settings
         self.fanout = fanout  # other processes sharing the database (PostgreSQL), else None
-        self.throttle = LoginThrottle()  # failed logins
+        self.login_guard = LoginGuard()  # failed logins (per account, address, device)
+        self.hash_slots = asyncio.Semaphore(4)  # password hashes computed at once
         self.enrol_throttle = LoginThrottle(max_failures=100)  # unknown room codes
         self.store = store
         self.hub = hub

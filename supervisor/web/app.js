@@ -101,7 +101,12 @@ function showLogin() {
     ev.preventDefault();
     error.textContent = "";
     try {
-      const res = await api("/login", { method: "POST", json: { username: user.value, password: pass.value }, login: true });
+      // The device token an earlier login of this account gave this browser: with it, someone
+      // else's failed guesses on the same school address cannot lock this browser out.
+      const deviceKey = "examroom.device." + user.value.trim().toLowerCase();
+      const device = localStorage.getItem(deviceKey);
+      const res = await api("/login", { method: "POST", json: { username: user.value, password: pass.value, ...(device ? { device } : {}) }, login: true });
+      if (res.device) localStorage.setItem(deviceKey, res.device);
       state.token = res.token;
       sessionStorage.setItem(TOKEN_KEY, res.token);
       const next = state.afterLogin && state.afterLogin !== "/login" ? state.afterLogin : "/rooms";
@@ -293,7 +298,9 @@ async function main() {
   document.body.classList.toggle("compact", localStorage.getItem("examroom.compact") === "1");
   await loadTexts(state.lang);
   for (const b of document.querySelectorAll("button.lang")) b.addEventListener("click", () => setLang(b.dataset.lang));
-  document.getElementById("logout").addEventListener("click", () => {
+  document.getElementById("logout").addEventListener("click", async () => {
+    // Revoked on the server too (and its live streams closed), not only forgotten here.
+    if (state.token) await api("/logout", { method: "POST" }).catch(() => {});
     sessionStorage.removeItem(TOKEN_KEY);
     state.token = null;
     stopLive();
