@@ -11,6 +11,7 @@ it exists for tests and labs, the default being the machine's real trust store.
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 
 from checks.base import CheckContext
@@ -46,7 +47,7 @@ def budget_s(ctx: CheckContext) -> float:
 
 def settings_for(ctx: CheckContext) -> ProbeSettings:
     return ProbeSettings(timeout=ctx.options.timeout, resolver=Resolver(ctx.options.dns),
-                         proxies=detect(ctx.host, ctx.options.timeout),
+                         proxies=detect(ctx.host, ctx.options.timeout, pac=ctx.options.pac),
                          cafile=ctx.host.getenv("EXAMROOM_EXTRA_CA") or None,
                          local_cafiles=local_bundles(ctx.host))
 
@@ -60,8 +61,51 @@ def local_bundles(host) -> tuple[str, ...]:
 def run(ctx: CheckContext) -> CheckResult:
     entries = wl_load.load(ctx.options.whitelist)
     settings = settings_for(ctx)
-    outcomes = probe_all([e.url for e in entries], settings,
-                         lambda done, total: ctx.progress("whitelist", done, total))
+    urls = [e.url for e in entries]
+    firefox = _firefox_own(ctx, settings)
+    firefox_outcomes: list = []
+    if firefox is not None:
+        # Firefox's own proxy: its probes run beside the system's, so the list still takes
+        # about one timeout.
+        fx_settings = ProbeSettings(timeout=settings.timeout, resolver=settings.resolver, proxies=firefox.settings,
+                                    cafile=settings.cafile, local_cafiles=settings.local_cafiles)
+        worker = threading.Thread(target=lambda: firefox_outcomes.extend(probe_all(urls, fx_settings)))
+        worker.start()
+    outcomes = probe_all(urls, settings, lambda done, total: ctx.progress("whitelist", done, total))
+    items = _items(ctx, entries, outcomes)
+    summary, remediation = _summary(ctx, items), _remediation(ctx, items, settings)
+    if settings.proxies.problem:
+        summary += ctx.t("whitelist.summary_pac", problem=settings.proxies.problem)
+    if firefox is not None:
+        worker.join()
+        fx_items = _items(ctx, entries, firefox_outcomes)
+        for item, fx_item in zip(items, fx_items):
+            item.firefox = {"reason": fx_item.reason, "status": fx_item.status, "proxy": fx_item.proxy,  # type: ignore[attr-defined]
+                            "detail": fx_item.detail}
+            item.status = worst([item.status, fx_item.status])
+        summary += ctx.t("whitelist.browsers_differ", firefox=firefox.settings.describe(), where=firefox.where,
+                         system=settings.proxies.describe(), summary=_summary(ctx, fx_items))
+        fx_fix = _remediation(ctx, fx_items, fx_settings)
+        if fx_fix:
+            prefix = ctx.t("whitelist.firefox_prefix")
+            remediation = "\n    ".join(filter(None, [remediation, prefix + fx_fix]))
+    status = worst([i.status for i in items], default=Status.ok)
+    return ctx.result("whitelist", status, summary, remediation=remediation, items=items)
+
+
+def _firefox_own(ctx: CheckContext, settings: ProbeSettings):
+    """Firefox's own proxy settings when they differ from the system's (None otherwise)."""
+    from whitelist.browsers import firefox
+    from whitelist.proxy import load_pac
+
+    for found in firefox(ctx.host):
+        if found.settings.describe() != settings.proxies.describe():
+            load_pac(found.settings, ctx.options.timeout)
+            return found
+    return None
+
+
+def _items(ctx: CheckContext, entries: list, outcomes: list) -> list[Item]:
     items = []
     for entry, outcome in zip(entries, outcomes):
         if outcome.reason == "ok":
@@ -83,9 +127,7 @@ def run(ctx: CheckContext) -> CheckResult:
             cdn=outcome.product if outcome.reason == "http_error" and outcome.product else None,
             via=bool(outcome.note and outcome.note.key == "net.http.via_proxy") or None,
         ))
-    status = worst([i.status for i in items], default=Status.ok)
-    return ctx.result("whitelist", status, _summary(ctx, items), remediation=_remediation(ctx, items, settings),
-                      items=items)
+    return items
 
 
 def _summary(ctx: CheckContext, items: list[Item]) -> str:

@@ -73,6 +73,8 @@ class Outcome:
     windows_auth: bool = False         # 407 asking for NTLM/Negotiate, which browsers may answer alone
     proxy_code: str = ""               # the proxy's own error code (X-Squid-Error's first word)
     dns_block: bool = False            # blocked by the DNS (a sinkhole answer), not by a proxy
+    candidates: list = field(default_factory=list)       # the PAC's failover list (None: direct)
+    skipped_proxies: list = field(default_factory=list)  # proxies of that list that did not answer
 
     @property
     def detail(self) -> str:
@@ -113,6 +115,9 @@ def probe(url: str, settings: ProbeSettings, *, deadline: float | None = None, s
         fetch.close()
     if second_looks:
         followup.second_look(outcome, settings, fetch.deadline)
+    if outcome.skipped_proxies and outcome.note is None:
+        via = urlsplit(outcome.proxy).netloc.split("@")[-1] if outcome.proxy else "DIRECT"
+        outcome.note = note("net.proxy.failover", dead="; ".join(outcome.skipped_proxies), used=via)
     return outcome
 
 
@@ -169,7 +174,8 @@ def open_url(url: str, settings: ProbeSettings, method: str = "GET", deadline: f
     """Connect and send the request; the Fetch holds the answer's headers, or the failure."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    outcome = Outcome(url=url, host=host, proxy=settings.proxies.proxy_for(url))
+    candidates = settings.proxies.proxies_for(url)
+    outcome = Outcome(url=url, host=host, proxy=candidates[0], candidates=candidates)
     if settings.proxies.problem:
         outcome.note = note("net.pac_unusable", problem=settings.proxies.problem)
     if deadline is None:
@@ -203,7 +209,39 @@ def open_url(url: str, settings: ProbeSettings, method: str = "GET", deadline: f
 
 
 def _connect(outcome: Outcome, parts, settings: ProbeSettings, deadline: float) -> socket.socket:
-    """TCP to the site or its proxy, and the CONNECT tunnel for https through a proxy."""
+    """TCP to the site or its proxy, and the CONNECT tunnel for https through a proxy. A PAC
+    failover list (``PROXY a; PROXY b; DIRECT``) is tried in order when a proxy does not take
+    the connection, as browsers do; each but the last gets a third of the time left."""
+    candidates = outcome.candidates or [outcome.proxy]
+    for index, candidate in enumerate(candidates):
+        outcome.proxy = candidate
+        last = index == len(candidates) - 1
+        limit = deadline if last else time.monotonic() + max(1.0, (deadline - time.monotonic()) / 3)
+        try:
+            return _connect_one(outcome, parts, settings, limit, proxy_only=not last)
+        except _ProxyDown as down:
+            outcome.skipped_proxies.append(f"{down.proxy} ({down.seen})")
+    raise AssertionError("the last candidate raises _Fail, never _ProxyDown")
+
+
+class _ProxyDown(Exception):
+    def __init__(self, proxy: str, seen: Note | str):
+        super().__init__(str(seen))
+        self.proxy, self.seen = proxy, seen
+
+
+def _connect_one(outcome: Outcome, parts, settings: ProbeSettings, deadline: float, proxy_only: bool) -> socket.socket:
+    """``proxy_only``: a proxy that cannot be reached raises _ProxyDown (try the next one)."""
+    try:
+        return _connect_via(outcome, parts, settings, deadline, proxy_only)
+    except _Fail as fail:
+        if proxy_only and outcome.proxy and fail.extra.get("proxy_down"):
+            raise _ProxyDown(urlsplit(outcome.proxy).netloc.split("@")[-1], fail.seen) from None
+        fail.extra.pop("proxy_down", None)
+        raise
+
+
+def _connect_via(outcome: Outcome, parts, settings: ProbeSettings, deadline: float, proxy_only: bool) -> socket.socket:
     target_port = parts.port or (443 if parts.scheme == "https" else 80)
     proxy = urlsplit(outcome.proxy) if outcome.proxy else None
     name = proxy.hostname if proxy else outcome.host
@@ -211,7 +249,8 @@ def _connect(outcome: Outcome, parts, settings: ProbeSettings, deadline: float) 
     role = note("net.peer.proxy", proxy=f"{name}:{port}") if proxy else f"{outcome.host}:{port}"
     found = settings.resolver.resolve(name, _left(settings, deadline))
     if found.ip is None:
-        raise _Fail("dns_failed", note("net.dns.proxy", name=name, why=found.detail) if proxy else found.detail)
+        raise _Fail("dns_failed", note("net.dns.proxy", name=name, why=found.detail) if proxy else found.detail,
+                    proxy_down=bool(proxy))
     outcome.ip = found.ip
     if not proxy:
         sinkhole = followup.dns_sinkhole(outcome.host, found.ip, settings.resolver.describe())
@@ -220,9 +259,11 @@ def _connect(outcome: Outcome, parts, settings: ProbeSettings, deadline: float) 
     try:
         sock = socket.create_connection((found.ip, port), timeout=_left(settings, deadline))
     except (TimeoutError, socket.timeout):
-        raise _Fail("timeout", note("net.tcp.timeout", peer=role, ip=found.ip, timeout=settings.timeout)) from None
+        raise _Fail("timeout", note("net.tcp.timeout", peer=role, ip=found.ip, timeout=settings.timeout),
+                    proxy_down=bool(proxy)) from None
     except OSError as exc:
-        raise _Fail("connect_failed", note("net.tcp.failed", peer=role, ip=found.ip, error=exc.strerror or _name(exc))) from None
+        raise _Fail("connect_failed", note("net.tcp.failed", peer=role, ip=found.ip, error=exc.strerror or _name(exc)),
+                    proxy_down=bool(proxy)) from None
     if proxy and parts.scheme == "https":
         try:
             _tunnel(outcome, sock, parts.hostname, target_port, proxy, settings, deadline)

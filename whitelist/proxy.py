@@ -6,14 +6,21 @@ registry (``ProxyEnable``, ``ProxyServer`` including the ``http=h:p;https=h:p`` 
 ``ProxyOverride`` with ``<local>``, ``AutoConfigURL``, and the WPAD "automatically detect"
 flag); on macOS ``scutil --proxy``; on Linux desktops GNOME's ``gsettings``. A PAC file
 (from AutoConfigURL or WPAD) is fetched and evaluated with pypac, as a browser would.
-The environment wins when set: that is what command-line tools and our tests use.
+A PAC file named on the command line (``--pac URL``) or in ``EXAMROOM_PAC_URL`` wins over
+everything; then the environment (what command-line tools and our tests use); then the OS.
+A PAC answer is a failover list (``PROXY a; PROXY b; DIRECT``): ``proxies_for`` gives it
+whole, and the probe tries the next entry when a proxy does not take the connection, as
+browsers do. pypac's own warnings and log lines never reach the terminal: they become the
+settings' ``problem``, shown in the report.
 """
 from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import logging
 import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -41,36 +48,87 @@ class ProxySettings:
     def describe(self) -> str:
         if self.pac_url:
             return f"PAC {self.pac_url}"
+        if self.source == "wpad":
+            return "WPAD"
         proxies = sorted({p for p in (self.http, self.https) if p})
         return ", ".join(proxies) if proxies else "direct"
 
     def proxy_for(self, url: str) -> str | None:
         """``http://host:port`` of the proxy for ``url``, or None to go direct."""
+        return self.proxies_for(url)[0]
+
+    def proxies_for(self, url: str) -> list[str | None]:
+        """What a browser would try for ``url``, in order (None: direct); never empty."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         port = parts.port or (443 if parts.scheme == "https" else 80)
         if bypassed(host, port, self.bypass, self.bypass_local):
-            return None
+            return [None]
         if self._pac is not None:
-            with self._lock:  # the JS interpreter is not meant to be shared between threads
+            with self._lock, quiet_pypac(self):  # the JS interpreter is not meant to be shared between threads
                 value = self._pac.find_proxy_for_url(url, host)  # type: ignore[attr-defined]
-            return first_http_proxy(value)
-        return self.https if parts.scheme == "https" else self.http
+            return pac_proxies(value)
+        return [self.https if parts.scheme == "https" else self.http]
 
 
-def first_http_proxy(pac_value: str) -> str | None:
-    """``"PROXY 10.0.0.1:3128; DIRECT"`` -> ``"http://10.0.0.1:3128"``; SOCKS is skipped
-    (browsers in French schools use HTTP proxies; SOCKS would need another client)."""
+class _Collect(logging.Handler):
+    def __init__(self, settings: ProxySettings):
+        super().__init__(logging.WARNING)
+        self.settings = settings
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.settings.problem:
+            self.settings.problem = record.getMessage()[:200]
+
+
+class quiet_pypac:
+    """pypac warns (``warnings``) and logs (``logging``, whose last-resort handler prints to the
+    terminal): keep both out of the report's terminal, noting the first one as the problem."""
+
+    def __init__(self, settings: ProxySettings):
+        self.settings = settings
+        self.logger = logging.getLogger("pypac")
+
+    def __enter__(self) -> None:
+        self._warnings = warnings.catch_warnings(record=True)
+        self.caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        self.handler = _Collect(self.settings)
+        self._propagate = self.logger.propagate
+        self.logger.addHandler(self.handler)
+        self.logger.propagate = False
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.propagate = self._propagate
+        self._warnings.__exit__(None, None, None)
+        if self.caught and not self.settings.problem:
+            self.settings.problem = str(self.caught[0].message)[:200]
+
+
+def pac_proxies(pac_value: str) -> list[str | None]:
+    """``"PROXY a:3128; PROXY b:3128; DIRECT"`` -> ``["http://a:3128", "http://b:3128", None]``.
+    SOCKS entries are skipped (browsers in French schools use HTTP proxies; SOCKS would need
+    another client); a list of nothing usable means direct."""
+    found: list[str | None] = []
     for part in (pac_value or "DIRECT").split(";"):
         words = part.split()
         if not words:
             continue
         kind = words[0].upper()
         if kind == "DIRECT":
-            return None
+            found.append(None)
+            break  # nothing after DIRECT is ever tried
         if kind in ("PROXY", "HTTP", "HTTPS") and len(words) > 1:
-            return normalize_proxy(words[1], "https" if kind == "HTTPS" else "http")
-    return None
+            proxy = normalize_proxy(words[1], "https" if kind == "HTTPS" else "http")
+            if proxy and proxy not in found:
+                found.append(proxy)
+    return found or [None]
+
+
+def first_http_proxy(pac_value: str) -> str | None:
+    """The first entry of a PAC answer (None: direct)."""
+    return pac_proxies(pac_value)[0]
 
 
 def normalize_proxy(value: str, scheme: str = "http") -> str | None:
@@ -120,10 +178,12 @@ def bypassed(host: str, port: int, patterns: list[str], local: bool) -> bool:
     return False
 
 
-def detect(host: Host, timeout: float = 5.0, *, fetch_pac: bool = True) -> ProxySettings:
-    """The proxy settings of ``host``: environment first, then the OS's own settings.
-    ``fetch_pac=False`` names the PAC file without downloading it (offline commands)."""
-    found = _from_env(host)
+def detect(host: Host, timeout: float = 5.0, *, fetch_pac: bool = True, pac: str | None = None) -> ProxySettings:
+    """The proxy settings of ``host``: a PAC file given (``pac``, ``EXAMROOM_PAC_URL``), then the
+    environment, then the OS's own settings. ``fetch_pac=False`` names the PAC file without
+    downloading it (offline commands)."""
+    given = pac or host.getenv("EXAMROOM_PAC_URL")
+    found = ProxySettings(source="pac", pac_url=given) if given else _from_env(host)
     if found is None and host.os == "windows" and host.registry is not None:
         found = _from_registry(host)
     if found is None and host.os == "macos":
@@ -131,9 +191,15 @@ def detect(host: Host, timeout: float = 5.0, *, fetch_pac: bool = True) -> Proxy
     if found is None and host.os == "linux":
         found = _from_gsettings(host)
     settings = found or ProxySettings()
-    if fetch_pac and (settings.pac_url or settings.source == "wpad"):
-        _load_pac(settings, timeout)
+    if fetch_pac:
+        load_pac(settings, timeout)
     return settings
+
+
+def load_pac(settings: ProxySettings, timeout: float) -> None:
+    """Fetch and compile the PAC file these settings name (or WPAD finds), once."""
+    if (settings.pac_url or settings.source == "wpad") and settings._pac is None and not settings.problem:
+        _load_pac(settings, timeout)
 
 
 def _env(host: Host, name: str) -> str | None:
@@ -249,16 +315,31 @@ def _load_pac(settings: ProxySettings, timeout: float) -> None:
     session = requests.Session()
     session.trust_env = False  # the PAC file is fetched directly, never through a proxy
     try:
-        if settings.pac_url:
-            pac = pypac.get_pac(url=settings.pac_url, from_os_settings=False, from_dns=False,
-                                timeout=timeout, allowed_content_types=_PAC_TYPES, session=session)
-        else:
-            pac = pypac.get_pac(from_os_settings=False, from_dns=True, timeout=timeout,
-                                allowed_content_types=_PAC_TYPES, session=session)
+        with quiet_pypac(settings):
+            pac = _get_pac(settings, timeout, session, pypac)
     except Exception as exc:  # noqa: BLE001 - pypac raises requests and JS errors alike
         settings.problem = f"{type(exc).__name__}: {exc}"
         return
     if pac is None:
-        settings.problem = "no PAC file found" + (f" at {settings.pac_url}" if settings.pac_url else " by WPAD")
+        settings.problem = settings.problem or (
+            "no PAC file found" + (f" at {settings.pac_url}" if settings.pac_url else " by WPAD"))
         return
+    settings.problem = None  # a warning on the way, but a PAC file to use
     settings._pac = pac
+
+
+def _get_pac(settings: ProxySettings, timeout: float, session, pypac):
+    from pathlib import Path
+    from urllib.parse import unquote
+
+    if settings.pac_url and not settings.pac_url.lower().startswith(("http://", "https://")):
+        # A file: file:///etc/proxy.pac, or a plain path (Firefox and Windows accept both).
+        path = settings.pac_url[7:] if settings.pac_url.lower().startswith("file://") else settings.pac_url
+        from pypac.parser import PACFile
+
+        return PACFile(Path(unquote(path)).read_text(encoding="utf-8", errors="replace"))
+    if settings.pac_url:
+        return pypac.get_pac(url=settings.pac_url, from_os_settings=False, from_dns=False,
+                             timeout=timeout, allowed_content_types=_PAC_TYPES, session=session)
+    return pypac.get_pac(from_os_settings=False, from_dns=True, timeout=timeout,
+                         allowed_content_types=_PAC_TYPES, session=session)
