@@ -113,6 +113,8 @@ class ExtensionWatcher:
                 details = {"silent_s": silent_s} if silent_s is not None else {}
                 self.record(event("extension_connected", browser=peer.browser, version=state.version, **details))
         elif kind == "active":
+            log.debug("extension: %s window %s tab %s", message.get("reason"), state.focused_window,
+                     state.active.where if state.active else None)
             self.on_change()
         elif kind == "phase":
             self._phase(message)

@@ -61,6 +61,21 @@ async function sendActive(reason) {
         incognito: tab ? tab.incognito : false, ...where});
 }
 
+// The heartbeat also checks which window has the focus: a focus change the browser did not
+// report (seen when a window is raised by the window manager while the browser believed it
+// was already in front) is corrected within a second.
+async function beat() {
+  send({type: "heartbeat"});
+  try {
+    const win = await api.windows.getLastFocused({});
+    const now = win && win.focused ? win.id : NO_WINDOW;
+    if (now !== focusedWindow) {
+      focusedWindow = now;
+      sendActive("heartbeat");
+    }
+  } catch (e) { /* no window at all */ }
+}
+
 function connect() {
   try {
     port = api.runtime.connectNative(HOST);
@@ -79,7 +94,7 @@ function connect() {
     retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
   });
   send({type: "hello", version: api.runtime.getManifest().version, agent: navigator.userAgent});
-  heartbeat = setInterval(() => send({type: "heartbeat"}), HEARTBEAT_MS);
+  heartbeat = setInterval(beat, HEARTBEAT_MS);
   api.windows.getLastFocused({}).then((win) => {
     focusedWindow = win && win.focused ? win.id : NO_WINDOW;
     sendActive("connected");

@@ -164,14 +164,14 @@ class FocusTracker:
             tab = owner.active
             where = tab.where
             if tab.scheme in ("http", "https") and self.policy.is_exam_host(where):
-                return Place(True, "exam", "journal", "extension", tab.host, host=where, process=fg.process,
-                             title=tab.host)
+                return Place(True, "exam", "journal", "extension", tab.host, host=where, process=fg.process)
             j = self.policy.for_host(where, focus_required=required)
             category, level = j.category, j.level
             if tab.pdf and category in ("unknown", "exam"):   # a PDF in the browser's viewer
                 category, level = TOOL, "alert" if required else self.policy.levels.get(TOOL, "journal")
-            return Place(False, category, level, "extension", j.label, host=where, process=fg.process,
-                         title=tab.host or where)
+            # host: a web host only (a browser page such as file:// or chrome://newtab is its label)
+            return Place(False, category, level, "extension", j.label, host=where if tab.scheme in ("http", "https") else "",
+                         process=fg.process, title="")   # a page's title is its content: not sent
         if not fg.overlay and (ext is None or not ext.live()) and self.is_exam(fg):
             return Place(True, "exam", "journal", "window", fg.title, process=fg.process, title=fg.title)
         if not (fg.title or fg.process or fg.window_class):

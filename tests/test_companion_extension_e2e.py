@@ -1,0 +1,224 @@
+"""Issue 11's sessions, for real: Xvfb + openbox, a HEADED Chromium with the examroom extension
+loaded (``--load-extension``) and its native messaging host installed, a real companion
+process, a real ``examroom serve`` with its SQLite file, real LibreOffice Calc, evince,
+pcmanfm, xterm, firefox-esr and x11vnc windows, and the supervisor's dashboard in a second
+(headless) Chromium that is never reloaded.
+
+One room (server, companion, browser, dashboard) is shared by the module; the tests run in
+order: the honest session, then the cheating one (which ends by disabling the extension).
+The exam phase comes from the local platform page dispatching the platform's own messages.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.companion_support import wait_for, x_window
+from tests.extension_support import CHROMIUM, EXTENSION_ID, Room, app_window, xdo
+from tests.support import free_port, need, xvfb
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -e '.[test]')")
+OUTPUT = Path(__file__).parent / "output"
+FOCUS = ("focus_lost", "focus_moved", "focus_regained")
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory):
+    need(CHROMIUM, "xdotool", "Xvfb", "openbox")
+    tmp = tmp_path_factory.mktemp("extroom")
+    with xvfb(1280, 800, window_manager=True) as display:
+        r = Room(display, tmp, sync_api)
+        try:
+            r.wait_event(lambda e: e["kind"] == "extension_connected", timeout=30)
+            r.dashboard = _dashboard(r)
+            yield r
+        finally:
+            r.close()
+
+
+def _dashboard(r: Room):
+    """The supervisor's page: logged in, on the room, live (SSE), never reloaded."""
+    browser = r.pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
+    page.goto(r.server.url + "/")
+    page.fill("#login-password", r.server.password)
+    page.click("#login-submit")
+    page.goto(f"{r.server.url}/#/room/{r.room}")
+    page.wait_for_selector("body[data-live=on]", timeout=20000)
+    page.evaluate("window.__not_reloaded = 1")
+    return page
+
+
+def _own_alert(r: Room, e: dict) -> bool:
+    """An alert of this room's machine (the shared test host runs other tests' processes:
+    a forbidden program counts only if this test started it)."""
+    return e["kind"] not in ("forbidden_process",)
+
+
+def _alerts(r: Room, since: str) -> list[dict]:
+    return [e for e in r.events() if e["alert"] and e["at"] >= since and _own_alert(r, e)]
+
+
+def _on_dashboard(r: Room, event_id: str) -> None:
+    alert = r.dashboard.locator(f'.alert[data-alert-id="{event_id}"]')
+    sync_api.expect(alert).to_be_visible(timeout=10000)
+    assert r.dashboard.evaluate("window.__not_reloaded") == 1
+
+
+def test_honest_session_gives_no_alert_and_a_journal_of_steps(room: Room) -> None:
+    need("soffice", "evince", "pcmanfm")
+    r, display = room, room.display
+    r.front(r.exam)
+    r.exam.evaluate("startCertification()")
+    started = r.wait_event(lambda e: e["kind"] == "exam_started")
+    assert started["source"] == "extension" and started["host"] == f"127.0.0.1:{r.port}"
+    since = started["at"]
+
+    r.exam.fill("#answer", "Paris")                                     # answer
+    with r.exam.expect_download() as info:                              # download the question's file
+        r.exam.click("#download")
+    sheet = r.tmp / "tableau.xlsx"
+    info.value.save_as(sheet)
+    profile = f"-env:UserInstallation=file://{r.tmp}/lo-profile"
+    with app_window(display, ["soffice", "--calc", "--norestore", "--nologo", profile, str(sheet)], "tableau",
+                    timeout=90) as (_, calc):
+        r.wait_event(lambda e: e["kind"] == "focus_lost" and e.get("category") == "tool" and e["at"] >= since)
+        xdo(display, "key", "--window", str(calc), "ctrl+shift+s")      # Save as: LibreOffice's dialog
+        wait_for(lambda: "Enregistrer" in xdo(display, "getactivewindow", "getwindowname", check=False)
+                 or "Save" in xdo(display, "getactivewindow", "getwindowname", check=False), timeout=20)
+        xdo(display, "key", "Escape")
+        r.front(r.exam)
+        r.wait_event(lambda e: e["kind"] == "focus_regained" and e["at"] >= since)
+
+    with r.exam.expect_download() as info:
+        r.exam.click("#pdf-download")
+    pdf = r.tmp / "sujet.pdf"
+    info.value.save_as(pdf)
+    with app_window(display, ["evince", str(pdf)], "sujet") as _:     # the PDF viewer
+        r.wait_event(lambda e: e.get("process") == "evince" and e["at"] >= since)
+        viewer = r.context.new_page()                                   # and in Chromium's viewer
+        viewer.goto(pdf.as_uri())
+        r.front(viewer)
+        r.wait_event(lambda e: e.get("label") == "file://" and e["at"] >= since)
+        viewer.close()
+    search = r.context.new_page()                                       # a web search, new tab
+    search.goto(f"http://search.example.test:{r.port}/?q=capitale+de+la+france&title=Recherche")
+    r.front(search)
+    r.wait_event(lambda e: e.get("category") == "search" and e["at"] >= since)
+    with app_window(display, ["pcmanfm", "--no-desktop", str(r.tmp)], r.tmp.name) as _:   # the file manager
+        r.wait_event(lambda e: e.get("process") == "pcmanfm" and e["at"] >= since)
+    search.close()
+    r.front(r.exam)
+    back = r.wait_event(lambda e: e["kind"] == "focus_regained" and e["at"] > since and e.get("previous_s") is not None
+                        and e["at"] >= max(x["at"] for x in r.events() if x.get("process") == "pcmanfm"))
+    r.exam.evaluate("stopCertification()")
+    ended = r.wait_event(lambda e: e["kind"] == "exam_ended")
+    assert ended["source"] == "extension"
+
+    assert _alerts(r, since) == []
+    steps = [e for e in r.journal() if e["kind"] in FOCUS and e["at"] >= since]
+    seen = [(e["kind"], e["category"], e.get("host") or (e["label"] if e["source"] == "extension" else e["process"]))
+            for e in steps]
+    for step in (("focus_lost", "tool", "soffice.bin"), ("focus_regained", "exam", f"127.0.0.1:{r.port}"),
+                 ("focus_moved", "tool", "file://"), ("focus_moved", "tool", "pcmanfm")):
+        assert step in seen, seen
+    assert any(e["process"] == "evince" and e["category"] == "tool" for e in steps), seen
+    assert any(e["category"] == "search" and e["host"] == f"search.example.test:{r.port}" for e in steps), seen
+    # each step says how long the previous one lasted; every level is journal
+    assert all(e["previous_s"] is not None and e["previous_s"] >= 0 for e in steps if e["kind"] != "focus_lost")
+    assert {e["level"] for e in steps} == {"journal"}, seen
+    assert back["away_s"] > 0
+    assert r.exam.evaluate("window.pongs") == 0              # the platform's ping is not ours to answer
+
+
+def _act(r: Room, since: str, predicate, act) -> dict:
+    """Do something forbidden; its alert reaches the server and the dashboard (no reload)."""
+    act()
+    found = r.wait_event(lambda e: e["at"] >= since and e["alert"] and predicate(e))
+    _on_dashboard(r, found["id"])
+    return found
+
+
+def _back_to_exam(r: Room) -> None:
+    r.front(r.exam)
+    wait_for(lambda: r.journal()[-1]["kind"] == "focus_regained" or r.journal()[-1]["kind"] == "exam_started",
+             timeout=10)
+
+
+def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
+    need("xterm", "firefox-esr", "x11vnc")
+    r, display = room, room.display
+    r.front(r.exam)
+    r.exam.evaluate("startCertification()")
+    since = r.wait_event(lambda e: e["kind"] == "exam_started" and e["at"] >= r.journal()[-2]["at"])["at"]
+    found: list[dict] = []
+
+    mail = r.context.new_page()                                          # a webmail, second tab
+    found.append(_act(r, since, lambda e: e.get("host", "").startswith("mail.example-webmail.test"),
+                      lambda: (mail.goto(f"http://mail.example-webmail.test:{r.port}/"), r.front(mail))))
+    _back_to_exam(r)
+    ai = r.context.new_page()                                            # an AI assistant tab
+    found.append(_act(r, since, lambda e: e.get("category") == "ai_assistant",
+                      lambda: (ai.goto(f"http://assistant.example-ai.test:{r.port}/"), r.front(ai))))
+    _back_to_exam(r)
+    pix_tab = r.context.new_page()                                       # a second tab titled "Pix", elsewhere
+    pix_tab.goto(f"http://pix.other-site.test:{r.port}/?title=Pix")
+    r.front(pix_tab)
+    other = r.wait_event(lambda e: e["at"] >= since and e["kind"] in FOCUS
+                         and e.get("host", "").startswith("pix.other-site.test"))
+    assert other["category"] != "exam" and other["kind"] != "focus_regained"
+    _back_to_exam(r)
+
+    with x_window(display, "Discord", "Discord") as chat:                # a Discord-like app
+        found.append(_act(r, since, lambda e: e["kind"] in FOCUS and e.get("process") == "Discord",
+                          lambda: xdo(display, "windowactivate", "--sync", str(chat))))
+    _back_to_exam(r)
+    with app_window(display, ["xterm", "-T", "Pix - Certification"], "Pix - Certification") as _:
+        term = r.wait_event(lambda e: e["at"] >= since and e["kind"] in FOCUS and e.get("process") == "xterm")
+        assert term["kind"] != "focus_regained" and term["category"] != "exam"
+    _back_to_exam(r)
+    ff_home = r.tmp / "ff-home"
+    ff_home.mkdir(exist_ok=True)
+    with app_window(display, ["firefox-esr", "--no-remote", "--profile", str(ff_home), "--new-instance",
+                              r.platform], "Pix", timeout=60) as _:      # a second browser on "Pix"
+        fox = r.wait_event(lambda e: e["at"] >= since and e["kind"] in FOCUS
+                           and e.get("process", "").startswith("firefox"), timeout=30)
+        assert fox["kind"] != "focus_regained" and fox["category"] != "exam"
+    _back_to_exam(r)
+
+    vnc = r.tmp / "notes-helper"                                          # x11vnc, renamed
+    shutil.copy("/usr/bin/x11vnc", vnc)
+    proc = subprocess.Popen([str(vnc), "-display", display, "-localhost", "-rfbport", str(free_port()), "-quiet",
+                             "-nopw", "-forever"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        remote = r.wait_event(lambda e: e["at"] >= since and e["kind"] == "forbidden_process" and e.get("pid") == proc.pid,
+                              timeout=20)
+        assert remote["alert"] and "vnc" in (remote.get("program") or "").lower()
+        _on_dashboard(r, remote["id"])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+    ext = r.context.new_page()                                            # the extension disabled
+    ext.goto("chrome://extensions")
+
+    def disable() -> None:
+        ext.evaluate(f"new Promise(done => chrome.management.setEnabled('{EXTENSION_ID}', false, done))")
+
+    silent = _act(r, since, lambda e: e["kind"] == "extension_silent", disable)
+    assert silent["browser"] == "chromium"
+    found.append(silent)
+
+    # one alert per act (the Discord app is also a forbidden program: its own alert, not counted here)
+    alerts = _alerts(r, since)
+    assert sorted(a["id"] for a in alerts) == sorted(f["id"] for f in found), [
+        (a["kind"], a.get("category"), a.get("host") or a.get("process")) for a in alerts]
+    assert [f.get("category") for f in found[:3]] == ["communication", "ai_assistant", "communication"]
+    assert found[0]["source"] == "extension" and found[2]["source"] == "process"
+    OUTPUT.mkdir(exist_ok=True)
+    r.dashboard.screenshot(path=str(OUTPUT / "dashboard_cheating_session.png"), full_page=True)
