@@ -1,9 +1,11 @@
 """Host: every fact about the operating system is read through it.
 
-Files (under ``root``), PATH and environment, commands, the Windows registry and the clock
-all come from a Host, so that Windows and macOS detection run on Linux in tests against a
-fake tree and a dict-backed registry. ``Host.current()`` is the only place in examroom that
-looks at ``sys.platform``.
+Files (under ``root``), PATH and environment, commands, the Windows registry, the OS's
+native APIs (ctypes on Windows, pyobjc on macOS: ``native()``), the user's home and id and
+the clock all come from a Host, so that Windows and macOS detection run on Linux in tests
+against a fake tree, a dict-backed registry and stand-in APIs. ``Host.current()`` is the
+only place in examroom that looks at ``sys.platform``; probes never ask whether a host is
+real: what differs is in what the Host gives them.
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence, TypeVar
 
 OS_LINUX, OS_WINDOWS, OS_MACOS = "linux", "windows", "macos"
+OSES = (OS_LINUX, OS_WINDOWS, OS_MACOS)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,14 @@ class Host:
     is_real: bool = False
     arch: str = ""
     os_version: str = ""
+    # The home folder as this OS writes it ("/home/eleve", "C:/Users/eleve"); ``home`` is
+    # where it is on this host (under ``root`` for a fake one).
+    home_os: str = ""
+    # The effective user id on Linux/macOS (0: root), None on Windows or when not known.
+    euid: int | None = None
+    # Native APIs by name: None for the real machine (each built on first use by the
+    # factory the probe names), a dict of stand-ins for a fake host (see ``native``).
+    native_apis: dict[str, Any] | None = None
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -186,7 +198,8 @@ class Host:
         return cls(
             os=name, root=Path("/") if name != OS_WINDOWS else Path(""), env=dict(os.environ),
             registry=registry, home=Path.home(), is_real=True, arch=platform.machine(),
-            os_version=version,
+            os_version=version, home_os=str(Path.home()),
+            euid=os.geteuid() if hasattr(os, "geteuid") else None,
         )
 
     @classmethod
@@ -200,9 +213,13 @@ class Host:
         registry: Mapping[str, Mapping[str, object]] | Registry | None = None,
         now: datetime | None = None,
         home: str | None = None,
+        native: Mapping[str, Any] | None = None,
+        euid: int | None = None,
     ) -> "Host":
         """A host for tests. ``commands`` maps an argv tuple (or a program name alone, for
-        any arguments) to its stdout or a CommandResult; other commands are "not found"."""
+        any arguments) to its stdout or a CommandResult; other commands are "not found".
+        ``native`` gives stand-ins for the OS's APIs by name (``"win32.displays"``...):
+        an API not given is absent, as on a machine that lacks it."""
         table = dict(commands or {})
 
         def run(argv: Sequence[str], timeout: float) -> CommandResult | None:
@@ -219,9 +236,24 @@ class Host:
         moment = now or datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
         default_home = {"windows": "C:/Users/eleve", "macos": "/Users/eleve"}.get(os, "/home/eleve")
         host = cls(os=os, root=Path(root), env=dict(env or {}), runner=run,
-                   registry=registry, clock=lambda: moment, is_real=False, arch="x86_64")
-        host.home = host.path(home or default_home)
+                   registry=registry, clock=lambda: moment, is_real=False, arch="x86_64",
+                   home_os=home or default_home, euid=euid, native_apis=dict(native or {}))
+        host.home = host.path(host.home_os)
         return host
+
+    # -- native APIs ----------------------------------------------------------------------
+    def native(self, name: str, real: Callable[[], T]) -> T | None:
+        """The OS API ``name`` (e.g. ``"win32.displays"``): on the real machine ``real()``,
+        built once and kept; on a fake host the stand-in the test gave, else None (absent).
+
+        ``real`` is only called on the real machine, so it may import ctypes.windll,
+        winreg or pyobjc."""
+        if self.native_apis is not None:
+            return self.native_apis.get(name)
+        built = self.__dict__.setdefault("_native_built", {})
+        if name not in built:
+            built[name] = real()
+        return built[name]
 
     # -- reads ----------------------------------------------------------------------------
     def path(self, p: str | Path) -> Path:

@@ -210,10 +210,18 @@ def test_windows_built_in_zip_handler(tmp_path):
 
 def test_linux_default_zip_application_that_is_gone(tmp_path):
     host, _docs = fake_linux(tmp_path, ["org.kde.ark.desktop"])
-    host = Host.fake("linux", tmp_path, env={"PATH": "/usr/bin"},
-                     commands={("xdg-mime", "query", "default", "application/zip"): "xarchiver.desktop\n"})
+    mimeapps = tmp_path / "home/eleve/.config/mimeapps.list"
+    mimeapps.parent.mkdir(parents=True, exist_ok=True)
+    # the user's choice (xdg-mime default, a file manager's "Open with") is what a double-click runs
+    mimeapps.write_text("[Default Applications]\napplication/zip=xarchiver.desktop;org.kde.ark.desktop;\n")
     result = archive.run(CheckContext(host=host))
     assert result.status == Status.warn and "xarchiver.desktop" in result.summary
-    host = Host.fake("linux", tmp_path, env={"PATH": "/usr/bin"},
-                     commands={("xdg-mime", "query", "default", "application/zip"): "org.kde.ark.desktop\n"})
+    mimeapps.write_text("[Default Applications]\napplication/zip=org.kde.ark.desktop\n")
     assert archive.run(CheckContext(host=host)).status == Status.ok
+    # the desktop's own list (GNOME: gnome-mimeapps.list) comes before the generic one
+    (tmp_path / "usr/share/applications/gnome-mimeapps.list").write_text(
+        "[Default Applications]\napplication/zip=xarchiver.desktop\n")
+    gnome = Host.fake("linux", tmp_path, env={"PATH": "/usr/bin", "XDG_CURRENT_DESKTOP": "ubuntu:GNOME"})
+    assert archive.run(CheckContext(host=gnome)).status == Status.ok, "the user's own list still wins"
+    mimeapps.unlink()
+    assert archive.run(CheckContext(host=gnome)).status == Status.warn

@@ -8,8 +8,9 @@ from pathlib import Path
 from checks import mouse
 from checks.base import CheckContext
 from core.host import CommandResult, Host
-from checks.probes import pointing
-from checks.probes.pointing import PointingDevice, parse_ioreg_hid, parse_proc_input_devices, read_pointing
+from checks.probes.pointing import PointingDevice, read_pointing
+from checks.probes.pointing_linux import parse_proc_input_devices
+from checks.probes.pointing_macos import parse_ioreg_hid
 from core.result import Status
 
 FIXTURES = Path(__file__).parent / "fixtures" / "system"
@@ -116,29 +117,29 @@ class FakeWindowsPointing:
         return self.raw
 
 
-def windows_result(tmp_path, monkeypatch, api, lang="en"):
-    monkeypatch.setattr(pointing, "windows_api", lambda: api)
-    return mouse.run(CheckContext(host=Host.fake("windows", tmp_path), lang=lang))
+def windows_result(tmp_path, api, lang="en"):
+    host = Host.fake("windows", tmp_path, native={"win32.pointing": api})
+    return mouse.run(CheckContext(host=host, lang=lang))
 
 
-def test_windows_usb_and_bluetooth_mice_are_named(tmp_path, monkeypatch):
-    result = windows_result(tmp_path, monkeypatch, FakeWindowsPointing([RDP_MOUSE, USB_MOUSE, BT_MOUSE], buttons=5), "fr")
+def test_windows_usb_and_bluetooth_mice_are_named(tmp_path):
+    result = windows_result(tmp_path, FakeWindowsPointing([RDP_MOUSE, USB_MOUSE, BT_MOUSE], buttons=5), "fr")
     assert result.status == Status.ok
     assert [i.name for i in result.items] == ["USB mouse (VID 046D, PID C077)", "Bluetooth mouse (VID 046D, PID B01A)"]
     assert result.items[0].buttons == 5 and "5 boutons" in result.items[0].detail
 
 
-def test_windows_only_the_remote_desktop_mouse_means_no_mouse(tmp_path, monkeypatch):
-    local = windows_result(tmp_path, monkeypatch, FakeWindowsPointing([RDP_MOUSE]))
+def test_windows_only_the_remote_desktop_mouse_means_no_mouse(tmp_path):
+    local = windows_result(tmp_path, FakeWindowsPointing([RDP_MOUSE]))
     assert local.status == Status.fail, "SM_MOUSEPRESENT says 1, but no mouse is plugged in"
-    remote = windows_result(tmp_path, monkeypatch, FakeWindowsPointing([RDP_MOUSE], remote=True))
+    remote = windows_result(tmp_path, FakeWindowsPointing([RDP_MOUSE], remote=True))
     assert remote.status == Status.ok and remote.items[0].name == "Remote Desktop mouse"
 
 
-def test_windows_falls_back_to_sm_mousepresent_and_reports_api_errors(tmp_path, monkeypatch):
-    assert windows_result(tmp_path, monkeypatch, FakeWindowsPointing(None)).status == Status.ok
-    assert windows_result(tmp_path, monkeypatch, FakeWindowsPointing(None, present=False)).status == Status.fail
-    broken = windows_result(tmp_path, monkeypatch, FakeWindowsPointing([USB_MOUSE], error=OSError("access denied")))
+def test_windows_falls_back_to_sm_mousepresent_and_reports_api_errors(tmp_path):
+    assert windows_result(tmp_path, FakeWindowsPointing(None)).status == Status.ok
+    assert windows_result(tmp_path, FakeWindowsPointing(None, present=False)).status == Status.fail
+    broken = windows_result(tmp_path, FakeWindowsPointing([USB_MOUSE], error=OSError("access denied")))
     assert broken.status == Status.error and "access denied" in broken.summary
 
 

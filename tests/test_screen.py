@@ -14,6 +14,7 @@ from checks import screen
 from checks.base import CheckContext
 from core.host import CommandResult, Host
 from checks.probes import displays as displays_probe
+from checks.probes import displays_linux
 from checks.probes.displayparse import (
     Display, parse_kscreen_doctor, parse_system_profiler, parse_wlr_randr, parse_wlr_randr_json,
     parse_xrandr,
@@ -194,41 +195,41 @@ class FakeWindowsDisplays:
         return self._monitors
 
 
-def windows_ctx(tmp_path, monkeypatch, monitors, lang="en") -> CheckContext:
-    monkeypatch.setattr(displays_probe, "windows_api", lambda: FakeWindowsDisplays(monitors))
-    return CheckContext(host=Host.fake("windows", tmp_path), lang=lang)
+def windows_ctx(tmp_path, monitors, lang="en") -> CheckContext:
+    host = Host.fake("windows", tmp_path, native={"win32.displays": FakeWindowsDisplays(monitors)})
+    return CheckContext(host=host, lang=lang)
 
 
-def test_windows_two_monitors(tmp_path, monkeypatch):
-    ctx = windows_ctx(tmp_path, monkeypatch, [
+def test_windows_two_monitors(tmp_path):
+    ctx = windows_ctx(tmp_path, [
         Display("DISPLAY1", 1366, 768, True, 0, 0, 1.0), Display("DISPLAY2", 1920, 1080, False, 1366, 0, 1.0)])
     result = screen.run(ctx)
     assert result.status == Status.ok and result.measured == 1920
     assert [i.primary for i in result.items] == [True, False]
 
 
-def test_windows_small_panel_fails(tmp_path, monkeypatch):
-    result = screen.run(windows_ctx(tmp_path, monkeypatch, [Display("DISPLAY1", 800 - 32, 600, True)]))
+def test_windows_small_panel_fails(tmp_path):
+    result = screen.run(windows_ctx(tmp_path, [Display("DISPLAY1", 800 - 32, 600, True)]))
     assert result.status == Status.fail and result.measured == 768
 
 
-def test_windows_scaling_that_leaves_too_little_is_a_warning(tmp_path, monkeypatch):
-    result = screen.run(windows_ctx(tmp_path, monkeypatch, [Display("DISPLAY1", 1366, 768, True, scale=2.0)], "fr"))
+def test_windows_scaling_that_leaves_too_little_is_a_warning(tmp_path):
+    result = screen.run(windows_ctx(tmp_path, [Display("DISPLAY1", 1366, 768, True, scale=2.0)], "fr"))
     assert result.status == Status.warn
     assert result.measured == 1366
     assert "683" in result.summary and "200 %" in result.summary
     assert "mise à l'échelle" in result.remediation
 
 
-def test_windows_without_monitors_or_with_a_broken_api(tmp_path, monkeypatch):
-    assert screen.run(windows_ctx(tmp_path, monkeypatch, [])).summary.startswith("no graphical display")
-    broken = screen.run(windows_ctx(tmp_path, monkeypatch, OSError("access denied")))
+def test_windows_without_monitors_or_with_a_broken_api(tmp_path):
+    assert screen.run(windows_ctx(tmp_path, [])).summary.startswith("no graphical display")
+    broken = screen.run(windows_ctx(tmp_path, OSError("access denied")))
     assert broken.status == Status.error and "access denied" in broken.summary
 
 
 def test_windows_ctypes_code_is_only_imported_on_windows():
     # Importing the probe on Linux must not touch ctypes.windll.
-    import checks.probes.windisplay as windisplay
+    import checks.probes.displays_windows as windisplay
 
     assert hasattr(windisplay, "CtypesDisplays")
     if sys.platform != "win32":
@@ -301,7 +302,7 @@ def test_two_randr_monitors_on_one_x_screen(tmp_path):
 @pytest.mark.parametrize("version", [(1, 4), (1, 2), None], ids=["randr-1.4", "randr-1.2", "no-randr"])
 def test_older_x_servers_are_read_too(tmp_path, monkeypatch, version):
     """The same real Xvfb, read the way a RandR 1.2-1.4 server or one without RandR is."""
-    monkeypatch.setattr(displays_probe, "_randr_version", lambda conn: version)
+    monkeypatch.setattr(displays_linux, "_randr_version", lambda conn: version)
     with xvfb(1024, 768) as display:
         result = screen.run(CheckContext(host=x_host(tmp_path, display)))
     assert result.status == Status.ok and result.measured == 1024
@@ -316,14 +317,15 @@ class FakeQuartz:
         return self._monitors
 
 
-def test_macos_quartz_first_then_system_profiler(tmp_path, monkeypatch):
+def test_macos_quartz_first_then_system_profiler(tmp_path):
     argv = ("system_profiler", "SPDisplaysDataType", "-json")
-    host = Host.fake("macos", tmp_path, commands={argv: fixture("system_profiler_displays.json")})
-    monkeypatch.setattr(displays_probe, "mac_api", lambda: FakeQuartz([Display("built-in", 2880, 1800, True, scale=2.0)]))
+    commands = {argv: fixture("system_profiler_displays.json")}
+    quartz = FakeQuartz([Display("built-in", 2880, 1800, True, scale=2.0)])
+    host = Host.fake("macos", tmp_path, commands=commands, native={"quartz.displays": quartz})
     fast = displays_probe.read_displays(host)
     assert fast.source == "quartz" and fast.displays[0].logical_width == 1440
     # No pyobjc: the same question goes to system_profiler.
-    monkeypatch.setattr(displays_probe, "mac_api", lambda: FakeQuartz(None))
+    host = Host.fake("macos", tmp_path, commands=commands, native={"quartz.displays": FakeQuartz(None)})
     slow = displays_probe.read_displays(host)
     assert slow.source == "system_profiler" and [d.width for d in slow.displays] == [2560, 1920]
 

@@ -13,7 +13,8 @@ from checks import storage
 from checks.base import CheckContext, CheckOptions
 from checks.policy import Policy
 from core.host import Host
-from checks.probes.folders import documents_dir, parse_user_dirs, save_location
+from checks.probes.folders import documents_dir, save_location
+from checks.probes.folders_linux import parse_user_dirs
 from core.result import Status
 
 

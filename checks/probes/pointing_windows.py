@@ -1,4 +1,4 @@
-"""Windows mouse facts through user32 (ctypes), imported only on Windows.
+"""Windows mouse facts through user32 (ctypes, reached through ``host.native``).
 
 Why not SM_MOUSEPRESENT alone: Microsoft documents that it "is rarely zero, because of
 support for virtual mice and because some systems detect the presence of the port instead
@@ -10,11 +10,69 @@ show up with nothing plugged in: no API tells the difference.
 """
 from __future__ import annotations
 
+import re
+from typing import Protocol
+
+from checks.probes.pointing import PointingDevice, PointingFacts
+from core.host import Host
+
 SM_MOUSEPRESENT = 19
 SM_CMOUSEBUTTONS = 43
 SM_REMOTESESSION = 0x1000
 RIM_TYPEMOUSE = 0
 RIDI_DEVICENAME = 0x20000007
+
+
+class WindowsPointing(Protocol):
+    def mouse_present(self) -> bool: ...
+
+    def button_count(self) -> int: ...
+
+    def remote_session(self) -> bool: ...
+
+    def raw_mice(self) -> list[str] | None: ...
+
+
+def read_pointing(host: Host) -> PointingFacts:
+    api = host.native("win32.pointing", CtypesPointing)
+    if api is None:
+        return PointingFacts(readable=False, reason="no Windows API on this host")
+    try:
+        buttons = api.button_count() or None
+        raw = api.raw_mice()
+        if raw is None:  # the raw-input list is unavailable: fall back to the coarse flag
+            present = api.mouse_present()
+            devices = [PointingDevice("mouse", "pointer", buttons)] if present else []
+            return PointingFacts(devices, source="GetSystemMetrics")
+        remote = api.remote_session()
+    except (OSError, AttributeError, ValueError) as exc:
+        return PointingFacts(readable=False, reason=f"user32: {exc}")
+    devices = [PointingDevice(windows_mouse_name(path), "pointer", buttons) for path in raw
+               if remote or not _is_rdp_mouse(path)]
+    return PointingFacts(devices, source="GetRawInputDeviceList")
+
+
+def _is_rdp_mouse(path: str) -> bool:
+    return "rdp_mou" in path.lower()
+
+
+def windows_mouse_name(path: str) -> str:
+    """A readable name from a raw-input device path (``\\\\?\\HID#VID_046D&PID_C077#...``
+    -> ``USB mouse (VID 046D, PID C077)``)."""
+    upper = path.upper()
+    ids = re.search(r"VID_([0-9A-F]{4})&PID_([0-9A-F]{4})", upper)
+    if ids:
+        return f"USB mouse (VID {ids[1]}, PID {ids[2]})"
+    # Bluetooth HID (service 00001124): "_VID&0002046D_PID&B01A", vendor after the source byte.
+    ids = re.search(r"_VID&[0-9A-F]{4}([0-9A-F]{4})_PID&([0-9A-F]{4})", upper)
+    if ids:
+        return f"Bluetooth mouse (VID {ids[1]}, PID {ids[2]})"
+    if "ACPI#" in upper:
+        return "PS/2 mouse"
+    if _is_rdp_mouse(path):
+        return "Remote Desktop mouse"
+    parts = path.split("#")
+    return parts[1] if len(parts) > 1 else path
 
 
 class CtypesPointing:

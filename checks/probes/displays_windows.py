@@ -1,4 +1,4 @@
-"""Windows displays through the Win32 API (ctypes), imported only on Windows.
+"""Windows displays through the Win32 API (ctypes), reached through ``host.native``.
 
 Why DPI awareness first: a process that has not declared it gets "virtualised" sizes,
 divided by the scaling factor (a 1920 px panel at 150 % reads as 1280 px), and the
@@ -9,7 +9,11 @@ declaring it here first does not change its behaviour.
 """
 from __future__ import annotations
 
+from typing import Protocol
+
 from checks.probes.displayparse import Display
+from checks.probes.displays import DisplayFacts
+from core.host import Host
 
 MONITORINFOF_PRIMARY = 1
 MDT_EFFECTIVE_DPI = 0
@@ -41,6 +45,26 @@ def declare_dpi_awareness() -> str:
     except AttributeError:
         pass
     return "unaware"
+
+
+class WindowsDisplays(Protocol):
+    """What the Windows probe needs from the OS: ``host.native("win32.displays", ...)``."""
+
+    def monitors(self) -> list[Display]: ...
+
+
+def read_displays(host: Host) -> DisplayFacts:
+    api = host.native("win32.displays", CtypesDisplays)
+    if api is None:
+        return DisplayFacts(problem="unreadable", reason="no Windows display API on this host")
+    try:
+        found = api.monitors()
+    except (OSError, AttributeError, ValueError) as exc:
+        return DisplayFacts(problem="unreadable", reason=f"Windows display API: {exc}")
+    if not found:
+        # A service or SSH session (session 0) has no desktop, hence no monitors.
+        return DisplayFacts(problem="no_display", source="windows")
+    return DisplayFacts(found, "windows")
 
 
 class CtypesDisplays:
