@@ -30,12 +30,16 @@ ctypes.CDLL(None, use_errno=True).prctl(15, sys.argv[3].encode()[:15], 0, 0, 0) 
 from Xlib import X, Xatom, display
 d = display.Display(sys.argv[1])
 s = d.screen()
-w = s.root.create_window(10, 10, 300, 200, 0, s.root_depth, X.InputOutput, X.CopyFromParent,
-                         background_pixel=s.white_pixel, event_mask=X.StructureNotifyMask)
+cover = sys.argv[4] == "cover"   # a screen locker: override-redirect, the whole screen, no pid
+size = (0, 0, s.width_in_pixels, s.height_in_pixels) if cover else (10, 10, 300, 200)
+w = s.root.create_window(*size, 0, s.root_depth, X.InputOutput, X.CopyFromParent,
+                         background_pixel=s.white_pixel, event_mask=X.StructureNotifyMask,
+                         override_redirect=cover)
 title = sys.argv[2]
 w.set_wm_name(title)
 w.change_property(d.intern_atom("_NET_WM_NAME"), d.intern_atom("UTF8_STRING"), 8, title.encode())
-w.change_property(d.intern_atom("_NET_WM_PID"), Xatom.CARDINAL, 32, [os.getpid()])
+if not cover:
+    w.change_property(d.intern_atom("_NET_WM_PID"), Xatom.CARDINAL, 32, [os.getpid()])
 w.map()
 d.sync()
 print(w.id, flush=True)
@@ -44,8 +48,9 @@ sys.stdin.read()   # lives until the test closes our stdin
 
 
 @contextlib.contextmanager
-def x_window(display: str, title: str, process_name: str = "python3") -> Iterator[int]:
-    """A mapped top-level window; yields its X id."""
+def x_window(display: str, title: str, process_name: str = "python3", *, cover: bool = False) -> Iterator[int]:
+    """A mapped top-level window (``cover``: an override-redirect window over the whole screen,
+    as screen lockers map, without ``_NET_WM_PID``); yields its X id."""
     tmp = Path(tempfile.mkdtemp(prefix="examroom-xwin-"))
     script = tmp / "window.py"
     script.write_text(_WINDOW)
@@ -53,7 +58,8 @@ def x_window(display: str, title: str, process_name: str = "python3") -> Iterato
         f"{sys.base_prefix}{os.pathsep}{sys.base_exec_prefix}"
     env = dict(os.environ, DISPLAY=display, PYTHONHOME=home,
                PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    proc = subprocess.Popen([process_name, str(script), display, title, process_name], executable=sys.executable,
+    proc = subprocess.Popen([process_name, str(script), display, title, process_name, "cover" if cover else "-"],
+                            executable=sys.executable,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     try:
         line = proc.stdout.readline()

@@ -204,6 +204,13 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
         proc.terminate()
         proc.wait(10)
 
+    _back_to_exam(r)                                                      # DevTools on the exam page (F12)
+    found.append(_act(r, since, lambda e: e["kind"] == "devtools_opened",
+                      lambda: xdo(display, "key", "--window", str(r.browser_window()), "F12")))
+    assert found[-1]["exam"] is True and found[-1]["host"] == f"127.0.0.1:{r.port}"
+    xdo(display, "key", "--window", str(r.browser_window()), "F12")
+    r.wait_event(lambda e: e["kind"] == "devtools_closed" and e["at"] >= since)
+
     ext = r.context.new_page()                                            # the extension disabled
     ext.goto("chrome://extensions")
 

@@ -285,3 +285,29 @@ def test_a_loop_failing_again_and_again_is_reported_once_and_slowed_down(tmp_pat
             thread.join(5)
     errors = [p for _, p in s.outbox.peek("event", 100) if p["kind"] == "companion_error"]
     assert len(errors) == 1 and s.status.errors >= 5
+
+
+def test_a_clean_stop_ends_the_exam_state_and_says_the_platform_did_not(tmp_path: Path) -> None:
+    """The next candidate in the same room must not start with alerts: companion-exam.json
+    survives a crash (above) but not a clean stop, and a stop during an exam the platform
+    did not end is itself an alert."""
+    from companion.focus import Foreground
+
+    server = FakeServer()
+    first = session(tmp_path, server)
+    first.start()
+    first.on_focus(Foreground("Pix - Certification", "firefox", 10))
+    assert first.tracker.armed and (tmp_path / "companion-exam.json").exists()
+    first.stop("sigterm")
+    assert not (tmp_path / "companion-exam.json").exists()
+    kinds = [json.loads(line)["kind"] for line in (tmp_path / "companion-journal.jsonl").read_text().splitlines()]
+    assert kinds[-2:] == ["exam_end_unsignalled", "companion_stopped"]
+    second = session(tmp_path, server)
+    assert second._resume_exam() is False and not second.tracker.armed
+    # an exam the platform ended: a clean stop afterwards is nothing to report
+    second.start()
+    second.exam_phase("started", source="extension", host="app.pix.fr")
+    second.exam_phase("ended", source="extension", host="app.pix.fr")
+    second.stop("sigterm")
+    kinds = [json.loads(line)["kind"] for line in (tmp_path / "companion-journal.jsonl").read_text().splitlines()]
+    assert kinds[-3:] == ["exam_started", "exam_ended", "companion_stopped"]
