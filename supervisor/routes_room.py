@@ -17,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from core.i18n import LANGS, table
 from core.report import Report
+from core.machines import display_names
 from core.roomsummary import csv_text, latest_per_machine
 from core.kinds import kinds
 from supervisor import incidents
@@ -149,6 +150,10 @@ async def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "
     # A long session's draft is thousands of rows of work: off the event loop.
     lines = await run_in_threadpool(incidents.build_draft, await server.store.events(room["code"], 0, 1_000_000),
                                     lang, zone)
+    # the PV names each machine as the dashboard does: cloned images sharing a host name told apart
+    names = display_names((m["machine_id"], m["hostname"]) for m in await server.store.machines(room["code"]))
+    for line in lines:
+        line["hostname"] = names.get(line["machine_id"], line["hostname"])
     if format == "csv":
         edits = await server.store.pv_edits(room["code"]) if edited else None
         return Response(incidents.draft_csv(lines, lang, zone, edits), media_type="text/csv; charset=utf-8",

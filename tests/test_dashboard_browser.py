@@ -780,3 +780,33 @@ def test_check_titles_in_the_dashboards_language_and_exam_start_and_end(tmp_path
         assert page.js_errors == []
     finally:
         _stop(server.proc)
+
+
+def test_machines_sharing_a_host_name_are_told_apart_on_tiles_alerts_and_journal(server, browser):
+    """Cloned lab images: three machines named "vm". Each tile, alert and journal line names its
+    machine by the same rule as the room summary (core/machines.py), live as a twin arrives."""
+    from core.machines import display_names
+
+    room = server.create_room("Salle clones")
+    first = FakeAgent(server, room, "vm")
+    first.report()
+    page = new_page(browser)
+    login(page, server)
+    page.goto(f"{server.url}/#/room/{room}")
+    sync_api.expect(tile(page, first).locator(".hostname")).to_have_text("vm")   # alone: the plain name
+    twins = [first, FakeAgent(server, room, "vm"), FakeAgent(server, room, "VM")]
+    for agent in twins[1:]:
+        agent.report({"mouse": (Status.fail, "Aucune souris", "Branchez une souris USB")})
+    names = display_names((a.machine.id, a.machine.hostname) for a in twins)
+    assert len(set(names.values())) == 3 and all(" · " in n for n in names.values())
+    for agent in twins:   # the first tile was renamed too, without a reload
+        sync_api.expect(tile(page, agent).locator(".hostname")).to_have_text(names[agent.machine.id])
+
+    event_id = twins[1].event("forbidden_process", name="AnyDesk.exe", program="AnyDesk",
+                              category="remote_control", state="started", pid=77)
+    alert = page.locator(f'.alert[data-alert-id="{event_id}"]')
+    sync_api.expect(alert.locator(".alert-host")).to_have_text(names[twins[1].machine.id])
+    twins[2].event("companion_error", loop="network", error="OSError: disk full")
+    page.click(".journal summary")
+    sync_api.expect(page.locator("#journal li").first).to_contain_text(names[twins[2].machine.id])
+    assert page.js_errors == []

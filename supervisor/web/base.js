@@ -25,6 +25,28 @@ export const state = {
   timers: [],
 };
 
+/* ---------- machine names ---------- */
+
+/* What a person reads for a machine: its host name, followed by the shortest start (at least 4
+ * characters) of its id that tells it apart when other machines of the room share that name
+ * (cloned lab images: "vm · 3f2a", "vm · 9c01"). The same rule as core/machines.py (room
+ * summary, CSV); computed here from the whole room, so a tile renamed by a newcomer's arrival
+ * reads right at once. */
+export function machineName(id, hostname) {
+  const known = state.machines.get(id);
+  const host = ((known && known.hostname) || hostname || "").trim() || id;
+  const twins = [...state.machines.values()]
+    .filter((m) => ((m.hostname || "").trim() || m.machine_id).toLowerCase() === host.toLowerCase())
+    .map((m) => m.machine_id);
+  if (!twins.includes(id)) twins.push(id);
+  if (twins.length < 2) return host;
+  const longest = Math.max(...twins.map((m) => m.length));
+  for (let size = 4; size <= longest; size++) {
+    if (new Set(twins.map((m) => m.slice(0, size))).size === twins.length) return `${host} · ${id.slice(0, size)}`;
+  }
+  return `${host} · ${id}`;
+}
+
 /* ---------- language and formatting ---------- */
 
 export function initialLang() {

@@ -3,7 +3,7 @@
  * Server-Sent Events of GET /rooms/{code}/stream (machine, event, ack and pv_edits messages);
  * acknowledges with POST /rooms/{code}/alerts/{id}/ack.
  */
-import { API, api, el, fmtTime, hideBanner, showBanner, state, t } from "./base.js";
+import { API, api, el, fmtTime, hideBanner, machineName, showBanner, state, t } from "./base.js";
 import { loadIncidents, onPvEdits, pvSchedule } from "./pv.js";
 import { renderCounters, renderTiles, upsertMachine } from "./room.js";
 import { renderSheet } from "./sheets.js";
@@ -82,7 +82,7 @@ export function renderFeed() {
       el("div", { class: "alert-head" },
         el("strong", { class: "alert-kind", text: `${a.acked_at ? "✔" : "⚠"} ${kindLabel(a.kind, a.details)}` }),
         el("time", { datetime: a.at, text: fmtTime(a.at) })),
-      el("div", { class: "alert-host", text: a.hostname || a.machine_id }),
+      el("div", { class: "alert-host", text: machineName(a.machine_id, a.hostname) }),
       detailText(a.kind, a.details) ? el("div", { class: "alert-detail", text: detailText(a.kind, a.details) }) : null,
       a.acked_at
         ? el("div", { class: "acked-by", text: t("dash.alerts.acked_by", { time: fmtTime(a.acked_at), who: a.acked_by || "" }) })
@@ -156,7 +156,7 @@ export function renderJournal() {
   if (!list) return;
   list.replaceChildren(...state.events.slice(0, 50).map((e) => el("li", {},
     el("time", { datetime: e.at, text: fmtTime(e.at) }), " ",
-    el("strong", { text: e.hostname || e.machine_id }), " — ", kindLabel(e.kind, e.details),
+    el("strong", { text: machineName(e.machine_id, e.hostname) }), " — ", kindLabel(e.kind, e.details),
     detailText(e.kind, e.details) ? ` ${detailText(e.kind, e.details)}` : "")));
 }
 

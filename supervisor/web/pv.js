@@ -6,7 +6,7 @@
  * offline fallback: marked "dirty" until the server acknowledged it, and pushed as soon as
  * the server answers again.
  */
-import { API, api, el, fmtDateTime, fmtTime, saveBlob, state, t } from "./base.js";
+import { API, api, el, fmtDateTime, fmtTime, machineName, saveBlob, state, t } from "./base.js";
 
 const PV_SAVE_DELAY_MS = 700;   // debounce: one save per pause in typing, not per key
 const PV_RETRY_MS = 5000;       // server unreachable: try again this often
@@ -166,7 +166,7 @@ export function renderIncidents() {
   const cell = (r, field, cls) => el("td", { class: cls, contenteditable: "true", "data-field": field, text: r[field] || "" });
   const tbody = el("tbody", {}, all.map((r) => el("tr", { "data-key": r.key, "data-code": r.code, class: r.manual ? "manual" : "" },
     r.manual ? cell(r, "time") : el("td", { text: fmtTime(r.at) }),
-    r.manual ? cell(r, "hostname") : el("td", { text: r.hostname || r.machine_id }),
+    r.manual ? cell(r, "hostname") : el("td", { text: machineName(r.machine_id, r.hostname) }),
     cell(r, "code", "pv-code"), cell(r, "label"), cell(r, "details_text"),
     el("td", { class: "no-print" }, r.manual ? el("button", { type: "button", class: "btn btn-small", text: t("dash.pv.remove"), onclick: () => {
       store.extra = store.extra.filter((x) => x.key !== r.key);
@@ -230,7 +230,7 @@ function timelineBlock() {
     el("details", { class: "pv-timeline-machines" },
       el("summary", { text: t("dash.pv.timeline.by_machine") }),
       el("ul", {}, tl.machines.map((m) => el("li", { "data-machine-id": m.machine_id },
-        el("strong", { text: t("dash.sheet.item", { title: m.hostname || m.machine_id }) }), " ",
+        el("strong", { text: t("dash.sheet.item", { title: machineName(m.machine_id, m.hostname) }) }), " ",
         m.started_at ? fmtTime(m.started_at) : "?", " → ", m.ended_at ? fmtTime(m.ended_at) : t("dash.pv.timeline.not_ended"))))));
 }
 

@@ -3,7 +3,7 @@
  * kept up to date by feed.js) and GET /rooms/{code}/machines/{id}/report. The room page
  * around them (header, tabs) is built by app.js from its table of views.
  */
-import { api, el, fmtAge, fmtDateTime, fmtNumber, fmtTime, showBanner, state, t } from "./base.js";
+import { api, el, fmtAge, fmtDateTime, fmtNumber, fmtTime, machineName, showBanner, state, t } from "./base.js";
 
 /* ---------- machines and tiles ---------- */
 
@@ -26,7 +26,7 @@ export const STATUS_ICON = { ok: "✔", warn: "⚠", fail: "✖", error: "✖", 
 
 export function sortedMachines() {
   const coll = new Intl.Collator(state.lang, { numeric: true, sensitivity: "base" });
-  return [...state.machines.values()].sort((a, b) => coll.compare(a.hostname || "", b.hostname || ""));
+  return [...state.machines.values()].sort((a, b) => coll.compare(a.hostname || "", b.hostname || "") || (a.machine_id < b.machine_id ? -1 : 1));
 }
 
 const OS_NAMES = { windows: "Windows", linux: "Linux", macos: "macOS" };
@@ -148,7 +148,7 @@ export function renderTile(m) {
   }
   return el("article", { class: `tile verdict-${v}${alarms.length ? " alarm" : ""}`, "data-machine-id": id, "data-verdict": v, "data-hostname": m.hostname },
     el("header", { class: "tile-head" },
-      el("h3", { class: "hostname", text: m.hostname || id }),
+      el("h3", { class: "hostname", text: machineName(id, m.hostname) }),
       el("span", { class: "verdict", text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` })),
     alarms.length ? el("div", { class: "alarm-strip", role: "alert" }, el("strong", { text: t("dash.live.alarm") }), " ", alarms.join(" · ")) : null,
     liveBlock(m),
@@ -174,12 +174,14 @@ export function renderTiles() {
 }
 
 export function upsertMachine(m) {
+  const before = state.machines.get(m.machine_id);
   state.machines.set(m.machine_id, m);
   if (state.during) state.during.machines.set(m.machine_id, m);
   const box = document.getElementById("tiles");
   if (!box) return;
   const old = box.querySelector(`[data-machine-id="${CSS.escape(m.machine_id)}"]`);
-  if (old && state.machines.size > 1) old.replaceWith(renderTile(m));
+  // a new host name may change its twins' names too (machineName): then every tile is redrawn
+  if (old && state.machines.size > 1 && before && before.hostname === m.hostname) old.replaceWith(renderTile(m));
   else renderTiles();
   renderCounters();
 }
@@ -231,7 +233,7 @@ export async function showReport(m) {
   const close = el("button", { type: "button", class: "btn", id: "report-close", text: t("dash.action.close") });
   const dialog = el("dialog", { id: "report-dialog", class: "report-dialog", "aria-labelledby": "report-title" },
     el("header", { class: "dialog-head" },
-      el("h2", { id: "report-title", text: t("dash.report.title", { host: machine.hostname || m.hostname }) }),
+      el("h2", { id: "report-title", text: t("dash.report.title", { host: machineName(m.machine_id, machine.hostname || m.hostname) }) }),
       close),
     el("p", { class: `verdict-line verdict-${v}`, text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` }),
     el("p", { class: "muted", text: [t("dash.report.when", { date: fmtDateTime(report.finished_at) }),

@@ -1,7 +1,7 @@
 /* examroom dashboard: what gets printed - the readiness sheet (from state.machines). The
  * draft of the PV d'incident is in pv.js.
  */
-import { el, fmtDateTime, state, t } from "./base.js";
+import { el, fmtDateTime, machineName, state, t } from "./base.js";
 import { checkTitle, osText, sortedMachines, verdict, VERDICT_ICON } from "./room.js";
 
 /* ---------- printable readiness sheet and incident report draft ---------- */
@@ -23,7 +23,7 @@ export function renderSheet() {
       el("tbody", {}, machines.map((m) => {
         const v = verdict(m);
         return el("tr", { class: `verdict-${v}`, "data-machine-id": m.machine_id },
-          el("td", { class: "host", text: m.hostname }),
+          el("td", { class: "host", text: machineName(m.machine_id, m.hostname) }),
           el("td", { text: osText(m) }),
           el("td", { class: "verdict-cell", text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` }),
           el("td", {}, (m.problems || []).length
