@@ -1,5 +1,5 @@
-"""The ``examroom`` command (click). Exit codes of CONTRACT section 1:
-0 ready / success, 1 not ready, 2 bad usage or input, 3 supervisor server unreachable.
+"""The ``examroom`` command (click). Exit codes of CONTRACT section 1: ``core.exitcodes.ExitCode``
+(0 ready / success, 1 not ready, 2 bad usage or input, 3 supervisor server unreachable).
 
 Each area owns its commands in its own module (whitelist.cli, supervisor.cli,
 companion.cli, agent.merge); this module wires them and runs the crash test.
@@ -11,13 +11,12 @@ from pathlib import Path
 
 import click
 
+from agent.request import CheckRequest, into
 from core import __version__
+from core.exitcodes import ExitCode
 from core.i18n import detect_lang, t
 from core.errors import BadInput, NotAvailable
 from core.result import CHECK_IDS
-
-EXIT_OK, EXIT_NOT_READY, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
-
 
 class ExamroomGroup(click.Group):
     """Turns BadInput and NotAvailable into one line on stderr and exit code 2."""
@@ -30,10 +29,10 @@ class ExamroomGroup(click.Group):
             return super().invoke(ctx)
         except BadInput as exc:
             click.echo(f"examroom: {exc.line(_lang_asked(words))}", err=True)
-            ctx.exit(EXIT_BAD_INPUT)
+            ctx.exit(ExitCode.BAD_INPUT)
         except NotAvailable as exc:
             click.echo(f"examroom: {exc}", err=True)
-            ctx.exit(EXIT_BAD_INPUT)
+            ctx.exit(ExitCode.BAD_INPUT)
 
 
 def _lang_asked(args: list[str]) -> str:
@@ -58,42 +57,50 @@ def cli() -> None:
     """
 
 
-def lang_option(f):
-    return click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
-                        help="Language of the output (default: from the system locale).")(f)
-
-
+# Each flag of ``check`` stores its value in one CheckRequest through its callback (agent/request.py):
+# declared once here, read once in agent/commands.py.
 @cli.command()
-@click.option("--only", metavar="ID[,ID...]", help=f"Run only these checks: {', '.join(CHECK_IDS)}.")
-@click.option("--skip", metavar="ID[,ID...]", help="Skip these checks.")
-@click.option("--json", "json_path", metavar="PATH", help="Write the JSON report; '-' for stdout.")
-@click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report.")
-@click.option("--whitelist", "whitelist_path", metavar="FILE", help="Whitelist to probe (.toml, .txt, .xlsx).")
-@click.option("--dns", metavar="HOST[:PORT]", help="Resolve names through this DNS server.")
+@click.option("--only", metavar="ID[,ID...]", help=f"Run only these checks: {', '.join(CHECK_IDS)}.",
+              callback=into("only"), expose_value=False)
+@click.option("--skip", metavar="ID[,ID...]", help="Skip these checks.", callback=into("skip"), expose_value=False)
+@click.option("--json", "json_path", metavar="PATH", help="Write the JSON report; '-' for stdout.",
+              callback=into("json_path"), expose_value=False)
+@click.option("--html", "html_path", metavar="PATH", help="Write a self-contained HTML report.",
+              callback=into("html_path"), expose_value=False)
+@click.option("--whitelist", "whitelist_path", metavar="FILE", help="Whitelist to probe (.toml, .txt, .xlsx).",
+              callback=into("options.whitelist", Path), expose_value=False)
+@click.option("--dns", metavar="HOST[:PORT]", help="Resolve names through this DNS server.",
+              callback=into("options.dns"), expose_value=False)
 @click.option("--timeout", type=click.FloatRange(min=0.1, max=600), default=5.0, show_default=True, metavar="SECONDS",
-              help="Per-probe network timeout in seconds.")
-@click.option("--bandwidth-url", metavar="URL", help="File downloaded to measure bandwidth.")
-@click.option("--storage", metavar="PATH", help="Where candidates save files (default: Documents, else home).")
+              help="Per-probe network timeout in seconds.", callback=into("options.timeout"), expose_value=False)
+@click.option("--bandwidth-url", metavar="URL", help="File downloaded to measure bandwidth.",
+              callback=into("options.bandwidth_url"), expose_value=False)
+@click.option("--storage", metavar="PATH", help="Where candidates save files (default: Documents, else home).",
+              callback=into("options.storage", Path), expose_value=False)
 @click.option("--candidates", type=click.IntRange(min=1, max=10000), metavar="N",
-              help="How many candidates the room's link must serve at once (default: the room size the server knows, else 30).")
-@click.option("--pac", "pac_url", metavar="URL", help="Proxy auto-configuration (PAC) file to use, as a browser would.")
-@click.option("--config", "config_path", metavar="FILE", help="TOML policy (thresholds).")
-@lang_option
-@click.option("--server", metavar="URL", help="Supervisor server to upload the report to.")
-@click.option("--room", metavar="CODE", help="Enrolment code of the room (with --server).")
-@click.option("--ca-file", metavar="FILE", help="CA certificate(s) that sign the supervisor server's HTTPS certificate.")
-@click.option("--gui", is_flag=True, help="Show the report in a window instead of the terminal.")
-def check(only, skip, json_path, html_path, whitelist_path, dns, timeout, bandwidth_url, storage, candidates,
-          pac_url, config_path, lang, server, room, ca_file, gui) -> None:
+              help="How many candidates the room's link must serve at once (default: the room size the server knows, else 30).",
+              callback=into("options.candidates"), expose_value=False)
+@click.option("--pac", "pac_url", metavar="URL", help="Proxy auto-configuration (PAC) file to use, as a browser would.",
+              callback=into("options.pac"), expose_value=False)
+@click.option("--config", "config_path", metavar="FILE", help="TOML policy (thresholds).",
+              callback=into("config_path"), expose_value=False)
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None,
+              help="Language of the output (default: from the system locale).",
+              callback=lambda ctx, param, value: into("lang")(ctx, param, value or detect_lang()), expose_value=False)
+@click.option("--server", metavar="URL", help="Supervisor server to upload the report to.",
+              callback=into("server"), expose_value=False)
+@click.option("--room", metavar="CODE", help="Enrolment code of the room (with --server).",
+              callback=into("room"), expose_value=False)
+@click.option("--ca-file", metavar="FILE", help="CA certificate(s) that sign the supervisor server's HTTPS certificate.",
+              callback=into("ca_file"), expose_value=False)
+@click.option("--gui", is_flag=True, help="Show the report in a window instead of the terminal.",
+              callback=into("gui"), expose_value=False)
+@click.pass_obj
+def check(request: CheckRequest) -> None:
     """Run the crash test on this machine and print a readable report."""
     from agent.commands import check_command
 
-    sys.exit(check_command(
-        only=only, skip=skip, json_path=json_path, html_path=html_path, whitelist_path=whitelist_path,
-        dns=dns, timeout=timeout, bandwidth_url=bandwidth_url, storage=storage, config_path=config_path,
-        lang=lang or detect_lang(), server=server, room=room, ca_file=ca_file, gui=gui,
-        candidates=candidates, pac_url=pac_url,
-    ))
+    sys.exit(check_command(request))
 
 
 def _add_area_commands() -> None:
@@ -117,4 +124,4 @@ def main() -> None:
         cli.main(prog_name="examroom")
     except KeyboardInterrupt:
         click.echo(t("cli.interrupted", detect_lang()), err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)

@@ -7,32 +7,28 @@ from pathlib import Path
 import click
 
 from agent.crashtest import preflight, run_crash_test, selected_ids
+from agent.request import CheckRequest
 from core.i18n import t
 from agent.render import text
 from core.report import Report
-from checks.base import CheckContext, CheckOptions
+from checks.base import CheckContext
 from core.errors import BadInput
 from checks.policy import load_policy
 from core.host import Host
 from checks.registry import parse_ids
+from core.exitcodes import ExitCode
 from core.result import CHECK_IDS
 
-EXIT_OK, EXIT_NOT_READY, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
 
-
-def check_command(*, only, skip, json_path, html_path, whitelist_path, dns, timeout, bandwidth_url,
-                  storage, config_path, lang, server, room, ca_file, gui, candidates=None, pac_url=None) -> int:
-    only_ids = _ids(only, "--only", lang)
-    skip_ids = _ids(skip, "--skip", lang)
+def check_command(request: CheckRequest) -> ExitCode:
+    lang, json_path, html_path = request.lang, request.json_path, request.html_path
+    server, room = request.server, request.room
+    only_ids = _ids(request.only, "--only", lang)
+    skip_ids = _ids(request.skip, "--skip", lang)
     if bool(server) != bool(room):
         raise BadInput(t("cli.server_needs_room", lang), "--server/--room")
-    ctx = CheckContext(
-        host=Host.current(), policy=load_policy(config_path), lang=lang,
-        options=CheckOptions(storage=Path(storage) if storage else None,
-                             whitelist=Path(whitelist_path) if whitelist_path else None,
-                             dns=dns, timeout=timeout, bandwidth_url=bandwidth_url,
-                             candidates=candidates, pac=pac_url),
-    )
+    ctx = CheckContext(host=Host.current(), policy=load_policy(request.config_path), lang=lang,
+                       options=request.options)
     ids = selected_ids(only_ids, skip_ids)
     preflight(ids, ctx)
     # Checked before the crash test, not after: a typo in --json/--html must not cost the
@@ -41,7 +37,7 @@ def check_command(*, only, skip, json_path, html_path, whitelist_path, dns, time
         if path and path != "-":
             _check_writable(path, lang)
 
-    if gui:
+    if request.gui:
         from agent.render import window
 
         report = window.run_in_window(ids, ctx)  # None: no GUI backend, fall back to the terminal
@@ -66,12 +62,12 @@ def check_command(*, only, skip, json_path, html_path, whitelist_path, dns, time
         from agent.client import ServerUnreachable, upload_report
 
         try:
-            message = upload_report(report, server=server, room=room, ca_file=ca_file, lang=lang)
+            message = upload_report(report, server=server, room=room, ca_file=request.ca_file, lang=lang)
         except ServerUnreachable as exc:
             click.echo(f"examroom: {exc}", err=True)
-            return EXIT_UNREACHABLE
+            return ExitCode.UNREACHABLE
         click.echo(message, err=json_path == "-")
-    return EXIT_OK if report.ready else EXIT_NOT_READY
+    return ExitCode.OK if report.ready else ExitCode.NOT_READY
 
 
 def _ids(value: str | None, flag: str, lang: str) -> list[str]:

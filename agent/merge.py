@@ -19,6 +19,7 @@ from agent.render.html import check_title
 from core.report import SCHEMA, Report
 from core.roomsummary import MachineRow, csv_text, latest_per_machine
 from core.errors import BadInput
+from core.exitcodes import ExitCode
 
 
 @click.group()
@@ -54,7 +55,7 @@ def merge(reports, html_path, csv_path, room_name, lang) -> None:
         click.echo(summary_table(rows, lang))
     ready = sum(1 for r in rows if r.ready)
     click.echo(t("report.room.counts", lang, ready=ready, total=len(rows)))
-    sys.exit(0 if ready == len(rows) else 1)
+    sys.exit(ExitCode.OK if ready == len(rows) else ExitCode.NOT_READY)
 
 
 def load_reports(paths: list[Path], lang: str) -> list[Report]:

@@ -20,6 +20,7 @@ import click
 
 from core.i18n import detect_lang, t
 from core.errors import BadInput
+from core.exitcodes import ExitCode
 from companion.focus import DEFAULT_EXAM_TITLE
 
 log = logging.getLogger("examroom.companion")
@@ -169,7 +170,7 @@ def run(*, server: str, room: str, platform_url: str | None, exam_title: str, he
         except Exception:
             win.kill()
     click.echo(t("companion.stopped", lang, pending=session.status.pending), err=True)
-    return 0
+    return ExitCode.OK
 
 
 def window_gone(win, session):
