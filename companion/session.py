@@ -25,6 +25,8 @@ from core.state import state_dir
 from core.kinds import kinds
 from core.events import Event, event, utc_iso
 from companion.examstate import ExamState
+from companion.bandwidth import BandwidthWatcher
+from companion.bandwidth import make_client as bandwidth_client
 from companion.extwatch import ExtensionWatcher
 from companion.focus import DEFAULT_EXAM_TITLE, FocusTracker, FocusWatcher, Foreground
 from companion.network import NetworkWatcher
@@ -148,6 +150,12 @@ class Session:
         self._unsaved: list[dict] = []
         self._unsaved_lock = threading.Lock()
         self.exam_state = ExamState(self.home)
+        # the room-wide bandwidth test: a long poll of its own (a client of its own, like the
+        # heartbeats'), a download when the supervisor asks; only with a real server client
+        from agent.client import ApiClient
+
+        self.bandwidth = (BandwidthWatcher(lambda: bandwidth_client(config.server, config.ca_file, config.lang),
+                                           enrol=self._enrol) if isinstance(client, ApiClient) else None)
 
     # -- events ---------------------------------------------------------------------------
     def record(self, ev: Event) -> None:
@@ -220,6 +228,8 @@ class Session:
             self._spawn("focus", self._focus_loop)
         self._spawn("extension", self.extension.run, self.stop_event)
         self._spawn("settle", self._settle_loop)
+        if self.bandwidth is not None:
+            self._spawn("bandwidth", self.bandwidth.run, self.stop_event)
 
     def _browser_changed(self) -> None:
         if hasattr(self, "tracker"):

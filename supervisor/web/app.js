@@ -21,6 +21,7 @@ import { ackAll, renderAll, renderFeed, startLive, stopLive } from "./feed.js";
 import { loadIncidents, renderIncidents } from "./pv.js";
 import { renderCounters } from "./room.js";
 import { renderSheet } from "./sheets.js";
+import { bandwidthButton, bandwidthPanel } from "./bandwidth.js";
 
 /* ---------- the views ---------- */
 
@@ -235,7 +236,9 @@ function buildRoomPage() {
             ev.target.setAttribute("aria-pressed", String(on));
           } }), " ",
         el("button", { type: "button", class: "btn", id: "export-csv", text: t("dash.action.export_csv"),
-          onclick: () => download(`/rooms/${encodeURIComponent(code)}/export.csv?lang=${state.lang}`, `examroom-${code}.csv`).catch((e) => showBanner(e.message)) }))),
+          onclick: () => download(`/rooms/${encodeURIComponent(code)}/export.csv?lang=${state.lang}`, `examroom-${code}.csv`).catch((e) => showBanner(e.message)) }), " ",
+        bandwidthButton(code))),
+    bandwidthPanel(code),
     ROOM_TABS.map((v) => el("section", { id: `tab-${v.name}`, class: v.panel ? `tab-panel ${v.panel}` : "tab-panel" }, v.build ? v.build(code) : null)));
   setView("room", page);
   renderAll();
