@@ -104,6 +104,7 @@ class ExtensionChannel:
         self.port = self.server.getsockname()[1]
         self._stop = threading.Event()
         self._clients: set[socket.socket] = set()
+        self._by_browser: dict[int, socket.socket] = {}   # the latest verified peer of each browser
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -125,6 +126,18 @@ class ExtensionChannel:
                 except OSError:
                     pass
                 client.close()
+
+    def send(self, browser_pid: int, message: dict) -> bool:
+        """A message to that browser's extension (False: it has no channel open)."""
+        with self._lock:
+            client = self._by_browser.get(browser_pid)
+        if client is None:
+            return False
+        try:
+            client.sendall((json.dumps(message) + "\n").encode())
+            return True
+        except OSError:
+            return False
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -157,6 +170,8 @@ class ExtensionChannel:
                 return
             client.settimeout(None)
             client.sendall((json.dumps({"type": "config", **self.config()}) + "\n").encode())
+            with self._lock:
+                self._by_browser[peer.browser_pid] = client
             self.on_peer(peer, True)
             for line in lines:
                 if len(line) > MAX_LINE:
@@ -172,6 +187,8 @@ class ExtensionChannel:
         finally:
             with self._lock:
                 self._clients.discard(client)
+                if peer is not None and self._by_browser.get(peer.browser_pid) is client:
+                    del self._by_browser[peer.browser_pid]
             try:
                 client.shutdown(socket.SHUT_RDWR)
             except OSError:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 ABSENT_AFTER_S = 10.0
 GONE_GRACE_S = 0.5       # a service worker restarted by the browser reconnects within this
 TICK_S = 0.1
+REFRESH_EVERY_S = 0.2
 PIX_HOSTS = ("app.pix.fr", "app.pix.org")
 
 
@@ -60,13 +61,16 @@ class ExtensionWatcher:
         self._hello: set[int] = set()
         self._absent_reported = False
         self._devtools: dict[int, tuple[str, float]] = {}   # tab -> (host, opened at)
+        self._asked: dict[int, float] = {}                  # browser pid -> last refresh asked
         self._lock = threading.Lock()
+        self.channel: ExtensionChannel | None = None
 
     # -- the watcher protocol -------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         channel = ExtensionChannel(self.home, on_message=self._message, on_peer=self._peer,
                                    on_refused=self._refused, config=self._config)
         channel.start()
+        self.channel = channel
         started = self.clock()
         try:
             while not stop.wait(TICK_S):
@@ -76,6 +80,17 @@ class ExtensionWatcher:
 
     def snapshot(self) -> dict:
         return self.state.snapshot()
+
+    def refresh(self, browser_pid: int) -> None:
+        """Ask that browser's extension which window has the focus now (at most every 0.2 s):
+        the window manager raised one of its windows, and the browser may not have said so."""
+        now = self.clock()
+        with self._lock:
+            if now - self._asked.get(browser_pid, -1.0) < REFRESH_EVERY_S:
+                return
+            self._asked[browser_pid] = now
+        if self.channel is not None:
+            self.channel.send(browser_pid, {"type": "refresh"})
 
     # -- channel callbacks ----------------------------------------------------------------
     def _config(self) -> dict:

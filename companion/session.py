@@ -135,7 +135,8 @@ class Session:
                                           platform_url=config.platform_url, on_phase=self.exam_phase,
                                           on_change=self._browser_changed, armed=lambda: self.tracker.armed)
         self.tracker = FocusTracker(exam_title=config.exam_title, emit=self.record, own_pids=self.own_pids,
-                                    policy=config.policy, extension=self.extension.state, settle_s=config.settle_s)
+                                    policy=config.policy, extension=self.extension.state, settle_s=config.settle_s,
+                                    ask_browser=self.extension.refresh)
         self.forbidden = forbidden or ForbiddenWatcher(load_catalog(os_name), self.record,
                                                         interval_s=config.process_interval_s,
                                                         metadata=metadata_reader(os_name), find_installed=True)

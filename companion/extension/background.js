@@ -105,6 +105,16 @@ function connect() {
 // app.pix.fr / app.pix.org), where content.js must listen for the exam phase.
 async function onCompanion(message) {
   retryMs = 250;
+  if (message && message.type === "refresh") {
+    // the companion sees one of this browser's windows in front while we said none had the
+    // focus: the browser does not always report a window raised by the window manager
+    try {
+      const win = await api.windows.getLastFocused({});
+      focusedWindow = win && win.focused ? win.id : NO_WINDOW;
+    } catch (e) { /* no window */ }
+    sendActive("refresh");
+    return;
+  }
   if (!message || message.type !== "config" || !Array.isArray(message.platform_matches)) return;
   const matches = message.platform_matches.filter((m) => typeof m === "string");
   try {

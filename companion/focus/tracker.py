@@ -78,6 +78,7 @@ class FocusTracker:
     policy: Any = None               # companion.classify.Policy; None: the bundled one
     extension: Any = None            # companion.extstate.ExtensionState, when the companion runs one
     settle_s: float = 0.0
+    ask_browser: Callable[[int], None] | None = None   # "which of your windows has the focus?"
     armed: bool = False
     ended: bool = False              # the platform said the test ended: seeing the exam re-arms nothing
     focus_required: bool = False     # the current question requires focus
@@ -157,7 +158,10 @@ class FocusTracker:
         owner = ext.owner(fg.pid) if ext is not None and not fg.overlay else None
         if owner is not None:
             if owner.focused_window == -1 or owner.active is None:
-                # the browser's own window (a file dialog, DevTools, the downloads bubble)
+                # the browser's own window (a file dialog, DevTools, the downloads bubble), or
+                # a raise it did not report: ask (the answer comes well within the settle time)
+                if self.ask_browser is not None:
+                    self.ask_browser(owner.browser_pid)
                 level = "alert" if required else self.policy.levels.get(TOOL, "journal")
                 return Place(False, TOOL, level, "window", fg.process or "browser", process=fg.process,
                              title=fg.title)
