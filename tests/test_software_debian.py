@@ -179,6 +179,10 @@ def test_examroom_check_reports_each_debian_package_once_with_its_version_and_da
     if office["status"] == "fail" and any(i["age"] == "old" for i in office["items"] if i["name"] == "LibreOffice"):
         assert "org.libreoffice.LibreOffice" in office["remediation"], office["remediation"]
         assert "Microsoft 365" not in office["remediation"]
+    # Every one of them is dated by its package: no program had to be asked for --version.
+    from checks.probes.software import scan
+
+    assert scan(Host.current()).stats["version_commands"] == 0
     # Nothing else claims to be a second Firefox (the /usr/bin/firefox wrapper).
     assert [i["name"] for i in checks["browser"]["items"]].count("Firefox") == 0
 
