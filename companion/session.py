@@ -30,6 +30,7 @@ from companion.bandwidth import make_client as bandwidth_client
 from companion.extwatch import ExtensionWatcher
 from companion.focus import DEFAULT_EXAM_TITLE, FocusTracker, FocusWatcher, Foreground
 from companion.network import NetworkWatcher
+from companion.roomsettings import RoomFollower
 from companion.processes import ForbiddenWatcher, load_catalog, metadata_reader
 
 log = logging.getLogger("examroom.companion")
@@ -157,6 +158,7 @@ class Session:
 
         self.bandwidth = (BandwidthWatcher(lambda: bandwidth_client(config.server, config.ca_file, config.lang),
                                            enrol=self._enrol) if isinstance(client, ApiClient) else None)
+        self.room = RoomFollower(config)   # companion/roomsettings.py
 
     # -- events ---------------------------------------------------------------------------
     def record(self, ev: Event) -> None:
@@ -219,6 +221,7 @@ class Session:
         watcher_name = self.focus_watcher.name if self.focus_watcher else "none"
         resumed = self._resume_exam()
         self.record(event("companion_started", version=__version__, exam_title_pattern=self.config.exam_title,
+                          heartbeat_s=self.config.heartbeat_s,
                           platform_url=self.config.platform_url, watcher=watcher_name, exam_in_progress=resumed))
         self._spawn("sender", self._sender_loop)
         self._spawn("heartbeat", self._heartbeat_loop)
@@ -457,7 +460,9 @@ class Session:
             started = time.monotonic()
             if self._enrol(self.heartbeat_client):
                 try:
-                    self.heartbeat_client.heartbeat(self.heartbeat_payload())
+                    sent = time.monotonic()
+                    answer = self.heartbeat_client.heartbeat(self.room.payload(self.heartbeat_payload()))
+                    self.room.answered(answer, time.monotonic() - sent)   # the room's settings
                     self.status.server_ok = True
                 except ServerUnreachable:
                     self.status.server_ok = False

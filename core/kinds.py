@@ -30,7 +30,7 @@ CATEGORIES = ("exam", "tool", "search", "communication", "ai_assistant", "remote
 TILE_EFFECTS = ("focus_away", "focus_exam", "net_down", "net_up", "forbidden_add", "forbidden_remove",
                 "stopped", "started", "exam_phase", "flag_on", "flag_off")
 Level = Literal["journal", "notice", "alert"]
-DetailType = Literal["str", "int", "float", "bool", "duration", "time", "host", "category", "level", "list"]
+DetailType = Literal["str", "int", "float", "bool", "duration", "time", "host", "category", "level", "list", "map"]
 
 EXTRA_MAX = 16         # undeclared details kept per event
 EXTRA_TEXT_MAX = 256   # and the longest string among them
@@ -67,6 +67,16 @@ class DetailSpec(_Spec):
             return value
         if kind == "bool":
             return value if isinstance(value, bool) else None
+        if kind == "map":   # {name: scalar or short list of scalars}, e.g. settings announced vs the room's
+            if not isinstance(value, dict):
+                return None
+            out = {}
+            for key, item in list(value.items())[:EXTRA_MAX]:
+                items = item if isinstance(item, list) else [item]
+                kept = [v[:EXTRA_TEXT_MAX] if isinstance(v, str) else v for v in items[:4]
+                        if isinstance(v, (str, bool)) or _is_number(v)]
+                out[str(key)[:64]] = kept if isinstance(item, list) else (kept[0] if kept else None)
+            return out
         if kind == "list":
             if not isinstance(value, list):
                 return None

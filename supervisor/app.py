@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core import __version__
 from core.i18n import t
 from core.errors import BadInput
+from core.roomsettings import RoomSettings
 from supervisor.auth import hash_password, verify_password
 from supervisor.deps import ApiError
 from supervisor.fastlane import FastLane
@@ -44,6 +45,7 @@ class Settings:
     keepalive_s: float = 15.0
     watchdog_s: float = 1.0
     min_lost_s: float = 6.0
+    room: RoomSettings | None = None   # what every companion must run with (None: the defaults)
     lang: str = "en"
     store: Store | None = None  # an opened store (the command line); else opened from ``db``
 
@@ -82,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hub = Hub(keepalive_s=settings.keepalive_s)
     # PostgreSQL: other processes may share the database; they tell each other what changed.
     fanout = store.fanout() if hasattr(store, "fanout") else None
-    server = Server(store, hub, Liveness(min_lost_s=settings.min_lost_s), settings, fanout=fanout)
+    server = Server(store, hub, Liveness(min_lost_s=settings.min_lost_s, room=settings.room), settings, fanout=fanout)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):

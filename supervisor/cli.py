@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sqlite3
 import ssl
@@ -19,6 +20,7 @@ import click
 
 from core.i18n import detect_lang, t
 from core.errors import BadInput
+from core.roomsettings import DEFAULT_EXAM_TITLE, RoomSettings
 from supervisor.dburl import DbTarget, open_store, parse_db
 from supervisor.passwords import read_password_file, require_strong
 from supervisor.slowguard import BODY_IDLE_S, BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_PER_ADDRESS, guarded_protocol
@@ -128,6 +130,14 @@ def _check_port(host: str, port: int, lang: str) -> None:
 @click.option("--reset-admin-password", is_flag=True, help="Replace the stored admin password by the one given.")
 @click.option("--cert", metavar="FILE", help="HTTPS certificate (PEM), with --key.")
 @click.option("--key", metavar="FILE", help="Private key of the HTTPS certificate (PEM).")
+@click.option("--room-heartbeat", type=click.FloatRange(min=0.2, max=600), default=2.0, show_default=True,
+              metavar="SECONDS", help="Seconds between two heartbeats of every companion (the room's setting).")
+@click.option("--room-lost-after", type=click.FloatRange(min=1, max=3600), default=None, metavar="SECONDS",
+              help="Silence after which a companion is lost (default: 3 heartbeats, at least 6 s).")
+@click.option("--room-exam-title", metavar="REGEX", default=DEFAULT_EXAM_TITLE, show_default=True,
+              help="Pattern of the exam window's title every companion must use.")
+@click.option("--room-platform-url", metavar="URL", default=None,
+              help="Exam platform every companion must watch (default: any).")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
 @click.option("--session-hours", type=click.FloatRange(0.0005, 24 * 7), default=12.0, show_default=True,
               help="How long a supervisor's login lasts.")
@@ -138,8 +148,9 @@ def _check_port(host: str, port: int, lang: str) -> None:
 @click.option("--max-connections-per-address", type=click.IntRange(1, 100_000), default=MAX_PER_ADDRESS,
               show_default=True, help="Open connections allowed from one address.")
 @click.option("--sse-keepalive", type=click.FloatRange(0.2, 600), default=15.0, hidden=True)
-def serve(host, port, db, admin_password, admin_password_file, reset_admin_password, cert, key, lang,
-          session_hours, header_timeout, body_timeout, max_connections_per_address, sse_keepalive) -> None:
+def serve(host, port, db, admin_password, admin_password_file, reset_admin_password, cert, key, room_heartbeat,
+          room_lost_after, room_exam_title, room_platform_url, lang, session_hours, header_timeout, body_timeout,
+          max_connections_per_address, sse_keepalive) -> None:
     """Run the supervisor server and its dashboard."""
     import uvicorn
 
@@ -149,9 +160,17 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
     _check_tls(cert, key, lang)
     store, target = _open(db, lang)
     admin_password = _admin_password(admin_password, admin_password_file, store, reset_admin_password, lang)
+    try:
+        re.compile(room_exam_title)
+    except re.error as exc:
+        raise BadInput(t("companion.bad_regex", lang, detail=exc), "--room-exam-title",
+                       t("companion.bad_regex.hint", lang)) from None
+    lost_after = room_lost_after or max(6.0, 3 * room_heartbeat)
+    room_settings = RoomSettings(heartbeat_s=room_heartbeat, lost_after_s=lost_after, exam_title=room_exam_title,
+                                 platform_url=room_platform_url)
     app = create_app(Settings(store=store, admin_password=admin_password,
                               reset_admin_password=reset_admin_password, lang=lang,
-                              session_hours=session_hours, keepalive_s=sse_keepalive))
+                              session_hours=session_hours, keepalive_s=sse_keepalive, room=room_settings))
     state = app.state.admin_state
     if state in ("set", "reset", "differs"):
         click.echo(t(f"server.admin_password_{state}", lang), err=True)

@@ -54,8 +54,9 @@ def build_draft(events: list[dict[str, Any]], lang: str, tz: tzinfo | None = Non
     table = kinds()
     lines: list[dict[str, Any]] = []
     open_by: dict[tuple, dict[str, Any]] = {}  # (machine, kind, pairing details) -> its line
-    # In the order things happened: an outbox replayed after an outage delivers late.
-    for event in sorted(events, key=lambda e: (e["at"], e.get("seq", 0))):
+    # In the order things happened (on the server's clock when the machine's offset is known:
+    # at_corrected): an outbox replayed after an outage delivers late.
+    for event in sorted(events, key=lambda e: (e.get("at_corrected") or e["at"], e.get("seq", 0))):
         kind, details, machine = event["kind"], event["details"], event["machine_id"]
         spec = table.get(kind).resolve(details)
         if spec.closes is not None:
@@ -63,11 +64,12 @@ def build_draft(events: list[dict[str, Any]], lang: str, tz: tzinfo | None = Non
             line = open_by.pop((machine, spec.closes, pairing), None)
             if line is not None:
                 given = _seconds(details.get(spec.duration)) if spec.duration else None
-                line["_duration"] = given if given is not None else _elapsed(line["at"], event["at"])
+                line["_duration"] = given if given is not None else _elapsed(line["at"], event["at"])  # one clock
             continue
         if spec.pv_code is None or not spec.is_alert(details):
             continue
-        line = {"at": event["at"], "hostname": event["hostname"], "machine_id": machine,
+        line = {"at": event["at"], "at_corrected": event.get("at_corrected") or event["at"],
+                "hostname": event["hostname"], "machine_id": machine,
                 "code": spec.pv_code, "kind": kind, "_details": details, "_duration": None}
         lines.append(line)
         if kind in table.closable:
@@ -150,7 +152,7 @@ def draft_csv(lines: list[dict[str, Any]], lang: str, tz: tzinfo | None = None,
     for line in lines:
         cells = {k: v for k, v in (changed.get(edit_key(line)) or {}).items() if v is not None}
         merged = {**line, **cells}
-        writer.writerow([_clock(line["at"], tz), line["hostname"], merged["code"], merged["label"],
+        writer.writerow([_clock(line.get("at_corrected") or line["at"], tz), line["hostname"], merged["code"], merged["label"],
                          merged["details_text"]])
     for extra in (edits or {}).get("extra") or []:
         writer.writerow([extra.get(k, "") for k in ("time", "hostname", "code", "label", "details_text")])

@@ -110,11 +110,17 @@ class HeartbeatIn(_In):
     focus: FocusIn | None = None
     forbidden: list[Annotated[str, Field(max_length=256)]] | None = Field(None, max_length=200)
     companion_version: str | None = Field(None, max_length=64)
+    exam_title: str | None = Field(None, max_length=512, description="the exam pattern the companion runs with")
+    rtt_ms: float | None = Field(None, ge=0, le=600_000, description="round trip of the previous heartbeat")
 
 
 class HeartbeatOut(BaseModel):
+    """An extensible object: companions ignore what they do not know."""
+    model_config = ConfigDict(extra="allow")
+
     live: LiveStatus
     server_time: str
+    settings: dict[str, Any] | None = Field(None, description="the room's settings (core/roomsettings.py)")
 
 
 class Problem(BaseModel):
@@ -149,6 +155,7 @@ class MachineOut(BaseModel):
     focus_category: str | None = Field(None, description="when away: the category of where the candidate is")
     focus_label: str | None = Field(None, description="when away: the host or program")
     flags: dict[str, str] = Field(default_factory=dict, description="tile flags (e.g. extension) -> level")
+    clock_offset_s: float | None = Field(None, description="server clock minus the machine's (heartbeat exchange)")
 
 
 class EventOut(BaseModel):
@@ -156,6 +163,8 @@ class EventOut(BaseModel):
     id: str
     kind: str
     at: str
+    received_at: str | None = Field(None, description="when the server received it (the server's clock)")
+    at_corrected: str | None = Field(None, description="at, on the server's clock (the machine's offset applied)")
     machine_id: str
     hostname: str
     details: dict[str, Any]
@@ -169,6 +178,8 @@ class AlertOut(BaseModel):
     seq: int
     kind: str
     at: str
+    received_at: str | None = None
+    at_corrected: str | None = None
     machine_id: str
     hostname: str
     details: dict[str, Any]
@@ -184,6 +195,7 @@ class AckOut(BaseModel):
 
 class IncidentLine(BaseModel):
     at: str
+    at_corrected: str | None = Field(None, description="at on the server's clock (shown); at keys the edits")
     hostname: str
     machine_id: str
     code: str

@@ -106,14 +106,16 @@ async def machine_report(code: str, machine_id: str, user: str = Depends(supervi
 @router.get("/rooms/{code}/events", response_model=list[EventOut], tags=["supervisor"])
 async def events(code: str, after: int = Query(0, ge=0, le=MAX_SEQ), limit: int = Query(1000, ge=1, le=5000),
                  user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
-    return await server.store.events((await room_of(code, server))["code"], after, limit)
+    room = (await room_of(code, server))["code"]
+    return [server.timed(room, r) for r in await server.store.events(room, after, limit)]
 
 
 @router.get("/rooms/{code}/alerts", response_model=list[AlertOut], tags=["supervisor"])
 async def alerts(code: str, open: bool | None = Query(None, description="true: open only, false: acknowledged only"),
                  user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
-    rows = await server.store.events((await room_of(code, server))["code"], 0, 100_000, alerts_only=True, open_only=open)
-    return [{k: r[k] for k in AlertOut.model_fields} for r in rows]
+    room = (await room_of(code, server))["code"]
+    rows = [server.timed(room, r) for r in await server.store.events(room, 0, 100_000, alerts_only=True, open_only=open)]
+    return [{k: r.get(k) for k in AlertOut.model_fields} for r in rows]
 
 
 @router.post("/rooms/{code}/alerts/{event_id}/ack", response_model=AckOut, tags=["supervisor"])
@@ -148,8 +150,8 @@ async def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "
     room = await room_of(code, server)
     zone = _zone(tz)
     # A long session's draft is thousands of rows of work: off the event loop.
-    lines = await run_in_threadpool(incidents.build_draft, await server.store.events(room["code"], 0, 1_000_000),
-                                    lang, zone)
+    rows = [server.timed(room["code"], r) for r in await server.store.events(room["code"], 0, 1_000_000)]
+    lines = await run_in_threadpool(incidents.build_draft, rows, lang, zone)
     # the PV names each machine as the dashboard does: cloned images sharing a host name told apart
     names = display_names((m["machine_id"], m["hostname"]) for m in await server.store.machines(room["code"]))
     for line in lines:

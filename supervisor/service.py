@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
+from core.kinds import kinds
 from supervisor import diskfull, rules
+from supervisor.clock import corrected
 from supervisor.auth import LoginThrottle
 from supervisor.fanout import Notice, PgFanout
 from supervisor.throttle import LoginGuard
 from supervisor.live import Hub
 from supervisor.models import HeartbeatIn
-from supervisor.store import Store, new_room_code, utcnow
+from supervisor.store import Store, iso, new_room_code, utcnow
 from supervisor.watchdog import Key, Liveness
 
 
@@ -80,7 +83,7 @@ class Server:
         elif notice.kind == "event" and notice.seq is not None:  # too big for a notice: read it
             row = await self.store.event(room, notice.seq)
             if row is not None:
-                self.hub.publish(room, "event", row)
+                self.hub.publish(room, "event", self.timed(room, row))
         elif notice.kind == "machine" and notice.machine_id:
             for row in await self.machine_rows(room, notice.machine_id):
                 self.hub.publish(room, "machine", row)
@@ -165,9 +168,10 @@ class Server:
         key = (room, machine_id)
         changed = False
         for row in rows:
-            self.publish(room, "event", row, seq=row["seq"])
+            self.publish(room, "event", self.timed(room, row), seq=row["seq"])
             changed |= self.liveness.on_event(key, row["kind"], row["details"], row["at"])
             changed |= row["alert"]
+        changed |= await self._report_outside(key)
         if changed:
             await self._save_live(key)
             await self.publish_machine(room, machine_id)
@@ -175,8 +179,10 @@ class Server:
 
     async def heartbeat(self, room: str, machine_id: str, hb: HeartbeatIn) -> str:
         key = (room, machine_id)
-        changed, back = self.liveness.beat(key, hb, utcnow())
+        received = datetime.now(timezone.utc)
+        changed, back = self.liveness.beat(key, hb, iso(received), received)
         state = self.liveness.get(key)
+        changed |= await self._report_outside(key)
         # Live state is a picture of the last seconds, kept in memory; the store gets it when
         # it changes, and last_seen at most every SAVE_LAST_SEEN_S (a restart then shows it
         # a few seconds old at worst). Events and reports, by contrast, are acknowledged only
@@ -190,12 +196,29 @@ class Server:
             await self.publish_machine(room, machine_id)
         return self.liveness.get(key).status
 
+    async def _report_outside(self, key: Key) -> bool:
+        """Once per companion run: the settings it runs with that are not the room's."""
+        state = self.liveness.get(key)
+        if not state.outside or state.outside_reported:
+            return False
+        state.outside_reported = True
+        await self.server_event(key, "companion_settings", {"outside": state.outside})
+        return True
+
     async def server_event(self, key: Key, kind: str, details: dict[str, Any]) -> None:
         """An event the server itself raises (companion_lost, companion_back): a fresh UUID."""
         event = {"id": str(uuid.uuid4()), "kind": kind, "at": utcnow(), "details": details}
         rows, _ = await self.add_events(key[0], key[1], [event])
         for row in rows:
-            self.publish(key[0], "event", row, seq=row["seq"])
+            self.publish(key[0], "event", self.timed(key[0], row), seq=row["seq"])
+
+    def timed(self, room: str, row: dict[str, Any]) -> dict[str, Any]:
+        """An event row with its time on the server's clock (``at_corrected``): the machine's
+        clock offset applied to what a machine sent; the server's own events are on its clock."""
+        if kinds().get(row["kind"]).origin == "server":
+            return {**row, "at_corrected": row["at"]}
+        offset = self.liveness.get((room, row["machine_id"])).clock.offset_s
+        return {**row, "at_corrected": corrected(row["at"], offset)}
 
     async def check_lost(self) -> int:
         lost = self.liveness.expire()

@@ -58,7 +58,7 @@ _APP_LOCK = 0x6578616D  # "exam"
 _SCHEMA_LOCK = 1
 
 _EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostname, e.machine_id), "
-               "e.details, e.alert, e.acked_at, e.acked_by FROM events e LEFT JOIN machines m "
+               "e.details, e.alert, e.acked_at, e.acked_by, e.received_at FROM events e LEFT JOIN machines m "
                "ON m.room_code = e.room_code AND m.machine_id = e.machine_id ")
 
 
@@ -237,7 +237,7 @@ class PostgresStore:
         seqs = dict(inserted)
         rows = [{"seq": seqs[e["id"]], "id": e["id"], "kind": e["kind"], "at": e["at"], "machine_id": machine_id,
                  "hostname": host[0] if host else machine_id, "details": e["details"], "alert": bool(e["alert"]),
-                 "acked_at": None, "acked_by": None} for e in events if e["id"] in seqs]
+                 "acked_at": None, "acked_by": None, "received_at": e["received_at"]} for e in events if e["id"] in seqs]
         rows.sort(key=lambda r: r["seq"])
         return rows
 
@@ -283,4 +283,5 @@ class PostgresStore:
 
 def _event_row(r: tuple) -> dict[str, Any]:
     return {"seq": r[0], "id": r[1], "kind": r[2], "at": r[3], "machine_id": r[4], "hostname": r[5],
-            "details": json.loads(r[6]), "alert": bool(r[7]), "acked_at": r[8], "acked_by": r[9]}
+            "details": json.loads(r[6]), "alert": bool(r[7]), "acked_at": r[8], "acked_by": r[9],
+            "received_at": r[10]}

@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS pv_edits (
 # by an older version adds the tables it lacks (pv_edits came after the first release).
 
 _EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostname, e.machine_id), "
-               "e.details, e.alert, e.acked_at, e.acked_by FROM events e LEFT JOIN machines m "
+               "e.details, e.alert, e.acked_at, e.acked_by, e.received_at FROM events e LEFT JOIN machines m "
                "ON m.room_code = e.room_code AND m.machine_id = e.machine_id ")
 
 
@@ -247,7 +247,8 @@ class SQLiteStore:
                              (room_code, machine_id)).fetchone()
             rows = [{"seq": seqs[e["id"]], "id": e["id"], "kind": e["kind"], "at": e["at"],
                      "machine_id": machine_id, "hostname": host[0] if host else machine_id,
-                     "details": e["details"], "alert": bool(e["alert"]), "acked_at": None, "acked_by": None}
+                     "details": e["details"], "alert": bool(e["alert"]), "acked_at": None, "acked_by": None,
+                     "received_at": e["received_at"]}
                     for e in events if e["id"] in seqs]
             rows.sort(key=lambda r: r["seq"])
             return rows
@@ -328,4 +329,5 @@ def _insert_events(c: sqlite3.Connection, prepared: list[tuple]) -> dict[str, in
 
 def _event_row(r: tuple) -> dict[str, Any]:
     return {"seq": r[0], "id": r[1], "kind": r[2], "at": r[3], "machine_id": r[4], "hostname": r[5],
-            "details": json.loads(r[6]), "alert": bool(r[7]), "acked_at": r[8], "acked_by": r[9]}
+            "details": json.loads(r[6]), "alert": bool(r[7]), "acked_at": r[8], "acked_by": r[9],
+            "received_at": r[10]}

@@ -1,11 +1,13 @@
 """Live state of each machine's companion, and the watchdog that notices lost ones.
 
 Facts read: heartbeats (``POST /heartbeat``) and companion events, both already validated.
-A companion is ``online`` while it heart-beats, ``lost`` once it has been silent for
-max(6 s, 3 x its announced interval) - so one killed -9 with the default 2 s interval is
-reported after 6 to 7 s, within the 10 s promised - and ``never`` if it never sent one.
-Time is measured on the server's monotonic clock: agents' clocks are not trusted for this.
-
+A companion is ``online`` while it heart-beats, ``lost`` once it has been silent for the
+ROOM's lost timeout (core/roomsettings.py: 6 s by default, so one killed -9 is reported after
+6 to 7 s, within the 10 s promised) - never for longer because the companion announced a slow
+heartbeat (``--heartbeat 600`` would otherwise stay "online" for half an hour) - and
+``never`` if it never sent one. Time is measured on the server's monotonic clock: agents'
+clocks are not trusted for this; their offset is estimated (supervisor/clock.py) to show
+their events' times on the server's clock.
 Several server processes on one PostgreSQL database: the process a companion heart-beats to
 owns its state; the others ``adopt`` what the owner tells them (supervisor/fanout.py) and
 declare it lost only if they hear nothing for REMOTE_GRACE_S more (the owner died with it).
@@ -14,9 +16,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from core.kinds import KindSpec, kinds
+from core.roomsettings import RoomSettings
+from supervisor.clock import ClockEstimate
 from supervisor.models import HeartbeatIn
 
 MIN_LOST_S = 6.0
@@ -43,6 +48,9 @@ class LiveState:
     focus_category: str | None = None
     focus_label: str | None = None
     flags: dict[str, str] = field(default_factory=dict)  # tile flag -> level (extension absent...)
+    clock: ClockEstimate = field(default_factory=ClockEstimate)  # server clock - machine clock
+    outside: dict[str, Any] = field(default_factory=dict)  # settings announced outside the room's
+    outside_reported: bool = False   # companion_settings raised for this companion run
     saved_at: float | None = None  # when this state was last written to the store (monotonic)
     remote: bool = False  # heart-beats go to another server process (see the module's doc)
 
@@ -50,20 +58,23 @@ class LiveState:
         return {"live": self.status, "focus": self.focus, "focus_title": self.focus_title,
                 "net": self.net, "forbidden": list(self.forbidden), "exam": self.exam, "exam_at": self.exam_at,
                 "focus_level": self.focus_level, "focus_category": self.focus_category,
-                "focus_label": self.focus_label, "flags": dict(self.flags)}
+                "focus_label": self.focus_label, "flags": dict(self.flags),
+                "clock_offset_s": self.clock.offset_s}
 
     def persisted(self) -> dict[str, Any]:
         return {"status": self.status, "interval_s": self.interval_s, "stopped": self.stopped,
                 "focus": self.focus, "focus_title": self.focus_title, "net": self.net,
                 "forbidden": self.forbidden, "exam": self.exam, "exam_at": self.exam_at,
                 "focus_level": self.focus_level, "focus_category": self.focus_category,
-                "focus_label": self.focus_label, "flags": self.flags}
+                "focus_label": self.focus_label, "flags": self.flags, "clock_offset_s": self.clock.offset_s}
 
 
 class Liveness:
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic, min_lost_s: float = MIN_LOST_S) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, min_lost_s: float = MIN_LOST_S,
+                 room: RoomSettings | None = None) -> None:
         self._clock = clock
         self.min_lost_s = min_lost_s
+        self.room = room or RoomSettings(lost_after_s=min_lost_s)
         self._states: dict[Key, LiveState] = {}
 
     def get(self, key: Key) -> LiveState:
@@ -82,6 +93,9 @@ class Liveness:
                           exam=saved.get("exam"), exam_at=saved.get("exam_at"),
                           focus_level=saved.get("focus_level"), focus_category=saved.get("focus_category"),
                           focus_label=saved.get("focus_label"), flags=dict(saved.get("flags") or {}))
+        offset = saved.get("clock_offset_s")
+        if isinstance(offset, (int, float)) and not isinstance(offset, bool):
+            state.clock.offset_s = float(offset)
         state.status = saved.get("status") or ("lost" if last_seen else "never")
         if state.status == "online":
             # We were down, not the companions: give them a full period to reach us again.
@@ -89,10 +103,22 @@ class Liveness:
         state.remote = remote
         self._states[key] = state
 
-    def beat(self, key: Key, hb: HeartbeatIn, now_iso: str) -> tuple[bool, bool]:
-        """Record a heartbeat; returns (the visible row changed, the companion is back after a loss)."""
+    def lost_after_s(self) -> float:
+        return self.room.lost_after_s
+
+    def beat(self, key: Key, hb: HeartbeatIn, now_iso: str, received: datetime | None = None) -> tuple[bool, bool]:
+        """Record a heartbeat; returns (the visible row changed, the companion is back after a loss).
+        ``received``: the server's receive time, for the machine's clock offset."""
         state = self._states.setdefault(key, LiveState())
         before = state.public()
+        if hb.at is not None and received is not None:
+            at = hb.at if hb.at.tzinfo else hb.at.replace(tzinfo=timezone.utc)
+            state.clock.sample(at, received, hb.rtt_ms / 1000 if hb.rtt_ms is not None else None)
+        outside = self.room.outside(heartbeat_s=hb.interval_s, exam_title=hb.exam_title,
+                                    platform_url=hb.net.platform_url if hb.net is not None else None)
+        if outside and not state.outside:
+            state.outside = outside   # the service raises companion_settings once per companion run
+            state.flags["settings"] = "notice"
         back = state.status == "lost" and not state.stopped
         state.status, state.stopped, state.remote = "online", False, False
         state.last_beat, state.last_seen = self._clock(), now_iso
@@ -116,6 +142,18 @@ class Liveness:
         effect = _EFFECTS.get(spec.tile or "")
         if effect is not None:
             effect(state, spec, kind, details, at)
+        if spec.tile == "started":
+            # a new run: judged again on what it says it runs with (its heartbeats follow)
+            heartbeat = details.get("heartbeat_s")
+            outside = self.room.outside(
+                heartbeat_s=heartbeat if isinstance(heartbeat, (int, float)) else None,
+                exam_title=_text(details, "exam_title_pattern"), platform_url=_text(details, "platform_url"))
+            if not outside:
+                state.outside, state.outside_reported = {}, False
+                state.flags.pop("settings", None)
+            elif outside != state.outside:   # the heartbeat may have told the same already
+                state.outside, state.outside_reported = outside, False
+                state.flags["settings"] = "notice"
         return state.public() != before
 
     def expire(self) -> list[tuple[Key, float]]:
@@ -126,7 +164,8 @@ class Liveness:
             if state.status != "online" or state.last_beat is None:
                 continue
             silent = now - state.last_beat
-            if silent >= max(self.min_lost_s, 3 * state.interval_s) + (REMOTE_GRACE_S if state.remote else 0.0):
+            # the room's timeout: a companion announcing a slow heartbeat is not trusted for it
+            if silent >= self.lost_after_s() + (REMOTE_GRACE_S if state.remote else 0.0):
                 state.status = "lost"
                 lost.append((key, silent))
         return lost
@@ -189,6 +228,7 @@ def _stopped(state: LiveState, _spec: KindSpec, _kind: str, _details: dict[str, 
 
 
 def _started(state: LiveState, _spec: KindSpec, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
+    # a new run of the companion (its settings are judged again by Liveness.on_event)
     state.stopped = False
 
 

@@ -46,6 +46,12 @@ function detailText(kind, d) {
     const decl = spec.details[name] || {};
     let value = details[name];
     if (absent(value) && decl.fallback) value = details[decl.fallback];
+    if (decl.type === "map" && value && typeof value === "object" && !Array.isArray(value)) {
+      // {setting: [announced, room's]}: "heartbeat_s 600 ≠ 2"
+      const text = Object.entries(value).map(([k, v]) => Array.isArray(v) ? `${k} ${v.join(" ≠ ")}` : `${k} ${v}`).join(", ");
+      if (text) parts.push(decl.text ? t(decl.text, { value: text }) : text);
+      continue;
+    }
     if (absent(value) || typeof value === "object" || shown.includes(value)) continue;
     shown.push(value);
     let text;
@@ -81,7 +87,7 @@ export function renderFeed() {
     list.replaceChildren(...shown.map((a) => el("li", { class: `alert kind-${a.kind} ${a.acked_at ? "acked" : "open"}`, "data-alert-id": a.id, "data-kind": a.kind },
       el("div", { class: "alert-head" },
         el("strong", { class: "alert-kind", text: `${a.acked_at ? "✔" : "⚠"} ${kindLabel(a.kind, a.details)}` }),
-        el("time", { datetime: a.at, text: fmtTime(a.at) })),
+        el("time", { datetime: a.at_corrected || a.at, title: a.at_corrected && a.at_corrected !== a.at ? t("dash.time.machine", { time: fmtTime(a.at) }) : null, text: fmtTime(a.at_corrected || a.at) })),
       el("div", { class: "alert-host", text: machineName(a.machine_id, a.hostname) }),
       detailText(a.kind, a.details) ? el("div", { class: "alert-detail", text: detailText(a.kind, a.details) }) : null,
       a.acked_at
@@ -134,7 +140,7 @@ function remember(ev) {
 
 function onEvent(ev) {
   if (!remember(ev)) return;
-  if (ev.alert) addAlert({ id: ev.id, seq: ev.seq, kind: ev.kind, at: ev.at, machine_id: ev.machine_id, hostname: ev.hostname, details: ev.details, acked_at: ev.acked_at || null, acked_by: ev.acked_by || null });
+  if (ev.alert) addAlert({ id: ev.id, seq: ev.seq, kind: ev.kind, at: ev.at, at_corrected: ev.at_corrected, machine_id: ev.machine_id, hostname: ev.hostname, details: ev.details, acked_at: ev.acked_at || null, acked_by: ev.acked_by || null });
   // The server follows with a machine row; this makes the tile react at once meanwhile.
   const m = state.machines.get(ev.machine_id);
   const tile = kindSpec(ev.kind, ev.details).tile;
@@ -155,7 +161,7 @@ export function renderJournal() {
   const list = document.getElementById("journal");
   if (!list) return;
   list.replaceChildren(...state.events.slice(0, 50).map((e) => el("li", {},
-    el("time", { datetime: e.at, text: fmtTime(e.at) }), " ",
+    el("time", { datetime: e.at_corrected || e.at, title: e.at_corrected && e.at_corrected !== e.at ? t("dash.time.machine", { time: fmtTime(e.at) }) : null, text: fmtTime(e.at_corrected || e.at) }), " ",
     el("strong", { text: machineName(e.machine_id, e.hostname) }), " — ", kindLabel(e.kind, e.details),
     detailText(e.kind, e.details) ? ` ${detailText(e.kind, e.details)}` : "")));
 }

@@ -165,7 +165,7 @@ export function renderIncidents() {
   const all = [...rows, ...store.extra.map((r) => Object.assign({ manual: true }, r))];
   const cell = (r, field, cls) => el("td", { class: cls, contenteditable: "true", "data-field": field, text: r[field] || "" });
   const tbody = el("tbody", {}, all.map((r) => el("tr", { "data-key": r.key, "data-code": r.code, class: r.manual ? "manual" : "" },
-    r.manual ? cell(r, "time") : el("td", { text: fmtTime(r.at) }),
+    r.manual ? cell(r, "time") : el("td", { text: fmtTime(r.at_corrected || r.at) }),
     r.manual ? cell(r, "hostname") : el("td", { text: machineName(r.machine_id, r.hostname) }),
     cell(r, "code", "pv-code"), cell(r, "label"), cell(r, "details_text"),
     el("td", { class: "no-print" }, r.manual ? el("button", { type: "button", class: "btn btn-small", text: t("dash.pv.remove"), onclick: () => {
