@@ -5,6 +5,10 @@ machines download at the same moment (their long polls carry the order: nothing 
 them); the dashboard shows each machine's rate and the room's total against its candidates."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +22,9 @@ CHROMIUM = "/usr/bin/chromium"
 RATE_MBPS = 4.0   # each connection's rate: the room's total is twice this
 
 
-@pytest.fixture
-def room(tmp_path: Path):
+@pytest.fixture(scope="module")
+def room(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("bwroom")
     server = SupervisorServer(tmp_path, free_port())
     code = server.create_room("B12")
     server.start()
@@ -79,3 +84,16 @@ def test_one_click_room_bandwidth_test_in_the_dashboard(room):
     assert state["need_mbps"] == 1.0 and state["serves"] >= 14
     assert all("Mbit/s" in text for text in texts) and len(texts) == 2
     assert "Room total" in total and "the room's 2 machines need 1 Mbit/s" in total, total
+
+
+def test_check_takes_the_room_size_from_the_server(room, tmp_path):
+    """``examroom check --server --room`` without ``--candidates``: the room the server knows
+    (two companions, and this machine enrolling: three), not the default 30."""
+    server, code, files, _companions = room
+    env = dict(os.environ, EXAMROOM_HOME=str(tmp_path / "home"), EXAMROOM_MACHINE_ID="poste-3")
+    done = subprocess.run([sys.executable, "-m", "agent", "check", "--only", "bandwidth", "--bandwidth-url", files.url,
+                           "--server", server.url, "--room", code, "--lang", "en", "--json", "-"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    [result] = [c for c in json.loads(done.stdout)["checks"] if c["id"] == "bandwidth"]
+    assert "the room expects 3 (1.5 Mbit/s)" in result["summary"], result["summary"]
