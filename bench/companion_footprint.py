@@ -1,7 +1,7 @@
 """Footprint of one ``examroom companion --no-window``: RSS and CPU over a minute.
 
 Real components: the supervisor server, a loopback platform URL, the companion process with
-its default intervals (heartbeat 2 s, process scan 2 s, platform probe 3 s) on this machine's
+its default intervals (heartbeat 2 s, process scan 0.5 s, platform probe 3 s) on this machine's
 real process list. CPU is the process's user+system time over the wall time after a 5 s
 warm-up. Aim: < 60 MiB RSS, < 1 % of one core.
 

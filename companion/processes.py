@@ -262,7 +262,8 @@ class ForbiddenWatcher:
         self.catalog = catalog
         self.emit = emit
         self.interval_s = interval_s
-        self.lister = lister or ProcessLister()
+        # a full scan every ~20 s whatever the pace (between them only new pids are read)
+        self.lister = lister or ProcessLister(full_every=max(1, round(20 / max(interval_s, 0.05))))
         self.metadata = metadata
         self.me = os.getpid() if me is None else me
         self.clock = clock

@@ -25,6 +25,7 @@ from supervisor.clock import ClockEstimate
 from supervisor.models import HeartbeatIn
 
 MIN_LOST_S = 6.0
+CLOCK_FLAG_S = 60.0
 # The owner saves (and announces) a live state at least every 10 s (service.SAVE_LAST_SEEN_S).
 REMOTE_GRACE_S = 12.0
 Key = tuple[str, str]  # (room code, machine id)
@@ -113,7 +114,12 @@ class Liveness:
         before = state.public()
         if hb.at is not None and received is not None:
             at = hb.at if hb.at.tzinfo else hb.at.replace(tzinfo=timezone.utc)
-            state.clock.sample(at, received, hb.rtt_ms / 1000 if hb.rtt_ms is not None else None)
+            offset = state.clock.sample(at, received, hb.rtt_ms / 1000 if hb.rtt_ms is not None else None)
+            # a clock more than a minute off: said on the tile (its events are shown corrected)
+            if abs(offset) > CLOCK_FLAG_S:
+                state.flags["clock"] = "notice"
+            else:
+                state.flags.pop("clock", None)
         outside = self.room.outside(heartbeat_s=hb.interval_s, exam_title=hb.exam_title,
                                     platform_url=hb.net.platform_url if hb.net is not None else None)
         if outside and not state.outside:

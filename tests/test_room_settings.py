@@ -90,8 +90,9 @@ def test_event_times_are_corrected_by_the_machines_clock_offset(server):
         reply = server.post("/heartbeat", pc, {"at": _iso(datetime.now(timezone.utc) + ahead), "interval_s": 2,
                                                "rtt_ms": 4}).json()
         assert reply["settings"]["heartbeat_s"] == 2.0 and reply["settings"]["lost_after_s"] == 6.0
-    offset = _row(server, sup, room, "m-ahead")["clock_offset_s"]
-    assert -302 < offset < -298
+    row = _row(server, sup, room, "m-ahead")
+    assert -302 < row["clock_offset_s"] < -298
+    assert row["flags"] == {"clock": "notice"}   # said on the tile
     machine_at = datetime.now(timezone.utc) + ahead
     event = {"id": str(uuid.uuid4()), "kind": "focus_lost", "at": _iso(machine_at), "title": "Discord",
              "process": "Discord", "program": "Discord", "category": "communication", "level": "alert"}

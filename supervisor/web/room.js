@@ -86,7 +86,7 @@ function liveBlock(m) {
   for (const [flag, level] of Object.entries(m.flags || {})) {
     // e.g. "extension absente": a notice; "extension muette pendant l'épreuve": an alert
     rows.push(el("li", { class: `flag level-${level}`, "data-flag": flag, "data-level": level },
-      el("span", { class: "k", text: t("dash.live.flag") }),
+      el("span", { class: "k", text: t(`dash.flag.${flag}.label`) }),
       el("span", { class: "v", text: `${level === "alert" ? "⚠" : "•"} ${t(`dash.flag.${flag}.${level}`)}` })));
   }
   if (m.net) {
