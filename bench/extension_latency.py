@@ -32,7 +32,7 @@ from playwright import sync_api  # noqa: E402
 
 from bench.companion_latency import percentile, sse_reader  # noqa: E402
 from companion.session import SETTLE_S  # noqa: E402
-from tests.companion_support import wait_for, x_window  # noqa: E402
+from tests.companion_support import x_window  # noqa: E402
 from tests.extension_support import Room, xdo  # noqa: E402
 from tests.support import xvfb  # noqa: E402
 

@@ -1,12 +1,12 @@
-"""The companion's loop: watchers -> events -> durable outbox -> server; heartbeats.
+"""The companion's session: watchers -> events -> durable outbox -> server; heartbeats.
 
-Facts read: none directly; it wires the watchers (focus, forbidden software, network), the
-outbox (``state_dir()/outbox.sqlite``, kind "event") and the server client
-(``agent.client.ApiClient``). Every event is written to the outbox FIRST and to a local
-journal (``state_dir()/companion-journal.jsonl``, the machine's own record of the session),
-and leaves the outbox only when the server acknowledged it, so a server outage, a
-restart of either side or a network cut loses nothing and the server's idempotence on
-event ids keeps replays from counting twice.
+Facts read: none directly. ``Session`` owns the list of watchers (``companion/watchers.py``:
+each has ``name``, ``run(stop)``, ``snapshot()``; focus, the browser extension, forbidden
+software, the platform's reachability, the room's bandwidth test) and runs each in its own
+guarded thread; what they report goes through ``record``: the outbox first and the server
+next (``companion/delivery.py``), a copy in the machine's journal (``companion/journal.py``).
+It also keeps the exam phase (from the extension) and the exam state across a crash
+(``companion/examstate.py``).
 """
 from __future__ import annotations
 
@@ -28,15 +28,16 @@ from companion.examstate import ExamState
 from companion.bandwidth import BandwidthWatcher
 from companion.bandwidth import make_client as bandwidth_client
 from companion.extwatch import ExtensionWatcher
+from companion.delivery import Delivery
 from companion.focus import DEFAULT_EXAM_TITLE, FocusTracker, FocusWatcher, Foreground
+from companion.journal import FILE as JOURNAL_FILE, Journal
+from companion.watchers import Loop, Watcher
 from companion.network import NetworkWatcher
 from companion.roomsettings import RoomFollower
 from companion.processes import ForbiddenWatcher, load_catalog, metadata_reader
 
 log = logging.getLogger("examroom.companion")
 
-BATCH = 200
-MAX_BACKOFF_S = 5.0
 TEXT_MAX = 1000   # titles can be long (a web page's title); the server caps strings
 # a loop that crashed is restarted after this pause (no busy crash loop), doubled at each
 # new failure up to the maximum
@@ -81,20 +82,6 @@ class Status:
     last_error: str | None = None
 
 
-JOURNAL_MAX_BYTES = 20 * 2**20
-
-
-def _open_journal(path: Path):
-    """The local record of every event; at start, a journal past 20 MiB (years of sessions)
-    becomes ``.1`` (replacing the previous one) so the disk never fills up."""
-    try:
-        if path.stat().st_size > JOURNAL_MAX_BYTES:
-            path.replace(path.with_suffix(path.suffix + ".1"))
-    except OSError:
-        pass
-    return path.open("a", encoding="utf-8")
-
-
 def _child_of_us(pid: int) -> bool:
     import psutil
 
@@ -122,11 +109,11 @@ class Session:
         self.focus_watcher = focus_watcher
         self.home = home or state_dir()
         self.outbox = Outbox(self.home / "outbox.sqlite")
-        self._journal = _open_journal(self.home / "companion-journal.jsonl")
-        self._journal_lock = threading.Lock()
+        self.journal = Journal(self.home / JOURNAL_FILE)
         self.status = Status()
         self.stop_event = threading.Event()
-        self._wake = threading.Event()
+        self.delivery = Delivery(outbox=self.outbox, client=client, room=config.room, machine=machine,
+                                 status=self.status, stop=self.stop_event)
         self.own_pids: set[int] = {os.getpid()}
         if config.policy is None:
             from companion.classify import Policy
@@ -145,12 +132,6 @@ class Session:
                                        down_after=config.net_down_after, proxy_for=proxy_for)
                         if config.platform_url else None)
         self._threads: list[threading.Thread] = []
-        self._enrolled: set[int] = set()   # ids of the clients that hold a token
-        self._flush_lock = threading.Lock()
-        # events the outbox could not take (disk full, file locked): kept in memory and put
-        # in the outbox again by the sender before anything else, never dropped
-        self._unsaved: list[dict] = []
-        self._unsaved_lock = threading.Lock()
         self.exam_state = ExamState(self.home)
         # the room-wide bandwidth test: a long poll of its own (a client of its own, like the
         # heartbeats'), a download when the supervisor asks; only with a real server client
@@ -159,6 +140,25 @@ class Session:
         self.bandwidth = (BandwidthWatcher(lambda: bandwidth_client(config.server, config.ca_file, config.lang),
                                            enrol=self._enrol) if isinstance(client, ApiClient) else None)
         self.room = RoomFollower(config)   # companion/roomsettings.py
+        self.watchers: list[Watcher] = self._watchers()
+
+    def _watchers(self) -> list[Watcher]:
+        """Everything that watches, in start order (a new watcher is one more line here)."""
+        # lambdas, not bound methods: a watcher replaced after construction (tests) is the one run
+        found: list[Watcher] = [Loop("processes", lambda stop: self.forbidden.run(stop),
+                                     lambda: {"forbidden": self.forbidden.names()})]
+        if self.network is not None:
+            network = self.network
+            found.append(Loop("network", lambda stop: network.run(stop), lambda: {"up": network.state.up,
+                                                               "latency_ms": network.state.latency_ms}))
+        if self.focus_watcher is not None:
+            found.append(Loop("focus", self._focus_loop, self.tracker.snapshot))
+        found.append(self.extension)
+        found.append(Loop("settle", self._settle_loop))
+        if self.bandwidth is not None:
+            bandwidth = self.bandwidth
+            found.append(Loop("bandwidth", lambda stop: bandwidth.run(stop)))
+        return found
 
     # -- events ---------------------------------------------------------------------------
     def record(self, ev: Event) -> None:
@@ -167,41 +167,18 @@ class Session:
         ev = Event(id=ev.id, kind=ev.kind, at=ev.at,
                    details=kinds().clean(ev.kind, {k: _clip(v) for k, v in ev.details.items()}))
         wire = ev.wire()
-        # never raises into a watcher: a watcher that already changed its state (the tracker
-        # is now "away") would otherwise lose the event for good
-        try:
-            self._save_unsaved()
-            self.outbox.put("event", wire, item_id=ev.id)
-        except Exception as exc:  # sqlite3 "disk full", "database is locked", an I/O error
-            log.error("outbox unavailable, event %s kept in memory: %s", ev.id, exc)
-            with self._unsaved_lock:
-                self._unsaved.append(wire)
-        try:
-            with self._journal_lock:
-                if not self._journal.closed:  # a watcher thread that outlived stop()'s deadline
-                    self._journal.write(json.dumps(wire, ensure_ascii=False) + "\n")
-                    self._journal.flush()
-        except (OSError, ValueError) as exc:  # the journal is a copy: its loss is not the event's
-            log.error("companion journal: %s", exc)
+        self.delivery.put(wire)
+        self.journal.write(wire)
         log.info("event %s %s", ev.kind, json.dumps(ev.details, ensure_ascii=False))
-        self._wake.set()
-
-    def _save_unsaved(self) -> None:
-        """Put the events the outbox refused earlier into it, oldest first (raises if it still
-        cannot: they stay in memory)."""
-        with self._unsaved_lock:
-            while self._unsaved:
-                wire = self._unsaved[0]
-                self.outbox.put("event", wire, item_id=wire["id"])
-                self._unsaved.pop(0)
 
     def pending_count(self) -> int:
-        with self._unsaved_lock:
-            unsaved = len(self._unsaved)
-        try:
-            return self.outbox.count("event") + unsaved
-        except Exception:
-            return unsaved
+        return self.delivery.pending_count()
+
+    def _flush_once(self) -> bool:
+        return self.delivery.flush_once()
+
+    def _enrol(self, client: Any = None) -> bool:
+        return self.delivery.enrol(client)
 
     def on_focus(self, fg: Foreground) -> None:
         if fg.pid is not None and fg.pid not in self.own_pids and _child_of_us(fg.pid):
@@ -223,25 +200,21 @@ class Session:
         self.record(event("companion_started", version=__version__, exam_title_pattern=self.config.exam_title,
                           heartbeat_s=self.config.heartbeat_s,
                           platform_url=self.config.platform_url, watcher=watcher_name, exam_in_progress=resumed))
-        self._spawn("sender", self._sender_loop)
-        self._spawn("heartbeat", self._heartbeat_loop)
-        self._spawn("processes", self.forbidden.run, self.stop_event)
-        if self.network is not None:
-            self._spawn("network", self.network.run, self.stop_event)
-        if self.focus_watcher is not None:
-            self._spawn("focus", self._focus_loop)
-        self._spawn("extension", self.extension.run, self.stop_event)
-        self._spawn("settle", self._settle_loop)
-        if self.bandwidth is not None:
-            self._spawn("bandwidth", self.bandwidth.run, self.stop_event)
+        self._spawn("sender", self.delivery.sender_loop)
+        # the room's settings (companion/roomsettings.py) ride on the heartbeat and its answer
+        self._spawn("heartbeat", self.delivery.heartbeat_loop, self.heartbeat_client,
+                    lambda: self.room.payload(self.heartbeat_payload()), lambda: self.config.heartbeat_s,
+                    self.room.answered)
+        for watcher in self.watchers:
+            self._spawn(watcher.name, watcher.run, self.stop_event)
 
     def _browser_changed(self) -> None:
         if hasattr(self, "tracker"):
             self.tracker.browser_changed()
             self._exam_seen()
 
-    def _settle_loop(self) -> None:
-        while not self.stop_event.wait(SETTLE_TICK_S):
+    def _settle_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(SETTLE_TICK_S):
             self.tracker.tick()
             self._exam_seen()
 
@@ -279,20 +252,20 @@ class Session:
             self.stop_event.wait(pause)
             pause = min(pause * 2, ERROR_RESTART_MAX_S)
 
-    def _focus_loop(self) -> None:
-        while not self.stop_event.is_set():
+    def _focus_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
-                self.focus_watcher.run(self.on_focus, self.stop_event)
+                self.focus_watcher.run(self.on_focus, stop)
             except Exception as exc:  # the X server restarted, a session change...: retry
                 log.warning("focus watcher (%s) stopped: %s", self.focus_watcher.name, exc)
-            self.stop_event.wait(5.0)
+            stop.wait(5.0)
 
     def stop(self, reason: str, flush_s: float = 3.0) -> None:
         """Record ``companion_stopped``, stop the loops, try to deliver what is pending."""
         if self.stop_event.is_set():
             return
         self.stop_event.set()
-        self._wake.set()
+        self.delivery.wake.set()
         # watchers first, so that companion_stopped is the last event this run records; one
         # shared deadline: a service manager kills what does not stop within ~10 s
         joined_by = time.monotonic() + 3.0
@@ -305,134 +278,12 @@ class Session:
             # a clean stop ends the session: the next candidate's companion starts afresh
             self.exam_state.clear()
         self.record(event("companion_stopped", reason=reason))
-        deadline = time.monotonic() + flush_s
-        while self.pending_count() and time.monotonic() < deadline:
-            try:
-                if not self._flush_once():
-                    break
-            except Exception as exc:  # the outbox keeps what it holds: stopping goes on
-                log.error("final delivery failed: %s", exc)
-                break
-        self.status.pending = self.pending_count()
+        self.delivery.final_flush(flush_s)
         if self.network is not None:
             self.network.close()
-        with self._journal_lock:
-            self._journal.close()
+        self.journal.close()
 
     # -- server ---------------------------------------------------------------------------
-    def _enrol(self, client: Any = None) -> bool:
-        client = client or self.client
-        if id(client) in self._enrolled:
-            return True
-        from agent.client import ServerRefused, ServerUnreachable
-
-        try:
-            self.status.machine_id = client.ensure_enrolled(self.config.room, self.machine)
-        except ServerUnreachable as exc:
-            log.info("server unreachable for enrolment: %s", exc)
-            self.status.server_ok = False
-            return False
-        except ServerRefused as exc:
-            log.warning("enrolment refused: %s", exc)
-            self.status.server_ok = True
-            return False
-        self._enrolled.add(id(client))
-        self.status.enrolled = True
-        return True
-
-    def _flush_once(self) -> bool:
-        """Send one batch; True when the server took it (or there was nothing to send)."""
-        # the final flush at stop may overlap a sender still waiting on the network: one at a time
-        with self._flush_lock:
-            return self._flush_locked()
-
-    def _flush_locked(self) -> bool:
-        from agent.client import ServerRefused, ServerUnreachable
-
-        try:
-            self._save_unsaved()
-        except Exception as exc:
-            log.error("outbox still unavailable: %s", exc)
-        if not self._enrol():
-            return False
-        if not self._send_unsaved():
-            return False
-        batch = self.outbox.peek("event", BATCH)
-        if not batch:
-            return True
-        try:
-            self.client.post_events([payload for _, payload in batch])
-        except ServerUnreachable as exc:
-            log.info("server unreachable, %d event(s) kept: %s", len(batch), exc)
-            self.status.server_ok = False
-            return False
-        except ServerRefused as exc:
-            self.status.server_ok = True
-            self._refused(batch, exc)
-            return False
-        self.outbox.ack([item for item, _ in batch])
-        self.status.server_ok = True
-        self.status.pending = self.pending_count()
-        return True
-
-    def _send_unsaved(self) -> bool:
-        """While the outbox cannot store, the events kept in memory go straight to the server
-        (its idempotence on ids makes a later copy from the outbox harmless)."""
-        from agent.client import ServerRefused, ServerUnreachable
-
-        with self._unsaved_lock:
-            batch = list(self._unsaved[:BATCH])
-        if not batch:
-            return True
-        try:
-            self.client.post_events(batch)
-        except ServerUnreachable as exc:
-            log.info("server unreachable, %d unsaved event(s) kept in memory: %s", len(batch), exc)
-            self.status.server_ok = False
-            return False
-        except ServerRefused as exc:
-            log.error("server refused unsaved events (kept in memory): %s", exc)
-            self.status.server_ok = True
-            return False
-        sent = {wire["id"] for wire in batch}
-        with self._unsaved_lock:
-            self._unsaved = [wire for wire in self._unsaved if wire["id"] not in sent]
-        self.status.server_ok = True
-        return True
-
-    def _refused(self, batch: list[tuple[str, dict]], exc: Exception) -> None:
-        """A 4xx: the server cannot take one of them. Send one by one; an event it refuses
-        alone is kept aside (kind "event_refused") rather than lost or retried forever."""
-        from agent.client import ServerRefused, ServerUnreachable
-
-        if getattr(exc, "status", None) in (401, 403):
-            # the token is no longer valid and the client could not enrol again by itself
-            self._enrolled.discard(id(self.client))
-            log.warning("server refused our token: %s", exc)
-            return
-        for item, payload in batch:
-            try:
-                self.client.post_events([payload])
-            except ServerRefused as single:
-                log.error("server refused event %s: %s", item, single)
-                # its own id: the outbox's ids are unique across kinds, and the original goes below
-                self.outbox.put("event_refused", {"event": payload, "error": str(single)}, item_id=f"refused-{item}")
-            except ServerUnreachable:
-                return
-            self.outbox.ack([item])
-
-    def _sender_loop(self) -> None:
-        backoff = 0.25
-        while not self.stop_event.is_set():
-            if self._flush_once():
-                backoff = 0.25
-                if self.pending_count() == 0:
-                    self._wake.wait(1.0)
-                    self._wake.clear()
-                continue
-            self.stop_event.wait(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
-
     def heartbeat_payload(self) -> dict[str, Any]:
         net = self.network.state if self.network else None
         focus = self.tracker.snapshot()
@@ -452,25 +303,6 @@ class Session:
             "errors": self.status.errors,
             "last_error": self.status.last_error,
         }
-
-    def _heartbeat_loop(self) -> None:
-        from agent.client import ServerRefused, ServerUnreachable
-
-        while not self.stop_event.is_set():
-            started = time.monotonic()
-            if self._enrol(self.heartbeat_client):
-                try:
-                    sent = time.monotonic()
-                    answer = self.heartbeat_client.heartbeat(self.room.payload(self.heartbeat_payload()))
-                    self.room.answered(answer, time.monotonic() - sent)   # the room's settings
-                    self.status.server_ok = True
-                except ServerUnreachable:
-                    self.status.server_ok = False
-                except ServerRefused as exc:
-                    log.warning("heartbeat refused: %s", exc)
-                    if getattr(exc, "status", None) in (401, 403):
-                        self._enrolled.discard(id(self.heartbeat_client))
-            self.stop_event.wait(max(0.1, self.config.heartbeat_s - (time.monotonic() - started)))
 
     # -- signals from the exam page and the status window ---------------------------------
     def exam_phase(self, phase: str, **details: Any) -> None:

@@ -17,9 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import parse_qs, urlparse

@@ -10,10 +10,8 @@ The exam phase comes from the local platform page dispatching the platform's own
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest

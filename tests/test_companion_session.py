@@ -122,7 +122,7 @@ def test_bad_options_are_one_line_and_exit_2() -> None:
 
 
 def test_a_big_journal_is_rotated_at_start(tmp_path: Path, monkeypatch) -> None:
-    import companion.session as mod
+    import companion.journal as mod
 
     monkeypatch.setattr(mod, "JOURNAL_MAX_BYTES", 100)
     (tmp_path / "companion-journal.jsonl").write_text("x" * 200 + "\n")
