@@ -84,16 +84,20 @@ def exam_timeline(events: list[dict[str, Any]]) -> dict[str, Any]:
     room's start is its first machine's, its end the last machine's (a candidate who
     finishes late is what the PV must show)."""
     machines: dict[str, dict[str, Any]] = {}
-    for event in sorted(events, key=lambda e: (e["at"], e.get("seq", 0))):
+    # on the server's clock when the machine's offset is known (at_corrected): machines compared
+    def when(e: dict[str, Any]) -> str:
+        return e.get("at_corrected") or e["at"]
+
+    for event in sorted(events, key=lambda e: (when(e), e.get("seq", 0))):
         if event["kind"] not in ("exam_started", "exam_ended"):
             continue
         row = machines.setdefault(event["machine_id"], {"machine_id": event["machine_id"],
                                                         "hostname": event["hostname"],
                                                         "started_at": None, "ended_at": None})
         if event["kind"] == "exam_started":
-            row["started_at"] = row["started_at"] or event["at"]
+            row["started_at"] = row["started_at"] or when(event)
         else:
-            row["ended_at"] = event["at"]
+            row["ended_at"] = when(event)
     rows = sorted(machines.values(), key=lambda r: (r["hostname"].lower(), r["machine_id"]))
     starts = [r["started_at"] for r in rows if r["started_at"]]
     ends = [r["ended_at"] for r in rows if r["ended_at"]]

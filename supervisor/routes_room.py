@@ -166,7 +166,8 @@ async def incident_draft(code: str, lang: Lang = "fr", format: Literal["json", "
 @router.get("/rooms/{code}/incidents/timeline", response_model=ExamTimeline, tags=["supervisor"])
 async def exam_timeline(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
     """When the exam started and ended (events exam_started / exam_ended), for the PV's header."""
-    return incidents.exam_timeline(await server.store.events((await room_of(code, server))["code"], 0, 1_000_000))
+    room = (await room_of(code, server))["code"]
+    return incidents.exam_timeline([server.timed(room, r) for r in await server.store.events(room, 0, 1_000_000)])
 
 
 @router.get("/rooms/{code}/incidents/edits", response_model=PvEditsOut, tags=["supervisor"])

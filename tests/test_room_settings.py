@@ -105,6 +105,10 @@ def test_event_times_are_corrected_by_the_machines_clock_offset(server):
     assert abs((corrected - received).total_seconds()) < 3   # on the server's clock
     line = server.get(f"/rooms/{room}/incidents", sup, lang="fr").json()[0]
     assert line["at"] == event["at"] and line["at_corrected"] == stored["at_corrected"]
+    started = {"id": str(uuid.uuid4()), "kind": "exam_started", "at": _iso(machine_at)}
+    assert server.post("/events", pc, {"events": [started]}).json()["stored"] == 1
+    timeline = server.get(f"/rooms/{room}/incidents/timeline", sup).json()
+    assert abs((_parse(timeline["started_at"]) - corrected).total_seconds()) < 1   # the PV's header too
     csv = server.get(f"/rooms/{room}/incidents", sup, lang="fr", format="csv", tz="UTC").text
     assert csv.splitlines()[1].startswith(corrected.strftime("%H:%M:%S") + ";PC-AHEAD;C6;")
 
