@@ -17,8 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from core.kinds import kinds
 from tests.companion_support import CompanionProcess, Platform, SupervisorServer, wait_for
 from tests.support import free_port
+
+# what the server raises itself (companion_lost/back...): never in a machine's own journal
+SERVER_KINDS = kinds().server_only()
 
 N = 3
 
@@ -80,7 +84,7 @@ def test_nothing_lost_or_duplicated_across_a_server_kill(setup) -> None:
     server.start()
 
     def delivered() -> bool:
-        stored = [e for e in server.events(room) if e["kind"] != "companion_lost"]
+        stored = [e for e in server.events(room) if e["kind"] not in SERVER_KINDS]
         return {e["id"] for e in stored} >= {e["id"] for c in companions for e in c.journal()}
 
     assert wait_for(delivered, timeout=30), [c.log()[-2000:] for c in companions]
@@ -103,7 +107,7 @@ def test_nothing_lost_or_duplicated_across_a_server_kill(setup) -> None:
     assert [i for i, n in counts.items() if n > 1] == []
     for c in companions:
         mine = {e["id"] for e in c.journal()}
-        stored = {e["id"] for e in events if e["machine_id"] == c.machine_id and e["kind"] != "companion_lost"}
+        stored = {e["id"] for e in events if e["machine_id"] == c.machine_id and e["kind"] not in SERVER_KINDS}
         assert stored == mine, c.machine_id
         journal_kinds = kinds(c.journal())
         assert journal_kinds[0] == "companion_started"
@@ -156,8 +160,8 @@ def test_server_down_at_start_and_bad_room(setup) -> None:
     companions.append(again)
 
     def stored_ids() -> set[str]:
-        # companion_lost is the server's own event, not one this machine recorded
-        return {e["id"] for e in server.events(room) if e["machine_id"] == "late-01" and e["kind"] != "companion_lost"}
+        # companion_lost/back, companion_settings: the server's own events, not ones this machine recorded
+        return {e["id"] for e in server.events(room) if e["machine_id"] == "late-01" and e["kind"] not in SERVER_KINDS}
 
     assert wait_for(lambda: len(again.journal()) > len(kept) and stored_ids() >= {e["id"] for e in again.journal()},
                     timeout=20), again.log()
@@ -168,5 +172,5 @@ def test_server_down_at_start_and_bad_room(setup) -> None:
     assert again.journal()[-1]["kind"] == "companion_stopped" and again.journal()[-1]["reason"] == "interrupt"
     assert wait_for(lambda: stored_ids() == {e["id"] for e in again.journal()}, timeout=10), (
         again.journal(), server.events(room), again.log())
-    events = [e for e in server.events(room) if e["machine_id"] == "late-01" and e["kind"] != "companion_lost"]
+    events = [e for e in server.events(room) if e["machine_id"] == "late-01" and e["kind"] not in SERVER_KINDS]
     assert len(events) == len({e["id"] for e in events}) == len(again.journal())
