@@ -8,6 +8,8 @@ silent during the exam is an alert and a PV line.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
@@ -98,6 +100,9 @@ def test_the_tile_and_the_journal_show_the_rest_with_categories_and_durations(se
                 category="tool", level="journal", source="window")]})
             sync_api.expect(tile.locator(".focus-category")).to_have_attribute("data-category", "tool")
             sync_api.expect(tile.locator(".focus-label")).to_have_text(" LibreOffice")
+            away = tile.locator('[data-focus="away"]')
+            sync_api.expect(away).to_have_class(re.compile(r"\blevel-journal\b"))
+            assert away.locator(".v").evaluate("e => getComputedStyle(e).color") != "rgb(179, 38, 30)"  # not red
             assert tile.locator(".alarm").count() == 0 or "LibreOffice" not in tile.locator(".alarm").inner_text()
             journal = page.locator("#journal")
             sync_api.expect(journal).to_contain_text("Sortie de l'épreuve [Outil autorisé] LibreOffice « notes.ods")
@@ -110,6 +115,8 @@ def test_the_tile_and_the_journal_show_the_rest_with_categories_and_durations(se
             sync_api.expect(alert).to_have_count(1)
             sync_api.expect(alert).to_contain_text("[Communication] mail.google.com")
             sync_api.expect(tile.locator(".focus-category")).to_have_attribute("data-category", "communication")
+            sync_api.expect(away).to_have_class(re.compile(r"\blevel-alert\b"))
+            assert away.locator(".v").evaluate("e => getComputedStyle(e).color") == "rgb(179, 38, 30)"
             assert not errors, errors
         finally:
             chromium.close()

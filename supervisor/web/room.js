@@ -74,7 +74,8 @@ function liveBlock(m) {
     rows.push(el("li", { class: "stale-note", text: t("dash.live.stale") }));
   }
   if (m.focus) {
-    rows.push(el("li", { class: `focus-${m.focus}`, "data-focus": m.focus },
+    // away somewhere allowed (journal) or unknown (notice) is not shown as an alarm
+    rows.push(el("li", { class: `focus-${m.focus}${m.focus === "away" ? ` level-${m.focus_level || "alert"}` : ""}`, "data-focus": m.focus },
       el("span", { class: "k", text: t("dash.live.focus") }),
       el("span", { class: "v" },
         m.focus === "exam" ? `✔ ${t("dash.live.focus_exam")}` : `${(m.focus_level || "alert") === "alert" ? "⚠" : "•"} ${t("dash.live.focus_away")}`,
