@@ -69,15 +69,6 @@ def test_own_window_is_not_leaving_the_exam_and_pattern_is_case_insensitive() ->
     assert events == []
 
 
-def test_ping_changes_are_taken_once() -> None:
-    tr, _, _ = tracker()
-    tr.update(EXAM)
-    tr.update(CHAT)
-    changes = tr.take_changes()
-    assert [(c.exam, c.title) for c in changes] == [(True, EXAM.title), (False, "Discord")]
-    assert tr.take_changes() == []
-
-
 class FakeWin:
     """Replays a recorded sequence of SetWinEventHook callbacks."""
 

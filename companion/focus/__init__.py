@@ -39,16 +39,6 @@ class FocusWatcher(ABC):
     def run(self, on_change: OnChange, stop: threading.Event) -> None: ...
 
 
-@dataclass
-class FocusChange:
-    """What the local endpoint's ``/ping`` reports to the exam page."""
-
-    at: str
-    exam: bool
-    title: str
-    process: str
-
-
 # Process names of web browsers (lower case, ".exe" stripped) on Windows, Linux and macOS,
 # including Safe Exam Browser, which some centres use for Pix; a browser missing here shows
 # its exam window as "away", with its process name, which tells what to add.

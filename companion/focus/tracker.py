@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from core.events import Event, event, utc_iso
-from companion.focus import FocusChange, Foreground, compile_exam_title, is_browser
+from core.events import Event, event
+from companion.focus import Foreground, compile_exam_title, is_browser
 
 TOOL = "tool"
 # what a new tab or window says for an instant before its page's title: such a place counts
@@ -88,7 +88,6 @@ class FocusTracker:
     left_at: float | None = None     # when the current absence began (None: not away)
     pending: Place | None = None
     pending_at: float = 0.0
-    changes: list[FocusChange] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
@@ -206,7 +205,6 @@ class FocusTracker:
         previous, now = self.place, self.clock()
         spent = round(max(0.0, now - self.since), 3) if previous is not None else None
         self.place, self.since = place, now
-        self._note(place)
         if place.exam:
             self.armed = self.armed or not self.ended
             if self.left_at is not None:
@@ -226,15 +224,6 @@ class FocusTracker:
         self.left_at = self.clock()
         self.emit(event("focus_lost", exam_title_pattern=self.exam_title, focus_required=self.focus_required,
                         **place.details()))
-
-    def _note(self, place: Place) -> None:
-        self.changes.append(FocusChange(at=utc_iso(), exam=place.exam, title=place.title, process=place.process))
-        del self.changes[:-100]
-
-    def take_changes(self) -> list[FocusChange]:
-        with self._lock:
-            taken, self.changes = self.changes, []
-        return taken
 
     def snapshot(self) -> dict:
         with self._lock:
