@@ -107,9 +107,10 @@ def _add_area_commands() -> None:
     from agent.merge import report
     from companion.cli import companion
     from supervisor.cli import room, serve
+    from supervisor.cli_users import user
     from whitelist.cli import whitelist
 
-    for command in (whitelist, report, serve, room, companion):
+    for command in (whitelist, report, serve, room, user, companion):
         cli.add_command(command)
 
 

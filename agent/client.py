@@ -1,7 +1,7 @@
 """The agent's side of the supervisor API: enrolment, reports, events, heartbeats.
 
-Facts read: the server URL, the room code, ``state_dir()/enrolment.json`` (machine tokens,
-keyed by server URL and room code) and ``state_dir()/outbox.sqlite`` (reports waiting to be
+Facts read: the server URL, the room code, ``state_dir()/enrolment.json`` (machine tokens
+and the secret binding the machine id, keyed by server URL and room code) and ``state_dir()/outbox.sqlite`` (reports waiting to be
 sent). HTTPS is verified against the system's CAs or ``--ca-file``. No automatic retry here:
 the caller (``check``, the companion's loop) decides when to try again.
 """
@@ -101,11 +101,17 @@ class ApiClient:
             if usable and (not force or known["token"] != failed_token):
                 self.token, self.machine_id = known["token"], known["machine_id"]
                 return self.machine_id
-            reply = self._once("POST", "/enroll", {"room_code": room_code,
-                                                   "machine": machine.model_dump(mode="json")}, auth=False)
+            # The secret the first enrolment gave this machine: the server binds the machine id
+            # to it, so that no other machine can take this one's identity.
+            secret = known.get("secret") if isinstance(known, dict) and known.get("machine_id") == machine.id else None
+            body = {"room_code": room_code, "machine": machine.model_dump(mode="json")}
+            if secret:
+                body["secret"] = secret
+            reply = self._once("POST", "/enroll", body, auth=False)
             self.token, self.machine_id = reply["token"], reply["machine_id"]
             data = self._load()
-            data[key] = {"machine_id": self.machine_id, "token": self.token}
+            data[key] = {"machine_id": self.machine_id, "token": self.token,
+                         "secret": reply.get("secret") or secret}
             self._save(data)
         return self.machine_id
 

@@ -117,6 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from supervisor.routes_bandwidth import router as bandwidth_router
 
     app.include_router(bandwidth_router, prefix="/api/v1")
+    from supervisor.routes_admin import router as admin_router
+
+    app.include_router(admin_router, prefix="/api/v1")
     # The dashboard (static, owned by the dashboard issue) after the API, so the API wins.
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

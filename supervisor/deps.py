@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from supervisor import accounts
 from supervisor.auth import token_hash
 from supervisor.service import Server
 from supervisor.store import normalize_code, utcnow
@@ -61,21 +62,37 @@ async def _supervisor(token: str, server: Server) -> str:
     raise ApiError(401, "bad_token", "unknown or expired token: log in again")
 
 
-async def supervisor_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
-                    server: Server = Depends(get_server)) -> str:
-    """The supervisor's user name."""
-    return await _supervisor(_token(creds), server)
+async def _authorised(request: Request, token: str, server: Server) -> str:
+    """The supervisor's user name, once their role allows this route (supervisor/accounts.py)."""
+    name = await _supervisor(token, server)
+    who = await accounts.account(server.store, name)
+    if who is None:
+        raise ApiError(401, "bad_token", "this account was removed: log in again")
+    route = request.scope.get("route")
+    # The route's template without the API prefix ("/rooms/{code}/machines").
+    template = getattr(route, "path", request.url.path).removeprefix("/api/v1")
+    refused = accounts.permitted(who, request.method, template, request.path_params.get("code"))
+    if refused is not None:
+        raise ApiError(403, refused, f"the {who['role']} role cannot do this", {"role": who["role"]})
+    request.state.account = who
+    return name
 
 
-async def stream_auth(creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+async def supervisor_auth(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+                          server: Server = Depends(get_server)) -> str:
+    """The supervisor's user name (their account is in ``request.state.account``)."""
+    return await _authorised(request, _token(creds), server)
+
+
+async def stream_auth(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer),
                 token: str | None = Query(None, max_length=200,
                                           description="supervisor token (EventSource cannot set headers)"),
                 server: Server = Depends(get_server)) -> tuple[str, str]:
     """(user name, token hash): the stream is tied to its token (closed at logout and expiry)."""
     if creds is not None and creds.credentials:
-        return await _supervisor(creds.credentials, server), token_hash(creds.credentials)
+        return await _authorised(request, creds.credentials, server), token_hash(creds.credentials)
     if token:
-        return await _supervisor(token, server), token_hash(token)
+        return await _authorised(request, token, server), token_hash(token)
     raise ApiError(401, "no_token", "missing bearer token (Authorization header or ?token=)")
 
 

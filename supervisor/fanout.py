@@ -35,7 +35,7 @@ log = logging.getLogger("examroom.fanout")
 class Notice(BaseModel):
     origin: str
     room: str
-    kind: Literal["event", "machine", "ack", "pv_edits", "live", "revoke"]
+    kind: Literal["event", "machine", "ack", "pv_edits", "live", "revoke", "enrolment", "machine_removed"]
     data: Any = None
     seq: int | None = None        # event too big: read it by seq
     machine_id: str | None = None  # machine / live

@@ -58,11 +58,25 @@ class RoomSummary(BaseModel):
 class EnrollIn(_In):
     room_code: str = Field(min_length=1, max_length=32)
     machine: Machine
+    secret: str | None = Field(None, max_length=128, description="the secret this machine's first enrolment "
+                               "returned: required to enrol this machine id again")
 
 
 class EnrollOut(BaseModel):
     machine_id: str
     token: str
+    secret: str | None = Field(None, description="first enrolment only: keep it, send it when enrolling again")
+
+
+class EnrolmentIn(_In):
+    open_hours: float | None = Field(None, ge=0, le=24 * 30, description="open for that long from now; 0: close")
+    max_machines: int | None = Field(None, ge=1, le=5000)
+
+
+class EnrolmentOut(BaseModel):
+    open: bool
+    open_until: str | None
+    max_machines: int
 
 
 class ReportOut(BaseModel):

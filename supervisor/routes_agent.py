@@ -15,7 +15,7 @@ from core import __version__
 from core.report import Report
 from core.kinds import kinds
 from supervisor.auth import MACHINE_PREFIX, new_token, token_hash
-from supervisor import limits
+from supervisor import enrolment, limits
 from supervisor.deps import ApiError, get_server, machine_auth, room_of
 from supervisor.models import (EnrollIn, EnrollOut, ErrorBody, EventsIn, EventsOut, HeartbeatIn,
                                HeartbeatOut, ReportOut)
@@ -41,10 +41,12 @@ def health() -> dict[str, Any]:
 
 @router.post("/enroll", response_model=EnrollOut, tags=["agent"])
 async def enroll(body: EnrollIn, request: Request, server: Server = Depends(get_server)) -> EnrollOut:
-    """Enrol a machine in a room with the room's code. Enrolling again (same machine id, same
-    room) gives a new token and revokes the previous one: the last enrolment wins, so a
-    reinstalled machine or a lost state directory is never locked out. Guessing codes is
-    throttled per address (a whole room behind one NAT mistyping a code stays well below)."""
+    """Enrol a machine in a room with the room's code, while the room's enrolment is open (24 h
+    after its creation by default; supervisors open and close it). The first enrolment of a
+    machine id returns a ``secret``; enrolling that id again needs it (then even when closed),
+    gives a new token and revokes the previous one. Another machine cannot take the id (409);
+    a supervisor removes a machine that lost its secret. Guessing codes is throttled per
+    address (a whole room behind one NAT mistyping a code stays well below)."""
     who = request.client.host if request.client else "?"
     wait = server.enrol_throttle.wait_s(who)
     if wait > 0:
@@ -60,10 +62,11 @@ async def enroll(body: EnrollIn, request: Request, server: Server = Depends(get_
     machine["id"] = machine_id
     _storable(machine)
     limits.check_machine(machine)
+    secret = await enrolment.admit(server.store, room, machine_id, body.secret)
     token = new_token(MACHINE_PREFIX)
     await server.enroll(room["code"], machine, token_hash(token))
     await server.publish_machine(room["code"], machine_id)
-    return EnrollOut(machine_id=machine_id, token=token)
+    return EnrollOut(machine_id=machine_id, token=token, secret=secret)
 
 
 @router.post("/reports", response_model=ReportOut, tags=["agent"])

@@ -20,7 +20,7 @@ from core.report import Report
 from core.machines import display_names
 from core.roomsummary import csv_text, latest_per_machine
 from core.kinds import kinds
-from supervisor import incidents
+from supervisor import accounts, incidents
 from supervisor.auth import SUPERVISOR_PREFIX, hash_password, new_token, token_hash, verify_password
 from supervisor.throttle import TooManyAttempts
 from supervisor.deps import ApiError, bearer, get_server, room_of, stream_auth, supervisor_auth
@@ -47,18 +47,19 @@ async def login(body: LoginIn, request: Request, server: Server = Depends(get_se
     except TooManyAttempts as exc:
         raise ApiError(429, "too_many_attempts", "too many failed logins: try again later",
                        {"retry_after_s": int(exc.wait_s) + 1}) from None
-    stored = await server.store.admin_hash()
+    username = accounts.normalize_name(body.username)
+    stored = await accounts.password_hash(server.store, username)
     # An unknown account costs the same hash as a known one: timing does not tell them apart.
     async with server.hash_slots:  # a few scrypt at a time (16 MiB each), whatever the load
         ok = await run_in_threadpool(verify_password, body.password, stored or _DUMMY_HASH)
-    ok = ok and body.username == "admin" and stored is not None
+    ok = ok and stored is not None
     if not ok:
         raise ApiError(401, "bad_login", "wrong user name or password")
     device = server.login_guard.succeeded(attempt)
     token = new_token(SUPERVISOR_PREFIX)
     hours = server.settings.session_hours
     expires = iso(datetime.now(timezone.utc) + timedelta(hours=hours))
-    await server.add_session(token_hash(token), body.username, expires)
+    await server.add_session(token_hash(token), username, expires)
     return TokenOut(token=token, device=device)
 
 
@@ -84,8 +85,12 @@ async def create_room(body: RoomIn, user: str = Depends(supervisor_auth),
 
 
 @router.get("/rooms", response_model=list[RoomSummary], tags=["supervisor"])
-async def list_rooms(user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
-    return await server.store.rooms()
+async def list_rooms(request: Request, user: str = Depends(supervisor_auth),
+                     server: Server = Depends(get_server)) -> list[dict]:
+    """Every room; a supervisor account sees its own room only."""
+    rooms = await server.store.rooms()
+    who = request.state.account
+    return [r for r in rooms if who["role"] != "supervisor" or r["code"] == who["room"]]
 
 
 @router.get("/rooms/{code}/machines", response_model=list[MachineOut], tags=["supervisor"])

@@ -111,6 +111,26 @@ class Server:
             if self.fanout is not None:  # the other processes may have it cached too
                 self.fanout.send(Notice(origin=self.fanout.origin, room=room, kind="revoke", token_hash=revoked))
 
+    async def revoke_machine(self, room: str, machine_id: str, *, remove: bool) -> bool:
+        """A supervisor revokes (or removes) a machine: its token and secret are forgotten at once."""
+        from supervisor.enrolment import forget_secret
+
+        found, revoked = await self.store.revoke_machine(room, machine_id, remove=remove)
+        if not found:
+            return False
+        await forget_secret(self.store, room, machine_id)
+        if revoked is not None:
+            self._token_generation += 1
+            self._tokens.pop(revoked, None)
+            if self.fanout is not None:
+                self.fanout.send(Notice(origin=self.fanout.origin, room=room, kind="revoke", token_hash=revoked))
+        if remove:
+            self.liveness.forget((room, machine_id))  # no companion_lost for a machine taken out
+            self.publish(room, "machine_removed", {"machine_id": machine_id})
+        else:
+            await self.publish_machine(room, machine_id)
+        return True
+
     async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
         known = self._tokens.get(token_hash)
         if known is not None:

@@ -110,4 +110,19 @@ class Store(Protocol):
 
     # -- the supervisors' edits of the PV d'incident draft (one record per room)
     async def pv_edits(self, room_code: str) -> dict[str, Any] | None: ...
-    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str, at: str) -> dict[str, Any]: ...
+    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str, at: str,
+                            expected_version: int | None = None) -> dict[str, Any] | None:
+        """With ``expected_version``: saved only if the stored version is still that one (0: none
+        yet), else None (compare-and-set, for the per-line merge of supervisor/pvmerge.py)."""
+
+    # -- records: small versioned JSON values by (namespace, key) - accounts, enrolment
+    #    windows, machine secrets (supervisor/records.py)
+    async def record(self, ns: str, key: str) -> tuple[dict[str, Any], int] | None: ...
+    async def records(self, ns: str) -> list[tuple[str, dict[str, Any], int]]: ...
+    async def put_record(self, ns: str, key: str, value: dict[str, Any], expected: int | None = None) -> int | None:
+        """Store ``value``; with ``expected`` only if the version is still that one (0: absent).
+        Returns the new version, or None when ``expected`` did not match."""
+    async def delete_record(self, ns: str, key: str) -> bool: ...
+    async def revoke_machine(self, room_code: str, machine_id: str, *, remove: bool) -> tuple[bool, str | None]:
+        """Forget the machine's token (``remove``: its row too; reports and events stay).
+        Returns (the machine existed, the token hash revoked)."""

@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS events (
     acked_at TEXT, acked_by TEXT);
 CREATE INDEX IF NOT EXISTS events_by_room ON events (room_code, seq);
 CREATE INDEX IF NOT EXISTS open_alerts ON events (room_code, alert, acked_at);
+CREATE TABLE IF NOT EXISTS records (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    version INTEGER NOT NULL, PRIMARY KEY (ns, key));
 CREATE TABLE IF NOT EXISTS pv_edits (
     room_code TEXT PRIMARY KEY REFERENCES rooms(code), body TEXT NOT NULL,
     version INTEGER NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
@@ -273,12 +275,62 @@ class PostgresStore:
             return None
         return {**json.loads(row[0]), "version": row[1], "updated_at": row[2], "updated_by": row[3]}
 
-    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str, at: str) -> dict[str, Any]:
+    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str, at: str,
+                            expected_version: int | None = None) -> dict[str, Any] | None:
+        if expected_version is not None:  # compare-and-set: None when someone saved meanwhile
+            if expected_version == 0:
+                row = await self._one("INSERT INTO pv_edits VALUES (%s, %s, 1, %s, %s) ON CONFLICT (room_code) "
+                                      "DO NOTHING RETURNING version", (room_code, dumps(edits), at, by))
+            else:
+                row = await self._one("UPDATE pv_edits SET body=%s, version=version + 1, updated_at=%s, "
+                                      "updated_by=%s WHERE room_code=%s AND version=%s RETURNING version",
+                                      (dumps(edits), at, by, room_code, expected_version))
+            return None if row is None else {**edits, "version": row[0], "updated_at": at, "updated_by": by}
         row = await self._one(
             "INSERT INTO pv_edits AS p VALUES (%s, %s, 1, %s, %s) ON CONFLICT (room_code) DO UPDATE SET "
             "body=excluded.body, version=p.version + 1, updated_at=excluded.updated_at, "
             "updated_by=excluded.updated_by RETURNING version", (room_code, dumps(edits), at, by))
         return {**edits, "version": row[0], "updated_at": at, "updated_by": by}
+
+    # -- records: accounts, enrolment windows, machine secrets (supervisor/records.py)
+    async def record(self, ns: str, key: str) -> tuple[dict[str, Any], int] | None:
+        row = await self._one("SELECT value, version FROM records WHERE ns=%s AND key=%s", (ns, key))
+        return (json.loads(row[0]), row[1]) if row else None
+
+    async def records(self, ns: str) -> list[tuple[str, dict[str, Any], int]]:
+        rows = await self._all("SELECT key, value, version FROM records WHERE ns=%s ORDER BY key", (ns,))
+        return [(r[0], json.loads(r[1]), r[2]) for r in rows]
+
+    async def put_record(self, ns: str, key: str, value: dict[str, Any], expected: int | None = None) -> int | None:
+        if expected is None:
+            row = await self._one("INSERT INTO records AS r VALUES (%s, %s, %s, 1) ON CONFLICT (ns, key) DO UPDATE "
+                                  "SET value=excluded.value, version=r.version + 1 RETURNING version",
+                                  (ns, key, dumps(value)))
+        elif expected == 0:
+            row = await self._one("INSERT INTO records VALUES (%s, %s, %s, 1) ON CONFLICT (ns, key) DO NOTHING "
+                                  "RETURNING version", (ns, key, dumps(value)))
+        else:
+            row = await self._one("UPDATE records SET value=%s, version=version + 1 WHERE ns=%s AND key=%s "
+                                  "AND version=%s RETURNING version", (dumps(value), ns, key, expected))
+        return row[0] if row else None
+
+    async def delete_record(self, ns: str, key: str) -> bool:
+        return await self._write("DELETE FROM records WHERE ns=%s AND key=%s", (ns, key)) > 0
+
+    async def revoke_machine(self, room_code: str, machine_id: str, *, remove: bool) -> tuple[bool, str | None]:
+        async with self._pool().connection() as conn, conn.transaction():
+            row = await (await conn.execute(
+                "SELECT token_hash FROM machines WHERE room_code=%s AND machine_id=%s FOR UPDATE",
+                (room_code, machine_id))).fetchone()
+            if row is None:
+                return False, None
+            if remove:  # its reports and events stay: nothing a machine sent is lost
+                await conn.execute("DELETE FROM machines WHERE room_code=%s AND machine_id=%s",
+                                   (room_code, machine_id))
+            else:
+                await conn.execute("UPDATE machines SET token_hash=NULL WHERE room_code=%s AND machine_id=%s",
+                                   (room_code, machine_id))
+        return True, row[0]
 
 
 def _event_row(r: tuple) -> dict[str, Any]:

@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS events (
     acked_at TEXT, acked_by TEXT);
 CREATE INDEX IF NOT EXISTS events_by_room ON events (room_code, seq);
 CREATE INDEX IF NOT EXISTS open_alerts ON events (room_code, alert, acked_at);
+CREATE TABLE IF NOT EXISTS records (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    version INTEGER NOT NULL, PRIMARY KEY (ns, key));
 CREATE TABLE IF NOT EXISTS pv_edits (
     room_code TEXT PRIMARY KEY REFERENCES rooms(code), body TEXT NOT NULL,
     version INTEGER NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
@@ -288,11 +290,14 @@ class SQLiteStore:
             return None
         return {**json.loads(row[0]), "version": row[1], "updated_at": row[2], "updated_by": row[3]}
 
-    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str, at: str) -> dict[str, Any]:
+    async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str, at: str,
+                            expected_version: int | None = None) -> dict[str, Any] | None:
         body = dumps(edits)
 
-        def write(c: sqlite3.Connection) -> dict[str, Any]:
+        def write(c: sqlite3.Connection) -> dict[str, Any] | None:
             row = c.execute("SELECT version FROM pv_edits WHERE room_code=?", (room_code,)).fetchone()
+            if expected_version is not None and (row[0] if row else 0) != expected_version:
+                return None  # someone saved meanwhile: the caller merges and tries again
             version = (row[0] if row else 0) + 1
             c.execute("INSERT INTO pv_edits VALUES (?, ?, ?, ?, ?) ON CONFLICT(room_code) DO UPDATE SET "
                       "body=excluded.body, version=excluded.version, updated_at=excluded.updated_at, "
@@ -300,6 +305,47 @@ class SQLiteStore:
             return {**edits, "version": version, "updated_at": at, "updated_by": by}
         return await self.writer.run(write)
 
+
+    # -- records: accounts, enrolment windows, machine secrets (supervisor/records.py)
+    async def record(self, ns: str, key: str) -> tuple[dict[str, Any], int] | None:
+        row = await self._one("SELECT value, version FROM records WHERE ns=? AND key=?", (ns, key))
+        return (json.loads(row[0]), row[1]) if row else None
+
+    async def records(self, ns: str) -> list[tuple[str, dict[str, Any], int]]:
+        rows = await self._read(lambda c: c.execute(
+            "SELECT key, value, version FROM records WHERE ns=? ORDER BY key", (ns,)).fetchall())
+        return [(r[0], json.loads(r[1]), r[2]) for r in rows]
+
+    async def put_record(self, ns: str, key: str, value: dict[str, Any], expected: int | None = None) -> int | None:
+        body = dumps(value)
+
+        def write(c: sqlite3.Connection) -> int | None:
+            row = c.execute("SELECT version FROM records WHERE ns=? AND key=?", (ns, key)).fetchone()
+            current = row[0] if row else 0
+            if expected is not None and current != expected:
+                return None
+            c.execute("INSERT INTO records VALUES (?, ?, ?, ?) ON CONFLICT(ns, key) DO UPDATE SET "
+                      "value=excluded.value, version=excluded.version", (ns, key, body, current + 1))
+            return current + 1
+        return await self.writer.run(write)
+
+    async def delete_record(self, ns: str, key: str) -> bool:
+        return await self.writer.run(lambda c: c.execute(
+            "DELETE FROM records WHERE ns=? AND key=?", (ns, key)).rowcount > 0)
+
+    async def revoke_machine(self, room_code: str, machine_id: str, *, remove: bool) -> tuple[bool, str | None]:
+        def write(c: sqlite3.Connection) -> tuple[bool, str | None]:
+            row = c.execute("SELECT token_hash FROM machines WHERE room_code=? AND machine_id=?",
+                            (room_code, machine_id)).fetchone()
+            if row is None:
+                return False, None
+            if remove:  # its reports and events stay: nothing a machine sent is lost
+                c.execute("DELETE FROM machines WHERE room_code=? AND machine_id=?", (room_code, machine_id))
+            else:
+                c.execute("UPDATE machines SET token_hash=NULL WHERE room_code=? AND machine_id=?",
+                          (room_code, machine_id))
+            return True, row[0]
+        return await self.writer.run(write)
 
 _INSERT_EVENT = ("INSERT OR IGNORE INTO events (id, room_code, machine_id, kind, at, received_at, details, alert) "
                  "VALUES ")

@@ -81,6 +81,9 @@ class Liveness:
     def get(self, key: Key) -> LiveState:
         return self._states.get(key) or LiveState()
 
+    def forget(self, key: Key) -> None:
+        self._states.pop(key, None)
+
     def now(self) -> float:
         return self._clock()
 

@@ -37,6 +37,7 @@ class LiveServer:
         self.verify = verify
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
+        self.secrets: dict[tuple[str, str], str] = {}  # (room, machine id) -> its enrolment secret
 
     def start(self, timeout: float = 30.0) -> "LiveServer":
         # The password through the environment, as the README says (not visible in ps).
@@ -104,10 +105,16 @@ class LiveServer:
         return reply.json()["code"]
 
     def enroll(self, room: str, machine_id: str, hostname: str | None = None) -> dict[str, str]:
-        reply = requests.post(f"{self.url}/api/v1/enroll", timeout=10, verify=self.verify, json={
-            "room_code": room, "machine": machine(machine_id, hostname)})
+        """Enrol as the agent does: with the secret of this machine's first enrolment, if any."""
+        key = (room.upper(), machine_id)
+        body = {"room_code": room, "machine": machine(machine_id, hostname)}
+        if key in self.secrets:
+            body["secret"] = self.secrets[key]
+        reply = requests.post(f"{self.url}/api/v1/enroll", timeout=10, verify=self.verify, json=body)
         assert reply.status_code == 200, reply.text
         assert reply.json()["machine_id"] == machine_id
+        if reply.json().get("secret"):
+            self.secrets[key] = reply.json()["secret"]
         return {"Authorization": f"Bearer {reply.json()['token']}"}
 
     def get(self, path: str, headers: dict[str, str], **params: Any) -> requests.Response:

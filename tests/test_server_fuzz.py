@@ -45,7 +45,9 @@ STATUSES: Counter = Counter()  # (operation, status class) seen, to show generat
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
-@schema.exclude(path_regex=r"/(stream|logout)$").parametrize()
+# Also left out: revoking/removing machines and accounts (they would take away the tokens the
+# other cases use; tested for real in test_server_accounts.py).
+@schema.exclude(path_regex=r"/(stream|logout|revoke)$").exclude(method="DELETE").parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_request_makes_the_server_fail(case):
     path = case.operation.path

@@ -1,0 +1,113 @@
+"""Named supervisor accounts and what each role may do.
+
+Facts read: the store's ``user`` records (name -> role, room, scrypt hash, who created it)
+and, for ``admin``, the admin password of ``examroom serve``. Roles:
+
+- ``admin``: everything, including rooms and accounts;
+- ``technician``: readiness and commands - every room's machines, reports, exports,
+  enrolment window, revoking and removing machines; not accounts, nor the PV or alerts;
+- ``supervisor``: one room (``room``): its live view (machines, events, alerts and their
+  acknowledgement, the stream) and its PV d'incident.
+
+``permitted`` is the one place deciding, from the route's template and method, so a route
+added later gets the rule of its kind (a supervisor may only read its own room).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from supervisor.store import Store, iso, normalize_code
+
+ROLES = ("admin", "technician", "supervisor")
+USER_NS = "user"
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+ADMIN = "admin"
+
+# Routes only an admin may use, and what a technician may not do (the live exam's own work).
+_ADMIN_ONLY = (("POST", "/rooms"), ("*", "/users"), ("*", "/users/{name}"))
+_NOT_TECHNICIAN = (("POST", "/rooms/{code}/alerts/{event_id}/ack"),
+                   ("PUT", "/rooms/{code}/incidents/edits"), ("PATCH", "/rooms/{code}/incidents/edits"))
+# What a supervisor may change in its room; every other write is refused.
+_SUPERVISOR_WRITES = {("POST", "/rooms/{code}/alerts/{event_id}/ack"),
+                      ("PUT", "/rooms/{code}/incidents/edits"),
+                      ("PATCH", "/rooms/{code}/incidents/edits"), ("POST", "/logout")}
+
+
+def normalize_name(name: str) -> str:
+    return name.strip().lower()
+
+
+async def account(store: Store, name: str) -> dict[str, Any] | None:
+    name = normalize_name(name)
+    if name == ADMIN:
+        return {"username": ADMIN, "role": "admin", "room": None}
+    found = await store.record(USER_NS, name)
+    if found is None:
+        return None
+    value = found[0]
+    return {"username": name, "role": value["role"], "room": value.get("room")}
+
+
+async def password_hash(store: Store, name: str) -> str | None:
+    name = normalize_name(name)
+    if name == ADMIN:
+        return await store.admin_hash()
+    found = await store.record(USER_NS, name)
+    return found[0].get("hash") if found else None
+
+
+async def add(store: Store, name: str, role: str, room: str | None, hashed: str, by: str) -> dict[str, Any]:
+    """A new account; ValueError (with the reason) when the name, role or room is wrong or taken."""
+    name = normalize_name(name)
+    if not NAME.match(name) or name == ADMIN:
+        raise ValueError("a user name is 2 to 32 of a-z 0-9 . _ - (and not admin)")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if role == "supervisor":
+        if not room:
+            raise ValueError("a supervisor account needs its room (--room CODE)")
+        room = normalize_code(room)
+        if await store.room(room) is None:
+            raise ValueError(f"no room with code {room!r}")
+    else:
+        room = None
+    value = {"role": role, "room": room, "hash": hashed, "created_at": iso(datetime.now(timezone.utc)),
+             "created_by": by}
+    if await store.put_record(USER_NS, name, value, expected=0) is None:
+        raise ValueError(f"user {name!r} exists already")
+    return {"username": name, "role": role, "room": room, "created_at": value["created_at"], "created_by": by}
+
+
+async def listed(store: Store) -> list[dict[str, Any]]:
+    rows = [{"username": ADMIN, "role": "admin", "room": None, "created_at": None, "created_by": None}]
+    for name, value, _version in await store.records(USER_NS):
+        rows.append({"username": name, "role": value["role"], "room": value.get("room"),
+                     "created_at": value.get("created_at"), "created_by": value.get("created_by")})
+    return rows
+
+
+async def remove(store: Store, name: str) -> bool:
+    return await store.delete_record(USER_NS, normalize_name(name))
+
+
+def permitted(who: dict[str, Any], method: str, template: str, code: str | None) -> str | None:
+    """None if allowed, else the refusal's code."""
+    role = who["role"]
+    if role == "admin":
+        return None
+
+    def matches(rules) -> bool:
+        return any(path == template and m in ("*", method) for m, path in rules)
+
+    if matches(_ADMIN_ONLY):
+        return "admin_only"
+    if role == "technician":
+        return "not_for_technicians" if matches(_NOT_TECHNICIAN) else None
+    # supervisor: its own room only, reading, plus the live exam's writes
+    if code is not None and normalize_code(code) != who.get("room"):
+        return "not_your_room"
+    if method not in ("GET", "HEAD") and (method, template) not in _SUPERVISOR_WRITES:
+        return "not_for_supervisors"
+    return None
