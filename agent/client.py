@@ -20,6 +20,7 @@ from core.i18n import t
 from core.report import Machine, Report
 from core.state import state_dir
 from core.errors import BadInput
+from core.oserror import describe, os_error_key
 
 API = "/api/v1"
 # One enrolment at a time in this process: two clients (the companion's event and heartbeat
@@ -145,7 +146,8 @@ class ApiClient:
         except requests.exceptions.SSLError:
             raise ServerUnreachable(t("client.tls_failed", self.lang)) from None
         except requests.RequestException as exc:
-            raise ServerUnreachable(_short(exc)) from None
+            # the OS's reason in the user's language ("connexion refusée"), else requests' innermost text
+            raise ServerUnreachable(describe(exc, self.lang) if os_error_key(exc) else _short(exc)) from None
         if reply.status_code >= 500:
             raise ServerUnreachable(f"HTTP {reply.status_code}")
         try:

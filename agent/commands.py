@@ -18,6 +18,7 @@ from core.host import Host
 from checks.registry import parse_ids
 from core.exitcodes import ExitCode
 from core.result import CHECK_IDS
+from core.oserror import describe
 
 
 def check_command(request: CheckRequest) -> ExitCode:
@@ -131,5 +132,5 @@ def _write(path: str, writer, lang: str) -> None:
     try:
         writer(target)
     except OSError as exc:
-        raise BadInput(t("cli.cannot_write", lang, reason=exc.strerror or exc), str(target),
+        raise BadInput(t("cli.cannot_write", lang, reason=describe(exc, lang)), str(target),
                        t("cli.choose_other_path", lang)) from None

@@ -20,6 +20,7 @@ from core.report import SCHEMA, Report
 from core.roomsummary import MachineRow, csv_text, latest_per_machine
 from core.errors import BadInput
 from core.exitcodes import ExitCode
+from core.oserror import describe
 
 
 @click.group()
@@ -78,7 +79,7 @@ def load_report(path: Path, lang: str) -> Report:
     except FileNotFoundError:
         raise BadInput(t("merge.not_found", lang), str(path), t("merge.hint_files", lang)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
+        reason = describe(exc, lang) if isinstance(exc, OSError) else exc
         raise BadInput(t("merge.unreadable", lang, reason=reason), str(path), t("merge.hint_json", lang)) from None
     try:
         data = json.loads(text)
@@ -157,7 +158,7 @@ def _write(path: Path, content: str, lang: str, newline: str | None = None) -> N
         with path.open("w", encoding="utf-8", newline=newline) as handle:
             handle.write(content)
     except OSError as exc:
-        raise BadInput(t("cli.cannot_write", lang, reason=exc.strerror or exc), str(path),
+        raise BadInput(t("cli.cannot_write", lang, reason=describe(exc, lang)), str(path),
                        t("cli.choose_other_path", lang)) from None
 
 

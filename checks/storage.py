@@ -23,6 +23,7 @@ from checks.probes.folders import (
     SaveLocation, folder_times_kept, running_as_root, save_location, unique_name,
 )
 from core.result import CheckResult, Item, Status
+from core.oserror import describe
 
 CHECK_ID = "storage"
 # Big enough to go past a cache-only "success" on a share, small enough for any quota.
@@ -65,7 +66,7 @@ def run(ctx: CheckContext) -> CheckResult:
     except OSError as exc:  # a parent folder the user may not enter, a share refusing us
         problem = _problem(exc)
         return fail(f"storage.write.{problem}", f"storage.write.{problem}.fix",
-                    reason=exc.strerror or str(exc))
+                    reason=describe(exc, ctx.lang))
     if not exists:
         return fail("storage.missing", "storage.missing.fix")
     if not is_dir:

@@ -15,6 +15,7 @@ import threading
 from functools import lru_cache
 
 from checks.base import CheckContext
+from core.i18n import join_list
 from core.result import CheckResult, Item, Status, worst
 from whitelist import load as wl_load
 from whitelist.probe import BODY_READ_S, ProbeSettings, probe_all
@@ -154,7 +155,7 @@ def _remediation(ctx: CheckContext, items: list[Item], settings: ProbeSettings) 
         hosts = _host_list(group)
         details = list(dict.fromkeys(i.detail for i in group if i.detail))  # distinct, in order
         # Two examples say what was seen; the item list has every one of them.
-        seen = "; ".join(details[:2]) + (f" (+{len(details) - 2})" if len(details) > 2 else "")
+        seen = join_list(details[:2], ctx.lang) + (f" (+{len(details) - 2})" if len(details) > 2 else "")
         fields = {"hosts": hosts, "seen": seen or "-", "allow": _patterns(group),
                   "dns": settings.resolver.describe(), "timeout": ctx.options.timeout,
                   "proxy": _proxy_of(group)}

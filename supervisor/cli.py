@@ -18,9 +18,10 @@ from pathlib import Path
 
 import click
 
-from core.i18n import detect_lang, t
+from core.i18n import detect_lang, join_list, t
 from core.errors import BadInput
 from core.roomsettings import DEFAULT_EXAM_TITLE, RoomSettings
+from core.oserror import describe
 from supervisor.dburl import DbTarget, open_store, parse_db
 from supervisor.passwords import read_password_file, require_strong
 from supervisor.slowguard import BODY_IDLE_S, BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_PER_ADDRESS, guarded_protocol
@@ -102,7 +103,7 @@ def _check_tls(cert: str | None, key: str | None, lang: str) -> None:
         try:
             ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
         except (OSError, ssl.SSLError) as exc:
-            reason = getattr(exc, "strerror", None) or exc
+            reason = exc if isinstance(exc, ssl.SSLError) else describe(exc, lang)
             raise BadInput(t("server.file_unreadable", lang, reason=reason), f"{cert} / {key}",
                            t("server.file_unreadable.hint", lang)) from None
 
@@ -114,7 +115,7 @@ def _check_port(host: str, port: int, lang: str) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(infos[0][4])
     except OSError as exc:
-        raise BadInput(t("server.port_busy", lang, host=host, port=port, reason=exc.strerror or exc),
+        raise BadInput(t("server.port_busy", lang, host=host, port=port, reason=describe(exc, lang)),
                        "--host/--port", t("server.port_busy.hint", lang)) from None
 
 
@@ -305,7 +306,7 @@ def _room_db(db: str | None, lang: str) -> str | None:
     if len(dbs) > 1:
         if any(uses(s, default) for s in servers):
             return None
-        listed = "; ".join(f"{s.url} ({s.db})" for s in servers)
+        listed = join_list((f"{s.url} ({s.db})" for s in servers), lang)
         raise BadInput.keyed("server.room_db_ambiguous", "--db", "server.room_db_ambiguous.hint", servers=listed)
     server = servers[0]
     if not uses(server, default):

@@ -152,6 +152,8 @@ class MachineOut(BaseModel):
     report_status: str | None
     report_at: str | None
     live: LiveStatus
+    stopped: bool = Field(False, description="the companion said it was stopping (companion_stopped): "
+                                             "live is then lost, and the tile says stopped, not lost")
     last_seen: str | None
     alerts: int
     os: str

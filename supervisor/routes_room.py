@@ -231,12 +231,13 @@ def event_kinds(user: str = Depends(supervisor_auth)) -> dict[str, Any]:
 @router.get("/i18n/{lang}", tags=["public"])
 def translations(lang: str) -> dict[str, str]:
     """The dashboard's texts (keys ``dash.*``) in one language, with the checks' titles
-    (``check.<id>.title``) and the statuses (``status.<status>``): a tile then names a check in
+    (``check.<id>.title``), the statuses (``status.<status>``) and the whitelist reasons
+    (``reason.<reason>``, the crash test's own names): a tile then names a check in
     the dashboard's language whatever the language the agent ran in."""
     if lang not in LANGS:
         raise ApiError(404, "unknown_lang", f"no language {lang!r} (fr or en)")
     return {key: texts.get(lang) or texts.get("en", key) for key, texts in table().items()
-            if key.startswith("dash.") or _TITLE.match(key) or key.startswith("status.")}
+            if key.startswith(("dash.", "status.", "reason.")) or _TITLE.match(key)}
 
 
 _TITLE = re.compile(r"^check\.[a-z0-9_]+\.title$")

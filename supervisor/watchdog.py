@@ -56,7 +56,7 @@ class LiveState:
     remote: bool = False  # heart-beats go to another server process (see the module's doc)
 
     def public(self) -> dict[str, Any]:
-        return {"live": self.status, "focus": self.focus, "focus_title": self.focus_title,
+        return {"live": self.status, "stopped": self.stopped, "focus": self.focus, "focus_title": self.focus_title,
                 "net": self.net, "forbidden": list(self.forbidden), "exam": self.exam, "exam_at": self.exam_at,
                 "focus_level": self.focus_level, "focus_category": self.focus_category,
                 "focus_label": self.focus_label, "flags": dict(self.flags),

@@ -810,3 +810,31 @@ def test_machines_sharing_a_host_name_are_told_apart_on_tiles_alerts_and_journal
     page.click(".journal summary")
     sync_api.expect(page.locator("#journal li").first).to_contain_text(names[twins[2].machine.id])
     assert page.js_errors == []
+
+
+def test_a_cleanly_stopped_companion_reads_stopped_and_journal_labels_stay_apart(server, browser):
+    """The tile says what the journal says ("arrêté"), not "perdu"; a journal line puts a colon
+    between an event's label and its details."""
+    room = server.create_room("Salle arrêt")
+    pc = FakeAgent(server, room, "POSTE-STOP")
+    pc.report()
+    page = new_page(browser)
+    login(page, server)
+    page.goto(f"{server.url}/#/room/{room}")
+    live = tile(page, pc).locator("[data-live]")
+    pc.heartbeat(exam=True)
+    sync_api.expect(live).to_have_attribute("data-live", "online")
+    pc.event("focus_regained", title="Pix - Certification", process="firefox", away_s=1.0)
+    page.click(".journal summary")
+    sync_api.expect(page.locator("#journal li").first).to_contain_text("Retour sur l'épreuve : absence de 1 s")
+    pc.event("companion_stopped", reason="terminate")
+    sync_api.expect(live).to_have_attribute("data-live", "stopped")
+    sync_api.expect(live).to_contain_text("arrêté")
+    sync_api.expect(tile(page, pc).locator(".alarm-strip")).to_contain_text("compagnon arrêté")
+    assert "perdu" not in tile(page, pc).inner_text()
+    rows = requests.get(f"{server.url}/api/v1/rooms/{room}/machines", timeout=5,
+                        headers={"Authorization": f"Bearer {server.token()}"}).json()
+    assert rows[0]["live"] == "lost" and rows[0]["stopped"] is True   # the contract's live, plus why
+    page.reload()                                                        # the same after a reload
+    sync_api.expect(tile(page, pc).locator("[data-live]")).to_have_attribute("data-live", "stopped")
+    assert page.js_errors == []

@@ -24,6 +24,7 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from whitelist import filters, followup, tlscheck
+from core.oserror import os_error_key
 from whitelist.notes import Note, note
 from whitelist.schedule import run_all
 from whitelist.proxy import ProxySettings
@@ -262,7 +263,7 @@ def _connect_via(outcome: Outcome, parts, settings: ProbeSettings, deadline: flo
         raise _Fail("timeout", note("net.tcp.timeout", peer=role, ip=found.ip, timeout=settings.timeout),
                     proxy_down=bool(proxy)) from None
     except OSError as exc:
-        raise _Fail("connect_failed", note("net.tcp.failed", peer=role, ip=found.ip, error=exc.strerror or _name(exc)),
+        raise _Fail("connect_failed", note("net.tcp.failed", peer=role, ip=found.ip, error=_os_error(exc)),
                     proxy_down=bool(proxy)) from None
     if proxy and parts.scheme == "https":
         try:
@@ -392,6 +393,12 @@ def _peer(outcome: Outcome) -> Note | str:
     if outcome.proxy:
         return note("net.peer.proxy", proxy=urlsplit(outcome.proxy).netloc.split("@")[-1])
     return f"{outcome.host} ({outcome.ip})"
+
+
+def _os_error(exc: OSError) -> object:
+    """The OS's error as a note (translated with the report) when the table knows it."""
+    key = os_error_key(exc)
+    return note(key) if key else (exc.strerror or _name(exc))
 
 
 def _name(exc: BaseException) -> str:

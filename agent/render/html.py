@@ -226,7 +226,7 @@ def _cell(item: Item, column: str, lang: str) -> str:
         return f'<td data-sort="{esc(value)}">{esc(fmt_date(value, lang))}</td>'
     if column == "reason":
         order = REASONS.index(value) if value in REASONS else len(REASONS)
-        label = t(f"report.reason.{value}", lang) if has(f"report.reason.{value}") else value
+        label = reason_label(value, lang)
         return f'<td data-sort="{order:02d}">{esc(label)}</td>'
     if column == "latency_ms" and isinstance(value, (int, float)):
         return f'<td class="num" data-sort="{value}">{esc(fmt_number(value, lang, 0))} ms</td>'
@@ -234,6 +234,14 @@ def _cell(item: Item, column: str, lang: str) -> str:
         return f'<td class="num" data-sort="{value}">{esc(_value(value, lang))}</td>'
     css = ' class="url"' if column == "url" else ""
     return f"<td{css}>{esc(_value(value, lang))}</td>"
+
+
+def reason_label(reason: str, lang: str) -> str:
+    """A whitelist reason as a heading: the one name the terminal also uses (reason.*), capitalised."""
+    if not has(f"reason.{reason}"):
+        return reason
+    text = t(f"reason.{reason}", lang)
+    return text[:1].upper() + text[1:]
 
 
 def _table(items: list[Item], columns: list[str], lang: str, css: str) -> str:
@@ -262,7 +270,7 @@ def _url_table(items: list[Item], lang: str) -> str:
         reason = str(getattr(item, "reason", None) or "?")
         counts[reason] = counts.get(reason, 0) + 1
     tally = "".join(
-        f'<li><b>{n}</b> × {esc(t(f"report.reason.{r}", lang) if has(f"report.reason.{r}") else r)}</li>'
+        f'<li><b>{n}</b> × {esc(reason_label(r, lang))}</li>'
         for r, n in counts.items())
     known = set(_URL_COLUMNS) | {"name", "host"}
     columns = [c for c in _URL_COLUMNS

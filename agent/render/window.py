@@ -25,6 +25,7 @@ from core.report import Report
 from agent.runner import RunEvent
 from checks.base import CheckContext
 from core.result import Status
+from core.oserror import describe
 
 OnShown = Callable[[Any, Report], None]
 
@@ -177,7 +178,7 @@ window.examroom = {
             html_path, json_path = save_report_files(report, self.ctx)
             text = t("window.saved", self.ctx.lang, html=str(html_path), json=json_path.name)
         except OSError as exc:
-            text = t("window.save_failed", self.ctx.lang, reason=exc.strerror or exc)
+            text = t("window.save_failed", self.ctx.lang, reason=describe(exc, self.ctx.lang))
         self.scripts.put(f"examroom.saved({json.dumps(text)})")
 
     # -- the crash test ----------------------------------------------------------------------

@@ -80,6 +80,11 @@ def detect_lang(env: Mapping[str, str] | None = None) -> str:
     return normalize(code) if code else DEFAULT_LANG
 
 
+def join_list(parts, lang: str) -> str:
+    """Causes or examples one after another: « a ; b » in French (a space before ;), "a; b" in English."""
+    return (" ; " if lang == "fr" else "; ").join(str(p) for p in parts)
+
+
 def fmt_number(value: float | int, lang: str, digits: int = 1) -> str:
     """1234.5 -> "1 234,5" in French (narrow no-break space), "1,234.5" in English."""
     text = f"{value:,.{digits}f}" if isinstance(value, float) or digits else f"{value:,}"

@@ -163,7 +163,8 @@ export function renderJournal() {
   list.replaceChildren(...state.events.slice(0, 50).map((e) => el("li", {},
     el("time", { datetime: e.at_corrected || e.at, title: e.at_corrected && e.at_corrected !== e.at ? t("dash.time.machine", { time: fmtTime(e.at) }) : null, text: fmtTime(e.at_corrected || e.at) }), " ",
     el("strong", { text: machineName(e.machine_id, e.hostname) }), " — ", kindLabel(e.kind, e.details),
-    detailText(e.kind, e.details) ? ` ${detailText(e.kind, e.details)}` : "")));
+    // the label, then its details after a colon: « Retour sur l'épreuve : absence de 1 s »
+    detailText(e.kind, e.details) ? `${t("dash.journal.sep")}${detailText(e.kind, e.details)}` : "")));
 }
 
 /** A machine row changed: its tile and the counters (room.js), and the printable sheet. */

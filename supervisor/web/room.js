@@ -52,7 +52,7 @@ export function facts(m) {
 function liveAlarms(m) {
   const out = [];
   // A lost companion's focus/network/programs are only its last word: not alarms by themselves.
-  if (m.live === "lost") return [t("dash.live.alarm.lost")];
+  if (m.live === "lost") return [t(m.stopped ? "dash.live.alarm.stopped" : "dash.live.alarm.lost")];
   // Away somewhere the rules allow (a tool, a search) or do not know: the tile says it, no alarm.
   if (m.focus === "away" && (m.focus_level || "alert") === "alert") out.push(m.focus_label || m.focus_title ? t("dash.live.alarm.away_title", { title: m.focus_label || m.focus_title }) : t("dash.live.alarm.away"));
   for (const [flag, level] of Object.entries(m.flags || {})) if (level === "alert") out.push(t(`dash.flag.${flag}`));
@@ -63,14 +63,14 @@ function liveAlarms(m) {
 
 function liveBlock(m) {
   const rows = [];
-  const live = m.live || "never";
-  const liveIcon = { online: "●", lost: "✖", never: "○" }[live] || "○";
+  const live = liveState(m);
+  const liveIcon = LIVE_ICON[live] || "○";
   rows.push(el("li", { class: `live-${live}`, "data-live": live },
     el("span", { class: "k", text: t("dash.live.companion") }),
     el("span", { class: "v" }, `${liveIcon} ${t(`dash.live.${live}`)}`,
-      live === "lost" && m.last_seen ? el("span", { class: "muted last-seen" }, " · ", t("dash.live.last_signal"), " ",
+      (live === "lost" || live === "stopped") && m.last_seen ? el("span", { class: "muted last-seen" }, " · ", t("dash.live.last_signal"), " ",
         el("time", { "data-age": m.last_seen, datetime: m.last_seen, title: fmtDateTime(m.last_seen), text: fmtAge(m.last_seen) })) : null)));
-  if (live === "lost" && (m.focus || m.net || (m.forbidden && m.forbidden.length))) {
+  if ((live === "lost" || live === "stopped") && (m.focus || m.net || (m.forbidden && m.forbidden.length))) {
     rows.push(el("li", { class: "stale-note", text: t("dash.live.stale") }));
   }
   if (m.focus) {
@@ -118,14 +118,22 @@ function awaySince(m) {
   return at;
 }
 
+const LIVE_ICON = { online: "●", lost: "✖", stopped: "■", never: "○" };
+
+/** online, lost, never, or stopped: a companion stopped on purpose (companion_stopped) reads
+ * "stopped", as the journal says, not "lost". */
+function liveState(m) {
+  return m.live === "lost" && m.stopped ? "stopped" : (m.live || "never");
+}
+
 /** The same live state on one line, for the compact view. */
 function liveLine(m) {
-  const live = m.live || "never";
-  const chips = [el("span", { class: `chip live-${live}`, text: `${{ online: "●", lost: "✖", never: "○" }[live] || "○"} ${t(`dash.live.${live}`)}` })];
+  const live = liveState(m);
+  const chips = [el("span", { class: `chip live-${live}`, text: `${LIVE_ICON[live] || "○"} ${t(`dash.live.${live}`)}` })];
   if (m.focus) chips.push(el("span", { class: `chip focus-${m.focus}`, text: m.focus === "exam" ? `✔ ${t("dash.live.short.exam")}` : `⚠ ${t("dash.live.short.away")}` }));
   if (m.exam) chips.push(el("span", { class: `chip exam-${m.exam}`, text: t(m.exam === "started" ? "dash.live.short.exam_started" : "dash.live.short.exam_ended", { time: fmtTime(m.exam_at) }) }));
   if (m.net) chips.push(el("span", { class: `chip net-${m.net}`, text: m.net === "up" ? `✔ ${t("dash.live.short.net_up")}` : `✖ ${t("dash.live.short.net_down")}` }));
-  return el("p", { class: live === "lost" ? "live-line stale" : "live-line" }, chips);
+  return el("p", { class: live === "lost" || live === "stopped" ? "live-line stale" : "live-line" }, chips);
 }
 
 export function renderTile(m) {
@@ -209,7 +217,7 @@ export function renderCounters() {
 function itemText(item) {
   if (item.url) {
     // whitelist items: where it failed and why
-    const reasonKey = `dash.reason.${item.reason}`;
+    const reasonKey = `reason.${item.reason}`;   // one name per reason, as the crash test's
     const reason = Object.prototype.hasOwnProperty.call(state.texts, reasonKey) ? t(reasonKey) : item.reason;
     const extra = [item.reason && item.reason !== "ok" ? reason : null,
       item.http_status ? `HTTP ${item.http_status}` : null,
