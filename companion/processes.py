@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 
 import psutil
 
+from companion.identities import Identities
 from core.events import Event, event
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class Program:
     original_filenames: frozenset[str] = frozenset()
     companies: tuple[str, ...] = ()
     args: frozenset[str] = frozenset()   # command-line words that make it this entry (ffmpeg x11grab)
+    signatures: tuple[str, ...] = ()     # strings only this product's executable holds (renamed copies)
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,13 @@ def load_catalog(os_name: str, text: str | None = None) -> list[Program]:
             original_filenames=frozenset(_norm(n) for n in entry.get("original_filenames", [])),
             companies=tuple(c.lower() for c in entry.get("companies", [])),
             args=frozenset(a.lower() for a in entry.get("args", [])),
+            signatures=tuple(entry.get("signatures", [])),
         ))
     return programs
 
 
 def match(proc: Proc, catalog: Iterable[Program], metadata: Metadata | None = None,
-          identities: "Identities | None" = None, cmdline: Callable[[int], list[str]] | None = None) -> Program | None:
+          identities: Identities | None = None, cmdline: Callable[[int], list[str]] | None = None) -> Program | None:
     """The catalog entry this process is an instance of, or None (see the module's rules)."""
     if identities is not None and proc.exe:
         same = identities.program_of(proc.exe)
@@ -116,61 +119,6 @@ def _cmdline(pid: int) -> list[str]:
         return psutil.Process(pid).cmdline()
     except (psutil.Error, OSError):
         return []
-
-
-class Identities:
-    """The catalog's programs installed on this machine, known by their executable's content:
-    a copy renamed (``cp /usr/bin/x11vnc /tmp/notes``) is still that program.
-
-    At start, each catalog name found on the PATH (and in the usual install folders) is
-    hashed (SHA-256); a running executable is hashed only when its size is one of theirs, so
-    the scan stays cheap. Results are cached per (path, size, mtime)."""
-
-    def __init__(self, catalog: list[Program], search: Iterable[str] | None = None) -> None:
-        import shutil
-
-        self.by_size: dict[int, dict[str, Program]] = {}
-        self._cache: dict[tuple[str, int, int], Program | None] = {}
-        seen: set[str] = set()
-        folders = list(search) if search is not None else None
-        for program in catalog:
-            for name in sorted(program.names):
-                if program.args or name in program.ambiguous:
-                    continue  # a plain tool (ffmpeg) or a shared name: its content proves nothing
-                path = shutil.which(name, path=os.pathsep.join(folders) if folders is not None else None)
-                if not path:
-                    continue
-                real = os.path.realpath(path)
-                if real in seen:
-                    continue
-                seen.add(real)
-                digest = _digest(real)
-                if digest is not None:
-                    self.by_size.setdefault(os.path.getsize(real), {})[digest] = program
-
-    def program_of(self, exe: str) -> Program | None:
-        try:
-            info = os.stat(exe)
-        except OSError:
-            return None
-        known = self.by_size.get(info.st_size)
-        if not known:
-            return None
-        key = (exe, info.st_size, int(info.st_mtime))
-        if key not in self._cache:
-            digest = _digest(exe)
-            self._cache[key] = known.get(digest) if digest else None
-        return self._cache[key]
-
-
-def _digest(path: str) -> str | None:
-    import hashlib
-
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
-        return None
 
 
 def list_processes() -> list[Proc]:

@@ -83,6 +83,21 @@ def test_a_renamed_x11vnc_is_still_vnc(tmp_path):
     assert Identities(LINUX).program_of(str(other)) is None
 
 
+def test_a_renamed_x11vnc_of_another_build_is_known_by_its_own_strings(tmp_path):
+    need("x11vnc")
+    other_build = tmp_path / "calculatrice"
+    shutil.copy(shutil.which("x11vnc"), other_build)
+    with other_build.open("ab") as handle:
+        handle.write(b"\0another build")   # not the installed file's hash any more
+    identities = Identities(LINUX)
+    found = identities.program_of(str(other_build))
+    assert found is not None and found.label == "VNC"
+    assert label(Proc(1, "calculatrice", str(other_build))) is None   # the name alone says nothing
+    assert match(Proc(1, "calculatrice", str(other_build)), LINUX, identities=identities).label == "VNC"
+    # the system's own folders are known by name, not read: /usr/bin/sleep is not scanned as VNC
+    assert identities.program_of(shutil.which("sleep")) is None
+
+
 def test_a_second_process_of_the_same_entry_raises_no_new_event(tmp_path):
     fake = tmp_path / "pidgin"
     shutil.copy(shutil.which("sleep"), fake)
