@@ -104,7 +104,7 @@ class _Sites(http.server.BaseHTTPRequestHandler):
         elif url.path == "/files/tableau.xlsx":
             body, kind = XLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         elif host == "127.0.0.1":
-            body, kind = EXAM_PAGE.encode(), "text/html; charset=utf-8"
+            body, kind = self.server.exam_page.encode(), "text/html; charset=utf-8"
         else:
             title = parse_qs(url.query).get("title", [host])[0]
             body = f"<!doctype html><title>{title}</title><p>{host}</p>".encode()
@@ -119,8 +119,10 @@ class _Sites(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def sites() -> http.server.ThreadingHTTPServer:
+def sites(exam_page: str = EXAM_PAGE) -> http.server.ThreadingHTTPServer:
+    """The platform (on 127.0.0.1) and every other site (any other name), on one free port."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sites)
+    server.exam_page = exam_page   # type: ignore[attr-defined]
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
     return server
