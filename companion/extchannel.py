@@ -13,13 +13,16 @@ origins, and its parent is a web browser. That parent's pid is also what ties th
 foreground window (``_NET_WM_PID``) to the browser the extension reports on. A refused peer
 is reported (``extension_forged``): someone tried.
 
-Facts read: the peer process's pid, command line, connections and parent (psutil). Written:
+Facts read: the peer process's pid, command line, connections and parent (psutil), and
+whether the browser's executable is one the user cannot write (a process renamed with prctl
+or a renamed copy is not a browser; root is exempt, it can write anything). Written:
 ``state_dir()/companion-extension.json`` ``{"port": N}`` for the native host to find us.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import threading
 from dataclasses import dataclass
@@ -81,7 +84,28 @@ def verify_peer(claim: dict, local: tuple[str, int], remote: tuple[str, int],
         raise PeerRefused(f"not started for our extension: {argv[:2]}")
     if parent is None or not is_browser(parent_name):
         raise PeerRefused(f"not started by a browser (parent: {parent_name or '-'})")
+    exe = _exe(parent)
+    if not installed_program(exe):
+        raise PeerRefused(f"its browser is not an installed program: {exe or '-'}")
     return Peer(pid=pid, browser_pid=parent.pid, browser=parent_name, origin=origin)
+
+
+def _exe(proc: psutil.Process) -> str:
+    try:
+        return proc.exe()
+    except (psutil.Error, OSError):
+        return ""
+
+
+def installed_program(exe: str) -> bool:
+    """A browser installed for the machine, not a program the candidate could write: a
+    process can take any name (prctl, a renamed copy), not the file it runs from. Root (and
+    an administrator) can write anything, so for them this proves nothing and is skipped."""
+    if not exe or not os.path.isfile(exe):
+        return False
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return True
+    return not os.access(exe, os.W_OK) and not os.access(os.path.dirname(exe), os.W_OK)
 
 
 OnMessage = Callable[[Peer, dict], None]

@@ -122,3 +122,17 @@ def test_verify_peer_needs_the_connection_to_be_the_claimants() -> None:
     finally:
         for sock in (client, accepted, server):
             sock.close()
+
+
+def test_a_browser_is_a_program_the_user_cannot_write(tmp_path: Path, monkeypatch) -> None:
+    """A process can call itself "chromium" (prctl, a renamed copy of python): the file it
+    runs from must be an installed program, not one the candidate wrote."""
+    from companion import extchannel
+
+    copy = tmp_path / "chromium"
+    copy.write_bytes(b"#!/bin/sh\n")
+    monkeypatch.setattr(extchannel.os, "geteuid", lambda: 1000)    # a candidate's account
+    monkeypatch.setattr(extchannel.os, "access", lambda path, mode: str(path).startswith(str(tmp_path)))
+    assert not extchannel.installed_program(str(copy))
+    assert not extchannel.installed_program(str(tmp_path / "missing"))
+    assert extchannel.installed_program(sys.executable)              # outside the writable folder
