@@ -14,6 +14,7 @@ import sqlite3
 import time
 
 RETRY_AFTER_S = 30
+QUIET_S = 5.0  # no failed write for that long after a success: the episode is over
 _log = logging.getLogger("examroom.server")
 
 
@@ -47,7 +48,7 @@ class Episode:
     def wrote(self) -> None:
         """A write request succeeded. Not every one touches the disk (most heartbeats stay in
         memory), so the episode ends only once no write has failed for a retry period."""
-        if self.active and time.monotonic() - self.last_failure >= RETRY_AFTER_S:
+        if self.active and time.monotonic() - self.last_failure >= QUIET_S:
             self.active = False
             _log.warning("disk space is back: writes succeed again (%d refused meanwhile)", self.refused)
             self.refused = 0

@@ -119,6 +119,11 @@ def iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def size_of(value: Any) -> int:
+    """Bytes of the value as stored (compact JSON)."""
+    return _size(value)
+
+
 def _size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8",
                                                                                                     "surrogatepass"))

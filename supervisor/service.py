@@ -20,6 +20,7 @@ from supervisor import diskfull, rules
 from supervisor.clock import corrected
 from supervisor.auth import LoginThrottle
 from supervisor.fanout import Notice, PgFanout
+from supervisor.quotas import Quotas
 from supervisor.throttle import LoginGuard
 from supervisor.live import Hub
 from supervisor.models import HeartbeatIn
@@ -37,6 +38,7 @@ class Server:
         self.fanout = fanout  # other processes sharing the database (PostgreSQL), else None
         self.login_guard = LoginGuard()  # failed logins (per account, address, device)
         self.hash_slots = asyncio.Semaphore(4)  # password hashes computed at once
+        self.quotas = Quotas()  # what one machine may send per hour/minute/day
         self.enrol_throttle = LoginThrottle(max_failures=100)  # unknown room codes
         self.store = store
         self.hub = hub
