@@ -42,7 +42,7 @@ def test_lost_then_regained_with_time_away() -> None:
     assert [e.kind for e in events] == ["focus_lost", "focus_moved", "focus_regained"]
     assert events[0].details == {"title": "Discord", "process": "Discord", "exam_title_pattern": "Pix",
                                  "focus_required": False, "category": "communication", "level": "alert",
-                                 "source": "process", "label": "Discord"}
+                                 "source": "process", "label": "Discord", "program": "Discord"}
     assert events[1].details["process"] == "xterm" and events[1].details["previous_s"] == 2
     assert events[1].details["previous_category"] == "communication"
     assert events[2].details["away_s"] == 3.5 and events[2].details["previous_s"] == 1.5

@@ -60,6 +60,8 @@ class Place:
                "source": self.source, "label": self.label}
         if self.host:
             out["host"] = self.host
+        elif self.source != "extension" and self.label:
+            out["program"] = self.label   # the policy's name for it ("LibreOffice", "Discord")
         return out
 
 
