@@ -38,6 +38,10 @@ class WriteTrial:
     ok: bool
     problem: str | None = None      # "not_writable" | "full" | "read_only" | "corrupt" | "io"
     reason: str | None = None
+    error: OSError | None = None    # the OS's error, said in the report's language (core/oserror.py)
+
+    def said(self, lang: str) -> str:
+        return describe(self.error, lang) if self.error is not None else (self.reason or "")
 
 
 def budget_s(ctx: CheckContext) -> float:
@@ -77,7 +81,7 @@ def run(ctx: CheckContext) -> CheckResult:
     free_gb = free_space_gb(folder, windows=ctx.host.os == OS_WINDOWS and ctx.host.is_real)
     if not trial.ok:
         result = fail(f"storage.write.{trial.problem}", f"storage.write.{trial.problem}.fix",
-                      reason=trial.reason or "")
+                      reason=trial.said(ctx.lang))
         return result.model_copy(update={"measured": free_gb})
     if free_gb is None:
         return ctx.result(CHECK_ID, Status.error, ctx.t("storage.free_unknown", path=loc.path),
@@ -117,7 +121,7 @@ def write_read_delete(folder: Path, *, windows: bool = False) -> WriteTrial:
             back = target.read_bytes()
         except OSError as exc:
             _remove(target, windows)
-            return WriteTrial(False, _problem(exc), exc.strerror or str(exc))
+            return WriteTrial(False, _problem(exc), exc.strerror or str(exc), exc)
         removed = _remove(target, windows)
     if back != payload:
         return WriteTrial(False, "corrupt", f"{len(back)} / {len(payload)}")

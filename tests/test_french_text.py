@@ -81,3 +81,13 @@ def test_program_details_use_words_not_internal_source_names(tmp_path: Path) -> 
     details = [i.get("detail") or "" for c in json.loads(report.read_text())["checks"] for i in c["items"]]
     internal = re.compile(r"\b(" + "|".join(map(re.escape, _SOURCE_RANK)) + r")\b")
     assert details and not [d for d in details if internal.search(d)], details
+
+
+def test_a_failed_write_is_said_in_french(tmp_path: Path) -> None:
+    from checks.storage import write_read_delete
+
+    not_a_folder = tmp_path / "fichier"
+    not_a_folder.write_text("x")
+    trial = write_read_delete(not_a_folder)
+    assert not trial.ok and trial.said("fr") == "ce n'est pas un dossier"
+    assert trial.said("en") == "not a folder"

@@ -209,7 +209,11 @@ def test_a_folder_that_cannot_even_be_looked_at_fails_cleanly(tmp_path, monkeypa
     def refuse(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
+    from core.i18n import table
+
+    table()   # the translation tables are read before every stat() is refused below
     monkeypatch.setattr(Path, "stat", refuse)
     result = storage.run(real_ctx(tmp_path / "partage"))
     assert result.status == Status.fail
-    assert "Permission denied" in result.summary and "write permission" in result.remediation
+    # the OS's error in the report's language (core/oserror.py)
+    assert "permission denied" in result.summary and "write permission" in result.remediation
