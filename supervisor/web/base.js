@@ -110,18 +110,32 @@ export function fmtAge(value) {
 
 /* ---------- DOM helpers (text only, never HTML) ---------- */
 
+/* Bidi controls (U+202A-202E, U+2066-2069, LRM/RLM/ALM) and other invisible characters
+ * (zero-width, word joiners, BOM, control codes) a candidate's machine may put in a host name
+ * ("PC-07 \u202eYDAER\u202c" would read "PC-07 READY"): shown escaped, never obeyed. */
+const INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
+
+export function visible(text) {
+  return String(text).replace(INVISIBLE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** map[key] only for the map's own keys: "toString" or "constructor" from a machine is not a lookup hit. */
+export function own(map, key) {
+  return Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
+}
+
 export function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === null || v === undefined || v === false) continue;
     if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
+    else if (k === "text") node.textContent = visible(v);
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    node.append(c instanceof Node ? c : document.createTextNode(visible(c)));
   }
   return node;
 }

@@ -3,7 +3,7 @@
  * kept up to date by feed.js) and GET /rooms/{code}/machines/{id}/report. The room page
  * around them (header, tabs) is built by app.js from its table of views.
  */
-import { api, el, fmtAge, fmtDateTime, fmtNumber, fmtTime, machineName, showBanner, state, t } from "./base.js";
+import { api, el, own, fmtAge, fmtDateTime, fmtNumber, fmtTime, machineName, showBanner, state, t } from "./base.js";
 
 /* ---------- machines and tiles ---------- */
 
@@ -32,7 +32,7 @@ export function sortedMachines() {
 const OS_NAMES = { windows: "Windows", linux: "Linux", macos: "macOS" };
 
 export function osText(m) {
-  return [OS_NAMES[m.os] || m.os, m.os_version].filter(Boolean).join(" ");
+  return [own(OS_NAMES, m.os) || m.os, m.os_version].filter(Boolean).join(" ");
 }
 
 export function facts(m) {
@@ -145,7 +145,7 @@ export function renderTile(m) {
     el("summary", { text: t(problems.length === 1 ? "dash.tile.problems_one" : "dash.tile.problems", { n: problems.length }) }),
     el("ul", {}, problems.map((p) => el("li", { class: `problem status-${p.status}`, "data-check": p.id },
       el("div", { class: "problem-head" },
-        el("span", { class: `badge status-${p.status}`, text: `${STATUS_ICON[p.status] || ""} ${t(`dash.status.${p.status}`)}` }),
+        el("span", { class: `badge status-${p.status}`, text: `${own(STATUS_ICON, p.status) || ""} ${t(`dash.status.${p.status}`)}` }),
         el("strong", { class: "check-title", text: checkTitle(p) })),
       p.summary ? el("p", { class: "summary", text: p.summary }) : null,
       p.remediation ? el("p", { class: "remediation" }, el("span", { class: "todo", text: t("dash.tile.todo") }), " ", p.remediation) : null)))) : null;
@@ -238,7 +238,7 @@ export async function showReport(m) {
   const machine = report.machine || {};
   const v = verdict(m);
   const order = { fail: 0, error: 1, warn: 2, ok: 3, skip: 4 };
-  const checks = [...(report.checks || [])].sort((a, b) => (order[a.status] ?? 5) - (order[b.status] ?? 5));
+  const checks = [...(report.checks || [])].sort((a, b) => (own(order, a.status) ?? 5) - (own(order, b.status) ?? 5));
   const close = el("button", { type: "button", class: "btn", id: "report-close", text: t("dash.action.close") });
   const dialog = el("dialog", { id: "report-dialog", class: "report-dialog", "aria-labelledby": "report-title" },
     el("header", { class: "dialog-head" },
@@ -252,13 +252,13 @@ export async function showReport(m) {
       el("thead", {}, el("tr", {}, ["dash.report.col.check", "dash.report.col.status", "dash.report.col.result"].map((k) => el("th", { text: t(k) })))),
       el("tbody", {}, checks.map((c) => el("tr", { class: `status-${c.status}`, "data-check": c.id },
         el("td", {}, el("strong", { class: "check-title", text: checkTitle(c) })),
-        el("td", {}, el("span", { class: `badge status-${c.status}`, text: `${STATUS_ICON[c.status] || ""} ${t(`dash.status.${c.status}`)}` })),
+        el("td", {}, el("span", { class: `badge status-${c.status}`, text: `${own(STATUS_ICON, c.status) || ""} ${t(`dash.status.${c.status}`)}` })),
         el("td", {},
           el("div", { text: c.summary || "" }),
           c.measured != null ? el("div", { class: "muted", text: t("dash.report.measured", { value: fmtNumber(c.measured, 1), threshold: c.threshold != null ? fmtNumber(c.threshold, 1) : "–", unit: c.unit || "" }) }) : null,
           c.remediation && c.status !== "ok" ? el("div", { class: "remediation" }, el("span", { class: "todo", text: t("dash.tile.todo") }), " ", c.remediation) : null,
           (c.items || []).length ? el("details", {}, el("summary", { text: t("dash.report.items", { n: c.items.length }) }),
-            el("ul", { class: "items" }, c.items.map((i) => el("li", { class: `status-${i.status || "ok"}` }, `${STATUS_ICON[i.status] || ""} `, itemText(i))))) : null))))));
+            el("ul", { class: "items" }, c.items.map((i) => el("li", { class: `status-${i.status || "ok"}` }, `${own(STATUS_ICON, i.status) || ""} `, itemText(i))))) : null))))));
   close.addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => dialog.remove());
   document.getElementById("report-dialog")?.remove();

@@ -1,0 +1,44 @@
+"""What a hostile machine sends, as the dashboard shows it, in real Chromium (issue 15, rows 11, 13).
+
+A host name carrying bidi controls shows them escaped ("PC-07 \\u202e..." never reads "PC-07
+READY"); an OS named ``toString`` is shown as that text (no lookup on the object prototype);
+the longest host name the server accepts wraps instead of widening the page; the page runs
+under its Content-Security-Policy without a single violation.
+"""
+from __future__ import annotations
+
+import requests
+
+from tests.test_dashboard_browser import FakeAgent, browser, login, new_page, server, shot, sync_api  # noqa: F401
+
+BIDI = "PC-07 \u202eYDAER\u202c"
+
+
+def test_spoofing_host_names_and_prototype_keys_are_shown_as_text(server, browser):  # noqa: F811
+    room = server.create_room("Salle hostile")
+    spoof = FakeAgent(server, room, BIDI)
+    wide = FakeAgent(server, room, "H" * 255)
+    oddity = FakeAgent(server, room, "PC-09")
+    oddity.machine.os = "toString"  # its report names the OS (a key of every JS object's prototype)
+    for agent in (spoof, wide, oddity):
+        agent.report()
+    page = new_page(browser)
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    home = page.goto(server.url + "/")
+    assert "script-src 'self'" in home.headers["content-security-policy"]
+    login(page, server)
+    page.goto(f"{server.url}/#/room/{room}")
+    tile = page.locator(f'.tile[data-machine-id="{spoof.machine.id}"]')
+    sync_api.expect(tile).to_be_visible()
+    text = tile.inner_text()
+    assert "\\u202e" in text and "\\u202c" in text and "READY" not in text and "\u202e" not in text
+    odd = page.locator(f'.tile[data-machine-id="{oddity.machine.id}"]').inner_text()
+    assert "toString" in odd and "function" not in odd and "native code" not in odd
+    sync_api.expect(page.locator(f'.tile[data-machine-id="{wide.machine.id}"]')).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    page.click("#tab-link-sheet")
+    page.wait_for_selector(".sheet-table")
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 2")
+    shot(page, "dashboard_hostile_names")
+    assert violations == [] and page.js_errors == []
