@@ -237,7 +237,11 @@ def _stopped(state: LiveState, _spec: KindSpec, _kind: str, _details: dict[str, 
 
 
 def _started(state: LiveState, _spec: KindSpec, _kind: str, _details: dict[str, Any], _at: str | None) -> None:
-    # a new run of the companion (its settings are judged again by Liveness.on_event)
+    # a new run of the companion (its settings are judged again by Liveness.on_event). A
+    # companion_stopped of its previous run, replayed from the outbox just before, marked it
+    # lost: it is the one delivering this, so it is back (the watchdog judges its silence).
+    if state.stopped and state.status == "lost" and state.last_beat is not None:
+        state.status = "online"
     state.stopped = False
 
 

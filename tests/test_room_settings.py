@@ -130,3 +130,24 @@ def test_event_times_are_corrected_by_the_machines_clock_offset(server):
             assert machine_at.strftime("%H:%M") in (shown.get_attribute("title") or "")
         finally:
             chromium.close()
+
+
+def test_a_replayed_stop_of_the_previous_run_does_not_make_the_running_companion_come_back():
+    """The outbox delivers the previous run's companion_stopped just before this run's
+    companion_started: the companion delivering them is alive, no companion_back follows."""
+    from supervisor.models import HeartbeatIn
+    from supervisor.watchdog import Liveness
+
+    live = Liveness(clock=lambda: 1000.0)
+    key = ("R", "m")
+    live.beat(key, HeartbeatIn(interval_s=0.5), "t")
+    live.on_event(key, "companion_stopped", {"reason": "sigterm"})   # the previous run's, replayed
+    live.on_event(key, "companion_started", {"heartbeat_s": 0.5, "exam_title_pattern": DEFAULT_EXAM_TITLE})
+    assert live.get(key).status == "online" and not live.get(key).stopped
+    changed, back = live.beat(key, HeartbeatIn(interval_s=0.5), "t2")
+    assert not back
+    # a slow heartbeat announced at start is outside the room's settings, a flag on the tile
+    live.on_event(key, "companion_started", {"heartbeat_s": 600})
+    assert live.get(key).flags == {"settings": "notice"} and live.get(key).outside == {"heartbeat_s": [600, 2.0]}
+    live.on_event(key, "companion_started", {"heartbeat_s": 2})
+    assert live.get(key).flags == {} and live.get(key).outside == {}
