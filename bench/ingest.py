@@ -1,29 +1,31 @@
-"""Ingest rate of ONE supervisor server process with N simulated agents on loopback.
+"""Durable ingest rate of the supervisor server: SQLite (one process) and PostgreSQL (one and two
+processes on one database), side by side in one run.
 
-Starts ``examroom serve`` (uvicorn; uvloop/httptools when installed) on a free port with a
-fresh SQLite file, enrols N machines, then P client processes each keep C keep-alive
-connections busy posting for D seconds: heartbeats (the companion's every-2-s post), plus
-event batches and crash-test reports in the given shares. Every post is acknowledged only
-after its group commit (synchronous=FULL), as in production. Prints posts/s and the
-p50/p99/max latency, per kind. The clients are raw asyncio sockets so that they leave the
-CPU to the server (both share this machine's cores).
+For each backend: starts ``examroom serve`` (uvicorn; uvloop/httptools when installed) on free
+ports - SQLite on a fresh file; PostgreSQL on a fresh database of a private cluster made with
+Debian's binaries (tests/pg_support.py), or of ``--pg URL`` - enrols N machines, then P client
+processes each keep C keep-alive connections busy posting for D seconds (with two server
+processes, the connections alternate between them, as behind a load balancer). Every post is
+answered only once durable: SQLite's group commit (WAL, synchronous=FULL), PostgreSQL's
+committed transaction (synchronous_commit=on). Prints posts/s and p50/p99 per backend, then the
+details per kind. The clients are raw asyncio sockets so that they leave the CPU to the servers
+(all share this machine's cores).
 
-    python bench/ingest.py --agents 200 --procs 2 --conns 32 --seconds 10
+    python bench/ingest.py                       # durable mix: event batches and reports only
+    python bench/ingest.py --events-share 0.10   # the companion mix: 89 % heartbeats (in memory)
+    python bench/ingest.py --backends sqlite --agents 1000
 
-Figures (2-core VM, 2026-11-22, quiet machine; busy with other test runs in brackets),
-default mix (89 % heartbeats, 10 % batches of 3 events, 1 % reports), 200 agents, 64
-connections: 4,300-5,500 posts/s [3,450-3,850], p50 3-9 ms, p99 90-110 ms (the events and
-reports: p50 ~50 ms, they wait for their group commit while heartbeats saturate the loop).
-Events and reports alone (every post written and fsync'd): ~2,450 posts/s (~7,400 events/s),
-p50 23 ms, p99 55 ms [~1,700 posts/s]. 1,000 agents, 32 connections: ~4,400 posts/s.
-Without uvloop/httptools (asyncio + h11): 800-1,500 posts/s [busy machine].
+Figures of the SQLite-only version (2-core VM, 2026-11-22, quiet machine), default mix then,
+200 agents, 64 connections: 4,300-5,500 posts/s, p99 90-110 ms; events and reports alone:
+~2,450 posts/s (~7,400 events/s), p50 23 ms, p99 55 ms. Without uvloop/httptools: 800-1,500.
 Heartbeats are held in memory and written on change (last_seen every 10 s); events and
-reports are answered only after their group commit.
+reports are answered only after their commit.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -49,12 +51,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(tmp: Path, port: int) -> subprocess.Popen:
-    log = (tmp / "server.log").open("wb")
+def start_server(tmp: Path, port: int, db: str) -> subprocess.Popen:
+    log = (tmp / f"server-{port}.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "agent", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--db", str(tmp / "bench.sqlite3"), "--admin-password", PASSWORD],
+                             "--db", db, "--admin-password", PASSWORD],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env=dict(os.environ, EXAMROOM_HOME=str(tmp / "home")))
+                            env=dict(os.environ, EXAMROOM_HOME=str(tmp / "home"),
+                                     EXAMROOM_SERVER_HOME=str(tmp / "server-home")))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -63,7 +66,7 @@ def start_server(tmp: Path, port: int) -> subprocess.Popen:
         except requests.RequestException:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit("server did not start: " + (tmp / "server.log").read_text(errors="replace")[-2000:])
+    raise SystemExit("server did not start: " + (tmp / f"server-{port}.log").read_text(errors="replace")[-2000:])
 
 
 def enrol(url: str, n: int) -> tuple[str, list[tuple[str, str]]]:
@@ -134,64 +137,119 @@ async def _connection(port: int, agents: list[tuple[str, str]], mix: list[str], 
         writer.close()
 
 
-def _client_process(port: int, agents, mix, conns: int, start_at: float, seconds: float, queue) -> None:
+def _client_process(ports: list[int], agents, mix, conns: int, start_at: float, seconds: float, queue) -> None:
     async def main() -> list:
         out: list = []
         await asyncio.sleep(max(0.0, start_at - time.time()))
         until = time.monotonic() + seconds
-        await asyncio.gather(*(_connection(port, agents, mix, until, out) for _ in range(conns)))
+        await asyncio.gather(*(_connection(ports[n % len(ports)], agents, mix, until, out) for n in range(conns)))
         return out
 
     queue.put(asyncio.run(main()))
 
 
+SCENARIOS = {"sqlite": ("SQLite, 1 process", "sqlite", 1), "pg1": ("PostgreSQL, 1 process", "pg", 1),
+             "pg2": ("PostgreSQL, 2 processes", "pg", 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,pg1,pg2",
+                        help="scenarios, in order: sqlite (1 process), pg1, pg2 (PostgreSQL, 1 or 2 processes)")
+    parser.add_argument("--pg", metavar="URL", help="a PostgreSQL server to create the bench databases on "
+                        "(postgresql://USER@HOST:PORT/postgres; default: a private cluster, Debian's binaries)")
     parser.add_argument("--agents", type=int, default=200, help="simulated machines (each enrolled)")
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--conns", type=int, default=32, help="keep-alive connections per client process")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured duration (bounded)")
-    parser.add_argument("--events-share", type=float, default=0.10)
-    parser.add_argument("--reports-share", type=float, default=0.01)
-    parser.add_argument("--server", help="an already running server URL (else one is started)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured duration per scenario (bounded)")
+    parser.add_argument("--events-share", type=float, default=0.90, help="share of event batches (3 events)")
+    parser.add_argument("--reports-share", type=float, default=0.10, help="share of crash-test reports")
+    parser.add_argument("--server", help="only measure this already running server (its URL; admin password "
+                        f"{PASSWORD!r})")
     args = parser.parse_args()
     seconds = min(args.seconds, 120.0)
+    names = [n.strip() for n in args.backends.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise SystemExit(f"--backends: unknown {', '.join(unknown)} (choose among {', '.join(SCENARIOS)})")
+    mix = (["events"] * round(100 * args.events_share) + ["reports"] * round(100 * args.reports_share))
+    mix += ["heartbeat"] * max(0, 100 - len(mix))
 
-    with tempfile.TemporaryDirectory(prefix="examroom-bench-") as tmp:
-        proc = None
-        if args.server:
-            url = args.server.rstrip("/")
-            port = int(url.rsplit(":", 1)[1])
-        else:
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            proc = start_server(Path(tmp), port)
-        try:
-            _sup, agents = enrol(url, args.agents)
-            mix = (["events"] * round(100 * args.events_share) + ["reports"] * round(100 * args.reports_share))
-            mix += ["heartbeat"] * (100 - len(mix))
-            queue: mp.Queue = mp.Queue()
-            start_at = time.time() + 1.0
-            workers = [mp.Process(target=_client_process, args=(port, agents[i::args.procs] or agents, mix,
-                                                                 args.conns, start_at, seconds, queue))
-                       for i in range(args.procs)]
-            for w in workers:
-                w.start()
-            results = [queue.get(timeout=seconds + 60) for _ in workers]
-            for w in workers:
-                w.join(10)
-        finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(10)
-        samples = [s for part in results for s in part]
-        _print(samples, seconds, args)
+    results: list[tuple[str, list]] = []
+    if args.server:
+        url = args.server.rstrip("/")
+        results.append((url, _run(Path("."), "", 1, args, mix, seconds, existing=int(url.rsplit(":", 1)[1]))))
+        return _print(results, seconds, args)
+    with tempfile.TemporaryDirectory(prefix="examroom-bench-") as tmp, _postgres(args.pg, names) as new_pg_db:
+        for name in names:
+            label, backend, processes = SCENARIOS[name]
+            where = Path(tmp) / name
+            where.mkdir()
+            db = str(where / "bench.sqlite3") if backend == "sqlite" else new_pg_db()
+            print(f"... {label}: {args.agents} agents, {seconds:.0f} s", file=sys.stderr, flush=True)
+            results.append((label, _run(where, db, processes, args, mix, seconds)))
+    _print(results, seconds, args)
 
 
-def _print(samples: list[tuple[str, float, int]], seconds: float, args) -> None:
-    errors = sum(1 for _, _, status in samples if status >= 400)
-    print(f"examroom ingest bench: 1 server process, {args.agents} agents, {args.procs} client processes x "
-          f"{args.conns} connections, {seconds:.0f} s, python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+@contextlib.contextmanager
+def _postgres(url: str | None, names: list[str]):
+    """A function making a fresh PostgreSQL database for each scenario that needs one."""
+    if not any(SCENARIOS[n][1] == "pg" for n in names):
+        yield lambda: ""
+        return
+    import psycopg
+
+    sys.path.insert(0, str(ROOT))
+    cluster = None
+    if url is None:
+        from tests import pg_support
+
+        reason = pg_support.why_not()
+        if reason:
+            raise SystemExit(f"PostgreSQL scenarios need a cluster: {reason} (or give --pg URL)")
+        cluster = pg_support.start_cluster()
+        url = cluster.url()
+
+    def fresh() -> str:
+        name = "bench_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return url.rsplit("/", 1)[0] + "/" + name
+
+    try:
+        yield fresh
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _run(tmp: Path, db: str, processes: int, args, mix: list[str], seconds: float,
+         existing: int | None = None) -> list:
+    ports = [existing] if existing else [free_port() for _ in range(processes)]
+    procs: list[subprocess.Popen] = []
+    try:
+        for port in [] if existing else ports:  # one after the other: the first makes the schema and admin
+            procs.append(start_server(tmp, port, db))
+        _sup, agents = enrol(f"http://127.0.0.1:{ports[0]}", args.agents)
+        queue: mp.Queue = mp.Queue()
+        start_at = time.time() + 1.0
+        workers = [mp.Process(target=_client_process, args=(ports, agents[i::args.procs] or agents, mix,
+                                                             args.conns, start_at, seconds, queue))
+                   for i in range(args.procs)]
+        for w in workers:
+            w.start()
+        results = [queue.get(timeout=seconds + 60) for _ in workers]
+        for w in workers:
+            w.join(10)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
+    return [s for part in results for s in part]
+
+
+def _print(results: list[tuple[str, list]], seconds: float, args) -> None:
     try:
         import uvloop  # noqa: F401
         loop = "uvloop"
@@ -202,15 +260,35 @@ def _print(samples: list[tuple[str, float, int]], seconds: float, args) -> None:
         http = "httptools"
     except ImportError:
         http = "h11"
-    print(f"uvicorn loop={loop} http={http}; SQLite WAL synchronous=FULL, group commit")
-    print(f"total: {len(samples)} posts, {len(samples) / seconds:,.0f} posts/s, {errors} errors (4xx/5xx)")
-    for kind in ("heartbeat", "events", "reports", "all"):
-        lat = sorted(d for k, d, _ in samples if kind in (k, "all"))
-        if not lat:
-            continue
-        p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
-        print(f"  {kind:<9} n={len(lat):>7}  {len(lat) / seconds:>7,.0f}/s  p50={p(0.50):6.1f} ms  "
-              f"p99={p(0.99):6.1f} ms  max={lat[-1] * 1000:6.1f} ms  mean={statistics.fmean(lat) * 1000:6.1f} ms")
+    share = round(100 * (args.events_share + args.reports_share))
+    print(f"examroom ingest bench: {args.agents} agents, {args.procs} client processes x {args.conns} connections, "
+          f"{seconds:.0f} s per backend, {share} % durable posts (event batches of 3, reports), "
+          f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, uvicorn loop={loop} http={http}")
+    print("every event batch and report is answered once durable: SQLite WAL synchronous=FULL + group commit; "
+          "PostgreSQL committed transaction (synchronous_commit=on)")
+    print(f"{'backend':<26}{'posts/s':>9}{'durable/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    base = None
+    for label, samples in results:
+        lat = sorted(d for _, d, _ in samples)
+        durable = sum(1 for k, _, status in samples if k != "heartbeat" and status < 400)
+        errors = sum(1 for _, _, status in samples if status >= 400)
+        rate = len(samples) / seconds
+        base = base or durable / seconds or None
+        ratio = f"  x{durable / seconds / base:.2f} of {results[0][0]}" if base and label != results[0][0] else ""
+        print(f"{label:<26}{rate:>9,.0f}{durable / seconds:>11,.0f}{_q(lat, 0.50):>9.1f}{_q(lat, 0.99):>9.1f}"
+              f"{errors:>8}{ratio}")
+    for label, samples in results:
+        print(f"{label}:")
+        for kind in ("heartbeat", "events", "reports"):
+            lat = sorted(d for k, d, _ in samples if k == kind)
+            if lat:
+                print(f"  {kind:<9} n={len(lat):>7}  {len(lat) / seconds:>7,.0f}/s  p50={_q(lat, 0.5):6.1f} ms  "
+                      f"p99={_q(lat, 0.99):6.1f} ms  max={lat[-1] * 1000:6.1f} ms  "
+                      f"mean={statistics.fmean(lat) * 1000:6.1f} ms")
+
+
+def _q(lat: list[float], q: float) -> float:
+    return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """The PostgreSQL store: an académie's shared database, for several ``examroom serve`` processes.
 
-psycopg 3 (async) with a connection pool per process. Durability: a write is acknowledged once
-its transaction has committed (PostgreSQL's default ``synchronous_commit=on``: the WAL is
-flushed); the server's own group commit (SQLite) is not needed, PostgreSQL groups concurrent
-commits' WAL flushes itself. Everything JSON is kept as text written by ``dumps``, exactly as in
-the SQLite file (JSONB would refuse ``\\u0000`` and reorder keys).
+psycopg 3 (async): reads on a connection pool, writes through one connection with group commit
+(supervisor/pgwriter.py). Durability: a write is acknowledged once its transaction has committed
+(PostgreSQL's default ``synchronous_commit=on``: the WAL is flushed). Everything JSON is kept as
+text written by ``dumps``, exactly as in the SQLite file (JSONB would refuse ``\\u0000`` and
+reorder keys).
 
 Several processes write at once, so what SQLite got from its single writer is asked for here:
 - event ``seq`` must follow commit order within a room (a dashboard resumes a stream with
-  ``after=seq``): event inserts of a room take a transaction-level advisory lock;
+  ``after=seq``): a batch writing a room's rows holds that room's transaction-level advisory
+  lock, taken first and in sorted order, which also keeps two processes' batches from
+  deadlocking on the same machine rows (each updating rows the other holds);
 - a machine's token is replaced under a row lock, the PV edits' version is bumped atomically;
 - the schema is created under an advisory lock (two processes starting together).
 
@@ -23,6 +25,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from supervisor.fanout import PgFanout
+from supervisor.pgwriter import PgGroupCommit, Result
 from supervisor.store import dumps
 
 # Same tables and columns as the SQLite store (supervisor/store_sqlite.py), in PostgreSQL's types.
@@ -69,6 +72,10 @@ class PostgresStore:
         self.dsn = dsn
         self.min_size, self.max_size = min_size, max_size
         self.pool: AsyncConnectionPool | None = None
+        self.writer = PgGroupCommit(self._connect, f"SELECT pg_advisory_xact_lock({_APP_LOCK}, hashtext(%s))")
+
+    async def _connect(self) -> psycopg.AsyncConnection:
+        return await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
 
     async def start(self) -> None:
         if self.pool is not None:
@@ -82,12 +89,14 @@ class PostgresStore:
                                    kwargs={"autocommit": True}, open=False, name="examroom")
         await pool.open(wait=True, timeout=30)
         self.pool = pool
+        await self.writer.start()
 
     def fanout(self) -> "PgFanout":
         """How this process tells the others sharing the database what changed (LISTEN/NOTIFY)."""
         return PgFanout(self.dsn)
 
     async def close(self) -> None:
+        await self.writer.close()
         pool, self.pool = self.pool, None
         if pool is not None:
             await pool.close()
@@ -105,9 +114,11 @@ class PostgresStore:
         async with self._pool().connection() as conn:
             return await (await conn.execute(sql, args)).fetchall()
 
-    async def _write(self, sql: str, args: tuple = ()) -> int:
-        async with self._pool().connection() as conn:
-            return (await conn.execute(sql, args)).rowcount
+    async def _write(self, sql: str, args: tuple = (), lock: str | None = None) -> int:
+        async def write(conn: psycopg.AsyncConnection) -> Result:
+            cur = await conn.execute(sql, args)
+            return lambda: _done(cur.rowcount)
+        return await self.writer.run(write, lock)
 
     # -- admin and sessions
     async def admin_hash(self) -> str | None:
@@ -119,10 +130,12 @@ class PostgresStore:
                           "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (password_hash,))
 
     async def add_session(self, token_hash: str, username: str, created_at: str, expires_at: str) -> None:
-        async with self._pool().connection() as conn, conn.transaction():
+        async def write(conn: psycopg.AsyncConnection) -> Result:
             await conn.execute("DELETE FROM sessions WHERE expires_at < %s", (created_at,))
             await conn.execute("INSERT INTO sessions VALUES (%s, %s, %s, %s)",
                                (token_hash, username, created_at, expires_at))
+            return lambda: _done(None)
+        await self.writer.run(write)
 
     async def session_user(self, token_hash: str, now: str) -> str | None:
         row = await self._one("SELECT username FROM sessions WHERE token_hash=%s AND expires_at > %s",
@@ -152,10 +165,10 @@ class PostgresStore:
 
     # -- machines
     async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> str | None:
-        async with self._pool().connection() as conn, conn.transaction():
-            old = await (await conn.execute(
+        async def write(conn: psycopg.AsyncConnection) -> Result:
+            old = await conn.execute(
                 "SELECT token_hash FROM machines WHERE room_code=%s AND machine_id=%s FOR UPDATE",
-                (room_code, machine["machine_id"]))).fetchone()
+                (room_code, machine["machine_id"]))
             await conn.execute(
                 "INSERT INTO machines (room_code, machine_id, hostname, os, os_version, facts, token_hash, "
                 "enrolled_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (room_code, machine_id) "
@@ -163,7 +176,12 @@ class PostgresStore:
                 "token_hash=excluded.token_hash, enrolled_at=excluded.enrolled_at",
                 (room_code, machine["machine_id"], machine["hostname"], machine["os"], machine["os_version"],
                  dumps(machine["facts"]), token_hash, machine["enrolled_at"]))
-        return old[0] if old and old[0] else None
+
+            async def result() -> str | None:
+                row = await old.fetchone()
+                return row[0] if row and row[0] else None
+            return result
+        return await self.writer.run(write, lock=room_code)
 
     async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
         row = await self._one("SELECT room_code, machine_id FROM machines WHERE token_hash=%s", (token_hash,))
@@ -171,15 +189,19 @@ class PostgresStore:
 
     async def add_report(self, room_code: str, machine_id: str, received_at: str,
                          report: dict[str, Any], summary: dict[str, Any]) -> None:
-        async with self._pool().connection() as conn, conn.transaction():
+        body = dumps(report)
+
+        async def write(conn: psycopg.AsyncConnection) -> Result:
             await conn.execute("INSERT INTO reports (room_code, machine_id, received_at, body) "
-                               "VALUES (%s, %s, %s, %s)", (room_code, machine_id, received_at, dumps(report)))
+                               "VALUES (%s, %s, %s, %s)", (room_code, machine_id, received_at, body))
             await conn.execute(
                 "UPDATE machines SET hostname=%s, os=%s, os_version=%s, facts=%s, ready=%s, report_status=%s, "
                 "report_at=%s, problems=%s WHERE room_code=%s AND machine_id=%s",
                 (summary["hostname"], summary["os"], summary["os_version"], dumps(summary["facts"]),
                  bool(summary["ready"]), summary["report_status"], summary["report_at"],
                  dumps(summary["problems"]), room_code, machine_id))
+            return lambda: _done(None)
+        await self.writer.run(write, lock=room_code)
 
     async def latest_report(self, room_code: str, machine_id: str) -> dict[str, Any] | None:
         row = await self._one("SELECT body FROM reports WHERE room_code=%s AND machine_id=%s "
@@ -210,7 +232,8 @@ class PostgresStore:
     async def save_live(self, room_code: str, machine_id: str, last_seen: str | None,
                         live: dict[str, Any]) -> None:
         await self._write("UPDATE machines SET last_seen=COALESCE(%s, last_seen), live=%s "
-                          "WHERE room_code=%s AND machine_id=%s", (last_seen, dumps(live), room_code, machine_id))
+                          "WHERE room_code=%s AND machine_id=%s", (last_seen, dumps(live), room_code, machine_id),
+                          lock=room_code)
 
     async def live_states(self) -> list[tuple[str, str, str | None, dict[str, Any]]]:
         rows = await self._all("SELECT room_code, machine_id, last_seen, live FROM machines")
@@ -224,18 +247,24 @@ class PostgresStore:
         columns = ([e["id"] for e in events], [e["kind"] for e in events], [e["at"] for e in events],
                    [e["received_at"] for e in events], [dumps(e["details"]) for e in events],
                    [bool(e["alert"]) for e in events])
-        async with self._pool().connection() as conn, conn.transaction():
-            # seq in commit order within the room, whatever process commits (see the module's doc).
-            await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_APP_LOCK, room_code))
-            inserted = await (await conn.execute(
+
+        async def write(conn: psycopg.AsyncConnection) -> Result:
+            inserted = await conn.execute(
                 "INSERT INTO events (id, room_code, machine_id, kind, at, received_at, details, alert) "
                 "SELECT id, %s, %s, kind, at, received_at, details, alert FROM unnest("
-                "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[]) WITH ORDINALITY "
+                "%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::boolean[]) WITH ORDINALITY "
                 "AS t(id, kind, at, received_at, details, alert, n) ORDER BY n "
                 "ON CONFLICT (id) DO NOTHING RETURNING id, seq",
-                (room_code, machine_id, *columns))).fetchall()
-            host = await (await conn.execute("SELECT hostname FROM machines WHERE room_code=%s AND machine_id=%s",
-                                             (room_code, machine_id))).fetchone()
+                (room_code, machine_id, *columns))
+            host = await conn.execute("SELECT hostname FROM machines WHERE room_code=%s AND machine_id=%s",
+                                      (room_code, machine_id))
+
+            async def result() -> tuple[list, tuple | None]:
+                return await inserted.fetchall(), await host.fetchone()
+            return result
+        # (arrays in binary, %b: their text form escapes each quote of the JSON with a regex)
+        # the room's lock: seq in commit order within the room, whatever process commits
+        inserted, host = await self.writer.run(write, lock=room_code)
         seqs = dict(inserted)
         rows = [{"seq": seqs[e["id"]], "id": e["id"], "kind": e["kind"], "at": e["at"], "machine_id": machine_id,
                  "hostname": host[0] if host else machine_id, "details": e["details"], "alert": bool(e["alert"]),
@@ -260,11 +289,13 @@ class PostgresStore:
         return _event_row(row) if row else None
 
     async def ack(self, room_code: str, event_id: str, by: str, at: str) -> dict[str, Any] | None:
-        async with self._pool().connection() as conn, conn.transaction():
+        async def write(conn: psycopg.AsyncConnection) -> Result:
             await conn.execute("UPDATE events SET acked_at=%s, acked_by=%s WHERE id=%s AND room_code=%s AND alert "
                                "AND acked_at IS NULL", (at, by, event_id, room_code))
-            row = await (await conn.execute("SELECT id, acked_at, acked_by, machine_id FROM events WHERE id=%s "
-                                            "AND room_code=%s AND alert", (event_id, room_code))).fetchone()
+            row = await conn.execute("SELECT id, acked_at, acked_by, machine_id FROM events WHERE id=%s "
+                                     "AND room_code=%s AND alert", (event_id, room_code))
+            return row.fetchone
+        row = await self.writer.run(write, lock=room_code)
         return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3]} if row else None
 
     # -- PV d'incident edits
@@ -277,19 +308,26 @@ class PostgresStore:
 
     async def save_pv_edits(self, room_code: str, edits: dict[str, Any], by: str, at: str,
                             expected_version: int | None = None) -> dict[str, Any] | None:
-        if expected_version is not None:  # compare-and-set: None when someone saved meanwhile
-            if expected_version == 0:
-                row = await self._one("INSERT INTO pv_edits VALUES (%s, %s, 1, %s, %s) ON CONFLICT (room_code) "
-                                      "DO NOTHING RETURNING version", (room_code, dumps(edits), at, by))
-            else:
-                row = await self._one("UPDATE pv_edits SET body=%s, version=version + 1, updated_at=%s, "
-                                      "updated_by=%s WHERE room_code=%s AND version=%s RETURNING version",
-                                      (dumps(edits), at, by, room_code, expected_version))
-            return None if row is None else {**edits, "version": row[0], "updated_at": at, "updated_by": by}
-        row = await self._one(
-            "INSERT INTO pv_edits AS p VALUES (%s, %s, 1, %s, %s) ON CONFLICT (room_code) DO UPDATE SET "
-            "body=excluded.body, version=p.version + 1, updated_at=excluded.updated_at, "
-            "updated_by=excluded.updated_by RETURNING version", (room_code, dumps(edits), at, by))
+        body = dumps(edits)
+        if expected_version is None:
+            sql = ("INSERT INTO pv_edits AS p VALUES (%s, %s, 1, %s, %s) ON CONFLICT (room_code) DO UPDATE SET "
+                   "body=excluded.body, version=p.version + 1, updated_at=excluded.updated_at, "
+                   "updated_by=excluded.updated_by RETURNING version")
+            args: tuple = (room_code, body, at, by)
+        elif expected_version == 0:  # compare-and-set: None when someone saved meanwhile
+            sql = ("INSERT INTO pv_edits VALUES (%s, %s, 1, %s, %s) ON CONFLICT (room_code) "
+                   "DO NOTHING RETURNING version")
+            args = (room_code, body, at, by)
+        else:
+            sql = ("UPDATE pv_edits SET body=%s, version=version + 1, updated_at=%s, "
+                   "updated_by=%s WHERE room_code=%s AND version=%s RETURNING version")
+            args = (body, at, by, room_code, expected_version)
+
+        async def write(conn: psycopg.AsyncConnection) -> Result:
+            return (await conn.execute(sql, args)).fetchone
+        row = await self.writer.run(write, lock=room_code)
+        if row is None:
+            return None
         return {**edits, "version": row[0], "updated_at": at, "updated_by": by}
 
     # -- records: accounts, enrolment windows, machine secrets (supervisor/records.py)
@@ -331,6 +369,11 @@ class PostgresStore:
                 await conn.execute("UPDATE machines SET token_hash=NULL WHERE room_code=%s AND machine_id=%s",
                                    (room_code, machine_id))
         return True, row[0]
+
+
+async def _done(value: Any) -> Any:
+    """The result of a write whose statements return nothing to read (or a count already known)."""
+    return value
 
 
 def _event_row(r: tuple) -> dict[str, Any]:
