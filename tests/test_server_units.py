@@ -284,3 +284,36 @@ def test_the_service_rules_are_the_same_on_postgresql(pg_url):
         await store.close()
 
     asyncio.run(scenario())
+
+
+def test_postgresql_group_commit_refuses_only_the_failing_write_of_a_batch(pg_url):
+    """One batch (one transaction, pipelined); a duplicate key in it: the batch is replayed
+    write by write, only that write is refused, the others are committed."""
+    import psycopg
+
+    from supervisor.pgwriter import PgGroupCommit
+
+    def insert(key: int):
+        async def write(conn):
+            cur = await conn.execute("INSERT INTO t VALUES (%s) RETURNING k", (key,))
+            return cur.fetchone
+        return write
+
+    async def scenario():
+        async def connect():
+            return await psycopg.AsyncConnection.connect(pg_url, autocommit=True)
+
+        async with await connect() as conn:
+            await conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+        writer = PgGroupCommit(connect, "SELECT pg_advisory_xact_lock(1, hashtext(%s))")
+        await writer.start()
+        outcomes = await asyncio.gather(writer.run(insert(1), "r"), writer.run(insert(1)),
+                                        writer.run(insert(2), "r"), return_exceptions=True)
+        assert outcomes[0] == (1,) and outcomes[2] == (2,)
+        assert isinstance(outcomes[1], psycopg.errors.UniqueViolation)
+        assert (writer.batches, writer.writes) == (1, 3)  # one transaction served all three
+        await writer.close()
+        async with await connect() as conn:
+            assert [r[0] for r in await (await conn.execute("SELECT k FROM t ORDER BY k")).fetchall()] == [1, 2]
+
+    asyncio.run(scenario())
