@@ -182,6 +182,7 @@ class Host:
     # Native APIs by name: None for the real machine (each built on first use by the
     # factory the probe names), a dict of stand-ins for a fake host (see ``native``).
     native_apis: dict[str, Any] | None = None
+    _native_built: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -250,10 +251,9 @@ class Host:
         winreg or pyobjc."""
         if self.native_apis is not None:
             return self.native_apis.get(name)
-        built = self.__dict__.setdefault("_native_built", {})
-        if name not in built:
-            built[name] = real()
-        return built[name]
+        if name not in self._native_built:
+            self._native_built[name] = real()
+        return self._native_built[name]
 
     # -- reads ----------------------------------------------------------------------------
     def path(self, p: str | Path) -> Path:
