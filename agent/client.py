@@ -223,3 +223,19 @@ def upload_report(report: Report, *, server: str, room: str, ca_file: str | None
     if sent > 1:
         return t("client.uploaded_with_backlog", lang, server=server, room=room, count=sent - 1)
     return t("client.uploaded", lang, server=server, room=room)
+
+
+def room_size(server: str, room: str, ca_file: str | None, lang: str) -> int | None:
+    """How many machines the server knows in ``room`` (``examroom check``'s default
+    ``--candidates``); None when the server cannot say (unreachable, refused)."""
+    from agent.machine import describe_machine
+    from core.host import Host
+
+    try:
+        client = ApiClient(server, ca_file=ca_file, lang=lang, timeout=3.0)
+        client.ensure_enrolled(room, describe_machine(Host.current()))
+        answer = client._call("GET", "/agent/bandwidth-order?wait=0", None)
+    except (ServerUnreachable, ServerRefused, BadInput, OSError):
+        return None
+    size = answer.get("room_machines") if isinstance(answer, dict) else None
+    return size if isinstance(size, int) and size > 0 else None

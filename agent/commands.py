@@ -29,7 +29,7 @@ def check_command(request: CheckRequest) -> ExitCode:
     if bool(server) != bool(room):
         raise BadInput(t("cli.server_needs_room", lang), "--server/--room")
     if request.options.candidates is None and server and "bandwidth" in selected_ids(only_ids, skip_ids):
-        from companion.bandwidth import room_size  # the room's size, as the server knows it
+        from agent.client import room_size  # the room's size, as the server knows it
 
         request.options.candidates = room_size(server, room, request.ca_file, lang)
     ctx = CheckContext(host=Host.current(), policy=load_policy(request.config_path), lang=lang,

@@ -88,21 +88,3 @@ def measure_download(url: str, seconds: float) -> dict[str, Any]:
     outcome = found.outcome
     return {"mbps": found.mbps if outcome.reason == "ok" else None, "seconds": round(found.seconds + found.skipped, 2),
             "received": found.received, "reason": outcome.reason, "detail": (outcome.detail or "")[:300]}
-
-
-def room_size(server: str, room: str, ca_file: str | None, lang: str) -> int | None:
-    """How many machines the server knows in ``room`` (``examroom check``'s default
-    ``--candidates``); None when the server cannot say (unreachable, refused)."""
-    from agent.client import ApiClient, ServerRefused, ServerUnreachable
-    from agent.machine import describe_machine
-    from core.errors import BadInput
-    from core.host import Host
-
-    try:
-        client = ApiClient(server, ca_file=ca_file, lang=lang, timeout=3.0)
-        client.ensure_enrolled(room, describe_machine(Host.current()))
-        answer = client._call("GET", "/agent/bandwidth-order?wait=0", None)
-    except (ServerUnreachable, ServerRefused, BadInput, OSError):
-        return None
-    size = answer.get("room_machines") if isinstance(answer, dict) else None
-    return size if isinstance(size, int) and size > 0 else None

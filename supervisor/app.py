@@ -22,7 +22,7 @@ from core.i18n import t
 from core.errors import BadInput
 from core.roomsettings import RoomSettings
 from supervisor.auth import hash_password, verify_password
-from supervisor.deps import ApiError
+from supervisor.apierror import ApiError
 from supervisor.fastlane import FastLane
 from supervisor.guard import BodyGuard, SecurityHeaders
 from supervisor.live import Hub

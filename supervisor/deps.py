@@ -12,6 +12,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from supervisor import accounts
+from supervisor.apierror import ApiError
 from supervisor.auth import token_hash
 from supervisor.service import Server
 from supervisor.store import normalize_code, utcnow
@@ -19,15 +20,6 @@ from supervisor.store import normalize_code, utcnow
 # Dependencies are coroutines: the store's reads are coroutines too (a dict hit for a cached
 # machine token, else one indexed read that never blocks the event loop).
 bearer = HTTPBearer(auto_error=False, description="Token from /api/v1/login (supervisor) or /api/v1/enroll (machine)")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, detail: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.detail = status, code, message, detail
-
-    def body(self) -> dict[str, Any]:
-        return {"error": self.message, "code": self.code, "detail": self.detail}
 
 
 async def get_server(request: Request) -> Server:

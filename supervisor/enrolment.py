@@ -24,7 +24,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from supervisor.deps import ApiError
+from supervisor.apierror import ApiError
 from supervisor.store import Store, iso
 
 DEFAULT_OPEN_H = 24.0

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 from pydantic import BaseModel, ValidationError
 
 from supervisor.auth import token_hash
-from supervisor.deps import ApiError
+from supervisor.apierror import ApiError
 from supervisor.models import EventsIn, HeartbeatIn
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]

@@ -18,7 +18,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from supervisor.deps import ApiError
+from supervisor.apierror import ApiError
 
 MAX_PAST = timedelta(days=366)    # a crash-test report may be sent long after it ran (outbox)
 MAX_FUTURE = timedelta(days=1)    # time zones and a slightly fast clock, no more

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from supervisor.apierror import ApiError
 from supervisor.throttle import Budget
 
 
@@ -36,7 +37,6 @@ class Quotas:
 
     def charge(self, who: tuple[str, str], **amounts: float) -> None:
         """Charge every named amount (e.g. events=12, bytes=3400) or none: 429 if one is over."""
-        from supervisor.deps import ApiError  # deps imports the service, which holds the quotas
         for name, amount in amounts.items():
             quota, budget = self.quotas[_NAMES[name]], self._budgets[_NAMES[name]]
             over = budget.level(who) + amount - quota.limit

@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from supervisor import accounts, enrolment
 from supervisor.auth import hash_password
-from supervisor.deps import ApiError, get_server, room_of, supervisor_auth
+from supervisor.apierror import ApiError
+from supervisor.deps import get_server, room_of, supervisor_auth
 from supervisor.models import EnrolmentIn, EnrolmentOut, ErrorBody, _In
 from supervisor.passwords import MIN_LENGTH, weakness
 from supervisor.service import Server

@@ -16,7 +16,8 @@ from core.report import Report
 from core.kinds import kinds
 from supervisor.auth import MACHINE_PREFIX, new_token, token_hash
 from supervisor import enrolment, limits
-from supervisor.deps import ApiError, get_server, machine_auth, room_of
+from supervisor.apierror import ApiError
+from supervisor.deps import get_server, machine_auth, room_of
 from supervisor.models import (EnrollIn, EnrollOut, ErrorBody, EventsIn, EventsOut, HeartbeatIn,
                                HeartbeatOut, ReportOut)
 from supervisor.service import Server

@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, field_validator
 
-from supervisor.deps import ApiError, get_server, machine_auth, room_of, supervisor_auth
+from supervisor.apierror import ApiError
+
+from supervisor.deps import get_server, machine_auth, room_of, supervisor_auth
 from supervisor.service import Server
 from supervisor.store import normalize_code, utcnow
 

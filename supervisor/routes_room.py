@@ -23,7 +23,8 @@ from core.kinds import kinds
 from supervisor import accounts, incidents
 from supervisor.auth import SUPERVISOR_PREFIX, hash_password, new_token, token_hash, verify_password
 from supervisor.throttle import TooManyAttempts
-from supervisor.deps import ApiError, bearer, get_server, room_of, stream_auth, supervisor_auth
+from supervisor.apierror import ApiError
+from supervisor.deps import bearer, get_server, room_of, stream_auth, supervisor_auth
 from supervisor.models import (AckOut, AlertOut, ErrorBody, EventOut, ExamTimeline, IncidentLine, LoginIn, MachineOut,
                                PvEditsIn, PvEditsOut, RoomIn, RoomOut, RoomSummary, TokenOut)
 from supervisor.service import Server
