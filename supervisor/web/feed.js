@@ -22,7 +22,7 @@ export function fmtDuration(seconds) {
  * details, the details shown and the tile effect. Nothing here knows a kind by name. */
 
 /** The spec of an event as it applies to its details (the first matching variant merged in). */
-function kindSpec(kind, details) {
+export function kindSpec(kind, details) {
   const spec = ((state.kinds || {}).kinds || {})[kind];
   if (!spec) return { label: `dash.kind.${kind}`, details: {}, show: [] };
   const d = details || {};

@@ -4,6 +4,7 @@
  * around them (header, tabs) is built by app.js from its table of views.
  */
 import { api, el, own, fmtAge, fmtDateTime, fmtNumber, fmtTime, machineName, showBanner, state, t } from "./base.js";
+import { kindSpec } from "./feed.js";
 
 /* ---------- machines and tiles ---------- */
 
@@ -110,11 +111,18 @@ function liveBlock(m) {
   return el("ul", { class: live === "lost" ? "live stale" : "live" }, rows);
 }
 
-/** When the current absence began: the machine's latest focus_lost we know of. */
+/** When the current absence began: the machine's latest departure we know of (a kind whose
+ * tile effect is focus_away and that another kind closes, i.e. focus_lost, not a move while
+ * away), on the server's clock. */
 function awaySince(m) {
   let at = null;
-  for (const a of state.alerts.values()) if (a.machine_id === m.machine_id && a.kind === "focus_lost" && (!at || a.at > at)) at = a.at;
-  for (const e of state.events) if (e.machine_id === m.machine_id && e.kind === "focus_lost" && (!at || e.at > at)) at = e.at;
+  const closed = new Set(Object.values((state.kinds || {}).kinds || {})
+    .flatMap((k) => [k.closes, ...(k.variant || []).map((v) => v.closes)]).filter(Boolean));
+  const away = (e) => e.machine_id === m.machine_id && closed.has(e.kind) && kindSpec(e.kind, e.details).tile === "focus_away";
+  for (const e of [...state.alerts.values(), ...state.events]) {
+    const when = e.at_corrected || e.at;
+    if (away(e) && (!at || when > at)) at = when;
+  }
   return at;
 }
 
