@@ -317,3 +317,28 @@ def test_postgresql_group_commit_refuses_only_the_failing_write_of_a_batch(pg_ur
             assert [r[0] for r in await (await conn.execute("SELECT k FROM t ORDER BY k")).fetchall()] == [1, 2]
 
     asyncio.run(scenario())
+
+
+def test_both_backends_have_the_same_tables_and_columns(tmp_path, pg_url):
+    """A table or column added to one backend only would make the other fail at run time."""
+    import sqlite3
+
+    import psycopg
+
+    async def open_both():
+        for store in (open_store(tmp_path / "s.db"), open_store(pg_url)):
+            await store.start()
+            await store.close()
+
+    asyncio.run(open_both())
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' "
+                                          "AND name NOT LIKE 'sqlite_%'")]
+        lite = {t: sorted(r[1] for r in db.execute(f"PRAGMA table_info({t})")) for t in names}
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT table_name, column_name FROM information_schema.columns "
+                            "WHERE table_schema='public'").fetchall()
+    pg: dict[str, list[str]] = {}
+    for table, column in rows:
+        pg.setdefault(table, []).append(column)
+    assert lite == {t: sorted(c) for t, c in pg.items()}
