@@ -20,6 +20,7 @@ import click
 
 from core.i18n import detect_lang, join_list, t
 from core.errors import BadInput
+from core.kinds import KindsError, kinds
 from core.roomsettings import DEFAULT_EXAM_TITLE, RoomSettings
 from core.oserror import describe
 from supervisor.dburl import DbTarget, open_store, parse_db
@@ -166,6 +167,10 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
     except re.error as exc:
         raise BadInput(t("companion.bad_regex", lang, detail=exc), "--room-exam-title",
                        t("companion.bad_regex.hint", lang)) from None
+    try:   # EXAMROOM_KINDS: a centre's kinds spec, checked now rather than at the first event
+        kinds()
+    except KindsError as exc:
+        raise BadInput(t("server.bad_kinds", lang, detail=exc), None, t("server.bad_kinds.hint", lang)) from None
     lost_after = room_lost_after or max(6.0, 3 * room_heartbeat)
     room_settings = RoomSettings(heartbeat_s=room_heartbeat, lost_after_s=lost_after, exam_title=room_exam_title,
                                  platform_url=room_platform_url)

@@ -178,3 +178,19 @@ def test_a_new_kind_is_one_spec_entry_one_translation_pair_and_its_watcher(new_k
     assert [(d["kind"], d["code"], d["details_text"]) for d in draft] == \
         [("screen_share_started", "C6", "partage d'écran par Zoom")]
     assert server.get(f"/rooms/{room}/incidents", sup, lang="en").json()[0]["details_text"] == "screen shared by Zoom"
+
+
+def test_a_bad_centre_spec_stops_the_server_at_start_with_file_and_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "kinds.toml"
+    bad.write_text('[focus_lost]\norigin = "machine"\nlevel = "loud"\n', encoding="utf-8")
+    env = dict(os.environ, EXAMROOM_KINDS=str(bad), EXAMROOM_SERVER_HOME=str(tmp_path / "srv"))
+    env.pop("EXAMROOM_ADMIN_PASSWORD", None)
+    run = subprocess.run([sys.executable, "-m", "agent", "serve", "--port", "1", "--db", str(tmp_path / "db.sqlite3"),
+                          "--admin-password", "correct horse battery staple", "--lang", "fr"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert f"{bad}:1: kind 'focus_lost': level" in run.stderr and "EXAMROOM_KINDS" in run.stderr
