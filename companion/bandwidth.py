@@ -3,7 +3,7 @@
 One long poll to the server stays open (nothing listens on the candidate's machine); when the
 supervisor orders a test, the answer says which file to download, for how long, and in how
 many seconds to start, so every machine of the room downloads at the same moment. The rate is
-measured as the crash test's bandwidth check does (checks.bandwidth.measure: same proxy, same
+measured as the crash test's bandwidth check does (whitelist.download.measure: same proxy, same
 burst handling) over the order's full duration, then posted back. No URL or content of the
 candidate's is involved: only the test file's figures.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ def make_client(server: str, ca_file: str | None, lang: str) -> Any:
 
 def measure_download(url: str, seconds: float) -> dict[str, Any]:
     """Download ``url`` for ``seconds`` through this machine's proxy, as the crash test does."""
-    from checks.bandwidth import measure
+    from whitelist.download import measure
     from core.host import Host
     from whitelist.probe import ProbeSettings
     from whitelist.proxy import detect
