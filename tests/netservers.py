@@ -116,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, "<html><title>Internal Server Error</title></html>")
         elif behaviour == "cdn403":  # a site's own CDN refusing the client (bot check)
             self._send(403, CLOUDFLARE_PAGE, {"cf-ray": "8f1e2d3c4b5a6978-CDG", "Server": "cloudflare"})
+        elif behaviour == "missing_via":  # the site's own cache in front of it (Varnish) adds Via
+            self._send(404, "<html><title>Not Found</title></html>", {"Via": "1.1 varnish (Varnish/7.1)"})
         elif behaviour == "missing":
             self._send(404, "<html><title>Not Found</title></html>")
         else:

@@ -215,3 +215,18 @@ def test_remediations_say_what_to_change_and_where(school, lang):
     assert [i["reason"] for i in proxied["items"]] == ["blocked", "blocked", "dns_failed", "connect_failed"]
     for key in ("filter", "proxy_dns", "proxy_out"):
         assert words[key] in proxied["remediation"], (key, proxied["remediation"])
+
+
+def test_a_sites_own_via_header_on_a_direct_connection_is_the_sites_answer(school):
+    """Via from the site's own cache (Varnish), no proxy of ours in the path: the site answered."""
+    from tests.netservers import HttpServer as Site
+
+    site = Site({"*": "missing_via"})
+    try:
+        [outcome] = probe_all([f"http://ok.test:{site.port}/"], school.settings())
+        assert outcome.reason == "http_error" and "the site answered 404" in outcome.detail, outcome.detail
+        env = {"HTTP_PROXY": school.squid.url}
+        [proxied] = probe_all([f"http://ok.test:{site.port}/"], school.settings(env))
+        assert proxied.reason == "http_error" and "through the proxy" in proxied.detail, proxied.detail
+    finally:
+        site.close()

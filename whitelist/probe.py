@@ -143,8 +143,9 @@ def _first_look(url: str, fetch: Fetch) -> Outcome:
         if cdn:
             outcome.product = cdn
             outcome.note = note("net.http.cdn_refused", cdn=cdn, ray=_ray(headers), **fields)
-        elif via or (outcome.proxy and not tunnelled):
+        elif outcome.proxy and not tunnelled:
             # Through a proxy nobody can say from here who wrote it: never "the site answered".
+            # (Direct, or inside a tunnel, a Via header is the site's own caches': no proxy of ours.)
             outcome.note = note("net.http.via_proxy", via=via or _peer(outcome), **fields)
         else:
             outcome.note = note("net.http.site_error", **fields)
