@@ -157,14 +157,21 @@ function onEvent(ev) {
   if ((ev.kind === "exam_started" || ev.kind === "exam_ended") && state.tab === "incidents" && state.incidents) loadIncidents();
 }
 
+/** An event's details after its label: « Retour sur l'épreuve : absence de 1 s », but
+ * « Partage d'écran démarré (Zoom) » when the details are a parenthesis already. */
+function journalDetail(e) {
+  const detail = detailText(e.kind, e.details);
+  if (!detail) return "";
+  return detail.startsWith("(") ? ` ${detail}` : `${t("dash.journal.sep")}${detail}`;
+}
+
 export function renderJournal() {
   const list = document.getElementById("journal");
   if (!list) return;
   list.replaceChildren(...state.events.slice(0, 50).map((e) => el("li", {},
     el("time", { datetime: e.at_corrected || e.at, title: e.at_corrected && e.at_corrected !== e.at ? t("dash.time.machine", { time: fmtTime(e.at) }) : null, text: fmtTime(e.at_corrected || e.at) }), " ",
     el("strong", { text: machineName(e.machine_id, e.hostname) }), " — ", kindLabel(e.kind, e.details),
-    // the label, then its details after a colon: « Retour sur l'épreuve : absence de 1 s »
-    detailText(e.kind, e.details) ? `${t("dash.journal.sep")}${detailText(e.kind, e.details)}` : "")));
+    journalDetail(e))));
 }
 
 /** A machine row changed: its tile and the counters (room.js), and the printable sheet. */
