@@ -84,8 +84,11 @@ def run(ctx: CheckContext) -> CheckResult:
             item.firefox = {"reason": fx_item.reason, "status": fx_item.status, "proxy": fx_item.proxy,  # type: ignore[attr-defined]
                             "detail": fx_item.detail}
             item.status = worst([item.status, fx_item.status])
-        summary += ctx.t("whitelist.browsers_differ", firefox=firefox.settings.describe(), where=firefox.where,
-                         system=settings.proxies.describe(), summary=_summary(ctx, fx_items))
+        def said(found) -> str:
+            return ctx.t("whitelist.direct") if found.describe() == "direct" else found.describe()
+
+        summary += ctx.t("whitelist.browsers_differ", firefox=said(firefox.settings), where=firefox.where,
+                         system=said(settings.proxies), summary=_summary(ctx, fx_items))
         fx_fix = _remediation(ctx, fx_items, fx_settings)
         if fx_fix:
             prefix = ctx.t("whitelist.firefox_prefix")

@@ -193,5 +193,5 @@ def test_report_says_when_firefox_goes_another_way(school, tmp_path):
     result = check.run(ctx)
     [item] = result.items
     assert item.reason == "blocked" and item.firefox["reason"] == "ok" and item.firefox["proxy"] is None
-    assert f"Firefox goes through direct, Edge and Chrome through the system's: {squid.url}" in result.summary
+    assert f"Firefox goes through a direct connection (no proxy), Edge and Chrome through the system's: {squid.url}" in result.summary
     assert "prefs.js" in result.summary
