@@ -107,7 +107,8 @@ def test_the_tile_and_the_journal_show_the_rest_with_categories_and_durations(se
             journal = page.locator("#journal")
             sync_api.expect(journal).to_contain_text("Sortie de l'épreuve [Outil autorisé] LibreOffice « notes.ods")
             server.post("/events", pc, {"events": [event("focus_regained", away_s=40)]})
-            sync_api.expect(journal).to_contain_text("Retour sur l'épreuve absence de 40 s")
+            # label and details apart (issue 10: they used to run together)
+            sync_api.expect(journal).to_contain_text("Retour sur l'épreuve : absence de 40 s")
             server.post("/events", pc, {"events": [event(
                 "focus_lost", title="Boîte de réception", host="mail.google.com", program="mail.google.com",
                 category="communication", level="alert", source="extension")]})

@@ -158,11 +158,12 @@ function onEvent(ev) {
 }
 
 /** An event's details after its label: « Retour sur l'épreuve : absence de 1 s », but
- * « Partage d'écran démarré (Zoom) » when the details are a parenthesis already. */
+ * « Partage d'écran démarré (Zoom) » or « Sortie de l'épreuve [Outil autorisé] … » when the
+ * details open with a bracket already. */
 function journalDetail(e) {
   const detail = detailText(e.kind, e.details);
   if (!detail) return "";
-  return detail.startsWith("(") ? ` ${detail}` : `${t("dash.journal.sep")}${detail}`;
+  return /^[([]/.test(detail) ? ` ${detail}` : `${t("dash.journal.sep")}${detail}`;
 }
 
 export function renderJournal() {
