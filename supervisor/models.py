@@ -254,10 +254,34 @@ class PvEditsIn(_In):
     client: str | None = Field(None, max_length=64, description="the page that saved (lets it ignore its own echo)")
 
 
+class PvPatchIn(_In):
+    """Line edits made from one version of the record (PATCH: merged line by line)."""
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=8000)
+    base_version: int = Field(0, ge=0, le=2**62, description="the version these edits were made from")
+    edits: dict[Annotated[str, Field(pattern=PV_KEY)], PvLineEdit | None] = Field(default_factory=dict, max_length=500)
+    extra: dict[Annotated[str, Field(pattern=PV_KEY)], PvExtraLine | None] = Field(default_factory=dict, max_length=200)
+    comment: str | None = Field(None, max_length=8000)
+    client: str | None = Field(None, max_length=64)
+
+
+class PvLineMeta(BaseModel):
+    v: int = Field(description="the record's version when this line last changed")
+    by: str | None = None
+
+
+class PvConflict(BaseModel):
+    line: str = Field(description="e:<draft line key>, x:<added line key> or comment")
+    theirs: Any = None
+    mine: Any = None
+    by: str | None = None
+
+
 class PvEditsOut(BaseModel):
     edits: dict[str, PvLineEdit]
     extra: list[PvExtraLine]
     comment: str
+    lines: dict[str, PvLineMeta] = Field(default_factory=dict)
+    conflicts: list[PvConflict] = Field(default_factory=list, description="PATCH: lines not saved (changed meanwhile)")
     version: int = Field(description="0: never saved; +1 at each save")
     updated_at: str | None
     updated_by: str | None

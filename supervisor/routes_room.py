@@ -20,13 +20,13 @@ from core.report import Report
 from core.machines import display_names
 from core.roomsummary import csv_text, latest_per_machine
 from core.kinds import kinds
-from supervisor import accounts, incidents
+from supervisor import accounts, incidents, pvmerge
 from supervisor.auth import SUPERVISOR_PREFIX, hash_password, new_token, token_hash, verify_password
 from supervisor.throttle import TooManyAttempts
 from supervisor.apierror import ApiError
 from supervisor.deps import bearer, get_server, room_of, stream_auth, supervisor_auth
 from supervisor.models import (AckOut, AlertOut, ErrorBody, EventOut, ExamTimeline, IncidentLine, LoginIn, MachineOut,
-                               PvEditsIn, PvEditsOut, RoomIn, RoomOut, RoomSummary, TokenOut)
+                               PvEditsIn, PvEditsOut, PvPatchIn, RoomIn, RoomOut, RoomSummary, TokenOut)
 from supervisor.service import Server
 from supervisor.store import iso, utcnow
 
@@ -177,22 +177,69 @@ async def exam_timeline(code: str, user: str = Depends(supervisor_auth), server:
 
 
 @router.get("/rooms/{code}/incidents/edits", response_model=PvEditsOut, tags=["supervisor"])
-async def incident_edits(code: str, user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
-    """The supervisors' completion of the PV draft: changed cells, added lines, a global comment."""
+async def incident_edits(code: str, response: Response, user: str = Depends(supervisor_auth),
+                         server: Server = Depends(get_server)) -> dict:
+    """The supervisors' completion of the PV draft: changed cells, added lines, a global comment,
+    with the version of each line (ETag: the record's version, for If-Match)."""
     saved = await server.store.pv_edits((await room_of(code, server))["code"])
-    return saved or {"edits": {}, "extra": [], "comment": "", "version": 0, "updated_at": None, "updated_by": None}
+    saved = saved or {"edits": {}, "extra": [], "comment": "", "version": 0, "updated_at": None, "updated_by": None}
+    response.headers["ETag"] = f'"{saved["version"]}"'
+    return saved
 
 
-@router.put("/rooms/{code}/incidents/edits", response_model=PvEditsOut, tags=["supervisor"])
-async def save_incident_edits(code: str, body: PvEditsIn, user: str = Depends(supervisor_auth),
+@router.put("/rooms/{code}/incidents/edits", response_model=PvEditsOut, tags=["supervisor"],
+            responses={412: {"model": ErrorBody}})
+async def save_incident_edits(code: str, body: PvEditsIn, request: Request, user: str = Depends(supervisor_auth),
                               server: Server = Depends(get_server)) -> dict:
-    """Replace the room's PV edits (the whole record: the last save wins) and tell the room's dashboards."""
+    """Replace the room's PV edits (the whole record) and tell the room's dashboards. With
+    ``If-Match: "<version>"`` only if nobody saved since (else 412); without, the last save wins.
+    PATCH merges line by line instead."""
     room = (await room_of(code, server))["code"]
     record = body.model_dump(mode="json", exclude={"client"}, exclude_none=True)
-    saved = await server.save_pv_edits(room, record, user)
+    expected = _if_match(request)
+
+    def build(stored):
+        if expected is not None and int((stored or {}).get("version") or 0) != expected:
+            raise ApiError(412, "pv_changed", "someone saved the PV meanwhile: reload it (or send your line edits "
+                           "with PATCH)", {"version": (stored or {}).get("version") or 0})
+        return pvmerge.whole(stored, record, user), None
+
+    saved, _ = await server.merge_pv_edits(room, build, user)
     saved["client"] = body.client
     server.publish(room, "pv_edits", saved)
     return saved
+
+
+@router.patch("/rooms/{code}/incidents/edits", response_model=PvEditsOut, tags=["supervisor"])
+async def patch_incident_edits(code: str, body: PvPatchIn, request: Request, user: str = Depends(supervisor_auth),
+                               server: Server = Depends(get_server)) -> dict:
+    """Line edits made from version ``base_version`` (or ``If-Match``): the lines nobody else
+    changed since are saved; the others come back in ``conflicts`` (their text and author),
+    left as the other supervisor wrote them. Offline edits are replayed this way."""
+    room = (await room_of(code, server))["code"]
+    base = _if_match(request)
+    base = body.base_version if base is None else base
+    patch: dict[str, Any] = {f"e:{k}": (v.model_dump(mode="json") if v is not None else None)
+                             for k, v in body.edits.items()}
+    for key, line in body.extra.items():
+        if line is not None and line.key != key:
+            raise ApiError(422, "invalid", f"extra line {key!r}: its key must be {key!r}")
+        patch[f"x:{key}"] = line.model_dump(mode="json") if line is not None else None
+    if body.comment is not None:
+        patch[pvmerge.COMMENT] = body.comment
+    saved, conflicts = await server.merge_pv_edits(room, lambda stored: pvmerge.merge(stored, patch, base, user), user)
+    saved["client"] = body.client
+    server.publish(room, "pv_edits", saved)
+    return {**saved, "conflicts": conflicts}
+
+
+def _if_match(request: Request) -> int | None:
+    value = request.headers.get("if-match", "").strip().strip('W/').strip('"')
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise ApiError(400, "bad_if_match", 'If-Match must be a version, e.g. "3"')
+    return int(value)
 
 
 def _zone(name: str | None) -> tzinfo | None:

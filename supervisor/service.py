@@ -276,5 +276,20 @@ class Server:
     async def save_pv_edits(self, room: str, record: dict[str, Any], by: str) -> dict[str, Any]:
         return await self.store.save_pv_edits(room, record, by, utcnow())
 
+    async def merge_pv_edits(self, room: str, build: Any, by: str) -> tuple[dict[str, Any], Any]:
+        """Read, merge (``build(stored) -> (record, extra)``), save if nobody saved meanwhile,
+        else again: compare-and-set on the record's version, so two processes cannot lose a line."""
+        from supervisor import pvmerge
+
+        for _ in range(20):
+            stored = await self.store.pv_edits(room)
+            record, extra = build(stored)
+            version = pvmerge.next_version_of(stored)
+            saved = await self.store.save_pv_edits(room, pvmerge.stamp(record, version), by, utcnow(),
+                                                   expected_version=version - 1)
+            if saved is not None:
+                return saved, extra
+        raise RuntimeError("the PV edits kept changing under this save")
+
     async def add_session(self, token_hash: str, username: str, expires_at: str) -> None:
         await self.store.add_session(token_hash, username, utcnow(), expires_at)

@@ -38,7 +38,7 @@ def test_edits_are_stored_versioned_and_survive_a_kill(server):
     empty = server.get(f"/rooms/{room}/incidents/edits", sup)
     assert empty.status_code == 200
     assert empty.json() == {"edits": {}, "extra": [], "comment": "", "version": 0, "updated_at": None,
-                            "updated_by": None, "client": None}
+                            "updated_by": None, "client": None, "lines": {}, "conflicts": []}
     first = put(server, room, sup, EDITS)
     assert first.status_code == 200, first.text
     assert first.json()["version"] == 1 and first.json()["updated_by"] == "admin"

@@ -1,6 +1,7 @@
 /* examroom dashboard: the draft of the PV d'incident. Lines come from
  * GET /rooms/{code}/incidents; the supervisors' completion (changed cells, added lines, a
- * global comment) is kept on the server (GET/PUT /rooms/{code}/incidents/edits) so that
+ * global comment) is kept on the server (GET/PATCH /rooms/{code}/incidents/edits, merged
+ * line by line with what other supervisors saved meanwhile) so that
  * another supervisor, another browser or a cleared cache sees it, and arrives live from the
  * others through the room's SSE stream (pv_edits). A copy stays in localStorage only as an
  * offline fallback: marked "dirty" until the server acknowledged it, and pushed as soon as
@@ -24,11 +25,55 @@ function pvLocal(code) {
 
 function pvKeepLocal(code) {
   const pv = state.pv;
-  localStorage.setItem(`examroom.pv.${code}`, JSON.stringify(Object.assign({}, pv.data, { dirty: pv.dirty, version: pv.version })));
+  localStorage.setItem(`examroom.pv.${code}`, JSON.stringify(Object.assign({}, pv.data, { dirty: pv.dirty, version: pv.version, base: pv.base })));
+}
+
+/* Line edits: what this page changed since the server's version it started from (pv.base).
+ * Sent with PATCH and that version: the server merges them line by line with what others
+ * saved meanwhile and returns the lines someone else changed first (conflicts). */
+function pvCellsOf(edit) {
+  const out = {};
+  for (const [k, v] of Object.entries(edit || {})) if (v !== null && v !== undefined && v !== "") out[k] = v;
+  return Object.keys(out).length ? out : null;
+}
+
+function pvDiff(base, data) {
+  base = base || pvEmpty();
+  const edits = {}, extra = {};
+  const keys = new Set([...Object.keys(base.edits || {}), ...Object.keys(data.edits || {})]);
+  for (const k of keys) {
+    const before = pvCellsOf((base.edits || {})[k]), after = pvCellsOf((data.edits || {})[k]);
+    if (JSON.stringify(before) !== JSON.stringify(after)) edits[k] = after;
+  }
+  const byKey = (lines) => Object.fromEntries((lines || []).map((x) => [x.key, x]));
+  const b = byKey(base.extra), d = byKey(data.extra);
+  for (const k of new Set([...Object.keys(b), ...Object.keys(d)])) {
+    if (JSON.stringify(b[k] || null) !== JSON.stringify(d[k] || null)) extra[k] = d[k] || null;
+  }
+  const diff = { edits, extra };
+  if ((base.comment || "") !== (data.comment || "")) diff.comment = data.comment || "";
+  return diff;
+}
+
+/** ``record`` (the server's newest) with this page's own line edits still on top. */
+function pvRebase(record, diff) {
+  const data = pvData(record);
+  for (const [k, cells] of Object.entries(diff.edits)) { if (cells) data.edits[k] = cells; else delete data.edits[k]; }
+  for (const [k, line] of Object.entries(diff.extra)) {
+    const at = data.extra.findIndex((x) => x.key === k);
+    if (line && at >= 0) data.extra[at] = line; else if (line) data.extra.push(line); else if (at >= 0) data.extra.splice(at, 1);
+  }
+  if (diff.comment !== undefined) data.comment = diff.comment;
+  return data;
+}
+
+function pvBody(pv) {
+  return Object.assign({ base_version: pv.version || 0, client: PV_CLIENT }, pvDiff(pv.base, pv.data));
 }
 
 function pvData(record) {
-  return { edits: record.edits || {}, extra: record.extra || [], comment: record.comment || "" };
+  // A deep copy: the page edits its data in place, and pv.base must stay the server's version.
+  return JSON.parse(JSON.stringify({ edits: record.edits || {}, extra: record.extra || [], comment: record.comment || "" }));
 }
 
 /** The room's edits: the server's, unless this browser holds changes the server never got. */
@@ -46,18 +91,22 @@ async function pvLoad(code) {
     return;
   }
   if (local && local.dirty) {
-    state.pv = { code, data: pvData(local), dirty: true, version: local.version || 0, status: "pending" };
+    // Offline edits: replayed as the lines changed since the version they were made from.
+    state.pv = { code, data: pvData(local), base: local.base || pvEmpty(), dirty: true, version: local.version || 0, status: "pending" };
     pvSchedule(0);
   } else if (remote) {
-    state.pv = { code, data: pvData(remote), dirty: false, version: remote.version, status: remote.version ? "saved" : "idle", by: remote.updated_by, at: remote.updated_at };
+    // A conflict this page was told about stays said until the supervisor edits again.
+    const told = state.pv && state.pv.code === code && (state.pv.conflicts || []).length ? state.pv.conflicts : null;
+    state.pv = { code, data: pvData(remote), base: pvData(remote), dirty: false, version: remote.version, status: told ? "conflict" : remote.version ? "saved" : "idle", conflicts: told || [], by: remote.updated_by, at: remote.updated_at };
     pvKeepLocal(code);
   } else {
-    state.pv = { code, data: local ? pvData(local) : pvEmpty(), dirty: false, version: local ? local.version || 0 : 0, status: "offline" };
+    state.pv = { code, data: local ? pvData(local) : pvEmpty(), base: local && local.base ? local.base : pvEmpty(), dirty: false, version: local ? local.version || 0 : 0, status: "offline" };
   }
 }
 
 function pvChanged() {
   const pv = state.pv;
+  pv.conflicts = [];  // edited again: the supervisor has seen the conflict notice
   pv.dirty = true;
   pv.status = "pending";
   pvKeepLocal(pv.code);
@@ -79,12 +128,22 @@ async function pvPush() {
   pv.busy = true;
   const sent = JSON.stringify(pv.data);
   try {
-    const res = await api(`/rooms/${encodeURIComponent(pv.code)}/incidents/edits`, { method: "PUT", json: Object.assign({}, pv.data, { client: PV_CLIENT }) });
+    const res = await api(`/rooms/${encodeURIComponent(pv.code)}/incidents/edits`, { method: "PATCH", json: pvBody(pv) });
+    const typedMeanwhile = JSON.stringify(pv.data) !== sent;
+    const pending = typedMeanwhile ? pvDiff(JSON.parse(sent), pv.data) : null;
     pv.version = res.version;
     pv.by = res.updated_by;
     pv.at = res.updated_at;
+    pv.base = pvData(res);
+    pv.data = pending ? pvRebase(res, pending) : pvData(res);
+    pv.conflicts = (res.conflicts || []).concat(pv.conflicts || []);
+    if (pv.conflicts.length) {
+      // Someone else changed these lines first: theirs is kept and shown, ours is said.
+      pv.status = "conflict";
+      if (state.tab === "incidents" && state.incidents) renderIncidents();
+    } else pv.status = "saved";
     // Typed again while the save was on its way: still dirty, the next save carries it.
-    if (JSON.stringify(pv.data) === sent) { pv.dirty = false; pv.status = "saved"; }
+    if (!typedMeanwhile) pv.dirty = false;
     else pvSchedule(PV_SAVE_DELAY_MS);
     pvKeepLocal(pv.code);
   } catch (e) {
@@ -102,9 +161,9 @@ window.addEventListener("pagehide", () => {
   const pv = state.pv;
   if (!pv || !pv.dirty || !state.token) return;
   try {
-    fetch(`${API}/rooms/${encodeURIComponent(pv.code)}/incidents/edits`, { method: "PUT", keepalive: true,
+    fetch(`${API}/rooms/${encodeURIComponent(pv.code)}/incidents/edits`, { method: "PATCH", keepalive: true,
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.token}` },
-      body: JSON.stringify(Object.assign({}, pv.data, { client: PV_CLIENT })) });
+      body: JSON.stringify(pvBody(pv)) });
   } catch (_) { /* the local copy is still marked dirty: pushed on the next visit */ }
 });
 
@@ -113,8 +172,36 @@ export function onPvEdits(record) {
   if (record.client === PV_CLIENT || !state.room) return;
   const pv = state.pv;
   if (!pv || pv.code !== state.room.code) return;  // not loaded yet: loaded with the tab
-  if (pv.dirty || record.version <= pv.version) return;  // our pending save is newer (the last save wins)
-  state.pv = Object.assign(pv, { data: pvData(record), version: record.version, status: "saved", by: record.updated_by, at: record.updated_at });
+  if (record.version <= pv.version) return;
+  let data = pvData(record), status = "saved";
+  if (pv.dirty) {
+    // Our unsaved lines stay on top of theirs, except the lines they changed too: theirs is
+    // kept and the conflict said (as the server does for a PATCH); the rest is sent next.
+    const mine = pvDiff(pv.base, pv.data), theirs = pvDiff(pv.base, pvData(record));
+    const meta = record.lines || {};
+    const conflicts = [];
+    for (const [k, cells] of Object.entries(mine.edits)) {
+      if (k in theirs.edits && JSON.stringify(theirs.edits[k]) !== JSON.stringify(cells)) {
+        conflicts.push({ line: `e:${k}`, mine: cells, theirs: theirs.edits[k], by: (meta[`e:${k}`] || {}).by });
+        delete mine.edits[k];
+      }
+    }
+    for (const [k, line] of Object.entries(mine.extra)) {
+      if (k in theirs.extra && JSON.stringify(theirs.extra[k]) !== JSON.stringify(line)) {
+        conflicts.push({ line: `x:${k}`, mine: line, theirs: theirs.extra[k], by: (meta[`x:${k}`] || {}).by });
+        delete mine.extra[k];
+      }
+    }
+    if (mine.comment !== undefined && theirs.comment !== undefined && mine.comment !== theirs.comment) {
+      conflicts.push({ line: "comment", mine: mine.comment, theirs: theirs.comment, by: (meta.comment || {}).by });
+      delete mine.comment;
+    }
+    data = pvRebase(record, mine);
+    pv.conflicts = conflicts.concat(pv.conflicts || []);
+    status = pv.conflicts.length ? "conflict" : "pending";
+  }
+  state.pv = Object.assign(pv, { data, base: pvData(record), version: record.version, status, by: record.updated_by, at: record.updated_at });
+  if (pv.dirty) pvSchedule(0);  // our remaining lines, from the new version
   pvKeepLocal(pv.code);
   if (state.tab === "incidents" && state.incidents) renderIncidents();
 }
@@ -125,6 +212,9 @@ function pvStatusText(pv) {
     case "pending": return t("dash.pv.unsaved");
     case "offline": return t("dash.pv.offline");
     case "refused": return t("dash.pv.refused", { error: pv.error || "" });
+    case "conflict": return t("dash.pv.conflict", { count: (pv.conflicts || []).length,
+      who: [...new Set((pv.conflicts || []).map((c) => c.by || "?"))].join(", "),
+      mine: (pv.conflicts || []).map((c) => (c.mine && (c.mine.details_text || c.mine.code || c.mine.label)) || (typeof c.mine === "string" ? c.mine : "—")).join(" | ") });
     default: return t("dash.pv.nothing_yet");
   }
 }
@@ -159,7 +249,7 @@ export async function loadIncidents() {
 export function renderIncidents() {
   const box = document.getElementById("tab-incidents");
   const code = state.room.code;
-  if (!state.pv || state.pv.code !== code) state.pv = { code, data: pvEmpty(), dirty: false, version: 0, status: "idle" };
+  if (!state.pv || state.pv.code !== code) state.pv = { code, data: pvEmpty(), base: pvEmpty(), dirty: false, version: 0, status: "idle" };
   const store = state.pv.data;
   const rows = state.incidents.map((r) => Object.assign({ key: `${r.at}|${r.machine_id}|${r.kind}` }, r, pvDefined(store.edits[`${r.at}|${r.machine_id}|${r.kind}`])));
   const all = [...rows, ...store.extra.map((r) => Object.assign({ manual: true }, r))];
