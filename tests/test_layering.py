@@ -43,8 +43,6 @@ KNOWN_CYCLES: dict[str, str] = {
     "checks.probes.software": "checks.probes",
     # companion focus: companion/focus/__init__.py holds both FocusWatcher and the per-OS choice
     "companion.focus": "companion.focus",
-    # whitelist diagnosis: followup.py (second look) calls probe() again, probe.py calls it
-    "whitelist.followup": "whitelist",
 }
 
 

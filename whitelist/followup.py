@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import TYPE_CHECKING
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from whitelist.filters import AMBIGUOUS_SQUID_CODES
 from whitelist.notes import Note, note
 
-if TYPE_CHECKING:
-    from whitelist.probe import Outcome, ProbeSettings
+# The probe passes itself in (``ask``: URL, deadline -> an Outcome of a first look only), so this
+# module does not import whitelist.probe, which calls it: no import cycle.
+Outcome = Any
+ProbeSettings = Any
+Ask = Callable[[str, float], Any]
 
 # Names under these suffixes are local by definition (RFC 6761, RFC 8375, common LAN habits):
 # a loopback answer for them is normal; for a public name it is a sinkhole.
@@ -55,13 +58,13 @@ def dns_sinkhole(host: str, ip: str, server: str) -> Note | None:
     return None
 
 
-def second_look(outcome: Outcome, settings: ProbeSettings, deadline: float) -> None:
+def second_look(outcome: Outcome, settings: ProbeSettings, deadline: float, ask: Ask) -> None:
     """Refine ``outcome`` in place when its reason is one of the ambiguous ones above."""
     if outcome.reason == "connect_failed" and outcome.proxy and outcome.proxy_code in AMBIGUOUS_SQUID_CODES:
-        _proxy_could_not_forward(outcome, settings, deadline)
+        _proxy_could_not_forward(outcome, settings, deadline, ask)
     elif (outcome.reason in ("tls_error", "tls_intercepted") and not outcome.proxy and not outcome.trusted
           and outcome.ip and urlsplit(outcome.url).scheme == "https"):
-        _https_to_a_block_server(outcome, settings, deadline)
+        _https_to_a_block_server(outcome, settings, deadline, ask)
 
 
 def _left(deadline: float) -> float:
@@ -73,9 +76,7 @@ def _plain_http(outcome: Outcome) -> str:
     return f"http://{host}/"
 
 
-def _proxy_could_not_forward(outcome: Outcome, settings: ProbeSettings, deadline: float) -> None:
-    from whitelist.probe import probe
-
+def _proxy_could_not_forward(outcome: Outcome, settings: ProbeSettings, deadline: float, ask: Ask) -> None:
     proxy = urlsplit(outcome.proxy or "").netloc.split("@")[-1]
     found = settings.resolver.resolve(outcome.host, min(_left(deadline), settings.timeout))
     if found.ip is None and not found.timed_out:
@@ -85,7 +86,7 @@ def _proxy_could_not_forward(outcome: Outcome, settings: ProbeSettings, deadline
         return
     if urlsplit(outcome.url).scheme != "https" or settings.proxies.proxy_for(_plain_http(outcome)) is None:
         return
-    again = probe(_plain_http(outcome), settings, deadline=time.monotonic() + _left(deadline), second_looks=False)
+    again = ask(_plain_http(outcome), time.monotonic() + _left(deadline))
     if again.reason == "blocked":
         outcome.reason, outcome.product = "blocked", again.product
         outcome.note = note("net.proxy.connect_filtered", proxy=proxy, code=outcome.proxy_code,
@@ -98,13 +99,11 @@ def _proxy_could_not_forward(outcome: Outcome, settings: ProbeSettings, deadline
                             code=outcome.proxy_code, other=again.proxy_code)
 
 
-def _https_to_a_block_server(outcome: Outcome, settings: ProbeSettings, deadline: float) -> None:
-    from whitelist.probe import probe
-
+def _https_to_a_block_server(outcome: Outcome, settings: ProbeSettings, deadline: float, ask: Ask) -> None:
     url = _plain_http(outcome)
     if settings.proxies.proxy_for(url) is not None:
         return
-    again = probe(url, settings, deadline=time.monotonic() + _left(deadline), second_looks=False)
+    again = ask(url, time.monotonic() + _left(deadline))
     if again.reason == "blocked" and again.ip == outcome.ip:
         outcome.reason, outcome.product = "blocked", again.product or "DNS"
         outcome.note = note("net.dns.sinkhole_server", host=outcome.host, ip=outcome.ip,

@@ -115,7 +115,8 @@ def probe(url: str, settings: ProbeSettings, *, deadline: float | None = None, s
     finally:
         fetch.close()
     if second_looks:
-        followup.second_look(outcome, settings, fetch.deadline)
+        followup.second_look(outcome, settings, fetch.deadline,
+                             lambda again, until: probe(again, settings, deadline=until, second_looks=False))
     if outcome.skipped_proxies and outcome.note is None:
         via = urlsplit(outcome.proxy).netloc.split("@")[-1] if outcome.proxy else "DIRECT"
         outcome.note = note("net.proxy.failover", dead="; ".join(outcome.skipped_proxies), used=via)
