@@ -51,7 +51,9 @@ async def login(body: LoginIn, request: Request, server: Server = Depends(get_se
     username = accounts.normalize_name(body.username)
     stored = await accounts.password_hash(server.store, username)
     # An unknown account costs the same hash as a known one: timing does not tell them apart.
-    async with server.hash_slots:  # a few scrypt at a time (16 MiB each), whatever the load
+    # A few scrypt at a time (16 MiB each), whatever the load; a known browser has its own
+    # slots, so the real admin does not queue behind an attack's guesses.
+    async with (server.trusted_hash_slots if attempt.trusted else server.hash_slots):
         ok = await run_in_threadpool(verify_password, body.password, stored or _DUMMY_HASH)
     ok = ok and stored is not None
     if not ok:

@@ -38,6 +38,7 @@ class Server:
         self.fanout = fanout  # other processes sharing the database (PostgreSQL), else None
         self.login_guard = LoginGuard()  # failed logins (per account, address, device)
         self.hash_slots = asyncio.Semaphore(4)  # password hashes computed at once
+        self.trusted_hash_slots = asyncio.Semaphore(2)  # ...and for browsers with a device token
         self.quotas = Quotas()  # what one machine may send per hour/minute/day
         self.enrol_throttle = LoginThrottle(max_failures=100)  # unknown room codes
         self.store = store

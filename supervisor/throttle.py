@@ -92,6 +92,7 @@ class Attempt:
     account: str
     charged: list[tuple[Budget, Hashable]] = field(default_factory=list)
     pair: tuple[Budget, Hashable] | None = None
+    trusted: bool = False  # a known browser (device token): its hash is computed apart
 
 
 def address_key(host: str) -> str:
@@ -145,7 +146,7 @@ class LoginGuard:
             raise TooManyAttempts(wait)
         for budget, key in keys:
             budget.add(key)
-        return Attempt(account, keys, keys[0])
+        return Attempt(account, keys, keys[0], trusted=device is not None)
 
     def succeeded(self, attempt: Attempt) -> str:
         """Refund the attempt, forget this client's failures; returns a device token for it."""
