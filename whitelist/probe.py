@@ -14,25 +14,23 @@ HTTP answer (through the proxy when there is one).
 """
 from __future__ import annotations
 
-import base64
 import http.client
 import socket
 import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from whitelist import filters, followup, tlscheck
+from whitelist import filters, followup, tlscheck, wire
 from core.oserror import os_error_key
 from whitelist.notes import Note, note
 from whitelist.schedule import run_all
 from whitelist.proxy import ProxySettings
 from whitelist.resolve import Resolver
 
-BODY_LIMIT = 64 * 1024
 BODY_READ_S = 1.0                  # after the answer's head: its first bytes, for block pages
-USER_AGENT = "Mozilla/5.0 (compatible; examroom crash test)"
+USER_AGENT = wire.USER_AGENT
 
 
 @dataclass
@@ -127,15 +125,15 @@ def _first_look(url: str, fetch: Fetch) -> Outcome:
     outcome, response = fetch.outcome, fetch.response
     if response is None:
         return outcome
-    body = _read_body(response, fetch.sock, max(BODY_READ_S, fetch.deadline - time.monotonic()))
+    body = wire.read_body(response, fetch.sock, max(BODY_READ_S, fetch.deadline - time.monotonic()))
     headers = {k.lower(): v for k, v in response.getheaders()}
-    outcome.proxy_code = _proxy_code(headers)
+    outcome.proxy_code = wire.proxy_code(headers)
     tunnelled = urlsplit(url).scheme == "https"
     verdict = filters.classify(response.status, headers, body, url,
                                via_proxy=None if tunnelled else outcome.proxy)
     if verdict is not None:
         outcome.reason, outcome.product, outcome.note = verdict.reason, verdict.product, verdict.evidence
-        outcome.windows_auth = _windows_auth(response)
+        outcome.windows_auth = wire.windows_auth(response)
     elif outcome.reason == "ok" and (response.status in (403, 404, 410) or response.status >= 500):
         outcome.reason = "http_error"
         title = filters.page_title(body)
@@ -143,7 +141,7 @@ def _first_look(url: str, fetch: Fetch) -> Outcome:
         cdn, via = filters.cdn_of(headers), headers.get("via", "")
         if cdn:
             outcome.product = cdn
-            outcome.note = note("net.http.cdn_refused", cdn=cdn, ray=_ray(headers), **fields)
+            outcome.note = note("net.http.cdn_refused", cdn=cdn, ray=wire.ray(headers), **fields)
         elif outcome.proxy and not tunnelled:
             # Through a proxy nobody can say from here who wrote it: never "the site answered".
             # (Direct, or inside a tunnel, a Via header is the site's own caches': no proxy of ours.)
@@ -151,18 +149,6 @@ def _first_look(url: str, fetch: Fetch) -> Outcome:
         else:
             outcome.note = note("net.http.site_error", **fields)
     return outcome
-
-
-def _proxy_code(headers: dict[str, str]) -> str:
-    words = headers.get("x-squid-error", "").split()
-    return words[0].upper() if words else ""
-
-
-def _ray(headers: dict[str, str]) -> str:
-    for name in ("cf-ray", "x-amz-cf-id", "x-akamai-request-id", "x-fastly-request-id"):
-        if headers.get(name):
-            return f", {name}: {headers[name][:40]}"
-    return ""
 
 
 def probe_all(urls: list[str], settings: ProbeSettings,
@@ -190,7 +176,7 @@ def open_url(url: str, settings: ProbeSettings, method: str = "GET", deadline: f
         if parts.scheme == "https":
             sock = _tls(outcome, sock, parts, settings, deadline)
         sock.settimeout(_left(settings, deadline))
-        sock.sendall(_request(method, parts, outcome.proxy if parts.scheme == "http" else None))
+        sock.sendall(wire.request(method, parts, outcome.proxy if parts.scheme == "http" else None))
         response = http.client.HTTPResponse(sock, method=method)
         try:
             response.begin()
@@ -280,7 +266,7 @@ def _tunnel(outcome: Outcome, sock: socket.socket, host: str, port: int, proxy, 
     sock.settimeout(_left(settings, deadline))
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: {USER_AGENT}\r\n"
-    sock.sendall((head + _proxy_auth(proxy) + "\r\n").encode("latin-1"))
+    sock.sendall((head + wire.proxy_auth(proxy) + "\r\n").encode("latin-1"))
     response = http.client.HTTPResponse(sock, method="CONNECT")
     try:
         response.begin()
@@ -291,11 +277,11 @@ def _tunnel(outcome: Outcome, sock: socket.socket, host: str, port: int, proxy, 
     if response.status == 200:
         return
     headers = {k.lower(): v for k, v in response.getheaders()}
-    body = _read_body(response, sock, max(BODY_READ_S, deadline - time.monotonic()))
+    body = wire.read_body(response, sock, max(BODY_READ_S, deadline - time.monotonic()))
     verdict = filters.classify(response.status, headers, body, outcome.url, via_proxy=outcome.proxy, connect_answer=True)
     if verdict is not None:
         raise _Fail(verdict.reason, verdict.evidence, product=verdict.product, http_status=response.status,
-                    windows_auth=_windows_auth(response), proxy_code=_proxy_code(headers))
+                    windows_auth=wire.windows_auth(response), proxy_code=wire.proxy_code(headers))
     reason = "timeout" if response.status == 504 else "connect_failed"
     raise _Fail(reason, note("net.proxy.unreachable", proxy=f"{proxy.hostname}:{proxy.port}", target=target,
                              status=response.status, phrase=response.reason), http_status=response.status)
@@ -345,46 +331,6 @@ def _presented_certificate(outcome: Outcome, parts, settings: ProbeSettings, dea
             return tlscheck.describe(tls.getpeercert(binary_form=True))
     except (_Fail, OSError, ssl.SSLError):
         return tlscheck.CertInfo()
-
-
-def _request(method: str, parts, proxy: str | None) -> bytes:
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    default = 443 if parts.scheme == "https" else 80
-    host = parts.hostname if not parts.port or parts.port == default else f"{parts.hostname}:{parts.port}"
-    target = f"{parts.scheme}://{host}{path}" if proxy else path
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"User-Agent: {USER_AGENT}",
-             "Accept: text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Encoding: identity",
-             "Connection: close"]
-    head = "\r\n".join(lines) + "\r\n" + (_proxy_auth(urlsplit(proxy)) if proxy else "") + "\r\n"
-    return head.encode("latin-1")
-
-
-def _proxy_auth(proxy) -> str:
-    if not proxy.username:
-        return ""
-    token = base64.b64encode(f"{unquote(proxy.username)}:{unquote(proxy.password or '')}".encode()).decode()
-    return f"Proxy-Authorization: Basic {token}\r\n"
-
-
-def _windows_auth(response: http.client.HTTPResponse) -> bool:
-    """A 407 offering NTLM or Negotiate: on a domain-joined machine the browser answers it
-    with the session's Windows account, so the candidate may never see a password prompt."""
-    if response.status != 407:
-        return False
-    offers = response.msg.get_all("Proxy-Authenticate") or []
-    return any(offer.split(" ")[0].lower() in ("ntlm", "negotiate") for offer in offers)
-
-
-def _read_body(response: http.client.HTTPResponse, sock: socket.socket | None, timeout: float) -> str:
-    if response.status in (204, 304) or response.length == 0:
-        return ""
-    try:
-        if sock is not None:
-            sock.settimeout(timeout)
-        data = response.read(BODY_LIMIT) if response.length is None or response.length > 0 else b""
-    except (OSError, http.client.HTTPException, ValueError):
-        data = b""
-    return data.decode("utf-8", errors="replace")
 
 
 def _left(settings: ProbeSettings, deadline: float) -> float:
