@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.host import Host  # noqa: E402
-from checks.probes.linux import data_dirs  # noqa: E402
+from checks.probes.xdg import data_dirs  # noqa: E402
 from checks.probes.software import inventory  # noqa: E402
 
 

@@ -23,11 +23,11 @@ FACTS = sorted(
     if hasattr(importlib.import_module(f"checks.probes.{info.name}"), "OS_FUNCTIONS")
 )
 # Arguments after the host, for the functions that take some.
-EXTRA_ARGS = {"default_program": ("zip",)}
+EXTRA_ARGS = {"default_program": ("zip",), "find_programs": ({},)}
 
 
 def test_the_facts_of_issue_12_have_the_shape():
-    assert {"displays", "pointing", "archivers", "folders", "filetypes"} <= set(FACTS)
+    assert {"displays", "pointing", "archivers", "folders", "filetypes", "software"} <= set(FACTS)
 
 
 @pytest.mark.parametrize("fact", FACTS)

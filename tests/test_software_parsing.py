@@ -190,7 +190,7 @@ def test_m365_builds_from_the_maintained_feed_and_past_it(tmp_path):
 
 def test_perpetual_office_editions_are_all_dated():
     now = date(2026, 11, 22)
-    from checks.probes.windows import _edition_from_name, office_edition
+    from checks.probes.software_windows import _edition_from_name, office_edition
 
     cases = {  # Click-to-Run ProductReleaseIds / Uninstall DisplayName -> edition -> release
         ("ProPlus2021Volume", "Microsoft Office LTSC Professionnel Plus 2021 - fr-fr"): ("2021-ltsc", date(2021, 9, 16)),
@@ -210,7 +210,7 @@ def test_perpetual_office_editions_are_all_dated():
 
 
 def test_flatpak_exec_lines_name_the_app():
-    from checks.probes.linux import _desktop_match
+    from checks.probes.software_linux import _desktop_match
     from checks.probes.parsing import parse_desktop
     from checks.probes.software import entry
 

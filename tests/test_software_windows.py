@@ -9,7 +9,7 @@ from checks import browser, image_editor, office_suite, pdf_reader, video_editor
 from checks.base import CheckContext
 from core.host import Host
 from checks.probes.software import inventory
-from checks.probes.windows import office_edition
+from checks.probes.software_windows import office_edition
 from core.result import Status
 
 FIXTURES = Path(__file__).parent / "fixtures" / "software"

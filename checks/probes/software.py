@@ -2,9 +2,9 @@
 found on the host, computed once per Host and shared by the five software checks.
 
 What to look for comes from ``checks/data/software.toml`` (the catalog); where to look is
-the per-OS probe (``linux.py``: PATH resolved to the owning package (dpkg file lists and
-diversions) or else ``--version``, XDG .desktop files, flatpak, snap, dpkg, rpm; ``windows.py``: Uninstall keys, App Paths, Click-to-Run, the .pdf association;
-``macos.py``: Info.plist of .app bundles; ``winportable.py``: portable copies on the drives).
+the per-OS probe (``software_linux.py``: PATH resolved to the owning package (dpkg file lists and
+diversions) or else ``--version``, XDG .desktop files, flatpak, snap, dpkg, rpm; ``software_windows.py``: Uninstall keys, App Paths, Click-to-Run, the .pdf association;
+``software_macos.py``: Info.plist of .app bundles; ``winportable.py``: portable copies on the drives).
 Facts only: no judgement of ages here.
 """
 from __future__ import annotations
@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from core.host import OS_LINUX, OS_MACOS, OS_WINDOWS, Host
+from checks.probes import for_os
+from core.host import Host
 from checks.probes.parsing import version_key
 
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "software.toml"
 COMPONENTS = ("spreadsheet", "word_processor", "presentation", "drawing")
+# What each software_<os>.py implements (checks.probes.for_os; tests/test_probe_contracts.py).
+OS_FUNCTIONS = ("find_programs", "pdf_default")
 
 # Which source's version to believe first when several describe one install: what the
 # program says about itself, then what the installer recorded, then package databases;
@@ -204,8 +207,6 @@ def _program(spec: CatalogEntry, variant: str, group: list[Finding]) -> Program:
 
 def shown_path(host: Host, path: Path) -> str:
     """How the OS itself names ``path`` (a fake host's temporary root is hidden)."""
-    if host.is_real:
-        return str(path)
     try:
         return "/" + path.relative_to(host.root).as_posix()
     except ValueError:
@@ -230,22 +231,17 @@ def inventory(host: Host) -> Inventory:
 def scan(host: Host) -> Inventory:
     started = time.perf_counter()
     stats: dict[str, float] = {}
-    pdf_default = None
-    if host.os == OS_LINUX:
-        from checks.probes import linux
-
-        findings = linux.scan(host, stats)
-        pdf_default = linux.pdf_default(host)
-    elif host.os == OS_WINDOWS:
-        from checks.probes import windows
-
-        findings = windows.scan(host, stats)
-        pdf_default = windows.pdf_association(host)
-    elif host.os == OS_MACOS:
-        from checks.probes import macos
-
-        findings = macos.scan(host, stats)
-    else:
-        findings = []
+    findings = find_programs(host, stats)
+    pdf = pdf_default(host)
     stats["seconds"] = time.perf_counter() - started
-    return Inventory(programs=merge(findings), pdf_default=pdf_default, stats=stats)
+    return Inventory(programs=merge(findings), pdf_default=pdf, stats=stats)
+
+
+def find_programs(host: Host, stats: dict[str, float]) -> list[Finding]:
+    """What this OS's own records say is installed (``software_<os>.py``); ``stats`` gets counts."""
+    return for_os(host, "software").find_programs(host, stats)
+
+
+def pdf_default(host: Host) -> PdfDefault | None:
+    """The program PDF files open with by default, named from the catalog when known."""
+    return for_os(host, "software").pdf_default(host)

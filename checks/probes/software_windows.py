@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from core.host import Host
+from checks.probes.filetypes import default_program
 from checks.probes.parsing import first_version, icon_path, office_release_ids, registry_str
 from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of
 
@@ -197,15 +198,12 @@ def from_click_to_run(host: Host, stats: dict[str, float]) -> list[Finding]:
                     display_name=", ".join(release_ids) or None)]
 
 
-def pdf_association(host: Host) -> PdfDefault | None:
-    registry = _registry(host)
-    if registry is None:
+def pdf_default(host: Host) -> PdfDefault | None:
+    """What a double-click on a .pdf opens (checks.probes.filetypes), named from the catalog."""
+    found = default_program(host, "pdf")
+    if found is None:
         return None
-    prog_id = registry_str(registry.values(PDF_USERCHOICE).get("ProgId")) or \
-        registry_str(registry.values("HKCR\\.pdf").get(""))
-    if not prog_id:
-        return None
-    command = registry_str(registry.values(f"HKCR\\{prog_id}\\shell\\open\\command").get("")) or None
+    prog_id, command = found.handler, found.command
     exe = icon_path(command).replace("/", "\\").rsplit("\\", 1)[-1].lower() if command else ""
     spec = next((s for s in catalog() if exe and exe in (e.lower() for e in s.exe)), None)
     if spec is None:  # ProgIds name their owner: MSEdgePDF, FirefoxPDF-..., AcroExch.Document.DC
@@ -215,10 +213,10 @@ def pdf_association(host: Host) -> PdfDefault | None:
         key = next((k for hint, k in hints.items() if hint in low), None)
         spec = next((s for s in catalog() if s.key == key), None)
     return PdfDefault(handler=prog_id, command=command, key=spec.key if spec else None,
-                          name=spec.name if spec else prog_id)
+                      name=spec.name if spec else prog_id)
 
 
-def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
+def find_programs(host: Host, stats: dict[str, float]) -> list[Finding]:
     if host.registry is None:
         return []
     from checks.probes import winportable

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.host import Host
+from checks.probes.filetypes import default_program
 from checks.probes.parsing import PDF_TYPES, parse_info_plist
-from checks.probes.software import Finding, catalog, component_of, shown_path
+from checks.probes.software import Finding, PdfDefault, catalog, component_of, shown_path
 
 APP_DIRS = ("/Applications", "/Applications/Utilities", "/System/Applications",
             "/System/Volumes/Preboot/Cryptexes/App/System/Applications")
@@ -34,7 +35,7 @@ def bundles(host: Host) -> list[Path]:
     return list(dict.fromkeys(found))  # /Applications/Utilities is listed and also a sub-folder
 
 
-def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
+def find_programs(host: Host, stats: dict[str, float]) -> list[Finding]:
     findings = []
     apps = bundles(host)
     stats["app_bundles"] = len(apps)
@@ -59,3 +60,13 @@ def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
                 opens_pdf=bool(PDF_TYPES & set(info.document_types)),
             ))
     return findings
+
+
+def pdf_default(host: Host) -> PdfDefault | None:
+    """The application chosen in Finder for PDF files (checks.probes.filetypes); None: Preview."""
+    found = default_program(host, "pdf")
+    if found is None:
+        return None
+    spec = next((s for s in catalog() if found.handler.lower() in (m.lower() for m in s.mac)), None)
+    return PdfDefault(handler=found.handler, command=found.program, key=spec.key if spec else None,
+                      name=spec.name if spec else found.handler)

@@ -21,10 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from core.host import Host
-from checks.probes import versioncache
+from checks.probes import versioncache, xdg
+from checks.probes.filetypes_linux import default_desktop_id
 from checks.probes.linuxpkg import DpkgOwners, read_owners, resolve
 from checks.probes.parsing import (
-    DesktopEntry, first_version, distro_name, metainfo_version, parse_desktop, parse_dpkg_status, parse_mimeapps,
+    DesktopEntry, first_version, distro_name, metainfo_version, parse_desktop, parse_dpkg_status,
     parse_rpm_qa, snap_version, upstream_version, version_from_output,
 )
 from checks.probes.software import CatalogEntry, Finding, PdfDefault, catalog, component_of, shown_path
@@ -34,32 +35,11 @@ _DISTRO_DIRS = ("/usr/bin/", "/bin/", "/usr/lib/", "/usr/lib64/", "/usr/libexec/
 _WRAPPERS = {"flatpak", "snap", "env", "sh", "bash"}
 
 
-def data_dirs(host: Host) -> list[tuple[str, Path]]:
-    """(source, folder) of every XDG data dir whose ``applications/`` may hold .desktop files."""
-    home = host.home or host.path("/root")
-    data_home = host.getenv("XDG_DATA_HOME")
-    dirs: list[tuple[str, Path]] = [("desktop", host.path(data_home) if data_home else home / ".local/share")]
-    for d in (host.getenv("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":"):
-        if d:
-            source = "flatpak" if "flatpak" in d else "snap" if "snapd" in d else "desktop"
-            dirs.append((source, host.path(d)))
-    dirs += [("flatpak", host.path("/var/lib/flatpak/exports/share")),
-             ("flatpak", home / ".local/share/flatpak/exports/share"),
-             ("snap", host.path("/var/lib/snapd/desktop"))]
-    seen: set[Path] = set()
-    unique = []
-    for source, folder in dirs:
-        if folder not in seen:
-            seen.add(folder)
-            unique.append((source, folder))
-    return unique
-
-
 def desktop_entries(host: Host, stats: dict[str, float]) -> list[tuple[str, Path, DesktopEntry]]:
     found = []
     shadowed: set[str] = set()  # the first data dir wins for a given desktop id (XDG rule)
     count = 0
-    for source, folder in data_dirs(host):
+    for source, folder in xdg.data_dirs(host):
         apps = folder / "applications"
         if not apps.is_dir():
             continue
@@ -90,10 +70,10 @@ def _try_exec_ok(host: Host, try_exec: str) -> bool:
 
 def pdf_default(host: Host) -> PdfDefault | None:
     """The default application for PDF, resolved to its .desktop file."""
-    desktop_id = default_pdf_desktop_id(host)
+    desktop_id = default_desktop_id(host, "application/pdf")
     if not desktop_id:
         return None
-    for _source, folder in data_dirs(host):
+    for _source, folder in xdg.data_dirs(host):
         path = folder / "applications" / f"{desktop_id}.desktop"
         if path.is_file():
             entry = parse_desktop(path.read_text(encoding="utf-8", errors="replace"), desktop_id)
@@ -103,23 +83,6 @@ def pdf_default(host: Host) -> PdfDefault | None:
             return PdfDefault(handler=desktop_id, command=entry.exec or None,
                               key=spec.key if spec else None, name=spec.name if spec else entry.name)
     return None  # a default pointing to an uninstalled app opens nothing
-
-
-def default_pdf_desktop_id(host: Host) -> str | None:
-    """The desktop id ``application/pdf`` opens with (mimeapps.list, user's first)."""
-    home = host.home or host.path("/root")
-    config_home = host.getenv("XDG_CONFIG_HOME")
-    candidates = [host.path(config_home) if config_home else home / ".config"]
-    candidates += [host.path(d) for d in (host.getenv("XDG_CONFIG_DIRS") or "/etc/xdg").split(":") if d]
-    candidates += [folder / "applications" for _source, folder in data_dirs(host)]
-    for folder in candidates:
-        for name in ("mimeapps.list", "defaults.list"):
-            path = folder / name
-            if path.is_file():
-                found = parse_mimeapps(path.read_text(encoding="utf-8", errors="replace"), "application/pdf")
-                if found:
-                    return found[0]
-    return None
 
 
 def _desktop_match(entry: DesktopEntry, spec: CatalogEntry) -> bool:
@@ -290,7 +253,9 @@ def from_path(host: Host, stats: dict[str, float], dpkg: dict[str, str] | None =
         to_run.append((spec, path, real))
     stats["path_programs"] = len(targets)
     stats["version_commands"] = 0
-    cache = versioncache.for_host(host.is_real and bool(to_run))
+    # the real machine's cache in the state folder; none on a fake host (host.native)
+    cache = (host.native("examroom.version_cache", lambda: versioncache.for_host(True)) if to_run else None) \
+        or versioncache.VersionCache(None)
     outputs: dict[Path, str | None] = {}
     missing = []
     for _spec, path, real in to_run:
@@ -322,7 +287,7 @@ def from_path(host: Host, stats: dict[str, float], dpkg: dict[str, str] | None =
     return findings
 
 
-def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
+def find_programs(host: Host, stats: dict[str, float]) -> list[Finding]:
     started = time.perf_counter()
     dpkg = read_dpkg(host, stats)
     owners = read_owners(host, sorted(dpkg)) if dpkg else None
