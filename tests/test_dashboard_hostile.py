@@ -42,3 +42,25 @@ def test_spoofing_host_names_and_prototype_keys_are_shown_as_text(server, browse
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 2")
     shot(page, "dashboard_hostile_names")
     assert violations == [] and page.js_errors == []
+
+
+def test_a_flood_of_alerts_is_paged_and_new_ones_still_arrive(server, browser):  # noqa: F811
+    import uuid
+
+    from tests.test_dashboard_browser import _now
+
+    room = server.create_room("Salle inondée")
+    spam = FakeAgent(server, room, "SPAM")
+    batch = [{"id": str(uuid.uuid4()), "kind": "focus_lost", "at": _now(), "title": f"Discord {n}"} for n in range(1000)]
+    spam.post("events", {"events": batch})
+    page = new_page(browser)
+    login(page, server)
+    page.goto(f"{server.url}/#/room/{room}")
+    page.wait_for_selector("body[data-live=on]")
+    sync_api.expect(page.locator("#alert-list li.alert")).to_have_count(100)
+    sync_api.expect(page.locator("#alerts-more")).to_contain_text("900")
+    page.click("#alerts-more")
+    sync_api.expect(page.locator("#alert-list li.alert")).to_have_count(200)
+    newest = spam.event("focus_lost", title="WhatsApp")
+    sync_api.expect(page.locator("#alert-list li.alert").first).to_have_attribute("data-alert-id", newest)
+    assert page.js_errors == []

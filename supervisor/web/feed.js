@@ -75,11 +75,24 @@ function addAlert(a) {
   state.alerts.set(a.id, Object.assign({}, known || {}, a));
 }
 
+/* A room flooded with alerts (20,000 from one hostile machine) stays usable: the list shows
+ * the newest ALERT_PAGE, more on demand, and a burst of events redraws it once per frame,
+ * not once per event. */
+const ALERT_PAGE = 100;
+let feedFrame = 0;
+
+function scheduleFeed() {
+  if (feedFrame) return;
+  feedFrame = requestAnimationFrame(() => { feedFrame = 0; renderFeed(); });
+}
+
 export function renderFeed() {
   const list = document.getElementById("alert-list");
   if (!list) return;
   const all = [...state.alerts.values()].sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0) || String(b.at).localeCompare(String(a.at)));
-  const shown = all.filter((a) => state.showAcked || !a.acked_at);
+  const matching = all.filter((a) => state.showAcked || !a.acked_at);
+  const limit = state.alertLimit || ALERT_PAGE;
+  const shown = matching.slice(0, limit);
   document.getElementById("ack-all").hidden = all.filter((a) => !a.acked_at).length < 2;
   if (!shown.length) {
     list.replaceChildren(el("li", { class: "empty", text: t("dash.alerts.none") }));
@@ -93,6 +106,11 @@ export function renderFeed() {
       a.acked_at
         ? el("div", { class: "acked-by", text: t("dash.alerts.acked_by", { time: fmtTime(a.acked_at), who: a.acked_by || "" }) })
         : el("button", { type: "button", class: "btn btn-small ack", text: t("dash.alerts.ack"), onclick: () => ack(a.id) }))));
+    if (matching.length > shown.length) {
+      list.append(el("li", { class: "more" }, el("button", { type: "button", class: "btn btn-small", id: "alerts-more",
+        text: t("dash.alerts.more", { n: matching.length - shown.length }),
+        onclick: () => { state.alertLimit = limit + ALERT_PAGE; renderFeed(); } })));
+    }
   }
   renderCounters();
 }
@@ -151,7 +169,7 @@ function onEvent(ev) {
       focus_level: away ? (d.level || "alert") : null, focus_category: away ? (d.category || null) : null,
       focus_label: away ? (d.host || d.program || d.process || null) : null }));
   }
-  renderFeed();
+  scheduleFeed();
   renderJournal();
   // The PV's timeline shows when the exam started and ended: bring it up to date.
   if ((ev.kind === "exam_started" || ev.kind === "exam_ended") && state.tab === "incidents" && state.incidents) loadIncidents();
