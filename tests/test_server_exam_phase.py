@@ -75,5 +75,6 @@ def test_the_i18n_route_gives_check_titles_and_statuses(server):
         assert all(f"check.{i}.title" in texts for i in CHECK_IDS)
         assert texts["dash.kind.exam_started"] and "dash.login.title" in texts
         # Only what the page needs: no remediation texts or server messages.
-        assert not [k for k in texts if not k.startswith(("dash.", "check.", "status."))]
+        assert not [k for k in texts if not k.startswith(("dash.", "check.", "status.", "reason."))]
+        assert texts["reason.dns_failed"] == {"fr": "nom non résolu (DNS)", "en": "name not resolved (DNS)"}[lang]
         assert not [k for k in texts if k.startswith("check.") and not k.endswith(".title")]

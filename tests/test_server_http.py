@@ -201,8 +201,9 @@ def test_the_dashboard_and_openapi_are_served(server):
     home = requests.get(server.url + "/", timeout=10)
     assert home.status_code == 200 and "text/html" in home.headers["content-type"]
     texts = requests.get(server.url + "/api/v1/i18n/fr", timeout=10).json()
-    # The dashboard's texts, plus the checks' titles and the statuses (shown in its language).
-    assert texts and all(key.startswith(("dash.", "status.")) or
+    # The dashboard's texts, plus the checks' titles, the statuses and the whitelist reasons
+    # (the crash test's own names, shown in its language).
+    assert texts and all(key.startswith(("dash.", "status.", "reason.")) or
                          (key.startswith("check.") and key.endswith(".title")) for key in texts)
     assert any(key.startswith("dash.") for key in texts)
     assert requests.get(server.url + "/api/v1/i18n/de", timeout=10).status_code == 404
