@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -95,7 +95,7 @@ async def revoke_machine(code: str, machine_id: str, user: str = Depends(supervi
 
 
 @router.delete("/rooms/{code}/machines/{machine_id}", tags=["supervisor"])
-async def remove_machine(code: str, machine_id: str, request: Request, user: str = Depends(supervisor_auth),
+async def remove_machine(code: str, machine_id: str, user: str = Depends(supervisor_auth),
                          server: Server = Depends(get_server)) -> dict[str, bool]:
     """Remove the machine from the room (its reports and events are kept); its id is free again."""
     if not await server.revoke_machine((await room_of(code, server))["code"], machine_id, remove=True):

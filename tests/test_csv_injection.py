@@ -70,7 +70,7 @@ def hostile_room(tmp_path_factory):
         assert server.post("/reports", token, bad).status_code == 200
         focus = event("focus_lost", "2026-11-22T09:00:00Z", title=HOSTILE["title"], process="=calc.exe")
         assert server.post("/events", token, {"events": [focus]}).status_code == 200
-        line_key = f"2026-11-22T09:00:00.000Z|m1|focus_lost"
+        line_key = "2026-11-22T09:00:00.000Z|m1|focus_lost"
         edits = {"edits": {line_key: {"details_text": HOSTILE["pv"]}},
                  "extra": [{"key": "manual-1", "time": "09:05", "hostname": "-PC", "code": "C4",
                             "label": "@label", "details_text": "+1+1"}], "comment": "=HYPERLINK(\"x\")"}

@@ -7,7 +7,6 @@ under its Content-Security-Policy without a single violation.
 """
 from __future__ import annotations
 
-import requests
 
 from tests.test_dashboard_browser import FakeAgent, browser, login, new_page, server, shot, sync_api  # noqa: F401
 
