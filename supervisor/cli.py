@@ -314,6 +314,8 @@ def _room_db(db: str | None, lang: str) -> str | None:
         listed = join_list((f"{s.url} ({s.db})" for s in servers), lang)
         raise BadInput.keyed("server.room_db_ambiguous", "--db", "server.room_db_ambiguous.hint", servers=listed)
     server = servers[0]
+    if ":***@" in server.db:   # the runtime file never holds a password: it must come from --db
+        raise BadInput.keyed("server.room_db_password", "--db", "server.room_db_ambiguous.hint", url=server.url)
     if not uses(server, default):
         click.echo(t("server.room_db_running", lang, url=server.url, db=server.db), err=True)
     return server.db

@@ -101,3 +101,21 @@ def test_room_list_of_an_empty_database_says_so(tmp_path: Path) -> None:
     listed = _room(tmp_path / "home", "list", "--db", str(tmp_path / "empty.sqlite3"))
     assert listed.returncode == 0 and listed.stdout == ""
     assert "No room in the database" in listed.stderr and "examroom room create NAME" in listed.stderr
+
+
+def test_a_running_servers_url_password_is_never_guessed(tmp_path: Path) -> None:
+    home = tmp_path / "server-data"
+    home.mkdir()
+    me = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        import psutil
+
+        (home / f"serve-{me.pid}.json").write_text(json.dumps(
+            {"pid": me.pid, "create_time": psutil.Process(me.pid).create_time(), "url": "http://127.0.0.1:8765/",
+             "db": "postgresql://examroom:***@db.example:5432/examroom"}))
+        refused = _room(home, "create", "Salle P1")
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert "password is in its URL" in refused.stderr and "--db" in refused.stderr
+    finally:
+        me.stdin.close()
+        me.wait(10)
