@@ -7,67 +7,8 @@ pure (clock injected) so it is tested table-style.
 """
 from __future__ import annotations
 
-import re
-import threading
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Callable
-
-
-@dataclass(frozen=True)
-class Foreground:
-    """One fact: the window in front. ``process`` is the program name ("" when unknown)."""
-
-    title: str
-    process: str = ""
-    pid: int | None = None
-    window: int | str | None = None
-    exe: str = ""                 # the executable's path, when the OS tells it
-    window_class: str = ""        # X11 WM_CLASS (instance and class), "" elsewhere
-    overlay: bool = False         # an override-redirect window covering the screen (a locker)
-
-
-OnChange = Callable[[Foreground], None]
-
-
-class FocusWatcher(ABC):
-    """Calls ``on_change`` with each new foreground window (or title) until ``stop`` is set."""
-
-    name = "none"
-
-    @abstractmethod
-    def run(self, on_change: OnChange, stop: threading.Event) -> None: ...
-
-
-# Process names of web browsers (lower case, ".exe" stripped) on Windows, Linux and macOS,
-# including Safe Exam Browser, which some centres use for Pix; a browser missing here shows
-# its exam window as "away", with its process name, which tells what to add.
-BROWSERS = frozenset({
-    "chrome", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "google chrome",
-    "google chrome for testing", "msedge", "microsoft-edge", "microsoft-edge-stable", "microsoft edge",
-    "firefox", "firefox-esr", "firefox-bin", "firefox-developer-edition", "firefox nightly", "librewolf",
-    "waterfox", "floorp", "opera", "opera_gx", "brave", "brave-browser", "brave browser", "vivaldi",
-    "vivaldi-bin", "vivaldi-stable", "safari", "arc", "iexplore", "safeexambrowser", "safe exam browser",
-    "seb", "epiphany", "falkon", "konqueror", "qutebrowser", "midori", "seamonkey", "palemoon", "thorium",
-    "yandex", "browser", "orion", "min",
-})
-
-
-def is_browser(process: str) -> bool:
-    name = process.strip().lower()
-    if name.endswith(".exe"):
-        name = name[:-4]
-    return name in BROWSERS
-
-
-# "Pix" as a word: a bare case-insensitive search would take "Pixabay", "Pixel", "Pixlr" or
-# "Pixar" tabs for the exam; "Pix", "Certification | Pix", "app.pix.fr", "Pix Orga" match
-DEFAULT_EXAM_TITLE = r"\bPix\b"
-
-
-def compile_exam_title(pattern: str) -> re.Pattern[str]:
-    """Case-insensitive search: browsers show "Pix" or "pix" depending on the page."""
-    return re.compile(pattern, re.IGNORECASE)
+from companion.focus.base import (BROWSERS, DEFAULT_EXAM_TITLE, FocusWatcher, Foreground, OnChange,  # noqa: F401
+                                  compile_exam_title, is_browser)
 
 
 def make_watcher(os_name: str, display: str | None) -> FocusWatcher | None:
@@ -87,4 +28,4 @@ def make_watcher(os_name: str, display: str | None) -> FocusWatcher | None:
     return None
 
 
-from companion.focus.tracker import FocusTracker, Place  # noqa: E402  (it uses the names above)
+from companion.focus.tracker import FocusTracker, Place  # noqa: E402,F401  (the package's public face)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Callable, Protocol
 
-from companion.focus import FocusWatcher, Foreground, OnChange
+from companion.focus.base import FocusWatcher, Foreground, OnChange
 
 Activation = Callable[[str, int], None]   # (application name, pid)
 

@@ -10,7 +10,7 @@ import logging
 import threading
 from typing import Callable
 
-from companion.focus import FocusWatcher, Foreground, OnChange
+from companion.focus.base import FocusWatcher, Foreground, OnChange
 
 log = logging.getLogger(__name__)
 

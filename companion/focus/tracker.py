@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.events import Event, event
-from companion.focus import Foreground, compile_exam_title, is_browser
+from companion.focus.base import Foreground, compile_exam_title, is_browser
 
 TOOL = "tool"
 # what a new tab or window says for an instant before its page's title: such a place counts

@@ -16,7 +16,7 @@ import logging
 import threading
 from typing import Callable, Protocol
 
-from companion.focus import FocusWatcher, Foreground, OnChange
+from companion.focus.base import FocusWatcher, Foreground, OnChange
 
 EVENT_SYSTEM_FOREGROUND = 0x0003
 EVENT_OBJECT_NAMECHANGE = 0x800C

@@ -19,7 +19,7 @@ import time
 
 import psutil
 
-from companion.focus import FocusWatcher, Foreground, OnChange
+from companion.focus.base import FocusWatcher, Foreground, OnChange
 
 log = logging.getLogger(__name__)
 EMPTY_GRACE_S = 0.25
