@@ -149,13 +149,8 @@ def _chromium_policy(data: object, where: str) -> tuple[list[Sighting], bool]:
         ext_id = str(line).split(";", 1)[0].strip()
         if ext_id:
             sightings.append(Sighting(ext_id=ext_id, where=where, forced=True))
-    settings = data.get("ExtensionSettings")
-    if isinstance(settings, str):
-        try:
-            settings = json.loads(settings)
-        except ValueError:
-            settings = None
-    if isinstance(settings, dict):
+    settings = _extension_settings(data.get("ExtensionSettings"))
+    if settings is not None:
         for ext_id, entry in settings.items():
             mode = entry.get("installation_mode", "") if isinstance(entry, dict) else ""
             if ext_id != "*" and mode in ("force_installed", "normal_installed", "blocked", "removed"):
@@ -253,13 +248,8 @@ def _firefox_policy(data: object, where: str) -> list[Sighting]:
     if not isinstance(policies, dict):
         return []
     sightings = []
-    settings = policies.get("ExtensionSettings")
-    if isinstance(settings, str):
-        try:
-            settings = json.loads(settings)
-        except ValueError:
-            settings = None
-    if isinstance(settings, dict):
+    settings = _extension_settings(policies.get("ExtensionSettings"))
+    if settings is not None:
         for ext_id, entry in settings.items():
             mode = entry.get("installation_mode", "") if isinstance(entry, dict) else ""
             if ext_id != "*" and mode:
@@ -294,3 +284,13 @@ def firefox(host: Host, install_dirs: list[str]) -> BrowserExtensions:
             path = f"{hive}\\SOFTWARE\\Policies\\Mozilla\\Firefox"
             found.sightings += _firefox_policy(_registry_policy(host, path), path)
     return found
+
+
+def _extension_settings(value: object) -> dict | None:
+    """ExtensionSettings as a mapping: policies give it as an object, the registry as a JSON string."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
