@@ -88,7 +88,9 @@ function showLogin() {
   stopLive();
   hideBanner();
   const error = el("p", { class: "form-error", role: "alert", id: "login-error" });
-  if (state.expired) { error.textContent = t("dash.login.expired"); state.expired = false; }
+  // Kept until the next login succeeds: several requests refused at once each route back here
+  // (one through hashchange, one directly), and the last rendering must still say why.
+  if (state.expired) error.textContent = t("dash.login.expired");
   const user = el("input", { id: "login-user", name: "username", autocomplete: "username", value: "admin", required: true });
   const pass = el("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true });
   const form = el("form", { class: "card login", id: "login-form" },
@@ -109,6 +111,7 @@ function showLogin() {
       const res = await api("/login", { method: "POST", json: { username: user.value, password: pass.value, ...(device ? { device } : {}) }, login: true });
       if (res.device) localStorage.setItem(deviceKey, res.device);
       state.token = res.token;
+      state.expired = false;
       sessionStorage.setItem(TOKEN_KEY, res.token);
       const next = state.afterLogin && state.afterLogin !== "/login" ? state.afterLogin : "/rooms";
       state.afterLogin = null;
