@@ -16,12 +16,13 @@ SEPARATOR = " · "
 def display_names(machines: Iterable[tuple[str, str]]) -> dict[str, str]:
     """{machine_id: name to show} for (machine_id, hostname) pairs of one room."""
     pairs = list(dict.fromkeys(machines))
+    shown = {machine_id: (hostname or "").strip() or machine_id for machine_id, hostname in pairs}
     by_host: dict[str, list[str]] = defaultdict(list)
-    for machine_id, hostname in pairs:
-        by_host[(hostname or machine_id).strip().lower()].append(machine_id)
+    for machine_id, _ in pairs:
+        by_host[shown[machine_id].lower()].append(machine_id)
     names = {}
-    for machine_id, hostname in pairs:
-        host = (hostname or "").strip() or machine_id
+    for machine_id, _ in pairs:
+        host = shown[machine_id]
         twins = by_host[host.lower()]
         names[machine_id] = host if len(twins) < 2 else f"{host}{SEPARATOR}{_short(machine_id, twins)}"
     return names

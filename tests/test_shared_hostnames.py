@@ -38,3 +38,48 @@ def test_pv_draft_tells_cloned_machines_apart(tmp_path) -> None:
         assert sorted(r[1] for r in rows[1:]) == ["vm · 3f2a", "vm · 3f2b", "vm · 9c01"]
     finally:
         server.stop()
+
+
+def test_dashboard_rule_agrees_with_core(tmp_path) -> None:
+    """The dashboard names machines in the page (a newcomer renames its twins at once), so the
+    rule is written twice: base.js machineName() and core/machines.py. Both run here on the same
+    rooms (twins by case, blank and missing host names, ids sharing long prefixes) and must agree."""
+    import functools
+    import http.server
+    import random
+    import threading
+
+    import pytest
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -e '.[test]')")
+    from pathlib import Path
+
+    web = Path(__file__).resolve().parent.parent / "supervisor" / "web"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(web))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    rng = random.Random(20261202)
+    rooms = []
+    for _ in range(60):
+        stem = "".join(rng.choice("0123456789abcdef") for _ in range(rng.choice([0, 3, 6])))
+        ids = list(dict.fromkeys(stem + uuid.UUID(int=rng.getrandbits(128)).hex[:rng.choice([2, 8, 32])]
+                                 for _ in range(rng.randint(1, 6))))
+        hosts = ["vm", "VM", " vm ", "", "   ", None, "PC-01", "pc-01"]
+        rooms.append([(m, rng.choice(hosts)) for m in ids])
+    rooms.append([("3f2a91c0", "vm"), ("3f2b07aa", "vm"), ("9c01ffee", "VM"), ("a1", "PC-01"), ("b2", "")])
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/style.css")
+            in_page = page.evaluate("""async (rooms) => {
+                const base = await import('/base.js');
+                return rooms.map((room) => {
+                    base.state.machines = new Map(room.map(([id, host]) => [id, {machine_id: id, hostname: host}]));
+                    return Object.fromEntries(room.map(([id, host]) => [id, base.machineName(id, host)]));
+                });
+            }""", rooms)
+            browser.close()
+    finally:
+        httpd.shutdown()
+    for room, names in zip(rooms, in_page):
+        assert names == display_names(room), room
