@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from checks.probes import for_os
+from checks.probes.filetypes import default_program
 from core.host import Host
 
 OS_FUNCTIONS = ("archive_tools", "zip_handler")
@@ -48,3 +49,12 @@ def archive_tools(host: Host) -> list[ArchiveTool]:
 def zip_handler(host: Host) -> ZipHandler | None:
     """The default program for .zip files, None when the OS's own is used."""
     return for_os(host, "archivers").zip_handler(host)
+
+
+def default_zip_handler(host: Host, suffix: str = "") -> ZipHandler | None:
+    """What the OS's file-type association says opens a .zip (``suffix`` completes the name the
+    association gives: Linux's ``.desktop``), None when there is no association."""
+    found = default_program(host, "zip")
+    if found is None:
+        return None
+    return ZipHandler(found.handler + suffix, found.program, found.present)

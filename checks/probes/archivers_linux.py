@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from checks.probes import xdg
-from checks.probes.archivers import ArchiveTool, ZipHandler
-from checks.probes.filetypes import default_program
+from checks.probes.archivers import ArchiveTool, ZipHandler, default_zip_handler
 from core.host import Host
 
 # (name, .desktop ids, programs on PATH)
@@ -37,7 +36,4 @@ def archive_tools(host: Host) -> list[ArchiveTool]:
 
 
 def zip_handler(host: Host) -> ZipHandler | None:
-    found = default_program(host, "zip")
-    if found is None:
-        return None
-    return ZipHandler(found.handler + ".desktop", found.program, found.present)
+    return default_zip_handler(host, suffix=".desktop")

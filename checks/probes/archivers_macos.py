@@ -1,8 +1,7 @@
 """macOS archive tools: Archive Utility (part of macOS), The Unarchiver and Keka."""
 from __future__ import annotations
 
-from checks.probes.archivers import ArchiveTool, ZipHandler
-from checks.probes.filetypes import default_program
+from checks.probes.archivers import ArchiveTool, ZipHandler, default_zip_handler
 from core.host import Host
 
 _MACOS = (
@@ -24,7 +23,4 @@ def archive_tools(host: Host) -> list[ArchiveTool]:
 
 def zip_handler(host: Host) -> ZipHandler | None:
     """None unless the user chose another application than Archive Utility in Finder."""
-    found = default_program(host, "zip")
-    if found is None:
-        return None
-    return ZipHandler(found.handler, found.program, found.present)
+    return default_zip_handler(host)

@@ -1,8 +1,7 @@
 """Windows zip tools: Explorer's own, then 7-Zip, WinRAR and PeaZip (registry, then folders)."""
 from __future__ import annotations
 
-from checks.probes.archivers import ArchiveTool, ZipHandler
-from checks.probes.filetypes import default_program
+from checks.probes.archivers import ArchiveTool, ZipHandler, default_zip_handler
 from core.host import Host
 
 _WINDOWS = (
@@ -44,9 +43,7 @@ def archive_tools(host: Host) -> list[ArchiveTool]:
 
 
 def zip_handler(host: Host) -> ZipHandler | None:
-    found = default_program(host, "zip")
-    if found is None:
-        return None
-    if found.handler.lower() == "compressedfolder":  # Explorer's own "compressed folders"
-        return ZipHandler(found.handler, None, True)
-    return ZipHandler(found.handler, found.program, found.present)
+    found = default_zip_handler(host)
+    if found is not None and found.name.lower() == "compressedfolder":  # Explorer's own "compressed folders"
+        return ZipHandler(found.name, None, True)
+    return found
