@@ -236,9 +236,15 @@ class Host:
             registry = DictRegistry(registry)  # type: ignore[arg-type]
         moment = now or datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
         default_home = {"windows": "C:/Users/eleve", "macos": "/Users/eleve"}.get(os, "/home/eleve")
+        natives = dict(native or {})
+        if os == OS_WINDOWS:
+            # A fake Windows host's drives are the one-letter folders of its root (ROOT/C, ROOT/D).
+            natives.setdefault("win32.drives", lambda: sorted(
+                p.name.upper() for p in Path(root).iterdir() if len(p.name) == 1 and p.name.isalpha() and p.is_dir())
+                if Path(root).is_dir() else [])
         host = cls(os=os, root=Path(root), env=dict(env or {}), runner=run,
                    registry=registry, clock=lambda: moment, is_real=False, arch="x86_64",
-                   home_os=home or default_home, euid=euid, native_apis=dict(native or {}))
+                   home_os=home or default_home, euid=euid, native_apis=natives)
         host.home = host.path(host.home_os)
         return host
 
@@ -269,6 +275,30 @@ class Host:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def os_path(self, path: Path) -> str:
+        """The inverse of ``path()``: how this OS writes a path of this host (what a report shows)."""
+        if self.is_real:
+            return str(path)
+        parts = path.relative_to(self.root).parts
+        if self.os == OS_WINDOWS:
+            return (f"{parts[0]}:\\" + "\\".join(parts[1:])) if parts else ""
+        return "/" + "/".join(parts)
+
+    def realpath(self, path: Path) -> Path:
+        """``path`` with its symlinks followed, staying inside a fake host's root (the links of
+        a fake tree are absolute paths of its OS or relative ones)."""
+        if self.is_real:
+            return Path(os.path.realpath(path))
+        current = path
+        for _ in range(16):
+            try:
+                link = os.readlink(current)
+            except OSError:
+                return current
+            current = self.path(link) if link.startswith("/") else (current.parent / link)
+            current = Path(os.path.normpath(current))
+        return current
 
     def getenv(self, name: str, default: str | None = None) -> str | None:
         if self.os == OS_WINDOWS:  # Windows environment names are case-insensitive

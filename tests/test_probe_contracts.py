@@ -57,8 +57,8 @@ def test_every_fact_answers_on_a_bare_host_of_every_os(fact, os_name, tmp_path):
 
 
 def test_no_probe_asks_whether_the_host_is_real():
-    shaped = [PROBES / f"{fact}.py" for fact in FACTS] + [PROBES / f"{fact}_{os}.py" for fact in FACTS for os in OSES]
-    asking = [p.name for p in shaped if "is_real" in p.read_text(encoding="utf-8")]
+    """Real and fake hosts differ only inside core/host.py (paths, natives, the process list)."""
+    asking = [p.name for p in PROBES.glob("*.py") if "is_real" in p.read_text(encoding="utf-8")]
     assert not asking, asking
 
 

@@ -111,3 +111,38 @@ def test_real_report_carries_the_machine_facts(tmp_path):
         assert "remote session (SSH)" in result["summary"]
     expected = virt_facts(Host.current()).virtual_machine
     assert report["machine"].get("virtual_machine") == expected
+
+
+def test_vnc_and_screen_sharing_from_the_process_list(tmp_path):
+    """The process list is the host's ("processes" stand-in here, psutil on the real machine)."""
+    def linux(procs, display=":0"):
+        return Host.fake("linux", tmp_path, env={"DISPLAY": display}, native={"processes": lambda: procs})
+
+    assert remote_session(linux([("x11vnc", ["x11vnc", "-display", ":0", "-forever"])])) == "VNC"
+    assert remote_session(linux([("x11vnc", ["x11vnc", "-display", ":1"])])) is None  # another display
+    assert remote_session(linux([("Xtigervnc", ["Xtigervnc", ":3", "-geometry", "1024x768"])], ":3")) == "VNC"
+    assert remote_session(linux([("bash", ["bash"])])) is None
+    assert remote_session(Host.fake("linux", tmp_path, env={"DISPLAY": ":0"})) is None  # no listing: none
+    mac = Host.fake("macos", tmp_path, native={"processes": lambda: [("screensharingd", [])]})
+    assert remote_session(mac) == "Screen Sharing"
+
+
+def test_a_real_x11vnc_on_the_display_is_a_remote_session():
+    from tests.support import need, xvfb
+
+    need("x11vnc")
+    with xvfb() as display:
+        vnc = subprocess.Popen(["x11vnc", "-display", display, "-localhost", "-rfbport", "0", "-nopw", "-quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            host = Host.current()
+            host.env["DISPLAY"] = display
+            import time
+            deadline = time.monotonic() + 10
+            while remote_session(host) != "VNC" and time.monotonic() < deadline and vnc.poll() is None:
+                time.sleep(0.1)
+            assert remote_session(host) == "VNC"
+        finally:
+            vnc.kill()
+            vnc.wait()
+        assert remote_session(host) is None

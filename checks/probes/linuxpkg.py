@@ -80,27 +80,13 @@ def read_owners(host: Host, packages: list[str]) -> DpkgOwners:
 def resolve(host: Host, path: Path, depth: int = 0) -> Path:
     """Where ``path`` really leads: symbolic links resolved inside the host's root, then a
     shell wrapper's ``exec`` target (by absolute path, or by name on PATH), a few levels deep."""
-    real = _realpath(host, path)
+    real = host.realpath(path)
     if depth >= 4:
         return real
     target = _wrapper_target(host, real)
     if target is None or target == real:
         return real
     return resolve(host, target, depth + 1)
-
-
-def _realpath(host: Host, path: Path) -> Path:
-    if host.is_real:
-        return Path(os.path.realpath(path))
-    current = path
-    for _ in range(16):  # symlinks in a fake tree are absolute OS paths or relative ones
-        try:
-            link = os.readlink(current)
-        except OSError:
-            return current
-        current = host.path(link) if link.startswith("/") else (current.parent / link)
-        current = Path(os.path.normpath(current))
-    return current
 
 
 def _wrapper_target(host: Host, path: Path) -> Path | None:

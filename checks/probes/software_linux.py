@@ -254,7 +254,7 @@ def from_path(host: Host, stats: dict[str, float], dpkg: dict[str, str] | None =
     stats["path_programs"] = len(targets)
     stats["version_commands"] = 0
     # the real machine's cache in the state folder; none on a fake host (host.native)
-    cache = (host.native("examroom.version_cache", lambda: versioncache.for_host(True)) if to_run else None) \
+    cache = (host.native("examroom.version_cache", versioncache.on_disk) if to_run else None) \
         or versioncache.VersionCache(None)
     outputs: dict[Path, str | None] = {}
     missing = []

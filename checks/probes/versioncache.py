@@ -57,9 +57,9 @@ class VersionCache:
             pass  # a read-only state dir only costs the next run its speed
 
 
-def for_host(is_real: bool) -> VersionCache:
-    if not is_real:
-        return VersionCache(None)
+def on_disk() -> VersionCache:
+    """The cache kept in examroom's state folder (the real machine's; a fake host gets none, or
+    the stand-in its test gives for ``"examroom.version_cache"``)."""
     try:
         from core.state import state_dir
 

@@ -84,28 +84,22 @@ def virtual_machine(host: Host) -> str | None:
 
 def _vnc_serves(host: Host, display: str) -> bool:
     """A VNC server process shares this display (Xvnc :1, x11vnc -display :0)."""
-    if not host.is_real or not display:
+    if not display:
         return False
     number = display.split(":", 1)[-1].split(".", 1)[0]
-    try:
-        import psutil
-
-        for proc in psutil.process_iter(["name", "cmdline"]):
-            name = (proc.info.get("name") or "").lower()
-            if name not in ("xvnc", "xtigervnc", "x11vnc", "x0vncserver", "x0tigervncserver"):
-                continue
-            args = proc.info.get("cmdline") or []
-            shown = [a for a in args if re.fullmatch(r":\d+(\.\d+)?", a)]
-            if name in ("xvnc", "xtigervnc") and any(a.split(".")[0] == f":{number}" for a in shown):
+    for name, args in _processes(host):
+        name = name.lower()
+        if name not in ("xvnc", "xtigervnc", "x11vnc", "x0vncserver", "x0tigervncserver"):
+            continue
+        shown = [a for a in args if re.fullmatch(r":\d+(\.\d+)?", a)]
+        if name in ("xvnc", "xtigervnc") and any(a.split(".")[0] == f":{number}" for a in shown):
+            return True
+        if "-display" in args:
+            i = args.index("-display")
+            if i + 1 < len(args) and args[i + 1].split(":", 1)[-1].split(".")[0] == number:
                 return True
-            if "-display" in args:
-                i = args.index("-display")
-                if i + 1 < len(args) and args[i + 1].split(":", 1)[-1].split(".")[0] == number:
-                    return True
-            elif name == "x11vnc" and not shown and number == "0":
-                return True  # x11vnc alone shares :0
-    except Exception:  # noqa: BLE001 - process listing is best effort (access denied, races)
-        return False
+        elif name == "x11vnc" and not shown and number == "0":
+            return True  # x11vnc alone shares :0
     return False
 
 
@@ -126,15 +120,25 @@ def remote_session(host: Host) -> str | None:
             return "SSH"
     if host.os == OS_LINUX and _vnc_serves(host, display):
         return "VNC"
-    if host.os == OS_MACOS and host.is_real:
-        try:
-            import psutil
-
-            if any((p.info.get("name") or "") == "screensharingd" for p in psutil.process_iter(["name"])):
-                return "Screen Sharing"
-        except Exception:  # noqa: BLE001
-            return None
+    if host.os == OS_MACOS and any(name == "screensharingd" for name, _ in _processes(host)):
+        return "Screen Sharing"
     return None
+
+
+def _processes(host: Host) -> list[tuple[str, list[str]]]:
+    """(name, argv) of the running processes: the real machine's through psutil, a fake host's
+    from its ``"processes"`` stand-in (none when not given)."""
+    listing = host.native("processes", lambda: _psutil_processes)
+    return listing() if listing is not None else []
+
+
+def _psutil_processes() -> list[tuple[str, list[str]]]:
+    try:
+        import psutil
+
+        return [(p.info.get("name") or "", p.info.get("cmdline") or []) for p in psutil.process_iter(["name", "cmdline"])]
+    except Exception:  # noqa: BLE001 - process listing is best effort (access denied, races)
+        return []
 
 
 def virt_facts(host: Host) -> VirtFacts:

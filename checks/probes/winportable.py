@@ -42,23 +42,28 @@ _VERSION_DIR = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
 def drives(host: Host) -> list[str]:
     """Drive letters to look at: fixed and removable drives (no network shares, no CD)."""
-    if not host.is_real:
-        return sorted(p.name.upper() for p in host.root.iterdir() if len(p.name) == 1 and p.name.isalpha()
-                      and p.is_dir()) if host.root.is_dir() else []
-    found = []
+    listing = host.native("win32.drives", _drive_lister)
+    return listing() if listing is not None else []
+
+
+def _drive_lister():
     try:
         import ctypes
 
         kind = ctypes.windll.kernel32.GetDriveTypeW  # type: ignore[attr-defined]
     except (ImportError, AttributeError):
         kind = None
-    for letter in string.ascii_uppercase[2:]:
-        root = f"{letter}:\\"
-        if kind is not None and kind(root) not in (2, 3):  # DRIVE_REMOVABLE, DRIVE_FIXED
-            continue
-        if os.path.isdir(root):
-            found.append(letter)
-    return found
+
+    def letters() -> list[str]:
+        found = []
+        for letter in string.ascii_uppercase[2:]:
+            root = f"{letter}:\\"
+            if kind is not None and kind(root) not in (2, 3):  # DRIVE_REMOVABLE, DRIVE_FIXED
+                continue
+            if os.path.isdir(root):
+                found.append(letter)
+        return found
+    return letters
 
 
 def _ini(path: Path) -> configparser.ConfigParser | None:
@@ -155,11 +160,7 @@ def _folder_version(folder: Path, exe: str, names: dict[str, Path]) -> str | Non
 
 
 def scan(host: Host, stats: dict[str, float]) -> list[Finding]:
-    def shown(path: Path) -> str:
-        if host.is_real:
-            return str(path)
-        rel = path.relative_to(host.root).parts
-        return f"{rel[0]}:\\" + "\\".join(rel[1:])
+    shown = host.os_path
 
     findings: list[Finding] = []
     letters = drives(host)
