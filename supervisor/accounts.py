@@ -27,6 +27,8 @@ ADMIN = "admin"
 
 # Routes only an admin may use, and what a technician may not do (the live exam's own work).
 _ADMIN_ONLY = (("POST", "/rooms"), ("*", "/users"), ("*", "/users/{name}"))
+# Every role may read its own account (the dashboard shows what the role allows).
+_SELF = {("GET", "/me")}
 _NOT_TECHNICIAN = (("POST", "/rooms/{code}/alerts/{event_id}/ack"),
                    ("PUT", "/rooms/{code}/incidents/edits"), ("PATCH", "/rooms/{code}/incidents/edits"))
 # What a supervisor may change in its room; every other write is refused.
@@ -81,15 +83,60 @@ async def add(store: Store, name: str, role: str, room: str | None, hashed: str,
 
 
 async def listed(store: Store) -> list[dict[str, Any]]:
-    rows = [{"username": ADMIN, "role": "admin", "room": None, "created_at": None, "created_by": None}]
+    rows = [{"username": ADMIN, "role": "admin", "room": None, "created_at": None, "created_by": None,
+             "builtin": True}]
     for name, value, _version in await store.records(USER_NS):
         rows.append({"username": name, "role": value["role"], "room": value.get("room"),
-                     "created_at": value.get("created_at"), "created_by": value.get("created_by")})
+                     "created_at": value.get("created_at"), "created_by": value.get("created_by"),
+                     "changed_at": value.get("changed_at"), "changed_by": value.get("changed_by")})
     return rows
 
 
 async def remove(store: Store, name: str) -> bool:
     return await store.delete_record(USER_NS, normalize_name(name))
+
+
+async def admins(store: Store) -> int:
+    """How many accounts hold the admin role (the built-in ``admin`` always does)."""
+    return 1 + sum(1 for _, value, _v in await store.records(USER_NS) if value.get("role") == "admin")
+
+
+async def change(store: Store, name: str, *, role: str | None = None, room: str | None = None,
+                 hashed: str | None = None, by: str) -> dict[str, Any]:
+    """Change an account's role (and room) or password; ValueError with the reason, LookupError
+    when there is no such account. The built-in admin keeps its role (its password is the
+    server's admin password)."""
+    name = normalize_name(name)
+    if name == ADMIN:
+        if role not in (None, "admin"):
+            raise ValueError("the built-in admin account keeps the admin role")
+        if hashed is not None:
+            await store.set_admin_hash(hashed)
+        return {"username": ADMIN, "role": "admin", "room": None, "created_at": None, "created_by": None}
+    for _ in range(10):  # compare-and-set: two admins changing one account at once lose nothing
+        found = await store.record(USER_NS, name)
+        if found is None:
+            raise LookupError(name)
+        value, version = dict(found[0]), found[1]
+        new_role = role or value["role"]
+        if new_role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        new_room = room if room is not None else value.get("room")
+        if new_role == "supervisor":
+            if not new_room:
+                raise ValueError("a supervisor account needs its room (--room CODE)")
+            new_room = normalize_code(new_room)
+            if await store.room(new_room) is None:
+                raise ValueError(f"no room with code {new_room!r}")
+        else:
+            new_room = None
+        value.update(role=new_role, room=new_room, changed_at=iso(datetime.now(timezone.utc)), changed_by=by)
+        if hashed is not None:
+            value["hash"] = hashed
+        if await store.put_record(USER_NS, name, value, expected=version) is not None:
+            return {"username": name, "role": new_role, "room": new_room, "created_at": value.get("created_at"),
+                    "created_by": value.get("created_by"), "changed_at": value["changed_at"], "changed_by": by}
+    raise ValueError(f"user {name!r} kept changing: try again")
 
 
 def permitted(who: dict[str, Any], method: str, template: str, code: str | None) -> str | None:
@@ -101,6 +148,8 @@ def permitted(who: dict[str, Any], method: str, template: str, code: str | None)
     def matches(rules) -> bool:
         return any(path == template and m in ("*", method) for m, path in rules)
 
+    if (method, template) in _SELF:
+        return None
     if matches(_ADMIN_ONLY):
         return "admin_only"
     if role == "technician":

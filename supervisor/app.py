@@ -41,6 +41,7 @@ class Settings:
     reset_admin_password: bool = False
     max_body: int = 1 << 20
     session_hours: float = 12.0
+    machine_token_days: float = 30.0  # a machine token's lifetime (renewed by the agent before it ends)
     web_dir: Path = WEB_DIR
     keepalive_s: float = 15.0
     watchdog_s: float = 1.0

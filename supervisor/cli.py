@@ -143,6 +143,8 @@ def _check_port(host: str, port: int, lang: str) -> None:
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
 @click.option("--session-hours", type=click.FloatRange(0.0005, 24 * 7), default=12.0, show_default=True,
               help="How long a supervisor's login lasts.")
+@click.option("--machine-token-days", type=click.FloatRange(0.00002, 3650), default=30.0, show_default=True,
+              help="How long a machine token lasts; agents and companions renew theirs before it ends.")
 @click.option("--header-timeout", type=click.FloatRange(0.5, 600), default=HEADER_TIMEOUT_S, show_default=True,
               help="Seconds a client has to send a request's headers.")
 @click.option("--body-timeout", type=click.FloatRange(0.5, 3600), default=BODY_TIMEOUT_S, show_default=True,
@@ -152,7 +154,7 @@ def _check_port(host: str, port: int, lang: str) -> None:
 @click.option("--sse-keepalive", type=click.FloatRange(0.2, 600), default=15.0, hidden=True)
 def serve(host, port, db, admin_password, admin_password_file, reset_admin_password, cert, key, room_heartbeat,
           room_lost_after, room_exam_title, room_platform_url, lang, session_hours, header_timeout, body_timeout,
-          max_connections_per_address, sse_keepalive) -> None:
+          max_connections_per_address, sse_keepalive, machine_token_days) -> None:
     """Run the supervisor server and its dashboard."""
     import uvicorn
 
@@ -176,7 +178,8 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
                                  platform_url=room_platform_url)
     app = create_app(Settings(store=store, admin_password=admin_password,
                               reset_admin_password=reset_admin_password, lang=lang,
-                              session_hours=session_hours, keepalive_s=sse_keepalive, room=room_settings))
+                              session_hours=session_hours, keepalive_s=sse_keepalive, room=room_settings,
+                              machine_token_days=machine_token_days))
     state = app.state.admin_state
     if state in ("set", "reset", "differs"):
         click.echo(t(f"server.admin_password_{state}", lang), err=True)

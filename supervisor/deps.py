@@ -41,6 +41,14 @@ async def machine_auth(creds: HTTPAuthorizationCredentials | None = Depends(bear
         return found
     if await server.store.session_user(digest, utcnow()) is not None:
         raise ApiError(403, "wrong_token_kind", "a supervisor token cannot send machine data")
+    why, detail = await server.token_refusal(digest)
+    if why == "token_expired":
+        raise ApiError(401, why, "this machine token expired: enrol again with this machine's secret "
+                       "(the agent and the companion do it by themselves; else run examroom check again)",
+                       {**detail, "fix": "POST /api/v1/enroll with the room code, the machine and its secret"})
+    if why == "machine_revoked":
+        raise ApiError(401, why, "a supervisor revoked this machine: it can send nothing until a supervisor "
+                       "removes it from the room in the dashboard (then it enrols again)", detail)
     raise ApiError(401, "bad_token", "unknown or revoked token: enrol this machine again")
 
 

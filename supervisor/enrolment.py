@@ -12,9 +12,9 @@ machine's secret). Rules:
   presenting the same id without that secret is refused (409): it cannot take the identity.
   With its secret, a machine re-enrols even when the window is closed (it proved who it is).
 - At most ``max_machines`` machines per room (default ``DEFAULT_MAX_MACHINES``).
-- A supervisor can revoke a machine (its token and secret are forgotten: it must enrol
-  again, while the window is open) or remove it (the same, and its tile goes; its reports
-  and events stay).
+- A supervisor can revoke a machine (its token and secret are forgotten, and it stays refused,
+  posts and enrolment alike, with ``machine_revoked``, until removed) or remove it (its tile
+  goes, its id is free again: it may enrol while the window is open; its reports and events stay).
 """
 from __future__ import annotations
 
@@ -69,6 +69,11 @@ async def admit(store: Store, room: dict[str, Any], machine_id: str, secret: str
     """May this machine enrol? Returns a new secret to hand it (first enrolment), or None when
     it proved its identity with its secret. Raises ApiError (403 closed, 409 taken, 429 full)."""
     key = f"{room['code']}|{machine_id}"
+    revoked = await store.record("machine_revoked", key)  # supervisor/service.py REVOKED_NS
+    if revoked is not None:
+        raise ApiError(403, "machine_revoked", f"a supervisor revoked machine {machine_id!r}: it cannot enrol "
+                       "again until a supervisor removes it from the room in the dashboard",
+                       {"machine_id": machine_id, "revoked_at": revoked[0].get("at"), "revoked_by": revoked[0].get("by")})
     bound = await store.record(SECRET_NS, key)
     if bound is not None:
         if secret and hmac.compare_digest(bound[0]["hash"], _secret_hash(secret)):

@@ -66,6 +66,9 @@ class EnrollOut(BaseModel):
     machine_id: str
     token: str
     secret: str | None = Field(None, description="first enrolment only: keep it, send it when enrolling again")
+    token_expires_at: str | None = Field(None, description="when this token stops working (the server's clock)")
+    token_lifetime_s: float | None = Field(None, description="the token's lifetime: enrol again (with the secret) "
+                                                             "before it runs out; an expired token is 401 token_expired")
 
 
 class EnrolmentIn(_In):
@@ -172,6 +175,9 @@ class MachineOut(BaseModel):
     focus_label: str | None = Field(None, description="when away: the host or program")
     flags: dict[str, str] = Field(default_factory=dict, description="tile flags (e.g. extension) -> level")
     clock_offset_s: float | None = Field(None, description="server clock minus the machine's (heartbeat exchange)")
+    revoked: bool = Field(False, description="a supervisor revoked it: refused (machine_revoked) until removed")
+    revoked_at: str | None = None
+    revoked_by: str | None = None
 
 
 class EventOut(BaseModel):

@@ -6,7 +6,7 @@ token. A machine token only ever writes rows of its own (room, machine id).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -67,7 +67,10 @@ async def enroll(body: EnrollIn, request: Request, server: Server = Depends(get_
     token = new_token(MACHINE_PREFIX)
     await server.enroll(room["code"], machine, token_hash(token))
     await server.publish_machine(room["code"], machine_id)
-    return EnrollOut(machine_id=machine_id, token=token, secret=secret)
+    lifetime = server.machine_token_s
+    expires = iso(datetime.now(timezone.utc) + timedelta(seconds=lifetime))
+    return EnrollOut(machine_id=machine_id, token=token, secret=secret, token_expires_at=expires,
+                     token_lifetime_s=lifetime)
 
 
 @router.post("/reports", response_model=ReportOut, tags=["agent"])

@@ -73,6 +73,8 @@ class Store(Protocol):
         """Also forgets the sessions expired before ``created_at``."""
     async def session_user(self, token_hash: str, now: str) -> str | None: ...
     async def remove_session(self, token_hash: str) -> None: ...
+    async def remove_sessions_of(self, username: str, keep: str | None = None) -> list[str]:
+        """End every session of an account (but ``keep``); returns the token hashes removed."""
 
     # -- rooms
     async def insert_room(self, code: str, name: str, created_at: str) -> bool:
@@ -85,6 +87,8 @@ class Store(Protocol):
         """Insert or update the machine row (``machine_id``, ``hostname``, ``os``, ``os_version``,
         ``facts``, ``enrolled_at``) with its new token; returns the token hash it replaced."""
     async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None: ...
+    async def machine_token(self, token_hash: str) -> tuple[str, str, str] | None:
+        """(room code, machine id, ``enrolled_at``: when this token was issued) of a machine token."""
     async def add_report(self, room_code: str, machine_id: str, received_at: str,
                          report: dict[str, Any], summary: dict[str, Any]) -> None:
         """Keep the report and set the machine row's ``summary`` fields (hostname, os, os_version,

@@ -145,6 +145,13 @@ class PostgresStore:
     async def remove_session(self, token_hash: str) -> None:
         await self._write("DELETE FROM sessions WHERE token_hash=%s", (token_hash,))
 
+    async def remove_sessions_of(self, username: str, keep: str | None = None) -> list[str]:
+        async with self._pool().connection() as conn, conn.transaction():
+            rows = await (await conn.execute(
+                "DELETE FROM sessions WHERE username=%s AND token_hash IS DISTINCT FROM %s RETURNING token_hash",
+                (username, keep))).fetchall()
+        return [r[0] for r in rows]
+
     # -- rooms
     async def insert_room(self, code: str, name: str, created_at: str) -> bool:
         return await self._write("INSERT INTO rooms VALUES (%s, %s, %s) ON CONFLICT (code) DO NOTHING",
@@ -186,6 +193,11 @@ class PostgresStore:
     async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
         row = await self._one("SELECT room_code, machine_id FROM machines WHERE token_hash=%s", (token_hash,))
         return (row[0], row[1]) if row else None
+
+    async def machine_token(self, token_hash: str) -> tuple[str, str, str] | None:
+        row = await self._one("SELECT room_code, machine_id, enrolled_at FROM machines WHERE token_hash=%s",
+                              (token_hash,))
+        return (row[0], row[1], row[2]) if row else None
 
     async def add_report(self, room_code: str, machine_id: str, received_at: str,
                          report: dict[str, Any], summary: dict[str, Any]) -> None:

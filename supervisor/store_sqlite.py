@@ -144,6 +144,17 @@ class SQLiteStore:
                               (token_hash, now))
         return row[0] if row else None
 
+    async def remove_sessions_of(self, username: str, keep: str | None = None) -> list[str]:
+        def write(c: sqlite3.Connection) -> list[str]:
+            rows = c.execute("DELETE FROM sessions WHERE username=? AND token_hash IS NOT ? RETURNING token_hash",
+                             (username, keep)).fetchall() if sqlite3.sqlite_version_info >= (3, 35) else None
+            if rows is None:  # no RETURNING: read, then delete
+                rows = c.execute("SELECT token_hash FROM sessions WHERE username=? AND token_hash IS NOT ?",
+                                 (username, keep)).fetchall()
+                c.execute("DELETE FROM sessions WHERE username=? AND token_hash IS NOT ?", (username, keep))
+            return [r[0] for r in rows]
+        return await self.writer.run(write)
+
     # -- rooms
     async def insert_room(self, code: str, name: str, created_at: str) -> bool:
         return await self.writer.run(lambda c: c.execute(
@@ -180,6 +191,11 @@ class SQLiteStore:
     async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
         row = await self._one("SELECT room_code, machine_id FROM machines WHERE token_hash=?", (token_hash,))
         return (row[0], row[1]) if row else None
+
+    async def machine_token(self, token_hash: str) -> tuple[str, str, str] | None:
+        row = await self._one("SELECT room_code, machine_id, enrolled_at FROM machines WHERE token_hash=?",
+                              (token_hash,))
+        return (row[0], row[1], row[2]) if row else None
 
     async def add_report(self, room_code: str, machine_id: str, received_at: str,
                          report: dict[str, Any], summary: dict[str, Any]) -> None:

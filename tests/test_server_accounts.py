@@ -87,7 +87,10 @@ def test_the_rooms_window_and_cap_and_removing_machines(server):
     assert reply.json() == {"ok": True}
     ids = [m["machine_id"] for m in server.get(f"/rooms/{room}/machines", sup).json()]
     assert "phantom-0" not in ids and "known" in ids
-    assert [e["kind"] for e in server.get(f"/rooms/{room}/events", sup).json()] == ["focus_lost"]
+    # (and the journal says who revoked and who removed)
+    journal = [(e["kind"], e["machine_id"], e["details"].get("by")) for e in server.get(f"/rooms/{room}/events", sup).json()]
+    assert sorted(journal) == [("focus_lost", "known", None), ("machine_removed", "phantom-0", "admin"),
+                               ("machine_revoked", "known", "admin")]
     server.put_json(f"/rooms/{room}/enrolment", sup, {"open_hours": 1})
     assert _enrol(server, room, "phantom-0").status_code == 200
     assert requests.delete(f"{server.url}/api/v1/rooms/{room}/machines/nobody", headers=sup,
@@ -141,3 +144,71 @@ def test_accounts_roles_and_who_did_what(server, tmp_path):
     # A removed account's tokens stop at once.
     assert requests.delete(f"{server.url}/api/v1/users/marie", headers=admin, timeout=10).json() == {"ok": True}
     assert server.get(f"/rooms/{room}/machines", marie).status_code == 401
+
+
+def test_a_revoked_machine_is_told_why_and_stays_out_until_removed(server):
+    sup = server.login()
+    room = server.create_room(sup)
+    token = server.enroll(room, "pc-09", "PC-09")
+    secret = server.secrets[(room, "pc-09")]
+    assert server.post(f"/rooms/{room}/machines/pc-09/revoke", sup, None).json() == {"ok": True}
+    refused = server.post("/events", token, {"events": [event("focus_lost")]})
+    assert refused.status_code == 401 and refused.json()["code"] == "machine_revoked"
+    assert refused.json()["detail"]["revoked_by"] == "admin" and "supervisor" in refused.json()["error"]
+    # The room is open, yet it cannot come back by itself, with or without its old secret.
+    for body_secret in (secret, None):
+        again = _enrol(server, room, "pc-09", secret=body_secret)
+        assert again.status_code == 403 and again.json()["code"] == "machine_revoked"
+    tile = server.get(f"/rooms/{room}/machines", sup).json()[0]
+    assert tile["revoked"] is True and tile["revoked_by"] == "admin" and tile["revoked_at"]
+    # Removed: its id is free; the old token is now merely unknown, the machine enrols afresh.
+    assert requests.delete(f"{server.url}/api/v1/rooms/{room}/machines/pc-09", headers=sup, timeout=10).json() == {"ok": True}
+    assert server.post("/heartbeat", token, {}).json()["code"] == "bad_token"
+    back = _enrol(server, room, "pc-09")
+    assert back.status_code == 200 and back.json()["secret"]
+    assert server.get(f"/rooms/{room}/machines", sup).json()[0]["revoked"] is False
+
+
+def test_the_admin_changes_roles_and_passwords_and_removed_accounts_lose_their_sessions(server):
+    admin = server.login()
+    room, other = server.create_room(admin, "Salle B12"), server.create_room(admin, "Salle C3")
+    assert server.post("/users", admin, {"username": "marie", "password": STRONG, "role": "supervisor",
+                                          "room": room}).status_code == 200
+    marie = _login(server, "marie", STRONG)
+    assert server.get("/me", marie).json() == {"username": "marie", "role": "supervisor", "room": room}
+    assert server.get("/me", admin).json()["role"] == "admin"
+    # A supervisor moved to another room: its session ends, the new login sees the new room.
+    patch = requests.patch(f"{server.url}/api/v1/users/marie", json={"room": other}, headers=admin, timeout=10)
+    assert patch.status_code == 200 and patch.json()["room"] == other and patch.json()["changed_by"] == "admin"
+    assert server.get("/rooms", marie).status_code == 401
+    marie = _login(server, "marie", STRONG)
+    assert [r["code"] for r in server.get("/rooms", marie).json()] == [other]
+    # Role and password: the same strength rule as the command line.
+    weak = requests.patch(f"{server.url}/api/v1/users/marie", json={"password": "azerty123"}, headers=admin, timeout=10)
+    assert weak.status_code == 422 and weak.json()["code"] == "weak_password"
+    bad = requests.patch(f"{server.url}/api/v1/users/marie", json={"role": "supervisor", "room": "NOROOM"},
+                         headers=admin, timeout=10)
+    assert bad.status_code == 422 and bad.json()["code"] == "bad_user"
+    done = requests.patch(f"{server.url}/api/v1/users/marie", json={"role": "technician", "password": STRONG + "!"},
+                          headers=admin, timeout=10)
+    assert done.json()["role"] == "technician" and done.json()["room"] is None
+    marie = _login(server, "marie", STRONG + "!")
+    assert len(server.get("/rooms", marie).json()) == 2
+    assert requests.patch(f"{server.url}/api/v1/users/marie", json={"role": "admin"}, headers=marie,
+                          timeout=10).status_code == 403
+    assert requests.patch(f"{server.url}/api/v1/users/admin", json={"role": "technician"}, headers=admin,
+                          timeout=10).status_code == 422
+    assert requests.patch(f"{server.url}/api/v1/users/nobody", json={"role": "admin"}, headers=admin,
+                          timeout=10).status_code == 404
+    # A named admin removing itself must confirm; the built-in admin cannot be removed.
+    assert server.post("/users", admin, {"username": "chef", "password": STRONG, "role": "admin"}).status_code == 200
+    chef = _login(server, "chef", STRONG)
+    assert requests.delete(f"{server.url}/api/v1/users/chef", headers=chef, timeout=10).json()["code"] == "confirm_self"
+    assert requests.delete(f"{server.url}/api/v1/users/admin", headers=chef, timeout=10).status_code == 422
+    # Removed: its open session stops at once.
+    assert requests.delete(f"{server.url}/api/v1/users/marie", headers=chef, timeout=10).json() == {"ok": True}
+    assert server.get("/rooms", marie).status_code == 401
+    assert requests.delete(f"{server.url}/api/v1/users/chef", headers=chef, params={"confirm_self": "true"},
+                           timeout=10).json() == {"ok": True}
+    assert server.get("/rooms", chef).status_code == 401
+    assert [u["username"] for u in server.get("/users", admin).json()] == ["admin"]
