@@ -12,7 +12,9 @@ reports what the supervisor must know about the extension itself:
 - ``extension_forged`` (a local program tried to pass for the extension: an alert);
 - ``devtools_opened`` / ``devtools_closed`` (an alert on the exam's tab during the exam),
   ``tab_opened`` / ``tab_closed`` during the exam (journal);
-- the platform's phase messages, relayed to ``on_phase`` only from a platform host.
+- the platform's phase messages, relayed to ``on_phase`` only from a platform host;
+- whether the platform's question requires focus (``companion/focusreq.py``), per tab of a
+  platform host, told to ``on_focus_required`` when the overall answer changes.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from typing import Any, Callable
 from core.events import Event, event
 from companion.extchannel import ExtensionChannel, Peer
 from companion.extstate import ExtensionState, tab_of
+from companion.focusreq import FocusRequirement
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +55,13 @@ class ExtensionWatcher:
 
     def __init__(self, home: Path, *, record: Callable[[Event], None], policy: Any, platform_url: str | None,
                  on_phase: Callable[..., None], on_change: Callable[[], None] = lambda: None,
+                 on_focus_required: Callable[[bool], None] = lambda required: None,
                  armed: Callable[[], bool] = lambda: False, clock: Callable[[], float] = time.monotonic,
                  absent_after_s: float = ABSENT_AFTER_S, gone_grace_s: float = GONE_GRACE_S) -> None:
         self.home, self.record, self.policy, self.platform_url = home, record, policy, platform_url
         self.on_phase, self.on_change, self.armed, self.clock = on_phase, on_change, armed, clock
+        self.on_focus_required = on_focus_required
+        self.focus = FocusRequirement()
         self.absent_after_s, self.gone_grace_s = absent_after_s, gone_grace_s
         self.state = ExtensionState(clock=clock)
         self._hello: set[int] = set()
@@ -101,6 +107,9 @@ class ExtensionWatcher:
             self.state.connected(peer.browser_pid, peer.browser)
         else:
             self.state.disconnected(peer.browser_pid)
+            state = self.state.browsers.get(peer.browser_pid)
+            if (state is None or state.connections == 0) and self.focus.browser_gone(peer.browser_pid):
+                self.on_focus_required(self.focus.required)
         self.on_change()
 
     def _refused(self, reason: str, pid: int | None) -> None:
@@ -133,9 +142,14 @@ class ExtensionWatcher:
             self.on_change()
         elif kind == "phase":
             self._phase(message)
+        elif kind == "focus":
+            self._focus(peer, message)
         elif kind in ("devtools_opened", "devtools_closed"):
             self._devtools_event(kind, message)
-        elif kind in ("tab_opened", "tab_closed") and self.armed():
+        if kind == "tab_closed" and isinstance(message.get("tab"), int) \
+                and self.focus.tab_closed(peer.browser_pid, message["tab"]):
+            self.on_focus_required(self.focus.required)
+        if kind in ("tab_opened", "tab_closed") and self.armed():
             where = tab_of(message).where
             judged = self.policy.for_host(where) if where else None
             self.record(event(kind, host=where, category=judged.category if judged else "unknown", level="journal"))
@@ -148,6 +162,23 @@ class ExtensionWatcher:
         phase = {"start": "started", "stop": "ended"}.get(message.get("phase"))
         if phase:
             self.on_phase(phase, source="extension", host=tab.where)
+
+    def _focus(self, peer: Peer, message: dict) -> None:
+        """The platform's page says whether its question requires focus (a boolean)."""
+        tab, required = tab_of(message), message.get("required")
+        if not isinstance(required, bool) or tab.tab is None:
+            return
+        if tab.scheme not in ("http", "https") or not self.policy.is_exam_host(tab.where):
+            log.warning("focus requirement from a page that is not the platform's: %s", tab.where)
+            return
+        if self.focus.heard(peer.browser_pid, tab.tab, required):
+            log.info("the platform's question %s focus", "requires" if self.focus.required else "no longer requires")
+            self.on_focus_required(self.focus.required)
+
+    def reset_focus(self) -> None:
+        """The exam phase ended (or the companion stops cleanly): no question is on screen."""
+        if self.focus.reset():
+            self.on_focus_required(False)
 
     def _devtools_event(self, kind: str, message: dict) -> None:
         tab = tab_of(message)

@@ -5,7 +5,8 @@ each has ``name``, ``run(stop)``, ``snapshot()``; focus, the browser extension, 
 software, the platform's reachability, the room's bandwidth test) and runs each in its own
 guarded thread; what they report goes through ``record``: the outbox first and the server
 next (``companion/delivery.py``), a copy in the machine's journal (``companion/journal.py``).
-It also keeps the exam phase (from the extension) and the exam state across a crash
+It also keeps the exam phase and whether the question on screen requires focus (both from
+the platform's page, through the extension) and the exam state across a crash
 (``companion/examstate.py``).
 """
 from __future__ import annotations
@@ -121,7 +122,8 @@ class Session:
             config.policy = Policy.load(platform_url=config.platform_url)
         self.extension = ExtensionWatcher(self.home, record=self.record, policy=config.policy,
                                           platform_url=config.platform_url, on_phase=self.exam_phase,
-                                          on_change=self._browser_changed, armed=lambda: self.tracker.armed)
+                                          on_change=self._browser_changed, armed=lambda: self.tracker.armed,
+                                          on_focus_required=self.set_focus_required)
         self.tracker = FocusTracker(exam_title=config.exam_title, emit=self.record, own_pids=self.own_pids,
                                     policy=config.policy, extension=self.extension.state, settle_s=config.settle_s,
                                     ask_browser=self.extension.refresh)
@@ -277,6 +279,7 @@ class Session:
                 self.record(event("exam_end_unsignalled", reason=reason, level="alert"))
             # a clean stop ends the session: the next candidate's companion starts afresh
             self.exam_state.clear()
+            self.extension.reset_focus()
         self.record(event("companion_stopped", reason=reason))
         self.delivery.final_flush(flush_s)
         if self.network is not None:
@@ -314,8 +317,10 @@ class Session:
         elif phase == "ended":
             self.tracker.disarm()
             self.exam_state.clear()
+            self.extension.reset_focus()   # a question's requirement belongs to this exam phase
 
     def set_focus_required(self, required: bool) -> None:
+        """Only the extension calls this (the platform page's marker, companion/focusreq.py)."""
         self.status.focus_required = required
         self.tracker.set_focus_required(required)
 

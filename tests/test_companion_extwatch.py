@@ -127,3 +127,58 @@ def test_the_exam_is_the_extensions_browser_on_a_platform_host(tmp_path: Path) -
     clock.now += 10
     tr.update(Foreground("Pix - Certification - Mozilla Firefox", "firefox-esr", 41, 2))
     assert tr.exam is True and tr.place.source == "window"
+
+
+def focus(required, host: str = "127.0.0.1", port: str = "8080", tab: int = 3, scheme: str = "http") -> dict:
+    return {"type": "focus", "required": required, "tab": tab, "scheme": scheme, "host": host, "port": port}
+
+
+def test_the_focus_requirement_comes_from_platform_tabs_only(tmp_path: Path) -> None:
+    w, _, _, _, _, _ = setup(tmp_path)
+    told: list[bool] = []
+    w.on_focus_required = told.append
+    w._peer(PEER, True)
+    w._message(PEER, focus(True, host="mail.example.org", port=""))      # not the platform: ignored
+    w._message(PEER, focus("yes"))                                         # not a boolean: ignored
+    w._message(PEER, {**focus(True), "tab": None})                         # no tab: ignored
+    assert told == [] and w.focus.required is False
+    w._message(PEER, focus(True))
+    w._message(PEER, focus(True))                                          # told again: no change
+    assert told == [True]
+    w._message(PEER, focus(False, host="app.pix.fr", port="", tab=4, scheme="https"))   # a second platform tab
+    w._message(PEER, focus(False))
+    assert told == [True, False]
+    # a focused question in the second tab, then that tab closes
+    w._message(PEER, focus(True, host="app.pix.fr", port="", tab=4, scheme="https"))
+    w._message(PEER, {"type": "tab_closed", "tab": 4, "window": 7, "scheme": "https", "host": "app.pix.fr", "port": ""})
+    assert told == [True, False, True, False]
+    # the browser's last channel closes: what its tabs said is forgotten (they say it again)
+    w._message(PEER, focus(True))
+    w._peer(PEER, False)
+    assert told[-2:] == [True, False]
+    w._peer(PEER, True)
+    w._message(PEER, focus(True))
+    w.reset_focus()                                                        # the exam phase ended
+    w.reset_focus()
+    assert told[-2:] == [True, False] and len(told) == 8
+
+
+def test_a_departure_during_a_focused_question_is_an_alert_saying_so(tmp_path: Path) -> None:
+    w, tr, events, _, _, _ = setup(tmp_path)
+    w.on_focus_required = tr.set_focus_required
+    w._peer(PEER, True)
+    tr.arm()
+    chromium = Foreground("Pix - Certification - Chromium", "chromium", 40, 1)
+    w._message(PEER, active("127.0.0.1", "8080"))
+    tr.update(chromium)
+    w._message(PEER, focus(False))
+    w._message(PEER, {**active("fr.wikipedia.org"), "tab": 5})          # a search tab, regular question
+    w._message(PEER, active("127.0.0.1", "8080"))
+    w._message(PEER, focus(True))                                        # the next question: focused
+    w._message(PEER, {**active("fr.wikipedia.org"), "tab": 5})
+    w._message(PEER, active("127.0.0.1", "8080"))
+    w._message(PEER, focus(False))                                       # and a regular one again
+    w._message(PEER, {**active("fr.wikipedia.org"), "tab": 5})
+    lost = [(e.details["level"], e.details["focus_required"], e.details["category"]) for e in events
+            if e.kind == "focus_lost"]
+    assert lost == [("journal", False, "search"), ("alert", True, "search"), ("journal", False, "search")]

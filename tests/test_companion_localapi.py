@@ -113,3 +113,15 @@ def test_bad_bodies(api: LocalApi) -> None:
     assert err.value.code == 400
     assert call(api, "POST", "/exam/start", [1], headers=PIX)[0] == 400
     assert call(api, "GET", "/nothing", headers=PIX)[0] == 404
+
+
+def test_no_loopback_call_sets_the_focus_requirement(api: LocalApi) -> None:
+    """Only the platform page's marker, through the extension, says a question requires
+    focus: a local program posting it is refused, reported, and changes nothing."""
+    session = api.session
+    for body in ({"required": True}, {"focus_required": True}, {}):
+        code, answer, _ = call(api, "POST", "/exam/focus-required", body, headers=PIX)
+        assert code == 403 and answer["error"] == "phase_from_extension_only"
+    assert session.status.focus_required is False and session.tracker.focus_required is False
+    forged = [p for _, p in session.outbox.peek("event")]
+    assert [(p["kind"], p["path"]) for p in forged] == [("exam_phase_forged", "/exam/focus-required")] * 3

@@ -311,3 +311,26 @@ def test_a_clean_stop_ends_the_exam_state_and_says_the_platform_did_not(tmp_path
     second.stop("sigterm")
     kinds = [json.loads(line)["kind"] for line in (tmp_path / "companion-journal.jsonl").read_text().splitlines()]
     assert kinds[-3:] == ["exam_started", "exam_ended", "companion_stopped"]
+
+
+def test_the_focus_requirement_ends_with_the_exam_phase_and_a_clean_stop(tmp_path: Path) -> None:
+    """What the platform's page said about its question (through the extension) belongs to
+    one exam phase: forgotten when the exam ends, and when the companion stops cleanly."""
+    from companion.extchannel import Peer
+
+    peer = Peer(pid=50, browser_pid=40, browser="chromium", origin="chrome-extension://x/")
+    focused = {"type": "focus", "required": True, "tab": 3, "scheme": "https", "host": "app.pix.fr", "port": ""}
+    s = session(tmp_path, FakeServer())
+    s.extension._peer(peer, True)
+    s.exam_phase("started", source="extension", host="app.pix.fr")
+    s.extension._message(peer, focused)
+    assert s.status.focus_required and s.tracker.focus_required
+    s.exam_phase("ended", source="extension", host="app.pix.fr")
+    assert not s.status.focus_required and not s.tracker.focus_required
+    s.exam_phase("started", source="extension", host="app.pix.fr")
+    assert not s.tracker.focus_required          # the next phase starts without it
+    s.extension._message(peer, focused)
+    assert s.tracker.focus_required
+    s.start()
+    s.stop("sigterm")
+    assert not s.status.focus_required and not s.tracker.focus_required

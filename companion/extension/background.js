@@ -4,7 +4,8 @@
 // - which window has the focus (-1: the browser lost it to another program),
 // - the active tab's scheme, host and port (never the path, the query nor the page),
 // - tabs opened and closed, DevTools opened and closed on a tab,
-// - the exam platform's own phase messages, relayed by content.js,
+// - the exam platform's own phase messages, and whether its question requires focus, relayed
+//   by content.js,
 // - a heartbeat every second, so that a disabled extension or a closed browser is seen.
 // Why native messaging and not the companion's loopback HTTP endpoint: see
 // companion/extchannel.py (any local program can forge an Origin header; only a browser
@@ -127,7 +128,9 @@ async function onCompanion(message) {
   } catch (e) {
     send({type: "error", where: "registerContentScripts", error: String(e)});
   }
-  // pages already open when the companion (re)connected get the listener now
+  // pages already open when the companion (re)connected get the listener now; one that
+  // already has it says again whether its question requires focus (a new companion, or a
+  // new native host after this service worker restarted, knows nothing yet)
   for (const tab of await api.tabs.query({url: matches})) {
     api.scripting.executeScript({target: {tabId: tab.id}, files: ["content.js"]}).catch(() => {});
   }
@@ -156,12 +159,17 @@ api.tabs.onRemoved.addListener((tabId, info) => {
   send({type: "tab_closed", tab: tabId, window: info.windowId, window_closing: info.isWindowClosing, ...where});
 });
 
-// content.js on a platform page: the page said the certification started or stopped. The
+// content.js on a platform page: the page said the certification started or stopped, or
+// whether the question on screen requires focus (a boolean, nothing of the page). The
 // sender's tab URL comes from the browser, not from the page: a page cannot claim another host.
 api.runtime.onMessage.addListener((message, sender) => {
-  if (!message || message.type !== "phase" || !sender.tab) return;
-  if (message.phase !== "start" && message.phase !== "stop") return;
-  send({type: "phase", phase: message.phase, tab: sender.tab.id, ...place(sender.url || sender.tab.url || "")});
+  if (!message || !sender.tab) return;
+  const where = place(sender.url || sender.tab.url || "");
+  if (message.type === "phase" && (message.phase === "start" || message.phase === "stop")) {
+    send({type: "phase", phase: message.phase, tab: sender.tab.id, ...where});
+  } else if (message.type === "focus" && typeof message.required === "boolean") {
+    send({type: "focus", required: message.required, tab: sender.tab.id, ...where});
+  }
 });
 
 // devtools.js runs each time DevTools opens on a tab; its port closes with DevTools.
