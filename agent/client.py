@@ -8,8 +8,10 @@ the caller (``check``, the companion's loop) decides when to try again.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,13 @@ API = "/api/v1"
 # One enrolment at a time in this process: two clients (the companion's event and heartbeat
 # threads) must not both enrol, since each enrolment revokes the previous token.
 _ENROL_LOCK = threading.RLock()
+# A machine token lasts what the server says (``token_lifetime_s``, 30 days by default): it is
+# renewed (enrolling again with the machine's secret) once this share of it has gone by, so an
+# expiry never interrupts a session; an expired one (machine off for weeks) is renewed at its
+# first refusal. A failed renewal is tried again after RENEW_RETRY_S at most.
+RENEW_AT = 0.8
+RENEW_RETRY_S = 60.0
+log = logging.getLogger("examroom.client")
 
 
 class ServerUnreachable(Exception):
@@ -62,6 +71,8 @@ class ApiClient:
         self.token: str | None = None
         self.machine_id: str | None = None
         self._enrolment: tuple[str, Machine] | None = None
+        self._renew_after: float | None = None   # time.time() when the token should be renewed
+        self._renew_retry_at = 0.0
 
     # -- enrolment
     @staticmethod
@@ -101,6 +112,8 @@ class ApiClient:
             usable = isinstance(known, dict) and known.get("machine_id") == machine.id and known.get("token")
             if usable and (not force or known["token"] != failed_token):
                 self.token, self.machine_id = known["token"], known["machine_id"]
+                renew = known.get("renew_after")
+                self._renew_after = float(renew) if isinstance(renew, (int, float)) else None
                 return self.machine_id
             # The secret the first enrolment gave this machine: the server binds the machine id
             # to it, so that no other machine can take this one's identity.
@@ -110,9 +123,14 @@ class ApiClient:
                 body["secret"] = secret
             reply = self._once("POST", "/enroll", body, auth=False)
             self.token, self.machine_id = reply["token"], reply["machine_id"]
+            lifetime = reply.get("token_lifetime_s")
+            # On this machine's clock (which may be off the server's): obtained now, renewed
+            # after RENEW_AT of the lifetime; an older server gives none: never renewed early.
+            self._renew_after = time.time() + RENEW_AT * lifetime \
+                if isinstance(lifetime, (int, float)) and lifetime > 0 else None
             data = self._load()
             data[key] = {"machine_id": self.machine_id, "token": self.token,
-                         "secret": reply.get("secret") or secret}
+                         "secret": reply.get("secret") or secret, "renew_after": self._renew_after}
             self._save(data)
         return self.machine_id
 
@@ -127,13 +145,33 @@ class ApiClient:
         return self._call("POST", "/heartbeat", payload)
 
     # -- transport
+    def renew_if_due(self) -> bool:
+        """Renew the machine token before it expires (enrolling again with the machine's secret,
+        which the server accepts even when the room's enrolment is closed). True if renewed or
+        adopted from another client of this machine; a failure is logged and tried again later,
+        the current token goes on being used meanwhile."""
+        now = time.time()
+        if self._enrolment is None or self.token is None or self._renew_after is None \
+                or now < self._renew_after or now < self._renew_retry_at:
+            return False
+        try:
+            self.ensure_enrolled(*self._enrolment, force=True, failed_token=self.token)
+        except (ServerUnreachable, ServerRefused) as exc:
+            self._renew_retry_at = now + RENEW_RETRY_S
+            log.warning("machine token renewal failed (tried again later): %s", exc)
+            return False
+        return True
+
     def _call(self, method: str, path: str, body: Any, *, auth: bool = True) -> dict:
+        if auth:
+            self.renew_if_due()
         try:
             return self._once(method, path, body, auth)
         except ServerRefused as exc:
             # Our token was revoked (this machine enrolled again elsewhere, or the server's
-            # database was replaced): enrol again once, with the room code we were given.
-            if not (auth and exc.status == 401 and self._enrolment is not None):
+            # database was replaced) or expired: enrol again once, with the room code we were
+            # given. Not when a supervisor revoked this machine: enrolling is refused too.
+            if not (auth and exc.status == 401 and self._enrolment is not None) or exc.code == "machine_revoked":
                 raise
             self.ensure_enrolled(*self._enrolment, force=True, failed_token=self.token)
             return self._once(method, path, body, auth)
