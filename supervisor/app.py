@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -49,6 +50,7 @@ class Settings:
     room: RoomSettings | None = None   # what every companion must run with (None: the defaults)
     lang: str = "en"
     store: Store | None = None  # an opened store (the command line); else opened from ``db``
+    own_certificate: Any = None  # supervisor.selfsigned.ServerCertificate under ``serve --self-signed``
 
 
 async def setup_admin(store: Store, password: str | None, *, reset: bool, lang: str) -> str:
@@ -121,6 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from supervisor.routes_admin import router as admin_router
 
     app.include_router(admin_router, prefix="/api/v1")
+    from supervisor.routes_tls import router as tls_router
+
+    app.include_router(tls_router, prefix="/api/v1")
     # The dashboard (static, owned by the dashboard issue) after the API, so the API wins.
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

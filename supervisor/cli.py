@@ -26,7 +26,7 @@ from core.oserror import describe
 from supervisor.dburl import DbTarget, open_store, parse_db
 from supervisor.passwords import read_password_file, require_strong
 from supervisor.slowguard import BODY_IDLE_S, BODY_TIMEOUT_S, HEADER_TIMEOUT_S, MAX_PER_ADDRESS, guarded_protocol
-from supervisor.runtime import RuntimeFile, running_servers, uses
+from supervisor.runtime import RuntimeFile, running_servers, server_home, uses
 from supervisor.store import Store
 
 
@@ -109,6 +109,35 @@ def _check_tls(cert: str | None, key: str | None, lang: str) -> None:
                            t("server.file_unreadable.hint", lang)) from None
 
 
+def _self_signed(wanted: bool, cert: str | None, lang: str) -> bool:
+    if wanted and cert:
+        raise BadInput(t("server.self_signed_with_cert", lang), "--self-signed",
+                       t("server.self_signed_with_cert.hint", lang))
+    return wanted
+
+
+def _own_certificate(lang: str):
+    from supervisor import selfsigned
+
+    try:
+        return selfsigned.ensure(server_home() / "tls")
+    except OSError as exc:
+        raise BadInput(t("server.self_signed_unwritable", lang, reason=describe(exc, lang)),
+                       str(server_home() / "tls"), t("server.self_signed_unwritable.hint", lang)) from None
+
+
+def _loopback(host: str) -> bool:
+    """Whether only this machine can reach the address (no candidate on the network can read it)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_port(host: str, port: int, lang: str) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -132,6 +161,9 @@ def _check_port(host: str, port: int, lang: str) -> None:
 @click.option("--reset-admin-password", is_flag=True, help="Replace the stored admin password by the one given.")
 @click.option("--cert", metavar="FILE", help="HTTPS certificate (PEM), with --key.")
 @click.option("--key", metavar="FILE", help="Private key of the HTTPS certificate (PEM).")
+@click.option("--self-signed", is_flag=True,
+              help="Serve HTTPS with a certificate of the server's own, made once in its data folder "
+                   "(machines then use --ca-file with a copy of it).")
 @click.option("--room-heartbeat", type=click.FloatRange(min=0.2, max=600), default=2.0, show_default=True,
               metavar="SECONDS", help="Seconds between two heartbeats of every companion (the room's setting).")
 @click.option("--room-lost-after", type=click.FloatRange(min=1, max=3600), default=None, metavar="SECONDS",
@@ -152,7 +184,7 @@ def _check_port(host: str, port: int, lang: str) -> None:
 @click.option("--max-connections-per-address", type=click.IntRange(1, 100_000), default=MAX_PER_ADDRESS,
               show_default=True, help="Open connections allowed from one address.")
 @click.option("--sse-keepalive", type=click.FloatRange(0.2, 600), default=15.0, hidden=True)
-def serve(host, port, db, admin_password, admin_password_file, reset_admin_password, cert, key, room_heartbeat,
+def serve(host, port, db, admin_password, admin_password_file, reset_admin_password, cert, key, self_signed, room_heartbeat,
           room_lost_after, room_exam_title, room_platform_url, lang, session_hours, header_timeout, body_timeout,
           max_connections_per_address, sse_keepalive, machine_token_days) -> None:
     """Run the supervisor server and its dashboard."""
@@ -161,7 +193,11 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
     from supervisor.app import Settings, create_app
 
     lang = lang or detect_lang()
+    wants_own = _self_signed(self_signed, cert, lang)
     _check_tls(cert, key, lang)
+    own = _own_certificate(lang) if wants_own else None
+    if own is not None:
+        cert, key = str(own.cert), str(own.key)
     store, target = _open(db, lang)
     admin_password = _admin_password(admin_password, admin_password_file, store, reset_admin_password, lang)
     try:
@@ -179,7 +215,8 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
     app = create_app(Settings(store=store, admin_password=admin_password,
                               reset_admin_password=reset_admin_password, lang=lang,
                               session_hours=session_hours, keepalive_s=sse_keepalive, room=room_settings,
-                              machine_token_days=machine_token_days))
+                              machine_token_days=machine_token_days,
+                              own_certificate=own))
     state = app.state.admin_state
     if state in ("set", "reset", "differs"):
         click.echo(t(f"server.admin_password_{state}", lang), err=True)
@@ -188,6 +225,12 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
     shown = f"[{host}]" if ":" in host else host
     url = f"{scheme}://{shown}:{port}/"
     click.echo(t("server.listening", lang, url=url, db=target.shown()), err=True)
+    if own is not None:
+        click.echo(t("server.self_signed_ready", lang, cert=own.cert, fingerprint=own.fingerprint), err=True)
+        if own.made:
+            click.echo(t("server.self_signed_new", lang), err=True)
+    elif not cert and not _loopback(host):
+        click.echo(t("server.plain_http_network", lang, host=host), err=True)
     # The database writer thread hands the GIL back and forth with the event loop at every
     # SQLite call; at the default 5 ms switch interval a busy loop makes each handoff wait,
     # and a batch of writes waits tens of milliseconds (bench/ingest.py).

@@ -55,7 +55,7 @@ class LiveServer:
             try:
                 if requests.get(f"{self.url}/api/v1/health", timeout=1, verify=self.verify).ok:
                     return self
-            except requests.RequestException:
+            except (requests.RequestException, OSError):  # OSError: a CA file the server has yet to make
                 pass
             time.sleep(0.05)
         pytest.fail(f"server did not answer within {timeout} s:\n{self.log_text()}")

@@ -14,7 +14,7 @@
  * draft), and this file (views, routing, login, rooms list, room page, start).
  */
 import {
-  LANG_KEY, TOKEN_KEY, api, commandBlock, download, el, fmtAge, fmtDateTime, hideBanner, loadTexts,
+  LANG_KEY, TOKEN_KEY, api, commandBlock, download, el, fmtAge, fmtDateTime, hideBanner, loadTexts, loadTls,
   setView, showBanner, state, t, translateStatic,
 } from "./base.js";
 import { ackAll, renderAll, renderFeed, startLive, stopLive } from "./feed.js";
@@ -302,7 +302,7 @@ async function setLang(lang) {
 
 async function main() {
   document.body.classList.toggle("compact", localStorage.getItem("examroom.compact") === "1");
-  await loadTexts(state.lang);
+  await Promise.all([loadTexts(state.lang), loadTls()]);
   for (const b of document.querySelectorAll("button.lang")) b.addEventListener("click", () => setLang(b.dataset.lang));
   document.getElementById("logout").addEventListener("click", async () => {
     // Revoked on the server too (and its live streams closed), not only forgotten here.

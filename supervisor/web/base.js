@@ -23,6 +23,7 @@ export const state = {
   showAcked: false,
   incidents: null,
   timers: [],
+  tls: null,           // GET /tls: the server's own certificate, if it runs on one
 };
 
 /* ---------- machine names ---------- */
@@ -219,14 +220,36 @@ function expire() {
 
 function enrolCommands(code) {
   const server = location.origin;
+  // On the server's own certificate (serve --self-signed) machines trust exactly that file.
+  const ca = state.tls && state.tls.self_signed ? ` --ca-file ${state.tls.filename}` : "";
   return [
-    { label: t("dash.enrol.check"), cmd: `examroom check --server ${server} --room ${code}` },
-    { label: t("dash.enrol.companion"), cmd: `examroom companion --server ${server} --room ${code}` },
+    { label: t("dash.enrol.check"), cmd: `examroom check --server ${server} --room ${code}${ca}` },
+    { label: t("dash.enrol.companion"), cmd: `examroom companion --server ${server} --room ${code}${ca}` },
   ];
 }
 
+/** The server's own certificate, for the enrolment commands (GET /tls: public, read once). */
+export async function loadTls() {
+  try {
+    const res = await fetch(`${API}/tls`);
+    state.tls = res.ok ? await res.json() : null;
+  } catch (_) {
+    state.tls = null;
+  }
+}
+
+function certificateNote() {
+  if (!state.tls || !state.tls.self_signed) return null;
+  return el("p", { class: "muted cert-note" },
+    el("a", { href: `${API}/tls/certificate`, download: state.tls.filename, class: "cert-download",
+      text: t("dash.enrol.certificate") }),
+    " · " + t("dash.enrol.fingerprint") + " ",
+    el("code", { class: "fingerprint", text: state.tls.fingerprint }));
+}
+
 export function commandBlock(code) {
-  return el("div", { class: "commands" }, enrolCommands(code).map(({ label, cmd }) =>
+  const note = certificateNote();
+  return el("div", { class: "commands" }, ...(note ? [note] : []), enrolCommands(code).map(({ label, cmd }) =>
     el("div", { class: "command" },
       el("span", { class: "command-label", text: label }),
       el("code", { class: "cmd", text: cmd }),
