@@ -71,6 +71,9 @@ class ExtensionState:
     silent_after_s: float = SILENT_AFTER_S
     browsers: dict[int, BrowserState] = field(default_factory=dict)   # by browser pid
     ever: bool = False
+    # where each tab was last seen, by (browser pid, tab id): whether a forbidden site is
+    # still open (companion/acts.py: closing its last tab ends the act)
+    tabs: dict[tuple[int, int], str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def connected(self, browser_pid: int, browser: str) -> BrowserState:
@@ -103,7 +106,28 @@ class ExtensionState:
                 window = message.get("window")
                 state.focused_window = window if isinstance(window, int) else NO_WINDOW
                 state.active = tab_of(message) if state.focused_window != NO_WINDOW else state.active
+                if state.focused_window != NO_WINDOW and state.active is not None:
+                    self._tab_at(browser_pid, state.active)
+            elif kind == "tab_opened":
+                self._tab_at(browser_pid, tab_of(message))
+            elif kind == "tab_closed":
+                tab = tab_of(message).tab
+                if tab is not None:
+                    self.tabs.pop((browser_pid, tab), None)
             return state
+
+    def _tab_at(self, browser_pid: int, tab: Tab) -> None:
+        key = (browser_pid, tab.tab)
+        # bounded: the tab ids come from the candidate's machine
+        if tab.tab is not None and tab.where and (key in self.tabs or len(self.tabs) < 4096):
+            self.tabs[key] = tab.where
+
+    def open_hosts(self) -> set[str] | None:
+        """Where the tabs known to be open are (None: no extension ever spoke, so not known)."""
+        with self._lock:
+            if not self.ever:
+                return None
+            return {where for (pid, _), where in self.tabs.items() if pid in self.browsers and where}
 
     def alive(self, state: BrowserState) -> bool:
         return state.connections > 0 and self.clock() - state.last_seen < self.silent_after_s

@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 
 import psutil
 
+from companion.acts import Acts, pid_key, program_key
 from companion.identities import Identities
 from core.events import Event, event
 
@@ -206,8 +207,9 @@ class ForbiddenWatcher:
                  interval_s: float = 2.0, lister: Callable[[], list[Proc]] | None = None,
                  metadata: Metadata | None = None, me: int | None = None,
                  clock: Callable[[], float] = time.monotonic, identities: Identities | None = None,
-                 find_installed: bool = False) -> None:
+                 find_installed: bool = False, acts: Acts | None = None) -> None:
         self.catalog = catalog
+        self.acts = acts   # one alert per act: its window may have been alerted first
         self.emit = emit
         self.interval_s = interval_s
         # a full scan every ~20 s whatever the pace (between them only new pids are read)
@@ -241,19 +243,35 @@ class ForbiddenWatcher:
         out: list[Event] = []
         with self._lock:
             for label, procs_of in seen.items():
+                pids = {p.pid for p in procs_of}
                 if label not in self.running:
                     first = min(procs_of, key=lambda p: p.pid)
                     program = next(p for p in self.catalog if p.label == label)
                     self.running[label] = _Running(program, first, self.clock())
-                    out.append(self._event(program, first, "started"))
-                self.running[label].pids = {p.pid for p in procs_of}
+                    out.append(self._started(program, first, pids))
+                elif self.acts is not None and pids != self.running[label].pids:
+                    self.acts.attach(program_key(label), [pid_key(p) for p in pids], pids)
+                self.running[label].pids = pids
             for label in [l for l in self.running if l not in seen]:
                 gone = self.running.pop(label)
                 out.append(self._event(gone.program, gone.first, "stopped",
                                        duration_s=round(self.clock() - gone.since, 1)))
+                if self.acts is not None:
+                    self.acts.release(program_key(label))   # started again: a new act
         for ev in out:
             self.emit(ev)
         return out
+
+    def _started(self, program: Program, proc: Proc, pids: set[int]) -> Event:
+        """The program's start: an alert, unless its act was already alerted in this phase
+        (its window had the focus first): then a notice naming that alert."""
+        ev = self._event(program, proc, "started", level="alert")
+        if self.acts is not None:
+            first = self.acts.claim(ev.id, {program_key(program.label), *(pid_key(p) for p in pids)}, pids=pids,
+                                    held=True)
+            if first is not None:
+                ev.details.update(level="notice", act_of=first)
+        return ev
 
     @staticmethod
     def _event(program: Program, proc: Proc, state: str, **extra) -> Event:

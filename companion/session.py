@@ -27,6 +27,7 @@ from core.kinds import kinds
 from core.events import Event, event, utc_iso
 from companion.examstate import ExamState
 from companion.bandwidth import BandwidthWatcher
+from companion.acts import Acts
 from companion.bandwidth import make_client as bandwidth_client
 from companion.extwatch import ExtensionWatcher
 from companion.delivery import Delivery
@@ -124,12 +125,16 @@ class Session:
                                           platform_url=config.platform_url, on_phase=self.exam_phase,
                                           on_change=self._browser_changed, armed=lambda: self.tracker.armed,
                                           on_focus_required=self.set_focus_required)
+        # one alert per act (companion/acts.py): shared by the focus tracker and the process watcher
+        self.acts = Acts(open_hosts=self.extension.state.open_hosts)
         self.tracker = FocusTracker(exam_title=config.exam_title, emit=self.record, own_pids=self.own_pids,
                                     policy=config.policy, extension=self.extension.state, settle_s=config.settle_s,
-                                    ask_browser=self.extension.refresh)
+                                    ask_browser=self.extension.refresh, acts=self.acts)
         self.forbidden = forbidden or ForbiddenWatcher(load_catalog(os_name), self.record,
                                                         interval_s=config.process_interval_s,
                                                         metadata=metadata_reader(os_name), find_installed=True)
+        if getattr(self.forbidden, "acts", False) is None:
+            self.forbidden.acts = self.acts
         self.network = (NetworkWatcher(config.platform_url, self.record, interval_s=config.net_interval_s,
                                        down_after=config.net_down_after, proxy_for=proxy_for)
                         if config.platform_url else None)
@@ -211,6 +216,8 @@ class Session:
             self._spawn(watcher.name, watcher.run, self.stop_event)
 
     def _browser_changed(self) -> None:
+        if hasattr(self, "acts"):
+            self.acts.prune()   # a tab closed: the act of its site may be over
         if hasattr(self, "tracker"):
             self.tracker.browser_changed()
             self._exam_seen()
@@ -310,6 +317,7 @@ class Session:
     # -- signals from the exam page and the status window ---------------------------------
     def exam_phase(self, phase: str, **details: Any) -> None:
         self.status.exam_phase = phase
+        self.acts.reset()   # a new phase: nothing done before counts as already alerted
         self.record(event(f"exam_{phase}", **details))
         if phase == "started":
             self.tracker.arm()   # after the start event: an absence in progress follows it

@@ -29,6 +29,7 @@ LEVELS = ("journal", "notice", "alert")
 CATEGORIES = ("exam", "tool", "search", "communication", "ai_assistant", "remote_control", "unknown")
 TILE_EFFECTS = ("focus_away", "focus_exam", "net_down", "net_up", "forbidden_add", "forbidden_remove",
                 "stopped", "started", "exam_phase", "flag_on", "flag_off")
+ACT_OF = "act_of"   # the detail naming the alert of the act an event belongs to (one alert per act)
 Level = Literal["journal", "notice", "alert"]
 DetailType = Literal["str", "int", "float", "bool", "duration", "time", "host", "category", "level", "list", "map"]
 
@@ -155,11 +156,15 @@ class KindSpec(_Spec):
 
     def level_of(self, details: dict[str, Any]) -> str:
         spec = self.resolve(details)
+        level = spec.level
         if spec.level_from and spec.closes is None:
             judged = details.get(spec.level_from)
             if judged in LEVELS:
-                return judged
-        return spec.level
+                level = judged
+        if level == "alert" and ACT_OF in self.details and isinstance(details.get(ACT_OF), str) and details[ACT_OF]:
+            # another signal of an act already alerted (companion/acts.py): one alert per act
+            return "notice"
+        return level
 
     def is_alert(self, details: dict[str, Any]) -> bool:
         return self.level_of(details) == "alert"

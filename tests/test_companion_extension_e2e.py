@@ -31,6 +31,7 @@ def room(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("extroom")
     with xvfb(1280, 800, window_manager=True) as display:
         r = Room(display, tmp, sync_api)
+        r.started_pids = set()   # the forbidden programs this test started (see _own_alert)
         try:
             r.wait_event(lambda e: e["kind"] == "extension_connected", timeout=30)
             r.dashboard = _dashboard(r)
@@ -53,9 +54,10 @@ def _dashboard(r: Room):
 
 
 def _own_alert(r: Room, e: dict) -> bool:
-    """An alert of this room's machine (the shared test host runs other tests' processes:
-    a forbidden program counts only if this test started it)."""
-    return e["kind"] not in ("forbidden_process",)
+    """An alert of this room's machine. Every alert counts, forbidden_process included, except
+    a forbidden program this test did not start: the shared test host runs other tests' fakes
+    (their "Discord" is not this candidate's act)."""
+    return e["kind"] != "forbidden_process" or e.get("pid") in r.started_pids
 
 
 def _alerts(r: Room, since: str) -> list[dict]:
@@ -173,8 +175,19 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
     _back_to_exam(r)
 
     with x_window(display, "Discord", "Discord") as chat:                # a Discord-like app
-        found.append(_act(r, since, lambda e: e["kind"] in FOCUS and e.get("process") == "Discord",
-                          lambda: xdo(display, "windowactivate", "--sync", str(chat))))
+        r.started_pids.add(int(xdo(display, "getwindowpid", str(chat))))
+        # its process (forbidden_process) and its window's focus (focus_lost): one act, one alert,
+        # whichever the companion saw first; the other signal names it (act_of) as a notice
+        discord = _act(r, since, lambda e: e.get("program") == "Discord" and (
+                           e["kind"] == "forbidden_process" or e.get("process") == "Discord"),
+                       lambda: xdo(display, "windowactivate", "--sync", str(chat)))
+        found.append(discord)
+        focus = r.wait_event(lambda e: e["at"] >= since and e["kind"] in FOCUS and e.get("process") == "Discord")
+        process = r.wait_event(lambda e: e["at"] >= since and e["kind"] == "forbidden_process"
+                               and e.get("pid") in r.started_pids and e.get("state") == "started")
+        second = process if discord["id"] == focus["id"] else focus
+        assert focus["category"] == "communication" and process["program"] == "Discord"
+        assert (second["alert"], second["level"], second["act_of"]) == (False, "notice", discord["id"]), second
         # back by the window manager alone (Alt-Tab: the browser does not always report it)
         xdo(display, "windowactivate", "--sync", str(r.browser_window()))
         regained = r.wait_event(lambda e: e["at"] > found[-1]["at"] and e["kind"] in FOCUS)
@@ -196,11 +209,13 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
     shutil.copy("/usr/bin/x11vnc", vnc)
     proc = subprocess.Popen([str(vnc), "-display", display, "-localhost", "-rfbport", str(free_port()), "-quiet",
                              "-nopw", "-forever"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r.started_pids.add(proc.pid)
     try:
         remote = r.wait_event(lambda e: e["at"] >= since and e["kind"] == "forbidden_process" and e.get("pid") == proc.pid,
                               timeout=20)
         assert remote["alert"] and "vnc" in (remote.get("program") or "").lower()
         _on_dashboard(r, remote["id"])
+        found.append(remote)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -222,11 +237,18 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
     assert silent["browser"] == "chromium"
     found.append(silent)
 
-    # one alert per act (the Discord app is also a forbidden program: its own alert, not counted here)
+    # exactly one alert per act, every alert of the machine counted (forbidden_process too),
+    # each with its category and its host or program
     alerts = _alerts(r, since)
     assert sorted(a["id"] for a in alerts) == sorted(f["id"] for f in found), [
-        (a["kind"], a.get("category"), a.get("host") or a.get("process")) for a in alerts]
-    assert [f.get("category") for f in found[:3]] == ["communication", "ai_assistant", "communication"]
-    assert found[0]["source"] == "extension" and found[2]["source"] == "process"
+        (a["kind"], a.get("category"), a.get("host") or a.get("program") or a.get("process")) for a in alerts]
+    webmail, assistant, discord, vnc, devtools, silent = found
+    assert (webmail["kind"], webmail["category"], webmail["source"]) == ("focus_lost", "communication", "extension")
+    assert webmail["host"].startswith("mail.example-webmail.test")
+    assert (assistant["category"], assistant["host"].split(":")[0]) == ("ai_assistant", "assistant.example-ai.test")
+    assert discord["program"] == "Discord" and discord["category"] in ("communication", "messaging")
+    assert (vnc["kind"], vnc["program"], vnc["category"]) == ("forbidden_process", "VNC", "remote_control")
+    assert vnc["name"] == "notes-helper"
+    assert devtools["kind"] == "devtools_opened" and silent["kind"] == "extension_silent"
     OUTPUT.mkdir(exist_ok=True)
     r.dashboard.screenshot(path=str(OUTPUT / "dashboard_cheating_session.png"), full_page=True)

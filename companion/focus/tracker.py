@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.events import Event, event
+from companion.acts import host_key, pid_key, program_key
 from companion.focus.base import Foreground, compile_exam_title, is_browser
 
 TOOL = "tool"
@@ -50,10 +51,13 @@ class Place:
     host: str = ""
     process: str = ""
     title: str = ""
+    pid: int | None = None        # the window's process (ties it to a forbidden program's act)
+    role: str = ""                # "dialog": a program's dialog window (Save as, Open...), a step of its own
 
     def same(self, other: "Place | None") -> bool:
-        return other is not None and (self.exam, self.category, self.source, self.label, self.host, self.process) == (
-            other.exam, other.category, other.source, other.label, other.host, other.process)
+        return other is not None and (self.exam, self.category, self.source, self.label, self.host, self.process,
+                                      self.role) == (other.exam, other.category, other.source, other.label,
+                                                     other.host, other.process, other.role)
 
     def details(self) -> dict[str, Any]:
         out = {"title": self.title, "process": self.process, "category": self.category, "level": self.level,
@@ -62,6 +66,8 @@ class Place:
             out["host"] = self.host
         elif self.source != "extension" and self.label:
             out["program"] = self.label   # the policy's name for it ("LibreOffice", "Discord")
+        if self.role:
+            out["role"] = self.role
         return out
 
 
@@ -81,6 +87,7 @@ class FocusTracker:
     extension: Any = None            # companion.extstate.ExtensionState, when the companion runs one
     settle_s: float = 0.0
     ask_browser: Callable[[int], None] | None = None   # "which of your windows has the focus?"
+    acts: Any = None                 # companion.acts.Acts: one alert per act
     armed: bool = False
     ended: bool = False              # the platform said the test ended: seeing the exam re-arms nothing
     focus_required: bool = False     # the current question requires focus
@@ -176,7 +183,7 @@ class FocusTracker:
                 category, level = TOOL, "alert" if required else self.policy.levels.get(TOOL, "journal")
             # host: a web host only (a browser page such as file:// or chrome://newtab is its label)
             return Place(False, category, level, "extension", j.label, host=where if tab.scheme in ("http", "https") else "",
-                         process=fg.process, title="")   # a page's title is its content: not sent
+                         process=fg.process, title="", pid=fg.pid)   # a page's title is its content: not sent
         if not fg.overlay and (ext is None or not ext.live()) and self.is_exam(fg):
             return Place(True, "exam", "journal", "window", fg.title, process=fg.process, title=fg.title)
         if not (fg.title or fg.process or fg.window_class):
@@ -184,7 +191,7 @@ class FocusTracker:
             level = "alert" if required else self.policy.levels.get("unknown", "notice")
             return Place(False, "unknown", level, "window", "", title="")
         j = self.policy.for_app(focus_required=required, **app)
-        return Place(False, j.category, j.level, j.source, j.label, process=fg.process, title=fg.title)
+        return Place(False, j.category, j.level, j.source, j.label, process=fg.process, title=fg.title, pid=fg.pid)
 
     def _evaluate(self) -> None:
         if self.current is None:
@@ -219,13 +226,34 @@ class FocusTracker:
         if self.left_at is None:
             self._lost(place)
         else:
-            self.emit(event("focus_moved", previous_s=spent, previous_category=previous.category if previous else None,
-                            focus_required=self.focus_required, **place.details()))
+            self.emit(self._one_alert_per_act(event(
+                "focus_moved", previous_s=spent, previous_category=previous.category if previous else None,
+                focus_required=self.focus_required, **place.details()), place))
 
     def _lost(self, place: Place) -> None:
         self.left_at = self.clock()
-        self.emit(event("focus_lost", exam_title_pattern=self.exam_title, focus_required=self.focus_required,
-                        **place.details()))
+        self.emit(self._one_alert_per_act(event("focus_lost", exam_title_pattern=self.exam_title,
+                                                focus_required=self.focus_required, **place.details()), place))
+
+    def _one_alert_per_act(self, ev: Event, place: Place) -> Event:
+        """A departure to a forbidden place is an act (companion/acts.py): the first signal of
+        it is the alert, a later one (the program's process was already alerted, the same tab
+        visited again) is a notice naming that alert. Departures that are alerts only because
+        the question requires focus are each an alert of their own."""
+        if self.acts is None or place.level != "alert" or self.policy.levels.get(place.category) != "alert":
+            return ev
+        if place.host:
+            keys, pids, hosts = {host_key(place.host)}, set(), {place.host}
+        else:
+            keys = {program_key(place.label or place.process)}
+            pids = {place.pid} if place.pid else set()
+            if place.pid and not is_browser(place.process):
+                keys.add(pid_key(place.pid))   # a browser's pid is every one of its sites
+            hosts = set()
+        first = self.acts.claim(ev.id, keys, pids=pids, hosts=hosts)
+        if first is not None:
+            ev.details.update(level="notice", act_of=first)
+        return ev
 
     def snapshot(self) -> dict:
         with self._lock:
