@@ -2,6 +2,8 @@
 xdotool) and its events, with titles and process names, reach the supervisor server."""
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 from tests.companion_support import (CompanionProcess, Platform, SupervisorServer, activate, rename, wait_for,
@@ -38,7 +40,16 @@ def test_focus_events_reach_the_server(tmp_path: Path) -> None:
             lost = server_kinds()[0]
             assert lost["details"]["title"] == "Discord | #maths"
             assert lost["details"]["process"] == "Discord"
-            assert lost["machine_id"] == "pc-x11" and lost["alert"] is True
+            # Discord was running before: its process was this act's alert (forbidden_process);
+            # going to its window is the same act, recorded as a notice naming that alert
+            chat_pid = int(subprocess.run(["xdotool", "getwindowpid", str(chat)], capture_output=True, text=True,
+                                          env=dict(os.environ, DISPLAY=display), check=True).stdout)
+            running = next(e for e in server.events(room) if e["kind"] == "forbidden_process"
+                           and e["details"].get("pid") == chat_pid)
+            assert running["details"]["program"] == "Discord"
+            assert running["alert"] is True
+            assert lost["machine_id"] == "pc-x11" and lost["alert"] is False
+            assert (lost["details"]["level"], lost["details"]["act_of"]) == ("notice", running["id"])
             assert wait_for(lambda: server.machines(room)["pc-x11"]["focus"] == "away", timeout=5)
 
             activate(display, exam)

@@ -190,7 +190,7 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
         assert (second["alert"], second["level"], second["act_of"]) == (False, "notice", discord["id"]), second
         # back by the window manager alone (Alt-Tab: the browser does not always report it)
         xdo(display, "windowactivate", "--sync", str(r.browser_window()))
-        regained = r.wait_event(lambda e: e["at"] > found[-1]["at"] and e["kind"] in FOCUS)
+        regained = r.wait_event(lambda e: e["at"] > focus["at"] and e["kind"] in FOCUS)
         assert (regained["kind"], regained["category"]) == ("focus_regained", "exam"), regained
     with app_window(display, ["xterm", "-T", "Pix - Certification"], "Pix - Certification") as _:
         term = r.wait_event(lambda e: e["at"] >= since and e["kind"] in FOCUS and e.get("process") == "xterm")
