@@ -37,6 +37,15 @@ _SUPERVISOR_WRITES = {("POST", "/rooms/{code}/alerts/{event_id}/ack"),
                       ("PATCH", "/rooms/{code}/incidents/edits"), ("POST", "/logout")}
 
 
+class AccountError(ValueError):
+    """A refused account change; ``reason`` is stable (the dashboard translates it): name, role,
+    room_needed, unknown_room, exists, builtin, busy."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def normalize_name(name: str) -> str:
     return name.strip().lower()
 
@@ -64,21 +73,21 @@ async def add(store: Store, name: str, role: str, room: str | None, hashed: str,
     """A new account; ValueError (with the reason) when the name, role or room is wrong or taken."""
     name = normalize_name(name)
     if not NAME.match(name) or name == ADMIN:
-        raise ValueError("a user name is 2 to 32 of a-z 0-9 . _ - (and not admin)")
+        raise AccountError("name", "a user name is 2 to 32 of a-z 0-9 . _ - (and not admin)")
     if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
     if role == "supervisor":
         if not room:
-            raise ValueError("a supervisor account needs its room (--room CODE)")
+            raise AccountError("room_needed", "a supervisor account needs its room (--room CODE)")
         room = normalize_code(room)
         if await store.room(room) is None:
-            raise ValueError(f"no room with code {room!r}")
+            raise AccountError("unknown_room", f"no room with code {room!r}")
     else:
         room = None
     value = {"role": role, "room": room, "hash": hashed, "created_at": iso(datetime.now(timezone.utc)),
              "created_by": by}
     if await store.put_record(USER_NS, name, value, expected=0) is None:
-        raise ValueError(f"user {name!r} exists already")
+        raise AccountError("exists", f"user {name!r} exists already")
     return {"username": name, "role": role, "room": room, "created_at": value["created_at"], "created_by": by}
 
 
@@ -109,7 +118,7 @@ async def change(store: Store, name: str, *, role: str | None = None, room: str 
     name = normalize_name(name)
     if name == ADMIN:
         if role not in (None, "admin"):
-            raise ValueError("the built-in admin account keeps the admin role")
+            raise AccountError("builtin", "the built-in admin account keeps the admin role")
         if hashed is not None:
             await store.set_admin_hash(hashed)
         return {"username": ADMIN, "role": "admin", "room": None, "created_at": None, "created_by": None}
@@ -120,14 +129,14 @@ async def change(store: Store, name: str, *, role: str | None = None, room: str 
         value, version = dict(found[0]), found[1]
         new_role = role or value["role"]
         if new_role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+            raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
         new_room = room if room is not None else value.get("room")
         if new_role == "supervisor":
             if not new_room:
-                raise ValueError("a supervisor account needs its room (--room CODE)")
+                raise AccountError("room_needed", "a supervisor account needs its room (--room CODE)")
             new_room = normalize_code(new_room)
             if await store.room(new_room) is None:
-                raise ValueError(f"no room with code {new_room!r}")
+                raise AccountError("unknown_room", f"no room with code {new_room!r}")
         else:
             new_room = None
         value.update(role=new_role, room=new_room, changed_at=iso(datetime.now(timezone.utc)), changed_by=by)
@@ -136,7 +145,7 @@ async def change(store: Store, name: str, *, role: str | None = None, room: str 
         if await store.put_record(USER_NS, name, value, expected=version) is not None:
             return {"username": name, "role": new_role, "room": new_room, "created_at": value.get("created_at"),
                     "created_by": value.get("created_by"), "changed_at": value["changed_at"], "changed_by": by}
-    raise ValueError(f"user {name!r} kept changing: try again")
+    raise AccountError("busy", f"user {name!r} kept changing: try again")
 
 
 def permitted(who: dict[str, Any], method: str, template: str, code: str | None) -> str | None:

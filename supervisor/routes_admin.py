@@ -85,8 +85,8 @@ async def add_user(body: UserIn, user: str = Depends(supervisor_auth), server: S
     hashed = await run_in_threadpool(hash_password, body.password)
     try:
         made = await accounts.add(server.store, body.username, body.role, body.room, hashed, user)
-    except ValueError as exc:
-        raise ApiError(409 if "exists" in str(exc) else 422, "bad_user", str(exc)) from None
+    except accounts.AccountError as exc:
+        raise ApiError(409 if exc.reason == "exists" else 422, "bad_user", str(exc), {"reason": exc.reason}) from None
     audit.info("%s created account %s (%s %s)", user, made["username"], made["role"], made["room"] or "")
     return made
 
@@ -103,8 +103,8 @@ async def change_user(name: str, body: UserChangeIn, creds: HTTPAuthorizationCre
         changed = await accounts.change(server.store, name, role=body.role, room=body.room, hashed=hashed, by=user)
     except LookupError:
         raise ApiError(404, "no_user", f"no user {name!r}") from None
-    except ValueError as exc:
-        raise ApiError(422, "bad_user", str(exc)) from None
+    except accounts.AccountError as exc:
+        raise ApiError(422, "bad_user", str(exc), {"reason": exc.reason}) from None
     # The caller's own session stays (an admin changing their own password is not logged out).
     await server.end_sessions(changed["username"], keep=token_hash(creds.credentials) if creds else None)
     audit.info("%s changed account %s (%s%s)", user, changed["username"],
@@ -121,7 +121,7 @@ async def remove_user(name: str, user: str = Depends(supervisor_auth), server: S
     ``confirm_self=true``."""
     name = accounts.normalize_name(name)
     if name == accounts.ADMIN:
-        raise ApiError(422, "bad_user", "the admin account cannot be removed")
+        raise ApiError(422, "bad_user", "the admin account cannot be removed", {"reason": "builtin"})
     if name == user and not confirm_self:
         raise ApiError(409, "confirm_self", "this is your own account: confirm (confirm_self=true) to remove it")
     if not await accounts.remove(server.store, name):

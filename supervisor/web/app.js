@@ -22,12 +22,14 @@ import { loadIncidents, renderIncidents } from "./pv.js";
 import { renderCounters } from "./room.js";
 import { renderSheet } from "./sheets.js";
 import { bandwidthButton, bandwidthPanel } from "./bandwidth.js";
+import { forgetMe, loadMe, showAccounts } from "./accounts.js";
 
 /* ---------- the views ---------- */
 
 const VIEWS = [
   { name: "login", path: "/login", public: true, show: () => showLogin() },
   { name: "rooms", path: "/rooms", show: () => showRooms() },
+  { name: "accounts", path: "/accounts", show: () => showAccounts() },  // admin only (accounts.js)
   // The room's tabs, in the order of the tab bar; "/room/CODE" alone opens the first one.
   { name: "live", path: "/room/:code/live", also: ["/room/:code"], label: "dash.tab.live", build: livePanel },
   { name: "sheet", path: "/room/:code/sheet", label: "dash.tab.sheet", panel: "sheet" },
@@ -71,10 +73,16 @@ function findView(path) {
 
 /* ---------- routing ---------- */
 
-function route() {
+async function route() {
   translateStatic();
   const hash = location.hash.replace(/^#/, "") || "/rooms";
-  if (!state.token) { if (hash !== "/login") state.afterLogin = hash; return showLogin(); }
+  if (!state.token) { forgetMe(); if (hash !== "/login") state.afterLogin = hash; return showLogin(); }
+  // Who is logged in, once per token: the page shows what the role allows (the server decides).
+  if (!state.me || state.me.token !== state.token) {
+    await loadMe();
+    // expired meanwhile (base.js routes to the login), or the supervisor moved on: that route runs
+    if (!state.token || (location.hash.replace(/^#/, "") || "/rooms") !== hash) return;
+  }
   const found = findView(hash);
   if (found && found.view.public) { location.hash = "#/rooms"; return; }
   if (!found) { stopLive(); return showRooms(); }  // an unknown address shows the rooms
@@ -113,6 +121,7 @@ function showLogin() {
       state.token = res.token;
       state.expired = false;
       sessionStorage.setItem(TOKEN_KEY, res.token);
+      forgetMe();
       const next = state.afterLogin && state.afterLogin !== "/login" ? state.afterLogin : "/rooms";
       state.afterLogin = null;
       location.hash = "#" + next;
@@ -157,6 +166,7 @@ async function showRooms(created) {
       commandBlock(created.code),
       el("a", { class: "btn btn-primary", href: "#" + fill("/room/:code", { code: created.code }), text: t("dash.rooms.open") })));
   }
+  form.hidden = !!state.me && state.me.role !== "admin";  // creating rooms is the admin's (supervisor/accounts.py)
   parts.push(list, form);
   setView("rooms", ...parts);
   await loadRooms(list);
@@ -311,6 +321,7 @@ async function main() {
     state.token = null;
     stopLive();
     state.room = null;
+    forgetMe();
     location.hash = "#/login";
   });
   // The server refused the token (base.js api()): back to the login, then to this page.

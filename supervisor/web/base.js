@@ -166,7 +166,7 @@ export function hideBanner() { document.getElementById("banner").hidden = true; 
 /* ---------- API ---------- */
 
 export class ApiError extends Error {
-  constructor(status, message, detail) { super(message); this.status = status; this.detail = detail; }
+  constructor(status, message, detail, code) { super(message); this.status = status; this.detail = detail; this.code = code; }
 }
 
 export async function api(path, opts = {}) {
@@ -184,7 +184,7 @@ export async function api(path, opts = {}) {
   if (!res.ok) {
     let data = null;
     try { data = await res.json(); } catch (_) { /* not JSON */ }
-    throw new ApiError(res.status, (data && data.error) || res.statusText, data && data.detail);
+    throw new ApiError(res.status, (data && data.error) || res.statusText, data && data.detail, data && data.code);
   }
   return opts.raw ? res : res.json();
 }

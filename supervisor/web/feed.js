@@ -5,7 +5,7 @@
  */
 import { API, api, el, fmtTime, hideBanner, machineName, showBanner, state, t } from "./base.js";
 import { loadIncidents, onPvEdits, pvSchedule } from "./pv.js";
-import { renderCounters, renderTiles, upsertMachine } from "./room.js";
+import { removeMachine, renderCounters, renderTiles, upsertMachine } from "./room.js";
 import { renderSheet } from "./sheets.js";
 
 /* ---------- alerts ---------- */
@@ -283,6 +283,8 @@ export function startLive() {
     }
   };
   es.addEventListener("machine", (e) => machineChanged(JSON.parse(e.data)));
+  // a machine removed from the room (machines.js): its tile goes; its events stay in the journal
+  es.addEventListener("machine_removed", (e) => { removeMachine(JSON.parse(e.data).machine_id); renderSheet(); });
   es.addEventListener("event", (e) => onEvent(JSON.parse(e.data)));
   es.addEventListener("ack", (e) => onAck(JSON.parse(e.data)));
   es.addEventListener("pv_edits", (e) => onPvEdits(JSON.parse(e.data)));

@@ -5,6 +5,7 @@
  */
 import { api, el, own, fmtAge, fmtDateTime, fmtNumber, fmtTime, machineName, showBanner, state, t } from "./base.js";
 import { kindSpec } from "./feed.js";
+import { machineActions, revokedBadge } from "./machines.js";
 
 /* ---------- machines and tiles ---------- */
 
@@ -163,10 +164,11 @@ export function renderTile(m) {
       else { state.openDetails.delete(id); state.openDetails.add("closed:" + id); }
     });
   }
-  return el("article", { class: `tile verdict-${v}${alarms.length ? " alarm" : ""}`, "data-machine-id": id, "data-verdict": v, "data-hostname": m.hostname },
+  return el("article", { class: `tile verdict-${v}${alarms.length ? " alarm" : ""}${m.revoked ? " revoked" : ""}`, "data-machine-id": id, "data-verdict": v, "data-hostname": m.hostname },
     el("header", { class: "tile-head" },
       el("h3", { class: "hostname", text: machineName(id, m.hostname) }),
       el("span", { class: "verdict", text: `${VERDICT_ICON[v]} ${t(`dash.verdict.${v}`)}` })),
+    revokedBadge(m),
     alarms.length ? el("div", { class: "alarm-strip", role: "alert" }, el("strong", { text: t("dash.live.alarm") }), " ", alarms.join(" · ")) : null,
     liveBlock(m),
     liveLine(m),
@@ -176,7 +178,8 @@ export function renderTile(m) {
       m.report_at ? el("span", {}, t("dash.tile.report"), " ", el("time", { "data-age": m.report_at, datetime: m.report_at, title: fmtDateTime(m.report_at), text: fmtAge(m.report_at) }),
         " · ", el("button", { type: "button", class: "linkish open-report", text: t("dash.tile.full_report"), onclick: () => showReport(m) }))
         : el("span", { text: t("dash.tile.no_report") }),
-      el("span", { class: "facts", text: facts(m).join(" · ") })));
+      el("span", { class: "facts", text: facts(m).join(" · ") })),
+    machineActions(m));
 }
 
 export function renderTiles() {
@@ -200,6 +203,14 @@ export function upsertMachine(m) {
   // a new host name may change its twins' names too (machineName): then every tile is redrawn
   if (old && state.machines.size > 1 && before && before.hostname === m.hostname) old.replaceWith(renderTile(m));
   else renderTiles();
+  renderCounters();
+}
+
+/** A machine removed from the room: its tile goes (its events stay in the journal). */
+export function removeMachine(id) {
+  state.machines.delete(id);
+  if (state.during) state.during.machines.delete(id);
+  renderTiles();
   renderCounters();
 }
 
