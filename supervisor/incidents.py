@@ -120,9 +120,12 @@ def _finish(line: dict[str, Any], lang: str, tz: tzinfo | None) -> dict[str, Any
 
 def _shown(spec: KindSpec, name: str, details: dict[str, Any], lang: str, tz: tzinfo | None) -> str:
     """A detail as the PV line shows it: by its declared type, "?" (or "" when it has a
-    ``wrap``) when absent, its ``fallback`` detail first."""
+    ``wrap``) when absent, its ``fallback`` detail first; a bool only when true."""
     detail = spec.details[name]
     value = details.get(name)
+    if detail.type == "bool":
+        # a flag ("during a focused question"): its words when true, nothing otherwise
+        return t(detail.wrap, lang) if value is True and detail.wrap else ""
     if value in (None, "") and detail.fallback:
         value = details.get(detail.fallback)
     if value in (None, ""):

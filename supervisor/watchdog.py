@@ -48,6 +48,7 @@ class LiveState:
     focus_level: str | None = None
     focus_category: str | None = None
     focus_label: str | None = None
+    focus_required: bool = False   # away during a question the platform says requires focus
     flags: dict[str, str] = field(default_factory=dict)  # tile flag -> level (extension absent...)
     clock: ClockEstimate = field(default_factory=ClockEstimate)  # server clock - machine clock
     outside: dict[str, Any] = field(default_factory=dict)  # settings announced outside the room's
@@ -59,7 +60,7 @@ class LiveState:
         return {"live": self.status, "stopped": self.stopped, "focus": self.focus, "focus_title": self.focus_title,
                 "net": self.net, "forbidden": list(self.forbidden), "exam": self.exam, "exam_at": self.exam_at,
                 "focus_level": self.focus_level, "focus_category": self.focus_category,
-                "focus_label": self.focus_label, "flags": dict(self.flags),
+                "focus_label": self.focus_label, "focus_required": self.focus_required, "flags": dict(self.flags),
                 "clock_offset_s": self.clock.offset_s}
 
     def persisted(self) -> dict[str, Any]:
@@ -67,7 +68,8 @@ class LiveState:
                 "focus": self.focus, "focus_title": self.focus_title, "net": self.net,
                 "forbidden": self.forbidden, "exam": self.exam, "exam_at": self.exam_at,
                 "focus_level": self.focus_level, "focus_category": self.focus_category,
-                "focus_label": self.focus_label, "flags": self.flags, "clock_offset_s": self.clock.offset_s}
+                "focus_label": self.focus_label, "focus_required": self.focus_required, "flags": self.flags,
+                "clock_offset_s": self.clock.offset_s}
 
 
 class Liveness:
@@ -96,7 +98,8 @@ class Liveness:
                           forbidden=list(saved.get("forbidden") or []),
                           exam=saved.get("exam"), exam_at=saved.get("exam_at"),
                           focus_level=saved.get("focus_level"), focus_category=saved.get("focus_category"),
-                          focus_label=saved.get("focus_label"), flags=dict(saved.get("flags") or {}))
+                          focus_label=saved.get("focus_label"), focus_required=saved.get("focus_required") is True,
+                          flags=dict(saved.get("flags") or {}))
         offset = saved.get("clock_offset_s")
         if isinstance(offset, (int, float)) and not isinstance(offset, bool):
             state.clock.offset_s = float(offset)
@@ -194,11 +197,13 @@ def _focus_away(state: LiveState, spec: KindSpec, _kind: str, details: dict[str,
     state.focus_level = spec.level_of(details)
     state.focus_category = _text(details, "category")
     state.focus_label = _text(details, "host") or _text(details, "program") or _text(details, "process")
+    state.focus_required = details.get("focus_required") is True
 
 
 def _focus_exam(state: LiveState, _spec: KindSpec, _kind: str, details: dict[str, Any], _at: str | None) -> None:
     state.focus, state.focus_title = "exam", _text(details, "title")
     state.focus_level = state.focus_category = state.focus_label = None
+    state.focus_required = False
 
 
 def _net(up: bool) -> Effect:

@@ -122,3 +122,56 @@ def test_the_tile_and_the_journal_show_the_rest_with_categories_and_durations(se
         finally:
             chromium.close()
     assert requests.get(f"{server.url}/api/v1/health", timeout=5).ok
+
+
+def test_a_departure_during_a_focused_question_says_so_on_tile_journal_and_pv(server):
+    """The platform's page showed a question that requires focus (the extension read its
+    marker): the companion judged the search tab an alert, and every view says why, in French
+    and in English; the same search on a regular question says nothing of the kind."""
+    from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, WAIT_MS, sync_api
+    from tests.support import need
+
+    sup = server.login()
+    room = server.create_room(sup, "Salle J3")
+    pc = server.enroll(room, "m-j3", "PC-09")
+    search = dict(title="", process="chromium", host="fr.wikipedia.org", program="fr.wikipedia.org", category="search", source="extension")
+    server.post("/events", pc, {"events": [
+        event("focus_lost", "2026-11-22T10:00:00Z", level="journal", focus_required=False, **search),
+        event("focus_regained", "2026-11-22T10:00:20Z", away_s=20),
+        event("focus_lost", "2026-11-22T10:01:00Z", level="alert", focus_required=True, **search)]})
+    alerts = server.get(f"/rooms/{room}/alerts", sup, open="true").json()
+    assert [(a["kind"], a["details"]["focus_required"]) for a in alerts] == [("focus_lost", True)]
+    draft = server.get(f"/rooms/{room}/incidents", sup, lang="fr").json()
+    assert [d["details_text"] for d in draft] == [
+        "fenêtre d'examen quittée pour « chromium » — fr.wikipedia.org — pendant une épreuve focus "
+        "(retour non enregistré)"]
+    assert server.get(f"/rooms/{room}/incidents", sup, lang="en").json()[0]["details_text"].endswith(
+        "— during a focused question (no return recorded)")
+    row = server.get(f"/rooms/{room}/machines", sup).json()[0]
+    assert (row["focus"], row["focus_level"], row["focus_required"]) == ("away", "alert", True)
+
+    need("chromium")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for locale, words in (("fr-FR", "pendant une épreuve focus"), ("en-US", "during a focused question")):
+                page = chromium.new_context(locale=locale).new_page()
+                page.set_default_timeout(WAIT_MS)
+                page.goto(server.url + "/")
+                page.fill("#login-password", PASSWORD)
+                page.click("#login-submit")
+                page.wait_for_selector("body[data-view=rooms]")
+                page.goto(f"{server.url}/#/room/{room}")
+                page.wait_for_selector("body[data-live=on]")
+                tile = page.locator('.tile[data-machine-id="m-j3"]')
+                sync_api.expect(tile.locator(".focus-required")).to_have_text(
+                    " épreuve focus" if locale == "fr-FR" else " focused question")
+                alert = page.locator('#alert-list .alert[data-kind="focus_lost"]')
+                sync_api.expect(alert).to_have_count(1)
+                sync_api.expect(alert).to_contain_text(words)
+                lines = page.locator("#journal li", has_text="fr.wikipedia.org")
+                sync_api.expect(lines).to_have_count(2)
+                assert sum(words in text for text in lines.all_text_contents()) == 1   # not the regular question
+                page.context.close()
+        finally:
+            chromium.close()

@@ -36,7 +36,8 @@ export function kindSpec(kind, details) {
 const absent = (v) => v === undefined || v === null || v === "";
 
 /** The details of the journal line, in the spec's order: each by its declared type, through
- * its text key if any; an absent detail shows its fallback; a value already shown is not repeated. */
+ * its text key if any; an absent detail shows its fallback; a value already shown is not repeated;
+ * a bool detail shows its text only when true. */
 function detailText(kind, d) {
   const spec = kindSpec(kind, d);
   const details = d || {};
@@ -45,6 +46,11 @@ function detailText(kind, d) {
   for (const name of spec.show || []) {
     const decl = spec.details[name] || {};
     let value = details[name];
+    if (decl.type === "bool") {
+      // a flag ("during a focused question"): its words when true, nothing otherwise
+      if (value === true && decl.text) parts.push(t(decl.text));
+      continue;
+    }
     if (absent(value) && decl.fallback) value = details[decl.fallback];
     if (decl.type === "map" && value && typeof value === "object" && !Array.isArray(value)) {
       // {setting: [announced, room's]}: "heartbeat_s 600 ≠ 2"
@@ -167,7 +173,8 @@ function onEvent(ev) {
     const d = ev.details || {};
     machineChanged(Object.assign({}, m, { focus: away ? "away" : "exam", focus_title: away ? (d.title ?? null) : null,
       focus_level: away ? (d.level || "alert") : null, focus_category: away ? (d.category || null) : null,
-      focus_label: away ? (d.host || d.program || d.process || null) : null }));
+      focus_label: away ? (d.host || d.program || d.process || null) : null,
+      focus_required: away && d.focus_required === true }));
   }
   scheduleFeed();
   renderJournal();
