@@ -156,14 +156,14 @@ def test_events_and_heartbeats_move_the_live_fields():
     assert live.get(key).public() | {"live": None} == {"live": None, "stopped": False, "focus": None, "focus_title": None,
                                                        "net": "down", "forbidden": ["AnyDesk", "Discord"],
                                                        "exam": None, "exam_at": None, "focus_level": None,
-                                                       "focus_category": None, "focus_label": None, "flags": {},
+                                                       "focus_category": None, "focus_label": None, "focus_required": False, "flags": {},
                                                        "clock_offset_s": None}
     live.on_event(key, "forbidden_process", {"name": "AnyDesk", "state": "stopped"})
     assert live.get(key).forbidden == ["Discord"]
     live.beat(key, HeartbeatIn(net={"up": True}, forbidden=[], focus={"exam": False, "title": "Zoom"}), "t")
     assert live.get(key).public() == {"live": "online", "stopped": False, "focus": "away", "focus_title": "Zoom", "net": "up",
                                       "forbidden": [], "exam": None, "exam_at": None, "focus_level": None,
-                                      "focus_category": None, "focus_label": None, "flags": {},
+                                      "focus_category": None, "focus_label": None, "focus_required": False, "flags": {},
                                       "clock_offset_s": None}
 
 
