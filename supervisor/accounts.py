@@ -29,10 +29,10 @@ ADMIN = "admin"
 _ADMIN_ONLY = (("POST", "/rooms"), ("*", "/users"), ("*", "/users/{name}"))
 # Every role may read its own account (the dashboard shows what the role allows).
 _SELF = {("GET", "/me")}
-_NOT_TECHNICIAN = (("POST", "/rooms/{code}/alerts/{event_id}/ack"),
+_NOT_TECHNICIAN = (("POST", "/rooms/{code}/alerts/{event_id}/ack"), ("POST", "/rooms/{code}/alert-groups/{gid}/ack"),
                    ("PUT", "/rooms/{code}/incidents/edits"), ("PATCH", "/rooms/{code}/incidents/edits"))
 # What a supervisor may change in its room; every other write is refused.
-_SUPERVISOR_WRITES = {("POST", "/rooms/{code}/alerts/{event_id}/ack"),
+_SUPERVISOR_WRITES = {("POST", "/rooms/{code}/alerts/{event_id}/ack"), ("POST", "/rooms/{code}/alert-groups/{gid}/ack"),
                       ("PUT", "/rooms/{code}/incidents/edits"),
                       ("PATCH", "/rooms/{code}/incidents/edits"), ("POST", "/logout")}
 

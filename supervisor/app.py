@@ -51,6 +51,7 @@ class Settings:
     lang: str = "en"
     store: Store | None = None  # an opened store (the command line); else opened from ``db``
     own_certificate: Any = None  # supervisor.selfsigned.ServerCertificate under ``serve --self-signed``
+    machine_quota_bytes: int = 64 << 20  # what the database keeps at most per machine (supervisor/quotas.py)
 
 
 async def setup_admin(store: Store, password: str | None, *, reset: bool, lang: str) -> str:
@@ -126,6 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from supervisor.routes_tls import router as tls_router
 
     app.include_router(tls_router, prefix="/api/v1")
+
+    from supervisor.routes_alerts import router as alerts_router
+
+    app.include_router(alerts_router, prefix="/api/v1")
     # The dashboard (static, owned by the dashboard issue) after the API, so the API wins.
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

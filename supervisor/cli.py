@@ -183,10 +183,12 @@ def _check_port(host: str, port: int, lang: str) -> None:
               help="Seconds a client has to send a request's body (and at most 5 s between two parts).")
 @click.option("--max-connections-per-address", type=click.IntRange(1, 100_000), default=MAX_PER_ADDRESS,
               show_default=True, help="Open connections allowed from one address.")
+@click.option("--machine-quota-mb", type=click.FloatRange(0.001, 1_000_000), default=64.0, show_default=True,
+              help="Megabytes the server keeps at most per machine (its reports and events).")
 @click.option("--sse-keepalive", type=click.FloatRange(0.2, 600), default=15.0, hidden=True)
 def serve(host, port, db, admin_password, admin_password_file, reset_admin_password, cert, key, self_signed, room_heartbeat,
           room_lost_after, room_exam_title, room_platform_url, lang, session_hours, header_timeout, body_timeout,
-          max_connections_per_address, sse_keepalive, machine_token_days) -> None:
+          max_connections_per_address, machine_quota_mb, sse_keepalive, machine_token_days) -> None:
     """Run the supervisor server and its dashboard."""
     import uvicorn
 
@@ -216,7 +218,8 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
                               reset_admin_password=reset_admin_password, lang=lang,
                               session_hours=session_hours, keepalive_s=sse_keepalive, room=room_settings,
                               machine_token_days=machine_token_days,
-                              own_certificate=own))
+                              own_certificate=own,
+                              machine_quota_bytes=int(machine_quota_mb * (1 << 20))))
     state = app.state.admin_state
     if state in ("set", "reset", "differs"):
         click.echo(t(f"server.admin_password_{state}", lang), err=True)

@@ -6,8 +6,8 @@ dashboards (supervisor/live.py) and sends the same news to the others with Postg
 NOTIFY; each LISTENs on one dedicated connection and republishes what the others sent.
 
 What travels (a ``Notice``, JSON, at most PostgreSQL's 8000-byte payload):
-- ``event``, ``machine``, ``ack``, ``pv_edits``: what goes to the dashboards' streams, with its
-  data; a row too big for a payload travels as a reference (``seq`` / ``machine_id``) and the
+- ``event``, ``machine``, ``ack``, ``pv_edits``, ``group``: what goes to the dashboards' streams, with
+  its data; a row too big for a payload travels as a reference (``seq`` / ``machine_id`` / ``gid``) and the
   receiver reads it from the database;
 - ``live``: a machine's live state, from the process its companion heart-beats to, so the
   others show it and do not declare it lost (supervisor/watchdog.py, ``remote``);
@@ -35,11 +35,12 @@ log = logging.getLogger("examroom.fanout")
 class Notice(BaseModel):
     origin: str
     room: str
-    kind: Literal["event", "machine", "ack", "pv_edits", "live", "revoke", "enrolment", "machine_removed"]
+    kind: Literal["event", "machine", "ack", "pv_edits", "live", "revoke", "enrolment", "machine_removed", "group"]
     data: Any = None
     seq: int | None = None        # event too big: read it by seq
     machine_id: str | None = None  # machine / live
     token_hash: str | None = None  # revoke
+    gid: int | None = None         # group too big: read it by gid
 
 
 Deliver = Callable[[Notice], Awaitable[None]]

@@ -195,6 +195,7 @@ class EventOut(BaseModel):
     alert: bool
     acked_at: str | None
     acked_by: str | None = None
+    group: int | None = Field(None, description="an alert's group (GET .../alert-groups)")
 
 
 class AlertOut(BaseModel):
@@ -209,12 +210,50 @@ class AlertOut(BaseModel):
     details: dict[str, Any]
     acked_at: str | None
     acked_by: str | None
+    group: int | None = Field(None, description="its group (GET .../alert-groups)")
 
 
 class AckOut(BaseModel):
     id: str
     acked_at: str
     acked_by: str
+    group: int | None = None
+
+
+class AlertGroupOut(BaseModel):
+    """The alerts of one machine of one kind about one subject (supervisor/alertgroups.py)."""
+    gid: int
+    machine_id: str
+    hostname: str
+    kind: str
+    subject: str = Field(description="what the alerts are about (program, host...), '' when they do not say")
+    count: int
+    open: int = Field(description="how many are not acknowledged")
+    first_seq: int
+    last_seq: int = Field(description="the seq of its newest alert: the paging cursor")
+    first_at: str
+    last_at: str
+    first_at_corrected: str | None = None
+    last_at_corrected: str | None = None
+    last_id: str = Field(description="id of its newest alert")
+    last_details: dict[str, Any]
+    acked_at: str | None = Field(None, description="its latest acknowledgement")
+    acked_by: str | None = None
+
+
+class AlertGroupPage(BaseModel):
+    groups: list[AlertGroupOut]
+    next: int | None = Field(description="the next page's before= (older groups); null: no more")
+
+
+class GroupAlertsPage(BaseModel):
+    alerts: list[AlertOut]
+    next: int | None = Field(description="the next page's before= (older alerts); null: no more")
+
+
+class GroupAckOut(BaseModel):
+    acked: int = Field(description="how many alerts this acknowledged")
+    group: AlertGroupOut
 
 
 class IncidentLine(BaseModel):

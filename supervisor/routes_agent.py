@@ -84,7 +84,7 @@ async def post_report(report: Report, who: tuple[str, str] = Depends(machine_aut
     data = report.to_dict()
     _storable(data)
     data = limits.check_report(data, datetime.now(timezone.utc))
-    server.quotas.charge(who, reports=1, bytes=limits.size_of(data))
+    server.quotas.charge(who, reports=1)  # and its bytes kept, when stored (Server.report)
     await server.report(room, machine_id, data)
     return ReportOut(machine_id=machine_id, report_at=data["finished_at"], status=report.status.value,
                      ready=report.ready)
@@ -119,7 +119,7 @@ async def store_events(server: Server, who: tuple[str, str], body: EventsIn) -> 
             details["at_claimed"] = str(event.model_dump(mode="json")["at"])[:64]
         events.append({"id": str(event.id), "kind": event.kind, "at": iso(at), "details": details})
     _storable([e["details"] for e in events])
-    server.quotas.charge(who, events=len(events), bytes=sum(limits.size_of(e["details"]) for e in events))
+    server.quotas.charge(who, events=len(events))  # and their bytes kept, when stored (Server.add_events)
     stored, duplicates = await server.events(who[0], who[1], events)
     return EventsOut(stored=stored, duplicates=duplicates)
 

@@ -18,14 +18,15 @@ from typing import Any
 
 from core.kinds import kinds
 from supervisor import diskfull, rules
+from supervisor.apierror import ApiError
 from supervisor.clock import corrected
 from supervisor.auth import LoginThrottle
 from supervisor.fanout import Notice, PgFanout
-from supervisor.quotas import Quotas
+from supervisor.quotas import BYTES_KEPT, Quotas
 from supervisor.throttle import LoginGuard
 from supervisor.live import Hub
 from supervisor.models import HeartbeatIn
-from supervisor.store import Store, iso, new_room_code, utcnow
+from supervisor.store import Store, dumps, iso, new_room_code, utcnow
 from supervisor.watchdog import Key, Liveness
 
 
@@ -49,7 +50,8 @@ class Server:
         self.login_guard = LoginGuard()  # failed logins (per account, address, device)
         self.hash_slots = asyncio.Semaphore(4)  # password hashes computed at once
         self.trusted_hash_slots = asyncio.Semaphore(2)  # ...and for browsers with a device token
-        self.quotas = Quotas()  # what one machine may send per hour/minute/day
+        # what one machine may send per hour/minute, and keep
+        self.quotas = Quotas(bytes_kept=getattr(settings, "machine_quota_bytes", BYTES_KEPT.limit))
         self.enrol_throttle = LoginThrottle(max_failures=100)  # unknown room codes
         self.store = store
         self.hub = hub
@@ -59,6 +61,7 @@ class Server:
         # revocation committed cannot cache it afterwards.
         self._tokens: dict[str, tuple[str, str, float]] = {}  # hash -> (room, machine id, expiry epoch)
         self._token_generation = 0
+        self._kept: dict[Key, int] = {}  # bytes the database keeps per machine (kept_bytes)
 
     @property
     def machine_token_s(self) -> float:
@@ -106,6 +109,8 @@ class Server:
         elif notice.kind == "machine" and notice.machine_id:
             for row in await self.machine_rows(room, notice.machine_id):
                 self.hub.publish(room, "machine", row)
+        elif notice.kind == "group" and notice.gid is not None:
+            await self.publish_groups(room, {notice.gid}, here_only=True)
         elif notice.kind == "pv_edits":
             saved = await self.store.pv_edits(room)
             if saved is not None:
@@ -251,8 +256,37 @@ class Server:
 
     # -- agents
     async def report(self, room: str, machine_id: str, report: dict[str, Any]) -> None:
-        await self.store.add_report(room, machine_id, utcnow(), report, rules.report_summary(report))
+        size = len(dumps(report))
+        await self.reserve_bytes((room, machine_id), size)
+        try:
+            await self.store.add_report(room, machine_id, utcnow(), report, rules.report_summary(report))
+        except BaseException:  # not stored (disk full...): not kept either
+            self._unreserve((room, machine_id), size)
+            raise
         await self.publish_machine(room, machine_id)
+
+    # -- the bytes kept per machine (its reports and event details as stored): its quota
+    async def kept_bytes(self, who: Key) -> int:
+        """What the database keeps for this machine. Read once, then followed in memory; with
+        other processes writing too (PostgreSQL), read at every request."""
+        known = self._kept.get(who)
+        if known is None or self.fanout is not None:
+            known = self._kept[who] = await self.store.machine_bytes(*who)
+            if len(self._kept) > 50_000:  # bounded: a forgotten entry is read again
+                self._kept.clear()
+                self._kept[who] = known
+        return known
+
+    async def reserve_bytes(self, who: Key, size: int) -> None:
+        """429 if storing ``size`` more bytes puts the machine over its quota; else counted at once
+        (before the write's await: concurrent posts cannot all pass the check)."""
+        kept = await self.kept_bytes(who)
+        self.quotas.check_kept(kept, size)
+        self._kept[who] = kept + size
+
+    def _unreserve(self, who: Key, size: int) -> None:
+        if size and who in self._kept:
+            self._kept[who] -= size
 
     async def add_events(self, room: str, machine_id: str,
                          events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
@@ -263,7 +297,32 @@ class Server:
         for e in events:
             unique.setdefault(e["id"], {**e, "received_at": received,
                                         "alert": rules.is_alert(e["kind"], e["details"])})
-        rows = await self.store.insert_events(room, machine_id, list(unique.values())) if unique else []
+        batch = list(unique.values())
+        if batch:
+            # Reserved as the store counts it (details as stored); a duplicate is given back after.
+            sizes = {e["id"]: len(dumps(e["details"])) for e in batch}
+            try:
+                await self.reserve_bytes((room, machine_id), sum(sizes.values()))
+            except ApiError:
+                # Near its quota, an outbox replaying a batch already stored (its answer was
+                # lost) must hear "duplicates", not 429 forever: what is stored is not charged.
+                known = await self.store.stored_ids(room, machine_id, list(sizes))
+                batch = [e for e in batch if e["id"] not in known]
+                if not known or not batch:
+                    if not batch:
+                        return [], len(events)
+                    raise
+                sizes = {e["id"]: sizes[e["id"]] for e in batch}
+                await self.reserve_bytes((room, machine_id), sum(sizes.values()))
+            try:
+                rows = await self.store.insert_events(room, machine_id, batch)
+            except BaseException:  # not stored (disk full...): not kept either
+                self._unreserve((room, machine_id), sum(sizes.values()))
+                raise
+            stored = {r["id"] for r in rows}
+            self._unreserve((room, machine_id), sum(n for event_id, n in sizes.items() if event_id not in stored))
+        else:
+            rows = []
         return rows, len(events) - len(rows)
 
     async def events(self, room: str, machine_id: str, events: list[dict[str, Any]]) -> tuple[int, int]:
@@ -278,6 +337,8 @@ class Server:
         if changed:
             await self._save_live(key)
             await self.publish_machine(room, machine_id)
+        # after the events and the machine row: one message per group the batch touched
+        await self.publish_groups(room, {r["group"] for r in rows if r.get("group") is not None})
         return len(rows), duplicates
 
     async def heartbeat(self, room: str, machine_id: str, hb: HeartbeatIn) -> str:
@@ -314,6 +375,7 @@ class Server:
         rows, _ = await self.add_events(key[0], key[1], [event])
         for row in rows:
             self.publish(key[0], "event", self.timed(key[0], row), seq=row["seq"])
+        await self.publish_groups(key[0], {r["group"] for r in rows if r.get("group") is not None})
 
     def timed(self, room: str, row: dict[str, Any]) -> dict[str, Any]:
         """An event row with its time on the server's clock (``at_corrected``): the machine's
@@ -350,9 +412,44 @@ class Server:
         if done is None:
             return None
         machine_id = done.pop("machine_id")
-        self.publish(room, "ack", done)
+        group = done.pop("group", None)
+        self.publish(room, "ack", done)  # as before groups: {id, acked_at, acked_by}
         await self.publish_machine(room, machine_id)
-        return done
+        if group is not None:  # then the group's new open count
+            await self.publish_groups(room, {group})
+        return {**done, "group": group}
+
+    # -- alert groups (supervisor/alertgroups.py)
+    def timed_group(self, room: str, group: dict[str, Any]) -> dict[str, Any]:
+        """A group with its first and last times on the server's clock, as ``timed`` does for events."""
+        if kinds().get(group["kind"]).origin == "server":
+            offset = None
+        else:
+            offset = self.liveness.get((room, group["machine_id"])).clock.offset_s
+        return {**group, "first_at_corrected": corrected(group["first_at"], offset),
+                "last_at_corrected": corrected(group["last_at"], offset)}
+
+    async def publish_groups(self, room: str, gids: set[int], *, here_only: bool = False) -> None:
+        """Tell the dashboards the groups' new counts and last alert (one message per group per batch)."""
+        if not gids or (not self.hub.subscribers(room) and (self.fanout is None or here_only)):
+            return
+        for group in await self.store.alert_groups(room, None, len(gids), gids=sorted(gids)):
+            data = self.timed_group(room, group)
+            if here_only:
+                self.hub.publish(room, "group", data)
+            else:
+                self.publish(room, "group", data, gid=group["gid"])
+
+    async def ack_group(self, room: str, gid: int, by: str, upto: int | None = None) -> dict[str, Any] | None:
+        """Acknowledge a group's open alerts (those up to seq ``upto``, by default all of them)."""
+        acked = await self.store.ack_group(room, gid, 2**62 if upto is None else upto, by, utcnow())
+        if acked is None:
+            return None
+        groups = await self.store.alert_groups(room, None, 1, gids=[gid])
+        group = self.timed_group(room, groups[0])
+        await self.publish_machine(room, group["machine_id"])
+        self.publish(room, "group", group, gid=gid)
+        return {"acked": acked, "group": group}
 
     async def save_pv_edits(self, room: str, record: dict[str, Any], by: str) -> dict[str, Any]:
         return await self.store.save_pv_edits(room, record, by, utcnow())

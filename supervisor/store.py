@@ -106,11 +106,28 @@ class Store(Protocol):
     async def insert_events(self, room_code: str, machine_id: str,
                             events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Store events (``id``, ``kind``, ``at``, ``received_at``, ``details``, ``alert``; ids unique
-        within the list), skipping ids already stored; returns the rows stored, in ``seq`` order."""
+        within the list), skipping ids already stored; returns the rows stored, in ``seq`` order
+        (an alert's ``group``: its gid, its group updated in the same transaction)."""
     async def events(self, room_code: str, after: int = 0, limit: int = 1000,
                      alerts_only: bool = False, open_only: bool | None = None) -> list[dict[str, Any]]: ...
     async def event(self, room_code: str, seq: int) -> dict[str, Any] | None: ...
-    async def ack(self, room_code: str, event_id: str, by: str, at: str) -> dict[str, Any] | None: ...
+    async def ack(self, room_code: str, event_id: str, by: str, at: str) -> dict[str, Any] | None:
+        """Acknowledge one alert: ``{id, acked_at, acked_by, machine_id, group}``; its group's open count follows."""
+
+    # -- alert groups: (machine, kind, subject), kept with the alerts (supervisor/alertgroups.py)
+    async def alert_groups(self, room_code: str, before: int | None = None, limit: int = 50,
+                           open_only: bool | None = None, gids: list[int] | None = None) -> list[dict[str, Any]]:
+        """Groups with ``last_seq < before``, newest first (``open_only``: with open alerts / none)."""
+    async def group_alerts(self, room_code: str, gid: int, before: int | None = None,
+                           limit: int = 50) -> list[dict[str, Any]]:
+        """A group's alerts with ``seq < before``, newest first."""
+    async def ack_group(self, room_code: str, gid: int, upto: int, by: str, at: str) -> int | None:
+        """Acknowledge the group's open alerts up to seq ``upto``: how many, None if no such group."""
+
+    # -- what a machine's rows take (reports and event details as stored), for its quota
+    async def machine_bytes(self, room_code: str, machine_id: str) -> int: ...
+    async def stored_ids(self, room_code: str, machine_id: str, ids: list[str]) -> set[str]:
+        """Which of these event ids this machine already stored."""
 
     # -- the supervisors' edits of the PV d'incident draft (one record per room)
     async def pv_edits(self, room_code: str) -> dict[str, Any] | None: ...

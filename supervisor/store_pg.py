@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from supervisor.alertgroups import group_row, subject_of
 from supervisor.fanout import PgFanout
 from supervisor.pgwriter import PgGroupCommit, Result
 from supervisor.store import dumps
@@ -57,13 +58,25 @@ CREATE TABLE IF NOT EXISTS records (ns TEXT NOT NULL, key TEXT NOT NULL, value T
 CREATE TABLE IF NOT EXISTS pv_edits (
     room_code TEXT PRIMARY KEY REFERENCES rooms(code), body TEXT NOT NULL,
     version INTEGER NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_groups (
+    gid BIGSERIAL PRIMARY KEY, room_code TEXT NOT NULL, machine_id TEXT NOT NULL,
+    kind TEXT NOT NULL, subject TEXT NOT NULL, count BIGINT NOT NULL, open BIGINT NOT NULL,
+    first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL,
+    last_id TEXT NOT NULL, last_details TEXT NOT NULL, acked_at TEXT, acked_by TEXT,
+    UNIQUE (room_code, machine_id, kind, subject));
+CREATE INDEX IF NOT EXISTS alert_groups_recent ON alert_groups (room_code, last_seq);
+CREATE TABLE IF NOT EXISTS machine_bytes (room_code TEXT NOT NULL, machine_id TEXT NOT NULL,
+    bytes BIGINT NOT NULL, PRIMARY KEY (room_code, machine_id));
+ALTER TABLE events ADD COLUMN IF NOT EXISTS gid BIGINT;
+CREATE INDEX IF NOT EXISTS events_by_group ON events (gid, seq);
 """
+
 # Advisory lock keys (first int: this application; second: what is locked).
 _APP_LOCK = 0x6578616D  # "exam"
 _SCHEMA_LOCK = 1
 
 _EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostname, e.machine_id), "
-               "e.details, e.alert, e.acked_at, e.acked_by, e.received_at FROM events e LEFT JOIN machines m "
+               "e.details, e.alert, e.acked_at, e.acked_by, e.received_at, e.gid FROM events e LEFT JOIN machines m "
                "ON m.room_code = e.room_code AND m.machine_id = e.machine_id ")
 
 
@@ -85,6 +98,7 @@ class PostgresStore:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_APP_LOCK, _SCHEMA_LOCK))
                 await conn.execute(SCHEMA)
+                await _migrate(conn)
         pool = AsyncConnectionPool(self.dsn, min_size=self.min_size, max_size=self.max_size,
                                    kwargs={"autocommit": True}, open=False, name="examroom")
         await pool.open(wait=True, timeout=30)
@@ -166,7 +180,7 @@ class PostgresStore:
             "SELECT r.code, r.name, r.created_at, "
             "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code), "
             "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code AND m.ready), "
-            "(SELECT COUNT(*) FROM events e WHERE e.room_code=r.code AND e.alert AND e.acked_at IS NULL) "
+            "(SELECT COALESCE(SUM(g.open), 0)::bigint FROM alert_groups g WHERE g.room_code=r.code) "
             "FROM rooms r ORDER BY r.created_at DESC, r.code")
         return [dict(zip(("code", "name", "created_at", "machines", "ready", "alerts"), r)) for r in rows]
 
@@ -206,6 +220,7 @@ class PostgresStore:
         async def write(conn: psycopg.AsyncConnection) -> Result:
             await conn.execute("INSERT INTO reports (room_code, machine_id, received_at, body) "
                                "VALUES (%s, %s, %s, %s)", (room_code, machine_id, received_at, body))
+            await conn.execute(_ADD_BYTES, (room_code, machine_id, len(body)))
             await conn.execute(
                 "UPDATE machines SET hostname=%s, os=%s, os_version=%s, facts=%s, ready=%s, report_status=%s, "
                 "report_at=%s, problems=%s WHERE room_code=%s AND machine_id=%s",
@@ -227,8 +242,8 @@ class PostgresStore:
 
     async def machines(self, room_code: str, machine_id: str | None = None) -> list[dict[str, Any]]:
         sql = ("SELECT m.machine_id, m.hostname, m.os, m.os_version, m.facts, m.ready, m.report_status, "
-               "m.report_at, m.problems, m.last_seen, m.live, (SELECT COUNT(*) FROM events e WHERE "
-               "e.room_code=m.room_code AND e.machine_id=m.machine_id AND e.alert AND e.acked_at IS NULL) "
+               "m.report_at, m.problems, m.last_seen, m.live, (SELECT COALESCE(SUM(g.open), 0)::bigint FROM "
+               "alert_groups g WHERE g.room_code=m.room_code AND g.machine_id=m.machine_id) "
                "FROM machines m WHERE m.room_code=%s")
         args: tuple = (room_code,)
         if machine_id is not None:
@@ -260,27 +275,41 @@ class PostgresStore:
                    [e["received_at"] for e in events], [dumps(e["details"]) for e in events],
                    [bool(e["alert"]) for e in events])
 
+        alerts = ([e["id"] for e in events if e["alert"]], [subject_of(e["details"]) for e in events if e["alert"]])
+
         async def write(conn: psycopg.AsyncConnection) -> Result:
+            # the rows stored (not the duplicates) count in the machine's bytes kept
             inserted = await conn.execute(
-                "INSERT INTO events (id, room_code, machine_id, kind, at, received_at, details, alert) "
+                "WITH ins AS (INSERT INTO events (id, room_code, machine_id, kind, at, received_at, details, alert) "
                 "SELECT id, %s, %s, kind, at, received_at, details, alert FROM unnest("
                 "%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::boolean[]) WITH ORDINALITY "
                 "AS t(id, kind, at, received_at, details, alert, n) ORDER BY n "
-                "ON CONFLICT (id) DO NOTHING RETURNING id, seq",
-                (room_code, machine_id, *columns))
+                "ON CONFLICT (id) DO NOTHING RETURNING id, seq, details), "
+                "acc AS (INSERT INTO machine_bytes (room_code, machine_id, bytes) SELECT %s, %s, SUM(length(details)) "
+                "FROM ins HAVING COUNT(*) > 0 ON CONFLICT (room_code, machine_id) DO UPDATE SET "
+                "bytes = machine_bytes.bytes + excluded.bytes) SELECT id, seq FROM ins",
+                (room_code, machine_id, *columns, room_code, machine_id))
+            grouped = None
+            if alerts[0]:
+                # the new alerts (gid still NULL; a duplicate already has its group) fold into
+                # their groups, then get their gid: two statements after the insert, in its transaction
+                await conn.execute(_GROUP_NEW, (room_code, machine_id, *alerts, room_code, machine_id))
+                grouped = await conn.execute(_MARK_NEW, (*alerts, room_code, machine_id))
             host = await conn.execute("SELECT hostname FROM machines WHERE room_code=%s AND machine_id=%s",
                                       (room_code, machine_id))
 
-            async def result() -> tuple[list, tuple | None]:
-                return await inserted.fetchall(), await host.fetchone()
+            async def result() -> tuple[list, tuple | None, list]:
+                marks = await grouped.fetchall() if grouped is not None else []
+                return await inserted.fetchall(), await host.fetchone(), marks
             return result
         # (arrays in binary, %b: their text form escapes each quote of the JSON with a regex)
         # the room's lock: seq in commit order within the room, whatever process commits
-        inserted, host = await self.writer.run(write, lock=room_code)
-        seqs = dict(inserted)
+        inserted, host, marks = await self.writer.run(write, lock=room_code)
+        seqs, gids = dict(inserted), dict(marks)
         rows = [{"seq": seqs[e["id"]], "id": e["id"], "kind": e["kind"], "at": e["at"], "machine_id": machine_id,
                  "hostname": host[0] if host else machine_id, "details": e["details"], "alert": bool(e["alert"]),
-                 "acked_at": None, "acked_by": None, "received_at": e["received_at"]} for e in events if e["id"] in seqs]
+                 "acked_at": None, "acked_by": None, "received_at": e["received_at"], "group": gids.get(e["id"])}
+                for e in events if e["id"] in seqs]
         rows.sort(key=lambda r: r["seq"])
         return rows
 
@@ -302,13 +331,60 @@ class PostgresStore:
 
     async def ack(self, room_code: str, event_id: str, by: str, at: str) -> dict[str, Any] | None:
         async def write(conn: psycopg.AsyncConnection) -> Result:
-            await conn.execute("UPDATE events SET acked_at=%s, acked_by=%s WHERE id=%s AND room_code=%s AND alert "
-                               "AND acked_at IS NULL", (at, by, event_id, room_code))
-            row = await conn.execute("SELECT id, acked_at, acked_by, machine_id FROM events WHERE id=%s "
+            await conn.execute("WITH a AS (UPDATE events SET acked_at=%s, acked_by=%s WHERE id=%s AND room_code=%s "
+                               "AND alert AND acked_at IS NULL RETURNING gid) UPDATE alert_groups g SET open = g.open - 1, "
+                               "acked_at=%s, acked_by=%s FROM a WHERE g.gid = a.gid", (at, by, event_id, room_code, at, by))
+            row = await conn.execute("SELECT id, acked_at, acked_by, machine_id, gid FROM events WHERE id=%s "
                                      "AND room_code=%s AND alert", (event_id, room_code))
             return row.fetchone
         row = await self.writer.run(write, lock=room_code)
-        return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3]} if row else None
+        return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3],
+                "group": row[4]} if row else None
+
+    # -- alert groups (supervisor/alertgroups.py)
+    async def alert_groups(self, room_code: str, before: int | None = None, limit: int = 50,
+                           open_only: bool | None = None, gids: list[int] | None = None) -> list[dict[str, Any]]:
+        sql = _GROUP_COLS + "WHERE g.room_code=%s AND g.last_seq < %s"
+        args: list[Any] = [room_code, before if before is not None else 2**62]
+        if open_only is True:
+            sql += " AND g.open > 0"
+        elif open_only is False:
+            sql += " AND g.open = 0"
+        if gids is not None:
+            sql += " AND g.gid = ANY(%s)"
+            args.append(list(gids))
+        rows = await self._all(sql + " ORDER BY g.last_seq DESC LIMIT %s", (*args, limit))
+        return [group_row(r, json.loads) for r in rows]
+
+    async def group_alerts(self, room_code: str, gid: int, before: int | None = None,
+                           limit: int = 50) -> list[dict[str, Any]]:
+        rows = await self._all(_EVENT_COLS + "WHERE e.gid=%s AND e.room_code=%s AND e.seq < %s "
+                               "ORDER BY e.seq DESC LIMIT %s",
+                               (gid, room_code, before if before is not None else 2**62, limit))
+        return [_event_row(r) for r in rows]
+
+    async def ack_group(self, room_code: str, gid: int, upto: int, by: str, at: str) -> int | None:
+        async def write(conn: psycopg.AsyncConnection) -> Result:
+            cur = await conn.execute(
+                "WITH a AS (UPDATE events SET acked_at=%s, acked_by=%s WHERE gid=%s AND room_code=%s AND seq <= %s "
+                "AND acked_at IS NULL RETURNING 1), n AS (SELECT COUNT(*) AS n FROM a), "
+                "g AS (UPDATE alert_groups g SET open = g.open - n.n, acked_at = CASE WHEN n.n > 0 THEN %s "
+                "ELSE g.acked_at END, acked_by = CASE WHEN n.n > 0 THEN %s ELSE g.acked_by END FROM n "
+                "WHERE g.gid=%s AND g.room_code=%s RETURNING n.n) SELECT n FROM g",
+                (at, by, gid, room_code, upto, at, by, gid, room_code))
+            return cur.fetchone
+        row = await self.writer.run(write, lock=room_code)
+        return int(row[0]) if row else None
+
+    async def machine_bytes(self, room_code: str, machine_id: str) -> int:
+        row = await self._one("SELECT bytes FROM machine_bytes WHERE room_code=%s AND machine_id=%s",
+                              (room_code, machine_id))
+        return int(row[0]) if row else 0
+
+    async def stored_ids(self, room_code: str, machine_id: str, ids: list[str]) -> set[str]:
+        rows = await self._all("SELECT id FROM events WHERE room_code=%s AND machine_id=%s AND id = ANY(%s)",
+                               (room_code, machine_id, ids))
+        return {r[0] for r in rows}
 
     # -- PV d'incident edits
     async def pv_edits(self, room_code: str) -> dict[str, Any] | None:
@@ -383,6 +459,62 @@ class PostgresStore:
         return True, row[0]
 
 
+_ADD_BYTES = ("INSERT INTO machine_bytes (room_code, machine_id, bytes) VALUES (%s, %s, %s) "
+              "ON CONFLICT (room_code, machine_id) DO UPDATE SET bytes = machine_bytes.bytes + excluded.bytes")
+_GROUP_COLS = ("SELECT g.gid, g.machine_id, COALESCE(m.hostname, g.machine_id), g.kind, g.subject, g.count, "
+               "g.open, g.first_seq, g.last_seq, g.first_at, g.last_at, g.last_id, g.last_details, g.acked_at, g.acked_by "
+               "FROM alert_groups g "
+               "LEFT JOIN machines m ON m.room_code = g.room_code AND m.machine_id = g.machine_id ")
+# New alerts of a batch (ids and subjects) folded into their groups: one row per (kind, subject).
+_GROUP_NEW = (
+    "INSERT INTO alert_groups AS g (room_code, machine_id, kind, subject, count, open, first_seq, last_seq, "
+    "first_at, last_at, last_id, last_details) SELECT %s, %s, e.kind, t.subject, COUNT(*), "
+    "COUNT(*) FILTER (WHERE e.acked_at IS NULL), MIN(e.seq), MAX(e.seq), (array_agg(e.at ORDER BY e.seq))[1], "
+    "(array_agg(e.at ORDER BY e.seq DESC))[1], (array_agg(e.id ORDER BY e.seq DESC))[1], "
+    "(array_agg(e.details ORDER BY e.seq DESC))[1] FROM unnest(%b::text[], %b::text[]) AS t(id, subject) "
+    "JOIN events e ON e.id = t.id WHERE e.room_code=%s AND e.machine_id=%s AND e.alert AND e.gid IS NULL "
+    "GROUP BY e.kind, t.subject ON CONFLICT (room_code, machine_id, kind, subject) DO UPDATE SET "
+    "count = g.count + excluded.count, open = g.open + excluded.open, "
+    "first_seq = LEAST(g.first_seq, excluded.first_seq), last_seq = GREATEST(g.last_seq, excluded.last_seq), "
+    "last_at = CASE WHEN excluded.last_seq > g.last_seq THEN excluded.last_at ELSE g.last_at END, "
+    "last_id = CASE WHEN excluded.last_seq > g.last_seq THEN excluded.last_id ELSE g.last_id END, "
+    "last_details = CASE WHEN excluded.last_seq > g.last_seq THEN excluded.last_details ELSE g.last_details END")
+_MARK_NEW = (
+    "UPDATE events e SET gid = g.gid FROM unnest(%b::text[], %b::text[]) AS t(id, subject), alert_groups g "
+    "WHERE e.id = t.id AND e.room_code=%s AND e.machine_id=%s AND e.alert AND e.gid IS NULL "
+    "AND g.room_code = e.room_code AND g.machine_id = e.machine_id AND g.kind = e.kind AND g.subject = t.subject "
+    "RETURNING e.id, e.gid")
+
+
+async def _migrate(conn: psycopg.AsyncConnection) -> None:
+    """Fill what a database made by an older version lacks (once; each step marked in meta). The
+    subject rule is Python's (supervisor/alertgroups.py): the alerts are read, then grouped in SQL."""
+    done = {r[0] for r in await (await conn.execute(
+        "SELECT key FROM meta WHERE key IN ('alert_groups', 'machine_bytes')")).fetchall()}
+    if "alert_groups" not in done:
+        rows = await (await conn.execute("SELECT room_code, machine_id, id, details FROM events "
+                                         "WHERE alert AND gid IS NULL")).fetchall()
+        by_machine: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+        for room, machine, event_id, details in rows:
+            ids, subjects = by_machine.setdefault((room, machine), ([], []))
+            ids.append(event_id)
+            subjects.append(subject_of(json.loads(details)))
+        for (room, machine), (ids, subjects) in by_machine.items():
+            await conn.execute(_GROUP_NEW, (room, machine, ids, subjects, room, machine))
+            await conn.execute(_MARK_NEW, (ids, subjects, room, machine))
+        await conn.execute(  # each group's latest acknowledgement, from its alerts
+            "UPDATE alert_groups g SET acked_at = x.acked_at, acked_by = x.acked_by FROM (SELECT DISTINCT ON (gid) "
+            "gid, acked_at, acked_by FROM events WHERE gid IS NOT NULL AND acked_at IS NOT NULL "
+            "ORDER BY gid, acked_at DESC) x WHERE g.gid = x.gid")
+        await conn.execute("INSERT INTO meta VALUES ('alert_groups', '1')")
+    if "machine_bytes" not in done:
+        await conn.execute(
+            "INSERT INTO machine_bytes SELECT room_code, machine_id, SUM(n) FROM (SELECT room_code, machine_id, "
+            "length(body) AS n FROM reports UNION ALL SELECT room_code, machine_id, length(details) FROM events) u "
+            "GROUP BY room_code, machine_id ON CONFLICT (room_code, machine_id) DO UPDATE SET bytes = excluded.bytes")
+        await conn.execute("INSERT INTO meta VALUES ('machine_bytes', '1')")
+
+
 async def _done(value: Any) -> Any:
     """The result of a write whose statements return nothing to read (or a count already known)."""
     return value
@@ -391,4 +523,4 @@ async def _done(value: Any) -> Any:
 def _event_row(r: tuple) -> dict[str, Any]:
     return {"seq": r[0], "id": r[1], "kind": r[2], "at": r[3], "machine_id": r[4], "hostname": r[5],
             "details": json.loads(r[6]), "alert": bool(r[7]), "acked_at": r[8], "acked_by": r[9],
-            "received_at": r[10]}
+            "received_at": r[10], "group": r[11]}

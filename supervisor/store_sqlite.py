@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from supervisor import alertgroups
+from supervisor.alertgroups import group_row, subject_of
 from supervisor.dbwriter import GroupCommitWriter
 from supervisor.store import dumps
 
@@ -51,12 +53,23 @@ CREATE TABLE IF NOT EXISTS records (ns TEXT NOT NULL, key TEXT NOT NULL, value T
 CREATE TABLE IF NOT EXISTS pv_edits (
     room_code TEXT PRIMARY KEY REFERENCES rooms(code), body TEXT NOT NULL,
     version INTEGER NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_groups (
+    gid INTEGER PRIMARY KEY AUTOINCREMENT, room_code TEXT NOT NULL, machine_id TEXT NOT NULL,
+    kind TEXT NOT NULL, subject TEXT NOT NULL, count INTEGER NOT NULL, open INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL,
+    last_id TEXT NOT NULL, last_details TEXT NOT NULL, acked_at TEXT, acked_by TEXT,
+    UNIQUE (room_code, machine_id, kind, subject));
+CREATE INDEX IF NOT EXISTS alert_groups_recent ON alert_groups (room_code, last_seq);
+CREATE TABLE IF NOT EXISTS machine_bytes (room_code TEXT NOT NULL, machine_id TEXT NOT NULL,
+    bytes INTEGER NOT NULL, PRIMARY KEY (room_code, machine_id));
 """
 # Migrations: every statement of SCHEMA is "IF NOT EXISTS", so opening a database file made
-# by an older version adds the tables it lacks (pv_edits came after the first release).
+# by an older version adds the tables it lacks (pv_edits came after the first release);
+# _migrate adds the columns (events.gid) and fills what older files lack (alert groups, the
+# bytes kept per machine).
 
 _EVENT_COLS = ("SELECT e.seq, e.id, e.kind, e.at, e.machine_id, COALESCE(m.hostname, e.machine_id), "
-               "e.details, e.alert, e.acked_at, e.acked_by, e.received_at FROM events e LEFT JOIN machines m "
+               "e.details, e.alert, e.acked_at, e.acked_by, e.received_at, e.gid FROM events e LEFT JOIN machines m "
                "ON m.room_code = e.room_code AND m.machine_id = e.machine_id ")
 
 
@@ -67,6 +80,7 @@ class SQLiteStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            _migrate(conn)
         self._local = threading.local()
         self._writer_lock = threading.Lock()
         self._writer: GroupCommitWriter | None = None
@@ -169,7 +183,7 @@ class SQLiteStore:
             "SELECT r.code, r.name, r.created_at, "
             "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code), "
             "(SELECT COUNT(*) FROM machines m WHERE m.room_code=r.code AND m.ready=1), "
-            "(SELECT COUNT(*) FROM events e WHERE e.room_code=r.code AND e.alert=1 AND e.acked_at IS NULL) "
+            "(SELECT COALESCE(SUM(g.open), 0) FROM alert_groups g WHERE g.room_code=r.code) "
             "FROM rooms r ORDER BY r.created_at DESC, r.code").fetchall())
         return [dict(zip(("code", "name", "created_at", "machines", "ready", "alerts"), r)) for r in rows]
 
@@ -204,6 +218,7 @@ class SQLiteStore:
         def write(c: sqlite3.Connection) -> None:
             c.execute("INSERT INTO reports (room_code, machine_id, received_at, body) VALUES (?, ?, ?, ?)",
                       (room_code, machine_id, received_at, body))
+            _add_bytes(c, room_code, machine_id, len(body))
             c.execute("UPDATE machines SET hostname=?, os=?, os_version=?, facts=?, ready=?, report_status=?, "
                       "report_at=?, problems=? WHERE room_code=? AND machine_id=?",
                       (summary["hostname"], summary["os"], summary["os_version"], dumps(summary["facts"]),
@@ -224,8 +239,8 @@ class SQLiteStore:
 
     async def machines(self, room_code: str, machine_id: str | None = None) -> list[dict[str, Any]]:
         sql = ("SELECT m.machine_id, m.hostname, m.os, m.os_version, m.facts, m.ready, m.report_status, "
-               "m.report_at, m.problems, m.last_seen, m.live, (SELECT COUNT(*) FROM events e WHERE "
-               "e.room_code=m.room_code AND e.machine_id=m.machine_id AND e.alert=1 AND e.acked_at IS NULL) "
+               "m.report_at, m.problems, m.last_seen, m.live, (SELECT COALESCE(SUM(g.open), 0) FROM alert_groups g "
+               "WHERE g.room_code=m.room_code AND g.machine_id=m.machine_id) "
                "FROM machines m WHERE m.room_code=?")
         args: tuple = (room_code,)
         if machine_id is not None:
@@ -261,12 +276,17 @@ class SQLiteStore:
 
         def write(c: sqlite3.Connection) -> list[dict[str, Any]]:
             seqs = _insert_events(c, prepared)
+            stored = [p for p in prepared if p[0] in seqs]
+            if stored:  # what this machine's rows take: its byte quota (supervisor/quotas.py)
+                _add_bytes(c, room_code, machine_id, sum(len(p[6]) for p in stored))
+            gids = _group_alerts(c, room_code, machine_id,
+                                 [(seqs[p[0]], p[0], p[3], p[4], p[6]) for p in stored if p[7]])
             host = c.execute("SELECT hostname FROM machines WHERE room_code=? AND machine_id=?",
                              (room_code, machine_id)).fetchone()
             rows = [{"seq": seqs[e["id"]], "id": e["id"], "kind": e["kind"], "at": e["at"],
                      "machine_id": machine_id, "hostname": host[0] if host else machine_id,
                      "details": e["details"], "alert": bool(e["alert"]), "acked_at": None, "acked_by": None,
-                     "received_at": e["received_at"]}
+                     "received_at": e["received_at"], "group": gids.get(e["id"])}
                     for e in events if e["id"] in seqs]
             rows.sort(key=lambda r: r["seq"])
             return rows
@@ -291,12 +311,67 @@ class SQLiteStore:
 
     async def ack(self, room_code: str, event_id: str, by: str, at: str) -> dict[str, Any] | None:
         def write(c: sqlite3.Connection) -> dict[str, Any] | None:
-            c.execute("UPDATE events SET acked_at=?, acked_by=? WHERE id=? AND room_code=? AND alert=1 "
-                      "AND acked_at IS NULL", (at, by, event_id, room_code))
-            row = c.execute("SELECT id, acked_at, acked_by, machine_id FROM events WHERE id=? AND room_code=? "
+            changed = c.execute("UPDATE events SET acked_at=?, acked_by=? WHERE id=? AND room_code=? AND alert=1 "
+                                "AND acked_at IS NULL", (at, by, event_id, room_code)).rowcount
+            row = c.execute("SELECT id, acked_at, acked_by, machine_id, gid FROM events WHERE id=? AND room_code=? "
                             "AND alert=1", (event_id, room_code)).fetchone()
-            return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3]} if row else None
+            if row and changed and row[4] is not None:
+                c.execute(_RECOUNT, (row[4],))
+                c.execute("UPDATE alert_groups SET acked_at=?, acked_by=? WHERE gid=?", (at, by, row[4]))
+            return {"id": row[0], "acked_at": row[1], "acked_by": row[2], "machine_id": row[3],
+                    "group": row[4]} if row else None
         return await self.writer.run(write)
+
+    # -- alert groups (supervisor/alertgroups.py)
+    async def alert_groups(self, room_code: str, before: int | None = None, limit: int = 50,
+                           open_only: bool | None = None, gids: list[int] | None = None) -> list[dict[str, Any]]:
+        sql = _GROUP_COLS + "WHERE g.room_code=? AND g.last_seq < ?"
+        args: list[Any] = [room_code, before if before is not None else 2**62]
+        if open_only is True:
+            sql += " AND g.open > 0"
+        elif open_only is False:
+            sql += " AND g.open = 0"
+        if gids is not None:
+            sql += f" AND g.gid IN ({', '.join('?' * len(gids))})"
+            args += gids
+        rows = await self._read(lambda c: c.execute(sql + " ORDER BY g.last_seq DESC LIMIT ?",
+                                                    (*args, limit)).fetchall())
+        return [group_row(r, json.loads) for r in rows]
+
+    async def group_alerts(self, room_code: str, gid: int, before: int | None = None,
+                           limit: int = 50) -> list[dict[str, Any]]:
+        rows = await self._read(lambda c: c.execute(
+            _EVENT_COLS + "WHERE e.gid=? AND e.room_code=? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?",
+            (gid, room_code, before if before is not None else 2**62, limit)).fetchall())
+        return [_event_row(r) for r in rows]
+
+    async def ack_group(self, room_code: str, gid: int, upto: int, by: str, at: str) -> int | None:
+        def write(c: sqlite3.Connection) -> int | None:
+            if c.execute("SELECT 1 FROM alert_groups WHERE gid=? AND room_code=?", (gid, room_code)).fetchone() is None:
+                return None
+            n = c.execute("UPDATE events SET acked_at=?, acked_by=? WHERE gid=? AND room_code=? AND seq <= ? "
+                          "AND acked_at IS NULL", (at, by, gid, room_code, upto)).rowcount
+            if n:
+                c.execute(_RECOUNT, (gid,))
+                c.execute("UPDATE alert_groups SET acked_at=?, acked_by=? WHERE gid=?", (at, by, gid))
+            return n
+        return await self.writer.run(write)
+
+    async def machine_bytes(self, room_code: str, machine_id: str) -> int:
+        row = await self._one("SELECT bytes FROM machine_bytes WHERE room_code=? AND machine_id=?",
+                              (room_code, machine_id))
+        return row[0] if row else 0
+
+    async def stored_ids(self, room_code: str, machine_id: str, ids: list[str]) -> set[str]:
+        def read(c: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(ids), 500):  # SQLite's bound on parameters
+                chunk = ids[start:start + 500]
+                found.update(r[0] for r in c.execute(
+                    f"SELECT id FROM events WHERE room_code=? AND machine_id=? AND id IN ({', '.join('?' * len(chunk))})",
+                    (room_code, machine_id, *chunk)))
+            return found
+        return await self._read(read)
 
     # -- PV d'incident edits
     async def pv_edits(self, room_code: str) -> dict[str, Any] | None:
@@ -363,6 +438,73 @@ class SQLiteStore:
             return True, row[0]
         return await self.writer.run(write)
 
+_GROUP_COLS = ("SELECT g.gid, g.machine_id, COALESCE(m.hostname, g.machine_id), g.kind, g.subject, g.count, "
+               "g.open, g.first_seq, g.last_seq, g.first_at, g.last_at, g.last_id, g.last_details, g.acked_at, g.acked_by "
+               "FROM alert_groups g "
+               "LEFT JOIN machines m ON m.room_code = g.room_code AND m.machine_id = g.machine_id ")
+# A group's open count after acknowledgements, from its alerts (index events_by_group).
+_RECOUNT = ("UPDATE alert_groups SET open=(SELECT COUNT(*) FROM events e WHERE e.gid=alert_groups.gid "
+            "AND e.acked_at IS NULL) WHERE gid=?")
+
+
+def _migrate(c: sqlite3.Connection) -> None:
+    """Bring a file made by an older version up to date (once; each step is marked in meta)."""
+    with c:
+        if "gid" not in [r[1] for r in c.execute("PRAGMA table_info(events)")]:
+            c.execute("ALTER TABLE events ADD COLUMN gid INTEGER")
+        c.execute("CREATE INDEX IF NOT EXISTS events_by_group ON events (gid, seq)")
+        if c.execute("SELECT 1 FROM meta WHERE key='alert_groups'").fetchone() is None:
+            alerts = c.execute("SELECT seq, id, room_code, machine_id, kind, at, details, acked_at IS NULL "
+                               "FROM events WHERE alert=1 AND gid IS NULL ORDER BY seq").fetchall()
+            by_room: dict[tuple[str, str], list[tuple]] = {}
+            for seq, event_id, room, machine, kind, at, details, _open in alerts:
+                by_room.setdefault((room, machine), []).append((seq, event_id, kind, at, details))
+            for (room, machine), rows in by_room.items():
+                _group_alerts(c, room, machine, rows, recount=True)
+            c.execute("INSERT INTO meta VALUES ('alert_groups', '1')")
+        if c.execute("SELECT 1 FROM meta WHERE key='machine_bytes'").fetchone() is None:
+            c.execute("INSERT OR REPLACE INTO machine_bytes SELECT room_code, machine_id, SUM(n) FROM ("
+                      "SELECT room_code, machine_id, length(body) AS n FROM reports UNION ALL "
+                      "SELECT room_code, machine_id, length(details) FROM events) GROUP BY room_code, machine_id")
+            c.execute("INSERT INTO meta VALUES ('machine_bytes', '1')")
+
+
+def _add_bytes(c: sqlite3.Connection, room_code: str, machine_id: str, n: int) -> None:
+    c.execute("INSERT INTO machine_bytes VALUES (?, ?, ?) ON CONFLICT(room_code, machine_id) DO UPDATE SET "
+              "bytes = bytes + excluded.bytes", (room_code, machine_id, n))
+
+
+def _group_alerts(c: sqlite3.Connection, room_code: str, machine_id: str,
+                  alerts: list[tuple[int, str, str, str, str]], recount: bool = False) -> dict[str, int]:
+    """Fold new alerts (seq, id, kind, at, details text; oldest first) into their groups and
+    mark each with its group's ``gid``; returns {event id: gid}. New alerts are all open; an old
+    file's may be acknowledged (``recount``: the open count is then counted from the alerts)."""
+    folded: dict[tuple[str, str], list[tuple[int, str, str, str, str]]] = {}
+    for alert in sorted(alerts):
+        folded.setdefault((alert[2], subject_of(json.loads(alert[4]))), []).append(alert)
+    gids: dict[str, int] = {}
+    for (kind, subject), rows in folded.items():
+        first, last = rows[0], rows[-1]
+        gid = c.execute(
+            "INSERT INTO alert_groups (room_code, machine_id, kind, subject, count, open, first_seq, last_seq, "
+            "first_at, last_at, last_id, last_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(room_code, machine_id, kind, subject) DO UPDATE SET count = count + excluded.count, "
+            "open = open + excluded.open, last_seq = excluded.last_seq, last_at = excluded.last_at, "
+            "last_id = excluded.last_id, last_details = excluded.last_details",
+            (room_code, machine_id, kind, subject, len(rows), len(rows), first[0], last[0], first[3], last[3],
+             last[1], last[4]))
+        gid = c.execute("SELECT gid FROM alert_groups WHERE room_code=? AND machine_id=? AND kind=? AND subject=?",
+                        (room_code, machine_id, kind, subject)).fetchone()[0]
+        c.executemany("UPDATE events SET gid=? WHERE seq=?", [(gid, r[0]) for r in rows])
+        if recount:  # an old file's: its open count and latest acknowledgement from its alerts
+            c.execute(_RECOUNT, (gid,))
+            c.execute("UPDATE alert_groups SET (acked_at, acked_by) = (SELECT acked_at, acked_by FROM events "
+                      "WHERE gid=alert_groups.gid AND acked_at IS NOT NULL ORDER BY acked_at DESC LIMIT 1) "
+                      "WHERE gid=?", (gid,))
+        gids.update((r[1], gid) for r in rows)
+    return gids
+
+
 _INSERT_EVENT = ("INSERT OR IGNORE INTO events (id, room_code, machine_id, kind, at, received_at, details, alert) "
                  "VALUES ")
 _ROW = "(?, ?, ?, ?, ?, ?, ?, ?)"
@@ -392,4 +534,4 @@ def _insert_events(c: sqlite3.Connection, prepared: list[tuple]) -> dict[str, in
 def _event_row(r: tuple) -> dict[str, Any]:
     return {"seq": r[0], "id": r[1], "kind": r[2], "at": r[3], "machine_id": r[4], "hostname": r[5],
             "details": json.loads(r[6]), "alert": bool(r[7]), "acked_at": r[8], "acked_by": r[9],
-            "received_at": r[10]}
+            "received_at": r[10], "group": r[11]}

@@ -123,3 +123,46 @@ def test_a_full_disk_is_503_with_retry_after_and_nothing_acknowledged_is_lost(tm
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def test_the_byte_quota_counts_the_bytes_kept_and_survives_a_restart(tmp_path, store_url):
+    """``--machine-quota-mb``: what the database keeps for a machine (reports and event details
+    as stored), not a rate: a restart does not reset it, duplicates do not count."""
+    server = LiveServer(tmp_path, db=store_url, args=("--machine-quota-mb", "0.1")).start()  # 104,857 bytes
+    try:
+        sup = server.login()
+        room = server.create_room(sup)
+        greedy, calm = server.enroll(room, "greedy"), server.enroll(room, "calm")
+        assert server.post("/reports", greedy, report("greedy", ready=True)).status_code == 200
+        sent, refused = [], None
+        for _ in range(40):
+            batch = [event("focus_regained", title="é" * 900) for _ in range(5)]  # stored as \\u00e9: 6 bytes each
+            reply = server.post("/events", greedy, {"events": batch})
+            if reply.status_code != 200:
+                refused = reply
+                break
+            sent += batch
+            assert server.post("/events", greedy, {"events": batch}).json()["duplicates"] == 5  # a replay is free
+        assert refused is not None and refused.status_code == 429, "the quota never refused"
+        body = refused.json()
+        assert body["code"] == "quota_exceeded" and body["detail"]["quota"] == "bytes_kept"
+        assert body["detail"]["limit"] == 104857 and int(refused.headers["retry-after"]) > 0
+        kept = server.sql("SELECT bytes FROM machine_bytes WHERE machine_id = 'greedy'")[0][0]
+        stored = server.sql("SELECT (SELECT SUM(length(details)) FROM events WHERE machine_id = 'greedy') + "
+                            "(SELECT SUM(length(body)) FROM reports WHERE machine_id = 'greedy')")[0][0]
+        assert kept == stored == body["detail"]["kept"] and 104_857 - 5 * 5_500 < kept <= 104_857
+        assert len(sent) == len(server.get(f"/rooms/{room}/events", sup, limit=5000).json())
+        assert server.post("/events", calm, {"events": [event("focus_regained")]}).status_code == 200
+
+        server.stop()
+        server.start()  # the bytes kept come from the database, not from memory
+        again = server.post("/events", greedy, {"events": [event("focus_regained", title="x" * 1000) for _ in range(30)]})
+        assert again.status_code == 429 and again.json()["detail"]["quota"] == "bytes_kept"
+        assert again.headers["content-type"].startswith("application/json") and "retry-after" in again.headers
+        big = report("greedy", ready=True)
+        big["checks"][0]["summary"] = "x" * 15_000  # 30 kB with the remediation: over what is left
+        big["checks"][0]["remediation"] = "y" * 15_000
+        assert server.post("/reports", greedy, big).status_code == 429
+        assert server.post("/reports", calm, report("calm", ready=True)).status_code == 200
+    finally:
+        server.stop()
