@@ -7,7 +7,9 @@ Sites: Chromium maps every ``*.test`` name to 127.0.0.1 (``--host-resolver-rules
 tab's host is ``mail.example-webmail.test`` while no traffic leaves loopback. The platform
 is ``http://127.0.0.1:PORT/`` (the companion's ``--platform-url``: the companion probes it
 too). Its page dispatches the platform's own messages (``startCertification()``,
-``stopCertification()``), as mon-pix's pix-companion service does.
+``stopCertification()``), as mon-pix's pix-companion service does, and shows its questions with
+the platform's marker of a question that requires focus (``showQuestion(n, focused)``: the
+statement's ``tooltip__tag--focused`` or ``tooltip__tag--regular`` tag).
 """
 from __future__ import annotations
 
@@ -28,7 +30,10 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EXTENSION_ID = "amjjmkcinalclaphjnmpemllheealacp"
 
 EXAM_PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Pix - Certification</title></head>
-<body><h1>Question 1</h1><label>Réponse <input id="answer"></label>
+<body><article class="challenge-item" id="question"><h1>Question 1</h1>
+<div class="tooltip__tag tooltip__tag--regular"></div></article>
+<label>Réponse <input id="answer"></label>
+<a id="search" target="_blank" href="about:blank">recherche</a>
 <a id="download" href="/files/tableau.xlsx" download>tableau.xlsx</a>
 <a id="pdf-download" href="/files/sujet.pdf" download>sujet.pdf</a>
 <script>
@@ -40,6 +45,12 @@ function startCertification() {
 function stopCertification() {
   window.dispatchEvent(new CustomEvent('pix:certification:stop'));
   window.postMessage({event: 'pix:certification:stop'}, window.location.origin);
+}
+// the next question, rendered as the candidate app renders a statement: its tooltip tag says
+// whether the question requires focus (mon-pix's challenge statement tooltip)
+function showQuestion(n, focused) {
+  document.getElementById('question').innerHTML = '<h1>Question ' + n + '</h1><div class="tooltip__tag tooltip__tag--'
+    + (focused ? 'focused' : 'regular') + '"></div>';
 }
 // and pings its own extension; ours must not answer
 window.pongs = 0;

@@ -136,6 +136,64 @@ def test_honest_session_gives_no_alert_and_a_journal_of_steps(room: Room) -> Non
     assert r.exam.evaluate("window.pongs") == 0              # the platform's ping is not ours to answer
 
 
+def _requirements_heard(r: Room) -> list[bool]:
+    """What the companion heard from the platform page's marker, in order (its log)."""
+    return ["no longer requires" not in line for line in r.companion.log().splitlines()
+            if "the platform's question" in line]
+
+
+def _search_from_the_question(r: Room, since: str, query: str) -> dict:
+    """The candidate opens a web search in a new tab from the question (a link with target
+    _blank: the tab opens on the search host, without a blank page first), then comes back."""
+    r.exam.evaluate(f"document.getElementById('search').href = 'http://search.example.test:{r.port}/?q={query}'")
+    with r.context.expect_page() as opened:
+        r.exam.click("#search")
+    search = opened.value
+    found = r.wait_event(lambda e: e["at"] >= since and e["kind"] == "focus_lost" and e["seq"] > r.last_seq)
+    assert found["category"] == "search", found
+    r.front(r.exam)
+    back = r.wait_event(lambda e: e["kind"] == "focus_regained" and e["seq"] > found["seq"])
+    r.last_seq = back["seq"]
+    search.close()
+    return found
+
+
+def test_a_focused_question_makes_a_departure_an_alert_saying_so(room: Room) -> None:
+    """Issue 11: "during a question that requires focus, any departure is an alert", with the
+    requirement taken from the platform's own page (its tooltip__tag--focused marker, read by
+    the extension): the same web search is journal on a regular question, one alert naming
+    the requirement on a focused one, journal again on the next regular question."""
+    r = room
+    r.front(r.exam)
+    r.exam.evaluate("startCertification()")
+    started = r.wait_event(lambda e: e["kind"] == "exam_started" and e["at"] >= r.journal()[-2]["at"])
+    since, r.last_seq = started["at"], started["seq"]
+    heard = len(_requirements_heard(r))
+
+    r.exam.evaluate("showQuestion(2, false)")                     # a regular question
+    regular = _search_from_the_question(r, since, "capitale")
+    assert (regular["level"], regular["alert"], regular["focus_required"]) == ("journal", False, False), regular
+
+    r.exam.evaluate("showQuestion(3, true)")                      # a question that requires focus
+    assert wait_for(lambda: _requirements_heard(r)[heard:][-1:] == [True], timeout=10), r.companion.log()[-2000:]
+    focused = _search_from_the_question(r, since, "fleuve")
+    assert (focused["level"], focused["alert"], focused["focus_required"]) == ("alert", True, True), focused
+    assert focused["host"] == f"search.example.test:{r.port}" and focused["category"] == "search"
+    _on_dashboard(r, focused["id"])
+    alert = r.dashboard.locator(f'.alert[data-alert-id="{focused["id"]}"]')
+    sync_api.expect(alert).to_contain_text("pendant une épreuve focus")
+
+    r.exam.evaluate("showQuestion(4, false)")                     # a regular question again
+    assert wait_for(lambda: _requirements_heard(r)[heard:][-1:] == [False], timeout=10), r.companion.log()[-2000:]
+    again = _search_from_the_question(r, since, "montagne")
+    assert (again["level"], again["alert"], again["focus_required"]) == ("journal", False, False), again
+
+    r.exam.evaluate("stopCertification()")
+    r.wait_event(lambda e: e["kind"] == "exam_ended" and e["at"] >= since)
+    assert [a["id"] for a in _alerts(r, since)] == [focused["id"]], [
+        (a["kind"], a.get("category"), a.get("host")) for a in _alerts(r, since)]
+
+
 def _act(r: Room, since: str, predicate, act) -> dict:
     """Do something forbidden; its alert reaches the server and the dashboard (no reload)."""
     act()

@@ -3,7 +3,8 @@ Xvfb + openbox, the folder printed by ``extension-path --browser firefox`` insta
 fresh profile (ESR honours ``xpinstall.signatures.required = false``, as for a school's own
 signed build), the native messaging host installed for Firefox by ``install-browser-host``.
 The extension's channel peer is verified (started by firefox-esr, Firefox's extension id),
-the active tab's host arrives, and the platform page's own start message is relayed."""
+the active tab's host arrives, the platform page's own start message is relayed, and so is
+its marker of a question that requires focus."""
 from __future__ import annotations
 
 import os
@@ -28,7 +29,8 @@ user_pref("browser.shell.checkDefaultBrowser", false);
 user_pref("datareporting.policy.dataSubmissionEnabled", false);
 user_pref("browser.aboutwelcome.enabled", false);
 """
-AUTOSTART = "<script>setTimeout(startCertification, 1500)</script>"
+# the certification starts, then a question that requires focus comes (the platform's marker)
+AUTOSTART = "<script>setTimeout(startCertification, 1500); setTimeout(() => showQuestion(2, true), 2000)</script>"
 
 
 def test_firefox_esr_runs_the_same_extension(tmp_path: Path) -> None:
@@ -50,9 +52,10 @@ def test_firefox_esr_runs_the_same_extension(tmp_path: Path) -> None:
 
     site = sites(EXAM_PAGE.replace("</body>", AUTOSTART + "</body>"))
     platform = f"http://127.0.0.1:{site.server_address[1]}/"
-    phases, events = [], []
+    phases, events, required = [], [], []
     watcher = ExtensionWatcher(state, record=events.append, policy=Policy.load(platform_url=platform),
-                               platform_url=platform, on_phase=lambda phase, **d: phases.append((phase, d)))
+                               platform_url=platform, on_phase=lambda phase, **d: phases.append((phase, d)),
+                               on_focus_required=required.append)
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
     thread.start()
@@ -72,6 +75,10 @@ def test_firefox_esr_runs_the_same_extension(tmp_path: Path) -> None:
                 # a reload (as a candidate logging in) gets the listener registered for it
                 assert wait_for(lambda: phases, timeout=30) or _reload_and_wait(display, phases)
                 assert phases[0] == ("started", {"source": "extension", "host": f"127.0.0.1:{site.server_address[1]}"})
+                # the page's marker of a focused question, read in Firefox too
+                # (a reloaded page first shows its regular question, then the focused one)
+                assert wait_for(lambda: required[-1:] == [True], timeout=20), required
+                assert watcher.focus.required
                 owner = next(iter(watcher.state.browsers.values()))
                 assert owner.browser_pid == browser.pid
             finally:
