@@ -182,3 +182,25 @@ def test_a_departure_during_a_focused_question_is_an_alert_saying_so(tmp_path: P
     lost = [(e.details["level"], e.details["focus_required"], e.details["category"]) for e in events
             if e.kind == "focus_lost"]
     assert lost == [("journal", False, "search"), ("alert", True, "search"), ("journal", False, "search")]
+
+
+def test_the_steps_of_one_departure_during_a_focused_question_are_one_alert(tmp_path: Path) -> None:
+    """Ctrl+T then a search engine during a focused question: one departure, one alert; the
+    next step is a notice naming it. Leaving again after coming back is a new alert; a
+    forbidden site on the way keeps its own alert (an act of its own)."""
+    w, tr, events, _, _, _ = setup(tmp_path)
+    w.on_focus_required = tr.set_focus_required
+    w._peer(PEER, True)
+    tr.arm()
+    w._message(PEER, active("127.0.0.1", "8080"))
+    tr.update(Foreground("Pix - Certification - Chromium", "chromium", 40, 1))
+    w._message(PEER, focus(True))
+    w._message(PEER, {**active("newtab", scheme="chrome"), "tab": 5})
+    w._message(PEER, {**active("fr.wikipedia.org"), "tab": 5})
+    w._message(PEER, active("127.0.0.1", "8080"))
+    w._message(PEER, {**active("fr.wikipedia.org"), "tab": 5})
+    w._message(PEER, {**active("mail.google.com"), "tab": 6})
+    steps = [(e.kind, e.details["level"], e.details.get("act_of")) for e in events if e.kind != "focus_regained"]
+    assert steps == [("focus_lost", "alert", None), ("focus_moved", "notice", events[0].id),
+                     ("focus_lost", "alert", None), ("focus_moved", "alert", None)], steps
+    assert events[-1].details["category"] == "communication"

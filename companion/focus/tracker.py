@@ -97,6 +97,7 @@ class FocusTracker:
     left_at: float | None = None     # when the current absence began (None: not away)
     pending: Place | None = None
     pending_at: float = 0.0
+    required_alert: str | None = None   # this absence's alert given for the focus requirement
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
@@ -239,8 +240,18 @@ class FocusTracker:
         """A departure to a forbidden place is an act (companion/acts.py): the first signal of
         it is the alert, a later one (the program's process was already alerted, the same tab
         visited again) is a notice naming that alert. Departures that are alerts only because
-        the question requires focus are each an alert of their own."""
-        if self.acts is None or place.level != "alert" or self.policy.levels.get(place.category) != "alert":
+        the question requires focus are each an alert of their own; the steps of one such
+        departure (a new tab, then the search engine) are that act: notices naming its alert."""
+        if ev.kind == "focus_lost":
+            self.required_alert = None
+        if place.level == "alert" and self.policy.levels.get(place.category) != "alert":
+            # an alert only because the question requires focus: the departure is the act
+            if self.required_alert is not None:
+                ev.details.update(level="notice", act_of=self.required_alert)
+            else:
+                self.required_alert = ev.id
+            return ev
+        if self.acts is None or place.level != "alert":
             return ev
         if place.host:
             keys, pids, hosts = {host_key(place.host)}, set(), {place.host}
