@@ -263,7 +263,9 @@ async def stream(code: str, who: tuple[str, str] = Depends(stream_auth),
     digest = who[1]
 
     async def still_valid() -> bool:
-        return await server.store.session_user(digest, utcnow()) is not None
+        # the session (logout, expiry) and its account (removed, e.g. by `examroom user remove`)
+        name = await server.store.session_user(digest, utcnow())
+        return name is not None and await accounts.account(server.store, name) is not None
 
     return StreamingResponse(server.hub.stream(room["code"], owner=digest, still_valid=still_valid),
                              media_type="text/event-stream",

@@ -72,7 +72,10 @@ class Server:
     async def start(self) -> None:
         """On the server's loop: open the store, take back the live state of the previous run."""
         await self.store.start()
+        revoked = {key for key, _value, _v in await self.store.records(REVOKED_NS)}
         for room, machine_id, last_seen, saved in await self.store.live_states():
+            if f"{room}|{machine_id}" in revoked:
+                continue  # a revoked machine sends nothing: no companion_lost for its silence
             # With other processes, a companion may be heart-beating to one of them right now.
             self.liveness.load((room, machine_id), last_seen, saved, remote=self.fanout is not None)
         if self.fanout is not None:

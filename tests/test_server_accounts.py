@@ -22,7 +22,7 @@ STRONG = "un mot de passe solide"
 
 @pytest.fixture()
 def server(tmp_path, store_url):
-    live = LiveServer(tmp_path, db=store_url).start()
+    live = LiveServer(tmp_path, db=store_url, args=("--sse-keepalive", "0.5")).start()
     yield live
     live.stop()
 
@@ -212,3 +212,36 @@ def test_the_admin_changes_roles_and_passwords_and_removed_accounts_lose_their_s
                            timeout=10).json() == {"ok": True}
     assert server.get("/rooms", chef).status_code == 401
     assert [u["username"] for u in server.get("/users", admin).json()] == ["admin"]
+
+
+def test_examroom_user_change_on_the_servers_database(server, tmp_path):
+    admin = server.login()
+    room = server.create_room(admin)
+    env = {**os.environ, "EXAMROOM_USER_PASSWORD": STRONG}
+    db = server.db_url or str(server.db)
+
+    def cli(*args, **extra):
+        return subprocess.run([sys.executable, "-m", "agent", "user", *args, "--db", db, "--lang", "fr"],
+                              capture_output=True, text=True, env={**env, **extra}, timeout=60)
+
+    assert cli("add", "lea", "--role", "technician").returncode == 0
+    lea = _login(server, "lea", STRONG)
+    done = cli("change", "lea", "--role", "supervisor", "--room", room)
+    assert done.returncode == 0 and "lea" in done.stderr and "sessions" in done.stderr
+    assert server.get("/rooms", lea).status_code == 401  # its session ended
+    assert server.get("/me", _login(server, "lea", STRONG)).json() == {"username": "lea", "role": "supervisor", "room": room}
+    weak = cli("change", "lea", "--new-password", EXAMROOM_USER_PASSWORD="azerty123")
+    assert weak.returncode == 2 and "Traceback" not in weak.stderr
+    assert cli("change", "lea", "--new-password", EXAMROOM_USER_PASSWORD=STRONG + "2").returncode == 0
+    lea = _login(server, "lea", STRONG + "2")
+    for bad in (("change", "nobody", "--role", "admin"), ("change", "lea"), ("change", "lea", "--room", "NOROOM")):
+        refused = cli(*bad)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    # Removed from the command line while its live stream is open: the stream ends (at the
+    # next keep-alive, the running server not being told) and the token is refused.
+    stream = requests.get(f"{server.url}/api/v1/rooms/{room}/stream", headers=lea, stream=True, timeout=30)
+    assert stream.status_code == 200
+    assert cli("remove", "lea").returncode == 0
+    assert server.get("/rooms", lea).status_code == 401
+    received = b"".join(stream.iter_content(chunk_size=None))  # returns once the server ends it
+    assert b"connected" in received

@@ -11,7 +11,9 @@
  * Modules (each imports what it uses, nothing is shared through globals): base.js (state,
  * texts and formats, DOM and API helpers), room.js (tiles, counters, report dialog), feed.js
  * (alerts, journal, live stream), sheets.js (printable readiness sheet), pv.js (PV d'incident
- * draft), and this file (views, routing, login, rooms list, room page, start).
+ * draft), accounts.js (who is logged in, the admin's accounts panel), machines.js (revoking and
+ * removing a machine from its tile), confirm.js (in-page confirmations), and this file (views,
+ * routing, login, rooms list, room page, start).
  */
 import {
   LANG_KEY, TOKEN_KEY, api, commandBlock, download, el, fmtAge, fmtDateTime, hideBanner, loadTexts, loadTls,
