@@ -6,11 +6,16 @@ durable outbox and the agent's client) renews its token before it runs out, so e
 a session is accepted and no event is lost; a machine that was off past the expiry (and an
 enrolment file from an older examroom that does not know when to renew) is told 401
 ``token_expired`` with how to fix it, enrols again with its secret (even with the room's
-enrolment closed) and delivers what its outbox kept.
+enrolment closed) and delivers what its outbox kept. ``examroom check`` itself (a real
+subprocess) renews an expired token, is refused in one French line (exit 2, report kept) once a
+supervisor revoked the machine, and delivers the kept report once the machine is removed.
 """
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -119,3 +124,47 @@ def test_an_expired_token_is_told_how_to_fix_it_and_the_outbox_keeps_everything(
     assert sorted(_journal_ids(server, sup, room)) == sorted(w["id"] for w in kept)
     assert client.token != token["Authorization"].split()[1]
     outbox.close()
+
+
+def _check(server, room, home, *extra):
+    """``examroom check`` on this machine, as a technician runs it, sending to the server."""
+    env = {**os.environ, "EXAMROOM_HOME": str(home), "EXAMROOM_MACHINE_ID": "pc-check-run"}
+    return subprocess.run([sys.executable, "-m", "agent", "check", "--only", "storage", "--storage", str(home),
+                           "--server", server.url, "--room", room, "--lang", "fr", *extra],
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def _reports(server, room, sup):
+    return server.sql(f"SELECT COUNT(*) FROM reports WHERE room_code='{room}' AND machine_id='pc-check-run'")[0][0]
+
+
+def test_examroom_check_renews_an_expired_token_and_is_stopped_by_a_revocation(server, tmp_path):
+    sup = server.login()
+    room = server.create_room(sup)
+    home = tmp_path / "check-home"
+    first = _check(server, room, home)
+    assert first.returncode in (0, 1), first.stderr
+    token = json.loads(next(home.rglob("enrolment.json")).read_text())
+    token = next(iter(token.values()))["token"]
+    deadline = time.monotonic() + 30
+    while server.post("/heartbeat", {"Authorization": f"Bearer {token}"}, {}).status_code == 200:
+        assert time.monotonic() < deadline, "the token never expired"
+        time.sleep(0.2)
+    # Weeks later (here: seconds): the next run renews the token by itself and sends its report.
+    again = _check(server, room, home)
+    assert again.returncode in (0, 1), again.stderr
+    assert _reports(server, room, sup) == 2
+    # Revoked from the dashboard: the next run is refused, said in one French line, exit 2,
+    # and its report is kept on the machine.
+    assert server.post(f"/rooms/{room}/machines/pc-check-run/revoke", sup, None).json() == {"ok": True}
+    refused = _check(server, room, home)
+    assert refused.returncode == 2, refused.stderr
+    line = refused.stderr.strip().splitlines()[-1]
+    assert "révoqué ce poste" in line and "Traceback" not in refused.stderr
+    assert _reports(server, room, sup) == 2
+    # Removed: the machine enrols afresh and the report kept meanwhile is delivered too.
+    assert requests.delete(f"{server.url}/api/v1/rooms/{room}/machines/pc-check-run", headers=sup,
+                           timeout=10).json() == {"ok": True}
+    back = _check(server, room, home)
+    assert back.returncode in (0, 1), back.stderr
+    assert _reports(server, room, sup) == 4
