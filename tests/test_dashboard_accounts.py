@@ -114,6 +114,9 @@ def test_an_admin_creates_a_supervisor_who_sees_only_its_room_then_removes_it(se
     assert sup.locator(".machine-revoke").count() == 0  # machines are the technician's and admin's
     agent.event("forbidden_process", name="Discord-accounts-1", state="started")
     sync_api.expect(sup.locator("#alert-list")).to_contain_text("Discord-accounts-1")
+    # What the role may do is offered (acknowledging), what it may not is not (the room's bandwidth test).
+    sync_api.expect(sup.locator("#alert-list .ack").first).to_be_visible()
+    assert sup.locator("#bandwidth-test").is_hidden()
     token = sup.evaluate("sessionStorage.getItem('examroom.token')")
     assert requests.get(f"{server.url}/api/v1/rooms/{other}/machines", headers={"Authorization": f"Bearer {token}"},
                         timeout=5).json()["code"] == "not_your_room"
@@ -209,6 +212,9 @@ def test_a_technician_revokes_then_removes_a_machine_from_its_tile(server, brows
     surv_tile = surv.locator(f'.tile[data-machine-id="{machine.id}"]')
     sync_api.expect(surv_tile).to_be_visible()
     assert surv_tile.locator(".machine-revoke, .machine-remove").count() == 0
+    # A technician is not the exam's supervisor: no acknowledging of alerts offered.
+    sync_api.expect(tech.locator("#alert-list li").first).to_contain_text("Discord")
+    assert tech.locator("#alert-list .ack").first.is_hidden() and tech.locator("#bandwidth-test").is_visible()
     surv.wait_for_selector("body[data-live=on]", state="attached")
 
     # Cancelled: nothing happens. Confirmed: revoked, the tile says so on both pages.

@@ -35,6 +35,8 @@ export function forgetMe() {
 }
 
 function showNav() {
+  // style.css hides, per role, the buttons of what the role may not do (the server refuses it anyway)
+  if (state.me) document.body.dataset.role = state.me.role; else delete document.body.dataset.role;
   const link = document.getElementById("nav-accounts");
   if (link) link.hidden = !(state.me && state.me.role === "admin");
   const who = document.getElementById("whoami");
