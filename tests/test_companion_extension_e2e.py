@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.companion_support import wait_for, x_window
+from tests.companion_support import CompanionProcess, wait_for, x_window
 from tests.extension_support import CHROMIUM, EXTENSION_ID, Room, app_window, xdo
 from tests.support import free_port, need, xvfb
 
@@ -192,6 +192,34 @@ def test_a_focused_question_makes_a_departure_an_alert_saying_so(room: Room) -> 
     r.wait_event(lambda e: e["kind"] == "exam_ended" and e["at"] >= since)
     assert [a["id"] for a in _alerts(r, since)] == [focused["id"]], [
         (a["kind"], a.get("category"), a.get("host")) for a in _alerts(r, since)]
+
+
+def test_a_restarted_companion_hears_the_focus_requirement_again(room: Room) -> None:
+    """The companion crashes during a focused question and is started again: the extension's
+    native host reconnects, the companion's platform list makes the background inject
+    content.js again, and the page's script says its current answer again: the next departure
+    is still an alert saying the question requires focus."""
+    r = room
+    r.front(r.exam)
+    r.exam.evaluate("startCertification()")
+    started = r.wait_event(lambda e: e["kind"] == "exam_started" and e["at"] >= r.journal()[-2]["at"])
+    since, r.last_seq = started["at"], started["seq"]
+    r.exam.evaluate("showQuestion(5, true)")
+    assert wait_for(lambda: _requirements_heard(r)[-1:] == [True], timeout=10), r.companion.log()[-2000:]
+
+    r.companion.kill9()
+    r.companion = CompanionProcess(r.tmp, r.machine, r.server.url, r.room, platform_url=r.platform,
+                                   display=r.display, extra=["--policy", str(r.tmp / "centre-policy.toml")])
+    restarted = r.wait_event(lambda e: e["kind"] == "companion_started" and e["seq"] > r.last_seq, timeout=30)
+    assert restarted["exam_in_progress"] is True
+    assert wait_for(lambda: _requirements_heard(r) == [True], timeout=20), r.companion.log()[-3000:]
+    r.last_seq = restarted["seq"]
+    focused = _search_from_the_question(r, since, "riviere")
+    assert (focused["level"], focused["alert"], focused["focus_required"]) == ("alert", True, True), focused
+
+    r.exam.evaluate("showQuestion(6, false)")
+    r.exam.evaluate("stopCertification()")
+    r.wait_event(lambda e: e["kind"] == "exam_ended" and e["seq"] > focused["seq"])
 
 
 def _act(r: Room, since: str, predicate, act) -> dict:
