@@ -18,10 +18,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+MAX_TABS = 1024
+
 
 @dataclass
 class FocusRequirement:
-    _tabs: dict[tuple[int, int], bool] = field(default_factory=dict)   # (browser pid, tab) -> required
+    _tabs: dict[tuple[int, int], bool] = field(default_factory=dict)   # (browser pid, tab) requiring focus
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -37,7 +39,13 @@ class FocusRequirement:
             return any(self._tabs.values()) != before
 
     def heard(self, browser_pid: int, tab: int, required: bool) -> bool:
-        return self._change(lambda: self._tabs.__setitem__((browser_pid, tab), required))
+        def update() -> None:
+            key = (browser_pid, tab)
+            if not required:
+                self._tabs.pop(key, None)      # only the tabs that require focus are kept
+            elif key in self._tabs or len(self._tabs) < MAX_TABS:   # tab ids come from the machine
+                self._tabs[key] = True
+        return self._change(update)
 
     def tab_closed(self, browser_pid: int, tab: int) -> bool:
         return self._change(lambda: self._tabs.pop((browser_pid, tab), None))
