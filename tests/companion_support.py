@@ -40,6 +40,10 @@ w.set_wm_name(title)
 w.change_property(d.intern_atom("_NET_WM_NAME"), d.intern_atom("UTF8_STRING"), 8, title.encode())
 if not cover:
     w.change_property(d.intern_atom("_NET_WM_PID"), Xatom.CARDINAL, 32, [os.getpid()])
+if sys.argv[5] == "typed":    # a dialog by its EWMH type
+    w.change_property(d.intern_atom("_NET_WM_WINDOW_TYPE"), Xatom.ATOM, 32, [d.intern_atom("_NET_WM_WINDOW_TYPE_DIALOG")])
+elif sys.argv[5] != "-":      # a dialog transient for that window (LibreOffice's, GTK's Save as)
+    w.set_wm_transient_for(d.create_resource_object("window", int(sys.argv[5])))
 w.map()
 d.sync()
 print(w.id, flush=True)
@@ -48,9 +52,11 @@ sys.stdin.read()   # lives until the test closes our stdin
 
 
 @contextlib.contextmanager
-def x_window(display: str, title: str, process_name: str = "python3", *, cover: bool = False) -> Iterator[int]:
+def x_window(display: str, title: str, process_name: str = "python3", *, cover: bool = False,
+             dialog: int | str | None = None) -> Iterator[int]:
     """A mapped top-level window (``cover``: an override-redirect window over the whole screen,
-    as screen lockers map, without ``_NET_WM_PID``); yields its X id."""
+    as screen lockers map, without ``_NET_WM_PID``; ``dialog``: a dialog, transient for that
+    window id, or "typed" for ``_NET_WM_WINDOW_TYPE_DIALOG``); yields its X id."""
     tmp = Path(tempfile.mkdtemp(prefix="examroom-xwin-"))
     script = tmp / "window.py"
     script.write_text(_WINDOW)
@@ -58,7 +64,8 @@ def x_window(display: str, title: str, process_name: str = "python3", *, cover: 
         f"{sys.base_prefix}{os.pathsep}{sys.base_exec_prefix}"
     env = dict(os.environ, DISPLAY=display, PYTHONHOME=home,
                PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    proc = subprocess.Popen([process_name, str(script), display, title, process_name, "cover" if cover else "-"],
+    proc = subprocess.Popen([process_name, str(script), display, title, process_name, "cover" if cover else "-",
+                             "-" if dialog is None else str(dialog)],
                             executable=sys.executable,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     try:

@@ -91,7 +91,14 @@ def test_honest_session_gives_no_alert_and_a_journal_of_steps(room: Room) -> Non
         xdo(display, "key", "--window", str(calc), "ctrl+shift+s")      # Save as: LibreOffice's dialog
         wait_for(lambda: "Enregistrer" in xdo(display, "getactivewindow", "getwindowname", check=False)
                  or "Save" in xdo(display, "getactivewindow", "getwindowname", check=False), timeout=20)
+        # the dialog is a step of its own: LibreOffice, role dialog, a tool, without its title
+        dialog = r.wait_event(lambda e: e["kind"] == "focus_moved" and e.get("role") == "dialog" and e["at"] >= since)
         xdo(display, "key", "Escape")
+        after = r.wait_event(lambda e: e["kind"] == "focus_moved" and e["at"] > dialog["at"])
+        assert (after["program"], after.get("role"), after["category"]) == ("LibreOffice", None, "tool"), after
+        # the supervisor's journal (live, French): « LibreOffice » — boîte de dialogue
+        line = r.dashboard.locator("#journal li", has_text="boîte de dialogue").first
+        sync_api.expect(line).to_contain_text("LibreOffice", timeout=10000)
         r.front(r.exam)
         r.wait_event(lambda e: e["kind"] == "focus_regained" and e["at"] >= since)
 
@@ -133,6 +140,10 @@ def test_honest_session_gives_no_alert_and_a_journal_of_steps(room: Room) -> Non
     assert all(e["previous_s"] is not None and e["previous_s"] >= 0 for e in steps if e["kind"] != "focus_lost")
     assert {e["level"] for e in steps} == {"journal"}, seen
     assert back["away_s"] > 0
+    assert (dialog["program"], dialog["category"], dialog["level"], dialog["process"]) == (
+        "LibreOffice", "tool", "journal", "soffice.bin")
+    assert dialog["title"] == "" and dialog["previous_s"] > 0       # no file name; how long Calc was in front
+    assert after["previous_s"] > 0                                   # how long the dialog was open
     assert r.exam.evaluate("window.pongs") == 0              # the platform's ping is not ours to answer
 
 

@@ -315,3 +315,59 @@ def test_a_wayland_session_has_no_focus_watch_rather_than_a_blind_one(tmp_path, 
         err = capsys.readouterr().err
         assert "Wayland" in err and "Pas de surveillance de la fenêtre au premier plan" in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_dialogs_are_named_by_program_and_role_and_judged_as_their_program() -> None:
+    tr, events, _ = tracker()
+    tr.update(EXAM)
+    calc = Foreground("tableau.xlsx - LibreOffice Calc", "soffice.bin", 40, 4, window_class="libreoffice libreoffice-calc")
+    tr.update(calc)
+    tr.update(Foreground("Save as", "soffice.bin", 40, 5, window_class="libreoffice libreoffice-calc", dialog=True))
+    tr.update(Foreground("Enregistrer le fichier - sujet-maths.pdf", "chromium", 50, 6, dialog=True))
+    tr.update(Foreground("Envoyer un fichier", "Discord", 20, 7, dialog=True))
+    _, office, browser, chat = (e.wire() for e in events)
+    assert (office["kind"], office["program"], office["role"], office["category"], office["level"], office["title"]) == (
+        "focus_moved", "LibreOffice", "dialog", "tool", "journal", "")
+    assert (browser["category"], browser["label"], browser["role"], browser["title"]) == ("tool", "chromium", "dialog", "")
+    # a forbidden program's dialog is that program
+    assert (chat["category"], chat["level"], chat["program"], chat["role"]) == ("communication", "alert", "Discord", "dialog")
+
+
+def test_a_dialog_is_never_the_exam_and_is_an_alert_during_a_focus_question() -> None:
+    tr, events, _ = tracker()
+    tr.update(EXAM)
+    tr.set_focus_required(True)
+    tr.update(Foreground("Pix - Certification", "firefox", 10, 8, dialog=True))   # the exam browser's own dialog
+    assert [(e.kind, e.details["category"], e.details["level"], e.details["role"]) for e in events] == [
+        ("focus_lost", "tool", "alert", "dialog")]
+
+
+def test_windows_and_macos_watchers_report_dialogs() -> None:
+    """Windows: the API says which windows are dialogs (#32770 or owned); macOS: a modal panel."""
+    class FakeWinDialogs(FakeWin):
+        def dialog(self, hwnd: int) -> bool:
+            return hwnd == 0x40
+
+        def process_name(self, pid: int | None) -> str:
+            return {100: "firefox.exe", 400: "soffice.bin"}.get(pid, "")
+
+    windows = {0x10: ("Pix - Certification - Mozilla Firefox", 100), 0x30: ("notes.odt - LibreOffice", 400),
+               0x40: ("Enregistrer sous", 400)}
+    facts: list[Foreground] = []
+    WindowsFocusWatcher(FakeWinDialogs(windows, 0x10, [(EVENT_SYSTEM_FOREGROUND, 0x30, 0, 0),
+                                                       (EVENT_SYSTEM_FOREGROUND, 0x40, 0, 0)])).run(
+        facts.append, threading.Event())
+    assert [(f.process, f.dialog) for f in facts] == [("firefox.exe", False), ("soffice.bin", False),
+                                                       ("soffice.bin", True)]
+
+    class FakeMacPanel(FakeMac):
+        def front_is_panel(self, pid: int) -> bool:
+            return pid == 777
+
+    mac: list[Foreground] = []
+    MacFocusWatcher(FakeMacPanel([("activate", "WhatsApp", 777)])).run(mac.append, threading.Event())
+    assert [(f.process, f.dialog) for f in mac] == [("Safari", False), ("WhatsApp", True)]
+    # a watcher API without the optional call sees no dialogs (older fakes, other platforms)
+    plain: list[Foreground] = []
+    MacFocusWatcher(FakeMac([("activate", "WhatsApp", 777)])).run(plain.append, threading.Event())
+    assert not any(f.dialog for f in plain)

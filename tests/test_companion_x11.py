@@ -114,3 +114,40 @@ def test_x11_closing_the_active_window(screen: str) -> None:
             stop.set()
             thread.join(5)
         assert not thread.is_alive()
+
+
+def test_x11_dialogs_are_steps_of_their_own_without_their_title(screen: str) -> None:
+    """A dialog transient for its program's window (how LibreOffice and GTK make Save as) and
+    one typed _NET_WM_WINDOW_TYPE_DIALOG: each a step (focus_moved, category tool, role dialog),
+    named by its program only; back to the document is one more step."""
+    from companion.focus.x11 import X11FocusWatcher
+
+    on_change = FocusRecorder("Pix")
+    events, facts, tracker = on_change.events, on_change.facts, on_change.tracker
+    stop = threading.Event()
+    with x_window(screen, "Pix - Certification", "firefox-esr") as exam, \
+            x_window(screen, "notes.odt - LibreOffice Writer", "soffice.bin") as writer, \
+            x_window(screen, "Enregistrer sous - notes.odt", "soffice.bin", dialog=writer) as save, \
+            x_window(screen, "Imprimer notes-secretes.pdf", "evince", dialog="typed") as printing:
+        activate(screen, exam)
+        thread = threading.Thread(target=X11FocusWatcher(screen).run, args=(on_change, stop), daemon=True)
+        thread.start()
+        try:
+            assert wait_for(lambda: tracker.exam is True), facts
+            activate(screen, writer)
+            activate(screen, save)
+            assert wait_for(lambda: len(events) == 2), facts
+            assert facts[-1].dialog is True and not any(f.dialog for f in facts if f.window == writer)
+            activate(screen, writer)
+            activate(screen, printing)
+            assert wait_for(lambda: len(events) == 4), facts
+        finally:
+            stop.set()
+            thread.join(5)
+    lost, dialog, back, other = (e.wire() for e in events)
+    assert (lost["kind"], lost["program"], lost.get("role")) == ("focus_lost", "LibreOffice", None)
+    assert (dialog["kind"], dialog["category"], dialog["level"], dialog["program"], dialog["role"]) == (
+        "focus_moved", "tool", "journal", "LibreOffice", "dialog")
+    assert dialog["title"] == ""                                   # "notes.odt" is not sent
+    assert (back["kind"], back["program"], back.get("role")) == ("focus_moved", "LibreOffice", None)
+    assert (other["category"], other["process"], other["role"], other["title"]) == ("tool", "evince", "dialog", "")

@@ -24,6 +24,10 @@ class Foreground:
     exe: str = ""                 # the executable's path, when the OS tells it
     window_class: str = ""        # X11 WM_CLASS (instance and class), "" elsewhere
     overlay: bool = False         # an override-redirect window covering the screen (a locker)
+    # a program's dialog (Save as, Open, Print...): X11 WM_TRANSIENT_FOR or
+    # _NET_WM_WINDOW_TYPE_DIALOG, Windows an owned window or the dialog class #32770, macOS a
+    # window at the modal panel level; its title (often a file name) is not kept
+    dialog: bool = False
 
 
 OnChange = Callable[[Foreground], None]

@@ -16,6 +16,7 @@ from typing import Callable, Protocol
 from companion.focus.base import FocusWatcher, Foreground, OnChange
 
 Activation = Callable[[str, int], None]   # (application name, pid)
+MODAL_PANEL_LEVEL = 8   # kCGModalPanelWindowLevel: NSSavePanel / NSOpenPanel run as a modal window
 
 
 class MacApi(Protocol):
@@ -49,7 +50,9 @@ class MacFocusLogic:
             fg = Foreground(title="")
         else:
             name, pid = self.app
-            fg = Foreground(title=self.api.window_title(pid), process=name, pid=pid)
+            panel = getattr(self.api, "front_is_panel", None)   # optional: an API without it sees no dialogs
+            fg = Foreground(title=self.api.window_title(pid), process=name, pid=pid,
+                            dialog=bool(panel(pid)) if panel is not None else False)
         if fg != self.last:
             self.last = fg
             self.on_change(fg)
@@ -87,6 +90,19 @@ class CocoaApi:  # pragma: no cover - needs macOS and pyobjc; the logic is teste
             if int(info.get("kCGWindowOwnerPID", -1)) == pid and int(info.get("kCGWindowLayer", 1)) == 0:
                 return str(info.get("kCGWindowName") or "")
         return ""
+
+    def front_is_panel(self, pid: int) -> bool:
+        """The app shows a modal panel (a standalone Save / Open / Print panel: window level 8,
+        kCGModalPanelWindowLevel); a sheet attached to a document window is
+        not told apart by the window list (that needs the Accessibility permission)."""
+        import Quartz
+
+        windows = Quartz.CGWindowListCopyWindowInfo(
+            Quartz.kCGWindowListOptionOnScreenOnly | Quartz.kCGWindowListExcludeDesktopElements,
+            Quartz.kCGNullWindowID) or []
+        # a modal panel is on screen only while it is open, and it holds the app's input
+        return any(int(info.get("kCGWindowOwnerPID", -1)) == pid and int(info.get("kCGWindowLayer", 0)) == MODAL_PANEL_LEVEL
+                   for info in windows)
 
     def observe(self, on_activate: Activation, stop: threading.Event, tick: Callable[[], None],
                 tick_s: float) -> None:

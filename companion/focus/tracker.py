@@ -166,14 +166,13 @@ class FocusTracker:
         ext = self.extension
         owner = ext.owner(fg.pid) if ext is not None and not fg.overlay else None
         if owner is not None:
-            if owner.focused_window == -1 or owner.active is None:
+            if owner.focused_window == -1 or owner.active is None or fg.dialog:
                 # the browser's own window (a file dialog, DevTools, the downloads bubble), or
                 # a raise it did not report: ask (the answer comes well within the settle time)
                 if self.ask_browser is not None:
                     self.ask_browser(owner.browser_pid)
-                level = "alert" if required else self.policy.levels.get(TOOL, "journal")
-                return Place(False, TOOL, level, "window", fg.process or "browser", process=fg.process,
-                             title=fg.title)
+                return Place(False, TOOL, self._tool_level(), "window", fg.process or "browser", process=fg.process,
+                             title="" if fg.dialog else fg.title, role="dialog" if fg.dialog else "")
             tab = owner.active
             where = tab.where
             if tab.scheme in ("http", "https") and self.policy.is_exam_host(where):
@@ -185,14 +184,30 @@ class FocusTracker:
             # host: a web host only (a browser page such as file:// or chrome://newtab is its label)
             return Place(False, category, level, "extension", j.label, host=where if tab.scheme in ("http", "https") else "",
                          process=fg.process, title="", pid=fg.pid)   # a page's title is its content: not sent
-        if not fg.overlay and (ext is None or not ext.live()) and self.is_exam(fg):
+        if not fg.overlay and not fg.dialog and (ext is None or not ext.live()) and self.is_exam(fg):
             return Place(True, "exam", "journal", "window", fg.title, process=fg.process, title=fg.title)
         if not (fg.title or fg.process or fg.window_class):
             # no window in front (the desktop, a minimized exam, the window closed)
             level = "alert" if required else self.policy.levels.get("unknown", "notice")
             return Place(False, "unknown", level, "window", "", title="")
         j = self.policy.for_app(focus_required=required, **app)
+        if fg.dialog:
+            return self._dialog(fg, j, app)
         return Place(False, j.category, j.level, j.source, j.label, process=fg.process, title=fg.title, pid=fg.pid)
+
+    def _tool_level(self) -> str:
+        return "alert" if self.focus_required else self.policy.levels.get(TOOL, "journal")
+
+    def _dialog(self, fg: Foreground, titled: Any, app: dict) -> Place:
+        """A program's dialog (Save as, Open, Print): a step of its own, named by its program and
+        role only (its title often holds a file name). It is what its program is (LibreOffice's
+        is a tool, Discord's is Discord); the browser's own dialogs are tools."""
+        program = self.policy.for_app(focus_required=self.focus_required, **{**app, "title": ""})
+        if program.category == "unknown" and (titled.category == TOOL or is_browser(fg.process)):
+            return Place(False, TOOL, self._tool_level(), program.source, program.label, process=fg.process,
+                         title="", pid=fg.pid, role="dialog")
+        return Place(False, program.category, program.level, program.source, program.label, process=fg.process,
+                     title="", pid=fg.pid, role="dialog")
 
     def _evaluate(self) -> None:
         if self.current is None:

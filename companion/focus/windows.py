@@ -36,6 +36,8 @@ class WinApi(Protocol):
     def title(self, hwnd: int) -> str: ...
     def pid(self, hwnd: int) -> int | None: ...
     def process_name(self, pid: int | None) -> str: ...
+    # optional (an API without it sees no dialogs): an owned window or the dialog class #32770
+    # def dialog(self, hwnd: int) -> bool: ...
     def pump(self, callback: HookCallback, stop: threading.Event) -> None:
         """Install the hooks, deliver callbacks until ``stop`` is set, remove the hooks."""
 
@@ -79,7 +81,9 @@ class WindowsFocusLogic:
             fg = Foreground(title="")
         else:
             pid = self.api.pid(hwnd)
-            fg = Foreground(title=self.api.title(hwnd), process=self.api.process_name(pid), pid=pid, window=hwnd)
+            dialog = getattr(self.api, "dialog", None)
+            fg = Foreground(title=self.api.title(hwnd), process=self.api.process_name(pid), pid=pid, window=hwnd,
+                            dialog=bool(dialog(hwnd)) if dialog is not None else False)
         if fg != self.last:
             self.last = fg
             self.on_change(fg)
@@ -125,6 +129,17 @@ class Win32Api:  # pragma: no cover - needs Windows; the logic above is tested w
         pid = self.wintypes.DWORD()
         self.user32.GetWindowThreadProcessId(hwnd, self.ctypes.byref(pid))
         return int(pid.value) or None
+
+    def dialog(self, hwnd: int) -> bool:
+        """A dialog: the system dialog class (#32770: the common Save as / Open / Print
+        dialogs, message boxes) or a window owned by another one (GW_OWNER), as dialogs are."""
+        buffer = self.ctypes.create_unicode_buffer(64)
+        self.user32.GetClassNameW(hwnd, buffer, 64)
+        if buffer.value == "#32770":
+            return True
+        self.user32.GetWindow.restype = self.wintypes.HWND
+        GW_OWNER = 4
+        return bool(self.user32.GetWindow(hwnd, GW_OWNER))
 
     def process_name(self, pid: int | None) -> str:
         from companion.focus.x11 import process_name

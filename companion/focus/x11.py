@@ -63,7 +63,7 @@ class X11FocusWatcher(FocusWatcher):
         try:
             atoms = {name: conn.intern_atom(name) for name in
                      ("_NET_ACTIVE_WINDOW", "_NET_WM_NAME", "WM_NAME", "_NET_WM_PID", "UTF8_STRING",
-                      "_NET_SUPPORTING_WM_CHECK")}
+                      "_NET_SUPPORTING_WM_CHECK", "_NET_WM_WINDOW_TYPE", "_NET_WM_WINDOW_TYPE_DIALOG")}
             root = conn.screen().root
             if root.get_full_property(atoms["_NET_SUPPORTING_WM_CHECK"], X.AnyPropertyType) is None:
                 # no EWMH window manager (kiosk sessions, bare X): nobody announces the active
@@ -206,12 +206,12 @@ class X11FocusWatcher(FocusWatcher):
             log.debug("x11: no client pid for %s: %s", win.id, exc)
         return None
 
-    @staticmethod
-    def _describe(win, atoms) -> Foreground:
+    @classmethod
+    def _describe(cls, win, atoms) -> Foreground:
         from Xlib import X
         from Xlib.error import XError
 
-        title, pid, klass = "", None, ""
+        title, pid, klass, dialog = "", None, "", False
         try:
             prop = win.get_full_property(atoms["_NET_WM_NAME"], atoms["UTF8_STRING"])
             if prop is None or not prop.value:
@@ -225,7 +225,19 @@ class X11FocusWatcher(FocusWatcher):
             wm_class = win.get_wm_class()
             if wm_class:
                 klass = " ".join(part for part in wm_class if part)
+            dialog = cls._is_dialog(win, atoms)
         except XError:
             pass
         return Foreground(title=title, process=process_name(pid), pid=pid, window=win.id, exe=process_exe(pid),
-                          window_class=klass)
+                          window_class=klass, dialog=dialog)
+
+    @staticmethod
+    def _is_dialog(win, atoms) -> bool:
+        """A dialog of its program: typed so (EWMH), or transient for another window (how
+        LibreOffice's and GTK's Save as / Open dialogs are made: type NORMAL, WM_TRANSIENT_FOR)."""
+        from Xlib import X
+
+        kind = win.get_full_property(atoms["_NET_WM_WINDOW_TYPE"], X.AnyPropertyType)
+        if kind is not None and atoms["_NET_WM_WINDOW_TYPE_DIALOG"] in list(kind.value or ()):
+            return True
+        return bool(win.get_wm_transient_for())
