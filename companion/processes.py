@@ -9,7 +9,7 @@ false positives (each one from a real way to get it wrong):
   folder is known and contains one of the product's install paths;
 - on Windows a process whose CompanyName is readable and is not the product's is not
   reported (a helper that merely shares a name); a renamed executable is still caught by
-  its OriginalFilename;
+  its OriginalFilename or InternalName (companion/pemeta.py);
 - our own process and its children are never reported; zombies are ignored;
 - an Electron app runs a dozen processes with the same name: one ``started`` per catalog
   entry when its first process appears, one ``stopped`` when its last one ends.
@@ -33,7 +33,7 @@ from core.events import Event, event
 
 log = logging.getLogger(__name__)
 
-Metadata = Callable[[str], dict | None]   # exe path -> {"original_filename", "company"} or None
+Metadata = Callable[[str], dict | None]   # exe path -> {"original_filename", "internal_name", "company"} or None
 
 
 def _norm(name: str) -> str:
@@ -94,12 +94,14 @@ def match(proc: Proc, catalog: Iterable[Program], metadata: Metadata | None = No
     exe_name = _norm(os.path.basename(proc.exe.replace("\\", "/"))) if proc.exe else ""
     meta = metadata(proc.exe) if (metadata and proc.exe) else None
     original = _norm(meta.get("original_filename") or "") if meta else ""
+    internal = _norm(meta.get("internal_name") or "") if meta else ""   # "AnyDesk" for AnyDesk.exe
     company = (meta.get("company") or "").lower() if meta else ""
     # the folder only: the file's own name would always "contain" the product's name
     folder = os.path.dirname(proc.exe.lower().replace("\\", "/"))
     for program in catalog:
         by_name = name in program.names or (exe_name and exe_name in program.names)
-        by_original = bool(original) and original in program.original_filenames
+        by_original = ((bool(original) and original in program.original_filenames)
+                       or (bool(internal) and internal in program.original_filenames))
         if not (by_name or by_original):
             continue
         if company and program.companies and not any(c in company for c in program.companies):
@@ -161,18 +163,25 @@ class ProcessLister:
         self.full_every = max(1, full_every)
         self.cache: dict[int, Proc] = {}
         self.calls = 0
+        self._fresh: set[int] = set()    # the pids new at the previous call: read once more
 
     def __call__(self) -> list[Proc]:
         if self.calls % self.full_every == 0:
             self.cache = {p.pid: p for p in list_processes()}
+            self._fresh = set()
         else:
             current = set(psutil.pids())
             for pid in [pid for pid in self.cache if pid not in current]:
                 del self.cache[pid]
-            for pid in current - self.cache.keys():
+            new = current - self.cache.keys()
+            # a process just started is read twice (now and at the next call): right after
+            # fork/exec its name may still be its launcher's or interpreter's (a program renames
+            # itself with prctl a moment later), and the next full scan is up to 20 s away
+            for pid in new | (self._fresh & current):
                 proc = _one(pid)
                 if proc is not None:
                     self.cache[pid] = proc
+            self._fresh = new
         self.calls += 1
         return list(self.cache.values())
 
@@ -315,7 +324,17 @@ def cached_metadata(reader: Metadata) -> Metadata:
 
 
 def metadata_reader(os_name: str) -> Metadata | None:
-    return cached_metadata(windows_metadata) if os_name == "windows" else None
+    """Windows: the version resource read by pefile (companion/pemeta.py; tested on real PE
+    files), or by the OS's version.dll when pefile is missing."""
+    if os_name != "windows":
+        return None
+    try:
+        import pefile  # noqa: F401
+    except ImportError:
+        return cached_metadata(windows_metadata)
+    from companion.pemeta import pe_metadata
+
+    return cached_metadata(pe_metadata)
 
 
 def windows_metadata(exe: str) -> dict | None:  # pragma: no cover - needs Windows

@@ -14,7 +14,8 @@ _IDENTITY = ("id", "hostname", "os", "os_version")
 
 
 def is_alert(kind: str, details: dict[str, Any]) -> bool:
-    # The kind's spec decides (core/data/kinds.toml): its level, or the level the companion judged.
+    # The kind's spec decides (core/data/kinds.toml): its level, or the level the companion judged;
+    # an event naming the alert of its act (`act_of`) is never a second alert: one alert per act.
     return kinds().is_alert(kind, details)
 
 

@@ -340,7 +340,9 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
     assert sorted(a["id"] for a in alerts) == sorted(f["id"] for f in found), [
         (a["kind"], a.get("category"), a.get("host") or a.get("program") or a.get("process")) for a in alerts]
     webmail, assistant, discord, vnc, devtools, silent = found
-    assert (webmail["kind"], webmail["category"], webmail["source"]) == ("focus_lost", "communication", "extension")
+    # (focus_lost, or focus_moved when the new tab's blank page was its first step)
+    assert webmail["kind"] in ("focus_lost", "focus_moved")
+    assert (webmail["category"], webmail["source"]) == ("communication", "extension")
     assert webmail["host"].startswith("mail.example-webmail.test")
     assert (assistant["category"], assistant["host"].split(":")[0]) == ("ai_assistant", "assistant.example-ai.test")
     assert discord["program"] == "Discord" and discord["category"] in ("communication", "messaging")

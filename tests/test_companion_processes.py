@@ -166,6 +166,32 @@ def test_incremental_lister_sees_new_and_gone_processes(tmp_path: Path) -> None:
     assert proc.pid not in {p.pid for p in lister()}
 
 
+def test_a_process_that_renames_itself_after_start_is_read_again(tmp_path: Path) -> None:
+    """A real process seen under its interpreter's name, which then renames itself (prctl, as
+    the fake windows and some launchers do): the next incremental call reads it again, without
+    waiting for the next full scan."""
+    from companion.processes import ProcessLister
+
+    lister = ProcessLister(full_every=1000)
+    lister()
+    script = ("import ctypes, sys; sys.stdout.write('up\\n'); sys.stdout.flush(); sys.stdin.readline(); "
+              "ctypes.CDLL(None).prctl(15, b'renamed-act', 0, 0, 0); sys.stdout.write('done\\n'); "
+              "sys.stdout.flush(); sys.stdin.readline()")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "up\n"
+        before = {p.pid: p for p in lister()}[proc.pid].name
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "done\n"
+        after = {p.pid: p for p in lister()}[proc.pid].name
+        assert before != "renamed-act" and after == "renamed-act"
+        assert {p.pid: p for p in lister()}[proc.pid].name == "renamed-act"   # and kept
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
 def test_metadata_is_read_once_per_executable_and_failures_are_unreadable() -> None:
     from companion.processes import cached_metadata, metadata_reader
 
