@@ -107,8 +107,12 @@ def _add_area_commands() -> None:
     from agent.merge import report
     from companion.cli import companion
     from supervisor.cli import room, serve
+    from supervisor.cli_rooms import delete as room_delete, settings as room_settings
     from supervisor.cli_users import user
     from whitelist.cli import whitelist
+
+    room.add_command(room_settings)
+    room.add_command(room_delete)
 
     for command in (whitelist, report, serve, room, user, companion):
         cli.add_command(command)

@@ -44,3 +44,82 @@ def _origin(url: str) -> str:
 
     parts = urlparse(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+# -- a room's own settings (issue 11 item 5): each room may set its own values; what it leaves
+#    unset is the server's (``examroom serve --room-*``), so rooms made before keep working.
+FIELDS = ("heartbeat_s", "lost_after_s", "exam_title", "platform_url")
+HEARTBEAT_RANGE = (0.2, 600.0)      # the bounds of ``examroom serve --room-heartbeat``
+LOST_RANGE = (1.0, 3600.0)          # ... and of ``--room-lost-after``
+# Titles of windows that are never the exam: a pattern matching all of them would make every
+# window the exam (``--exam-title '.'``), which is refused.
+_NOT_THE_EXAM = ("Discord", "LibreOffice Calc", "Terminal", "New Tab", "Nouvel onglet", "evince")
+
+
+class SettingsProblem(ValueError):
+    """A room setting that cannot be used: ``field``, the i18n key of the reason, its fields."""
+
+    def __init__(self, field: str, key: str, **fields: object) -> None:
+        from core.i18n import t
+
+        super().__init__(f"{field}: {t(key, 'en', **fields)}")
+        self.field, self.key, self.fields = field, key, fields
+
+    def text(self, lang: str) -> str:
+        from core.i18n import t
+
+        return t(self.key, lang, **self.fields)
+
+
+def effective(base: RoomSettings, own: dict[str, object]) -> RoomSettings:
+    """The settings a room's companions run with: the server's, overlaid by the room's own.
+    A room setting a slower heartbeat but no lost timeout gets three heartbeats' worth (as
+    ``examroom serve`` does), so its companions are not declared lost between two beats."""
+    values = base.model_dump()
+    values.update({k: v for k, v in own.items() if k in FIELDS})
+    if own.get("heartbeat_s") is not None and own.get("lost_after_s") is None:
+        values["lost_after_s"] = max(base.lost_after_s, 3 * float(own["heartbeat_s"]))  # type: ignore[arg-type]
+    # never shorter than two heartbeats (``checked`` refuses it; this holds when the server's
+    # own values, unknown to the command line that checked, make it so)
+    values["lost_after_s"] = max(float(values["lost_after_s"]), 2 * float(values["heartbeat_s"]))
+    return RoomSettings(**values)
+
+
+def checked(own: dict[str, object], base: RoomSettings) -> dict[str, object]:
+    """A room's own settings, checked (SettingsProblem names the first wrong field); keys with
+    None are dropped (back to the server's value). Returns what to store."""
+    import math
+    import re
+    from urllib.parse import urlparse
+
+    kept: dict[str, object] = {}
+    for name in FIELDS:
+        value = own.get(name)
+        if value is None:
+            continue
+        if name in ("heartbeat_s", "lost_after_s"):
+            low, high = HEARTBEAT_RANGE if name == "heartbeat_s" else LOST_RANGE
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not low <= value <= high:
+                raise SettingsProblem(name, "room.settings.range", value=value, low=low, high=high)
+            value = float(value)
+        elif name == "exam_title":
+            if not isinstance(value, str) or not value.strip() or len(value) > 512:
+                raise SettingsProblem(name, "room.settings.title_empty")
+            try:
+                pattern = re.compile(value)
+            except re.error as exc:
+                raise SettingsProblem(name, "room.settings.title_regex", detail=str(exc)) from None
+            if pattern.search("") or all(pattern.search(title) for title in _NOT_THE_EXAM):
+                raise SettingsProblem(name, "room.settings.title_any", value=value)
+        else:
+            parts = urlparse(value) if isinstance(value, str) and len(value) <= 2048 else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise SettingsProblem(name, "room.settings.url", value=str(value)[:80])
+        kept[name] = value
+    heartbeat = float(kept.get("heartbeat_s", base.heartbeat_s))  # type: ignore[arg-type]
+    lost = float(kept["lost_after_s"]) if "lost_after_s" in kept else effective(base, kept).lost_after_s  # type: ignore[arg-type]
+    if lost < 2 * heartbeat:
+        field = "lost_after_s" if "lost_after_s" in kept else "heartbeat_s"
+        raise SettingsProblem(field, "room.settings.lost_short", lost=lost, heartbeat=heartbeat)
+    return kept

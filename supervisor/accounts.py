@@ -3,9 +3,10 @@
 Facts read: the store's ``user`` records (name -> role, room, scrypt hash, who created it)
 and, for ``admin``, the admin password of ``examroom serve``. Roles:
 
-- ``admin``: everything, including rooms and accounts;
+- ``admin``: everything, including rooms (creating, deleting) and accounts;
 - ``technician``: readiness and commands - every room's machines, reports, exports,
-  enrolment window, revoking and removing machines; not accounts, nor the PV or alerts;
+  enrolment window, companion settings, revoking and removing machines; not accounts, nor
+  deleting rooms, nor the PV or alerts;
 - ``supervisor``: one room (``room``): its live view (machines, events, alerts and their
   acknowledgement, the stream) and its PV d'incident.
 
@@ -26,7 +27,7 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 ADMIN = "admin"
 
 # Routes only an admin may use, and what a technician may not do (the live exam's own work).
-_ADMIN_ONLY = (("POST", "/rooms"), ("*", "/users"), ("*", "/users/{name}"))
+_ADMIN_ONLY = (("POST", "/rooms"), ("DELETE", "/rooms/{code}"), ("*", "/users"), ("*", "/users/{name}"))
 # Every role may read its own account (the dashboard shows what the role allows).
 _SELF = {("GET", "/me")}
 _NOT_TECHNICIAN = (("POST", "/rooms/{code}/alerts/{event_id}/ack"), ("POST", "/rooms/{code}/alert-groups/{gid}/ack"),

@@ -131,6 +131,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from supervisor.routes_alerts import router as alerts_router
 
     app.include_router(alerts_router, prefix="/api/v1")
+
+    from supervisor.routes_roomadmin import router as roomadmin_router
+
+    app.include_router(roomadmin_router, prefix="/api/v1")
     # The dashboard (static, owned by the dashboard issue) after the API, so the API wins.
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

@@ -281,32 +281,72 @@ def room() -> None:
     """Manage rooms on the server's database."""
 
 
+# A room's own companion settings (supervisor/roomadmin.py): flag -> field of core/roomsettings.py.
+SETTING_FLAGS = {"heartbeat": "heartbeat_s", "lost_after": "lost_after_s", "exam_title": "exam_title",
+                 "platform_url": "platform_url"}
+
+
+def settings_options(command):
+    """The options of a room's own settings (``room create`` and ``room settings``)."""
+    for option in reversed((
+        click.option("--heartbeat", type=float, default=None, metavar="SECONDS",
+                     help="This room's seconds between two heartbeats (default: the server's --room-heartbeat)."),
+        click.option("--lost-after", type=float, default=None, metavar="SECONDS",
+                     help="This room's silence after which a companion is lost (default: the server's, or 3 heartbeats)."),
+        click.option("--exam-title", default=None, metavar="REGEX",
+                     help="This room's pattern of the exam window's title (default: the server's --room-exam-title)."),
+        click.option("--platform-url", default=None, metavar="URL",
+                     help="This room's exam platform (default: the server's --room-platform-url)."),
+    )):
+        command = option(command)
+    return command
+
+
+def checked_settings(own: dict, lang: str) -> dict:
+    """A room's own settings checked as the server checks them, or one line and exit 2 naming the flag."""
+    from core.roomsettings import SettingsProblem, checked
+
+    try:
+        return checked(own, RoomSettings())
+    except SettingsProblem as exc:
+        flag = next((f for f, field in SETTING_FLAGS.items() if field == exc.field), exc.field)
+        raise BadInput(exc.text(lang), "--" + flag.replace("_", "-"),
+                       t("server.room_settings.hint", lang)) from None
+
+
 @room.command()
 @click.argument("name")
+@settings_options
 @click.option("--db", metavar="PATH|URL", help="The server's database, as for 'examroom serve --db' "
               "(default: the SQLite file in the server's data folder).")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the messages.")
-def create(name, db, lang) -> None:
+def create(name, heartbeat, lost_after, exam_title, platform_url, db, lang) -> None:
     """Create a room and print its enrolment code."""
     lang = lang or detect_lang()
     name = name.strip()
     if not name or len(name) > 120:
         raise BadInput(t("server.room_name_empty", lang), "NAME", t("server.room_name_empty.hint", lang))
+    flags = {"heartbeat": heartbeat, "lost_after": lost_after, "exam_title": exam_title, "platform_url": platform_url}
+    own = checked_settings({SETTING_FLAGS[k]: v for k, v in flags.items() if v is not None}, lang)
     store, _target = _open(_room_db(db, lang), lang)
-    created = asyncio.run(_create_room(store, name))
+    created = asyncio.run(_create_room(store, name, own))
     click.echo(t("server.room_created", lang, name=created["name"], code=created["code"]), err=True)
     click.echo(t("server.room_created.next", lang, code=created["code"]), err=True)
     click.echo(created["code"])
 
 
-async def _create_room(store: Store, name: str) -> dict:
+async def _create_room(store: Store, name: str, own: dict | None = None) -> dict:
+    from supervisor import roomadmin
     from supervisor.live import Hub
     from supervisor.service import Server
     from supervisor.watchdog import Liveness
 
     await store.start()
     try:  # the service draws the code (the same rule as POST /rooms)
-        return await Server(store, Hub(), Liveness()).create_room(name)
+        created = await Server(store, Hub(), Liveness()).create_room(name)
+        if own:
+            await roomadmin.save_own_settings(store, created["code"], own, RoomSettings(), "cli")
+        return created
     finally:
         await store.close()
 

@@ -35,7 +35,8 @@ log = logging.getLogger("examroom.fanout")
 class Notice(BaseModel):
     origin: str
     room: str
-    kind: Literal["event", "machine", "ack", "pv_edits", "live", "revoke", "enrolment", "machine_removed", "group"]
+    kind: Literal["event", "machine", "ack", "pv_edits", "live", "revoke", "enrolment", "machine_removed", "group",
+                  "room_settings", "room_deleted"]
     data: Any = None
     seq: int | None = None        # event too big: read it by seq
     machine_id: str | None = None  # machine / live

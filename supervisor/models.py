@@ -37,8 +37,27 @@ class TokenOut(BaseModel):
     device: str | None = Field(None, description="keep it and send it with the next logins of this account")
 
 
+class RoomSettingsIn(_In):
+    """A room's own companion settings; a field left out (or null) is the server's value."""
+    model_config = ConfigDict(allow_inf_nan=False, str_max_length=4096, extra="forbid")
+
+    heartbeat_s: float | None = Field(None, description="seconds between two heartbeats (0.2 to 600)")
+    lost_after_s: float | None = Field(None, description="silence after which a companion is lost (1 to 3600, "
+                                       "at least two heartbeats)")
+    exam_title: str | None = Field(None, max_length=512, description="pattern (regex) of the exam window's title")
+    platform_url: str | None = Field(None, max_length=2048, description="the exam platform (http or https)")
+
+
+class RoomSettingsOut(BaseModel):
+    code: str
+    settings: dict[str, Any] = Field(description="what the room's companions run with")
+    own: dict[str, Any] = Field(description="the values the room sets itself")
+    server: dict[str, Any] = Field(description="the server's values, for what the room does not set")
+
+
 class RoomIn(_In):
     name: str = Field(min_length=1, max_length=120)
+    settings: RoomSettingsIn | None = Field(None, description="the room's own companion settings")
 
 
 class RoomOut(BaseModel):

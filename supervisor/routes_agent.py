@@ -133,5 +133,5 @@ async def heartbeat(body: HeartbeatIn, who: tuple[str, str] = Depends(machine_au
 
 async def record_heartbeat(server: Server, who: tuple[str, str], body: HeartbeatIn) -> HeartbeatOut:
     live = await server.heartbeat(who[0], who[1], body)
-    # the room's settings ride on every answer: a companion follows them (companion/roomsettings.py)
-    return HeartbeatOut(live=live, server_time=utcnow(), settings=server.liveness.room.model_dump())
+    # the machine's room's settings ride on every answer: a companion follows them (companion/roomsettings.py)
+    return HeartbeatOut(live=live, server_time=utcnow(), settings=server.liveness.settings_for(who[0]).model_dump())

@@ -20,6 +20,7 @@ from core.report import Report
 from core.machines import display_names
 from core.roomsummary import csv_text, latest_per_machine
 from core.kinds import kinds
+from core.roomsettings import SettingsProblem, checked
 from supervisor import accounts, incidents, pvmerge
 from supervisor.auth import SUPERVISOR_PREFIX, hash_password, new_token, token_hash, verify_password
 from supervisor.throttle import TooManyAttempts
@@ -27,6 +28,7 @@ from supervisor.apierror import ApiError
 from supervisor.deps import bearer, get_server, room_of, stream_auth, supervisor_auth
 from supervisor.models import (AckOut, AlertOut, ErrorBody, EventOut, ExamTimeline, IncidentLine, LoginIn, MachineOut,
                                PvEditsIn, PvEditsOut, PvPatchIn, RoomIn, RoomOut, RoomSummary, TokenOut)
+from supervisor.routes_roomadmin import bad_setting
 from supervisor.service import Server
 from supervisor.store import iso, utcnow
 
@@ -83,7 +85,14 @@ async def create_room(body: RoomIn, user: str = Depends(supervisor_auth),
     name = body.name.strip()
     if not name:
         raise ApiError(422, "invalid", "the room name is empty")
+    own = body.settings.model_dump(exclude_none=True) if body.settings is not None else {}
+    try:   # checked before the room exists: a bad setting creates nothing
+        checked(own, server.liveness.room)
+    except SettingsProblem as exc:
+        raise bad_setting(exc) from None
     room = await server.create_room(name)
+    if own:
+        await server.set_room_settings(room["code"], own, user)
     return RoomOut(code=room["code"], name=room["name"])
 
 

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from core.kinds import kinds
-from supervisor import diskfull, rules
+from core.roomsettings import effective
+from supervisor import diskfull, roomadmin, rules
 from supervisor.apierror import ApiError
 from supervisor.clock import corrected
 from supervisor.auth import LoginThrottle
@@ -78,6 +79,7 @@ class Server:
                 continue  # a revoked machine sends nothing: no companion_lost for its silence
             # With other processes, a companion may be heart-beating to one of them right now.
             self.liveness.load((room, machine_id), last_seen, saved, remote=self.fanout is not None)
+        await self.refresh_rooms()
         if self.fanout is not None:
             await self.fanout.start(self._remote)
 
@@ -98,6 +100,9 @@ class Server:
         if notice.kind == "revoke":
             self._token_generation += 1
             self._tokens.pop(notice.token_hash or "", None)
+        elif notice.kind in ("room_settings", "room_deleted"):
+            await self.refresh_rooms()   # another process changed a room: at once, not at the next refresh
+            self.hub.publish(room, notice.kind, notice.data)
         elif notice.kind == "live" and notice.machine_id and isinstance(notice.data, dict):
             self.liveness.load((room, notice.machine_id), notice.data.get("last_seen"),
                                notice.data.get("saved") or {}, remote=True)
@@ -124,9 +129,68 @@ class Server:
         now = utcnow()
         for _ in range(50):
             code = new_room_code()
-            if await self.store.insert_room(code, name, now):
+            # a deleted room's code is never drawn again: its events and reports are kept under it
+            if await self.store.record(roomadmin.DELETED_NS, code) is None and \
+                    await self.store.insert_room(code, name, now):
                 return {"code": code, "name": name, "created_at": now}
         raise RuntimeError("no free room code")
+
+    async def refresh_rooms(self) -> None:
+        """Each room's own settings and the deleted rooms, as the store has them now: changed
+        by this process, the command line, or another process on the same database."""
+        own = await roomadmin.all_own_settings(self.store)
+        for code in set(self.liveness.rooms) - set(own):
+            self.liveness.set_room(code, None)
+        for code, values in own.items():
+            self.liveness.set_room(code, effective(self.liveness.room, values))
+        deleted = await roomadmin.deleted_codes(self.store)
+        for code in deleted & {key[0] for key in self.liveness.keys()}:
+            self.liveness.forget_room(code)
+        for token, (code, _machine) in list(self._tokens.items()):
+            if code in deleted:
+                self._token_generation += 1
+                self._tokens.pop(token, None)
+
+    async def room_settings(self, code: str) -> dict[str, Any]:
+        return roomadmin.described(code, await roomadmin.own_settings(self.store, code), self.liveness.room)
+
+    async def set_room_settings(self, code: str, own: dict[str, Any], by: str | None) -> dict[str, Any]:
+        """Store a room's own settings (SettingsProblem when wrong); its companions get them in
+        their next heartbeat answer, and its dashboards are told."""
+        kept = await roomadmin.save_own_settings(self.store, code, own, self.liveness.room, by)
+        self.liveness.set_room(code, effective(self.liveness.room, kept) if kept else None)
+        described = roomadmin.described(code, kept, self.liveness.room)
+        self.publish(code, "room_settings", {**described, "by": by})
+        return described
+
+    async def delete_room(self, room: dict[str, Any], by: str, *, force: bool) -> dict[str, Any]:
+        """Delete a room (roomadmin.RoomActive when it is in use and not ``force``): its machines'
+        tokens are revoked at once, its reports and events are kept (supervisor/roomadmin.py)."""
+        from supervisor.enrolment import SECRET_NS, WINDOW_NS
+
+        code = room["code"]
+        activity = await self.store.room_activity(code)
+        if roomadmin.is_active(activity) and not force:
+            raise roomadmin.RoomActive(activity)
+        summary = {"code": code, "name": room["name"], "created_at": room["created_at"], "deleted_at": utcnow(),
+                   "deleted_by": by, "reports": activity["reports"], "events": activity["events"],
+                   "forced": bool(force and roomadmin.is_active(activity))}
+        revoked = await self.store.delete_room(code, roomadmin.DELETED_NS, summary)
+        if revoked is None:
+            raise LookupError(code)
+        self._token_generation += 1
+        for token in revoked:
+            self._tokens.pop(token, None)
+            if self.fanout is not None:
+                self.fanout.send(Notice(origin=self.fanout.origin, room=code, kind="revoke", token_hash=token))
+        for key, _value, _version in await self.store.records(SECRET_NS):
+            if key.startswith(code + "|"):
+                await self.store.delete_record(SECRET_NS, key)
+        for ns in (WINDOW_NS, roomadmin.SETTINGS_NS):
+            await self.store.delete_record(ns, code)
+        self.liveness.forget_room(code)
+        self.publish(code, "room_deleted", {"code": code, "by": by})
+        return summary
 
     async def enroll(self, room: str, machine: dict[str, Any], token_hash: str) -> None:
         row = {"machine_id": machine["id"], **rules.machine_identity(machine), "enrolled_at": utcnow()}
@@ -399,9 +463,13 @@ class Server:
         return len(lost)
 
     async def watchdog(self, period_s: float = 1.0) -> None:
+        refreshed = self.liveness.now()
         while True:
             await asyncio.sleep(period_s)
             try:
+                if self.liveness.now() - refreshed >= roomadmin.REFRESH_S:
+                    refreshed = self.liveness.now()
+                    await self.refresh_rooms()
                 await self.check_lost()
             except Exception as exc:  # a failed round (disk full...) must not stop the watchdog
                 if diskfull.is_disk_full(exc):

@@ -81,6 +81,16 @@ class Store(Protocol):
         """False (and nothing stored) when the code is taken."""
     async def room(self, code: str) -> dict[str, Any] | None: ...
     async def rooms(self) -> list[dict[str, Any]]: ...
+    async def room_activity(self, code: str) -> dict[str, Any]:
+        """What the room holds: ``reports`` and ``events`` counts, ``last_received_at`` (the
+        newest receive time of either, None when empty)."""
+    async def delete_room(self, code: str, archive_ns: str, archive: dict[str, Any]) -> list[str] | None:
+        """In one transaction: keep ``archive`` (plus the room's ``machines`` rows and its
+        ``pv_edits``) as the record (``archive_ns``, code), then remove the room, its machines
+        and its PV edits; its reports and events stay. Returns the token hashes revoked, or
+        None when there is no such room."""
+    async def room_reports(self, room_code: str) -> list[dict[str, Any]]:
+        """Every report kept for the room (``machine_id``, ``received_at``, ``report``), oldest first."""
 
     # -- machines and their reports
     async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> str | None:

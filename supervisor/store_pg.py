@@ -184,6 +184,40 @@ class PostgresStore:
             "FROM rooms r ORDER BY r.created_at DESC, r.code")
         return [dict(zip(("code", "name", "created_at", "machines", "ready", "alerts"), r)) for r in rows]
 
+    async def room_activity(self, code: str) -> dict[str, Any]:
+        row = await self._one(
+            "SELECT (SELECT COUNT(*) FROM reports WHERE room_code=%s), (SELECT COUNT(*) FROM events WHERE room_code=%s), "
+            "(SELECT MAX(received_at) FROM reports WHERE room_code=%s), (SELECT MAX(received_at) FROM events "
+            "WHERE room_code=%s)", (code, code, code, code))
+        return {"reports": row[0], "events": row[1], "last_received_at": max(filter(None, row[2:4]), default=None)}
+
+    async def delete_room(self, code: str, archive_ns: str, archive: dict[str, Any]) -> list[str] | None:
+        async with self._pool().connection() as conn, conn.transaction():
+            # the room's lock (as event batches take it), then its row: one deletion at a time
+            await conn.execute(f"SELECT pg_advisory_xact_lock({_APP_LOCK}, hashtext(%s))", (code,))
+            if await (await conn.execute("SELECT 1 FROM rooms WHERE code=%s FOR UPDATE", (code,))).fetchone() is None:
+                return None
+            machines = await (await conn.execute(
+                "SELECT machine_id, hostname, os, os_version, enrolled_at, token_hash FROM machines "
+                "WHERE room_code=%s ORDER BY machine_id FOR UPDATE", (code,))).fetchall()
+            pv = await (await conn.execute("SELECT body, version, updated_at, updated_by FROM pv_edits "
+                                           "WHERE room_code=%s", (code,))).fetchone()
+            value = {**archive, "machines": [dict(zip(("machine_id", "hostname", "os", "os_version", "enrolled_at"),
+                                                      m[:5])) for m in machines],
+                     "pv_edits": {**json.loads(pv[0]), "version": pv[1], "updated_at": pv[2], "updated_by": pv[3]}
+                     if pv else None}
+            await conn.execute("INSERT INTO records AS r VALUES (%s, %s, %s, 1) ON CONFLICT (ns, key) DO UPDATE "
+                               "SET value=excluded.value, version=r.version + 1", (archive_ns, code, dumps(value)))
+            await conn.execute("DELETE FROM pv_edits WHERE room_code=%s", (code,))
+            await conn.execute("DELETE FROM machines WHERE room_code=%s", (code,))
+            await conn.execute("DELETE FROM rooms WHERE code=%s", (code,))
+        return [m[5] for m in machines if m[5]]
+
+    async def room_reports(self, room_code: str) -> list[dict[str, Any]]:
+        rows = await self._all("SELECT machine_id, received_at, body FROM reports WHERE room_code=%s ORDER BY rid",
+                               (room_code,))
+        return [{"machine_id": r[0], "received_at": r[1], "report": json.loads(r[2])} for r in rows]
+
     # -- machines
     async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> str | None:
         async def write(conn: psycopg.AsyncConnection) -> Result:

@@ -187,6 +187,38 @@ class SQLiteStore:
             "FROM rooms r ORDER BY r.created_at DESC, r.code").fetchall())
         return [dict(zip(("code", "name", "created_at", "machines", "ready", "alerts"), r)) for r in rows]
 
+    async def room_activity(self, code: str) -> dict[str, Any]:
+        row = await self._one(
+            "SELECT (SELECT COUNT(*) FROM reports WHERE room_code=?), (SELECT COUNT(*) FROM events WHERE room_code=?), "
+            "(SELECT MAX(received_at) FROM reports WHERE room_code=?), (SELECT MAX(received_at) FROM events "
+            "WHERE room_code=?)", (code, code, code, code))
+        return {"reports": row[0], "events": row[1], "last_received_at": max(filter(None, row[2:4]), default=None)}
+
+    async def delete_room(self, code: str, archive_ns: str, archive: dict[str, Any]) -> list[str] | None:
+        def write(c: sqlite3.Connection) -> list[str] | None:
+            if c.execute("SELECT 1 FROM rooms WHERE code=?", (code,)).fetchone() is None:
+                return None
+            machines = c.execute("SELECT machine_id, hostname, os, os_version, enrolled_at, token_hash FROM machines "
+                                 "WHERE room_code=? ORDER BY machine_id", (code,)).fetchall()
+            pv = c.execute("SELECT body, version, updated_at, updated_by FROM pv_edits WHERE room_code=?",
+                           (code,)).fetchone()
+            value = {**archive, "machines": [dict(zip(("machine_id", "hostname", "os", "os_version", "enrolled_at"),
+                                                      m[:5])) for m in machines],
+                     "pv_edits": {**json.loads(pv[0]), "version": pv[1], "updated_at": pv[2], "updated_by": pv[3]}
+                     if pv else None}
+            c.execute("INSERT INTO records VALUES (?, ?, ?, 1) ON CONFLICT(ns, key) DO UPDATE SET "
+                      "value=excluded.value, version=version + 1", (archive_ns, code, dumps(value)))
+            c.execute("DELETE FROM pv_edits WHERE room_code=?", (code,))
+            c.execute("DELETE FROM machines WHERE room_code=?", (code,))
+            c.execute("DELETE FROM rooms WHERE code=?", (code,))
+            return [m[5] for m in machines if m[5]]
+        return await self.writer.run(write)
+
+    async def room_reports(self, room_code: str) -> list[dict[str, Any]]:
+        rows = await self._read(lambda c: c.execute(
+            "SELECT machine_id, received_at, body FROM reports WHERE room_code=? ORDER BY rid", (room_code,)).fetchall())
+        return [{"machine_id": r[0], "received_at": r[1], "report": json.loads(r[2])} for r in rows]
+
     # -- machines
     async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> str | None:
         def write(c: sqlite3.Connection) -> str | None:

@@ -2,7 +2,7 @@
 
 Facts read: heartbeats (``POST /heartbeat``) and companion events, both already validated.
 A companion is ``online`` while it heart-beats, ``lost`` once it has been silent for the
-ROOM's lost timeout (core/roomsettings.py: 6 s by default, so one killed -9 is reported after
+ROOM's lost timeout (each room's own, else the server's: core/roomsettings.py; 6 s by default, so one killed -9 is reported after
 6 to 7 s, within the 10 s promised) - never for longer because the companion announced a slow
 heartbeat (``--heartbeat 600`` would otherwise stay "online" for half an hour) - and
 ``never`` if it never sent one. Time is measured on the server's monotonic clock: agents'
@@ -77,11 +77,41 @@ class Liveness:
                  room: RoomSettings | None = None) -> None:
         self._clock = clock
         self.min_lost_s = min_lost_s
-        self.room = room or RoomSettings(lost_after_s=min_lost_s)
+        self.room = room or RoomSettings(lost_after_s=min_lost_s)   # the server's (every room's default)
+        # each room's own settings, kept here by the service (supervisor/roomadmin.py)
+        self.rooms: dict[str, RoomSettings] = {}
         self._states: dict[Key, LiveState] = {}
+
+    def settings_for(self, room: str) -> RoomSettings:
+        """The settings of this room's companions: its own, else the server's."""
+        return self.rooms.get(room, self.room)
+
+    def set_room(self, room: str, settings: RoomSettings | None) -> None:
+        """A room's settings changed (None: back to the server's): its companions are judged
+        again against them at their next heartbeat."""
+        before = self.settings_for(room)
+        if settings is None:
+            self.rooms.pop(room, None)
+        else:
+            self.rooms[room] = settings
+        if self.settings_for(room) == before:
+            return
+        for key, state in self._states.items():
+            if key[0] == room and state.outside:
+                state.outside, state.outside_reported = {}, False
+                state.flags.pop("settings", None)
+
+    def forget_room(self, room: str) -> None:
+        """A deleted room: its companions are no longer watched (no companion_lost for them)."""
+        self.rooms.pop(room, None)
+        for key in [k for k in self._states if k[0] == room]:
+            del self._states[key]
 
     def get(self, key: Key) -> LiveState:
         return self._states.get(key) or LiveState()
+
+    def keys(self) -> list[Key]:
+        return list(self._states)
 
     def forget(self, key: Key) -> None:
         self._states.pop(key, None)
@@ -110,8 +140,8 @@ class Liveness:
         state.remote = remote
         self._states[key] = state
 
-    def lost_after_s(self) -> float:
-        return self.room.lost_after_s
+    def lost_after_s(self, room: str | None = None) -> float:
+        return (self.room if room is None else self.settings_for(room)).lost_after_s
 
     def beat(self, key: Key, hb: HeartbeatIn, now_iso: str, received: datetime | None = None) -> tuple[bool, bool]:
         """Record a heartbeat; returns (the visible row changed, the companion is back after a loss).
@@ -126,7 +156,7 @@ class Liveness:
                 state.flags["clock"] = "notice"
             else:
                 state.flags.pop("clock", None)
-        outside = self.room.outside(heartbeat_s=hb.interval_s, exam_title=hb.exam_title,
+        outside = self.settings_for(key[0]).outside(heartbeat_s=hb.interval_s, exam_title=hb.exam_title,
                                     platform_url=hb.net.platform_url if hb.net is not None else None)
         if outside and not state.outside:
             state.outside = outside   # the service raises companion_settings once per companion run
@@ -157,7 +187,7 @@ class Liveness:
         if spec.tile == "started":
             # a new run: judged again on what it says it runs with (its heartbeats follow)
             heartbeat = details.get("heartbeat_s")
-            outside = self.room.outside(
+            outside = self.settings_for(key[0]).outside(
                 heartbeat_s=heartbeat if isinstance(heartbeat, (int, float)) else None,
                 exam_title=_text(details, "exam_title_pattern"), platform_url=_text(details, "platform_url"))
             if not outside:
@@ -177,7 +207,7 @@ class Liveness:
                 continue
             silent = now - state.last_beat
             # the room's timeout: a companion announcing a slow heartbeat is not trusted for it
-            if silent >= self.lost_after_s() + (REMOTE_GRACE_S if state.remote else 0.0):
+            if silent >= self.lost_after_s(key[0]) + (REMOTE_GRACE_S if state.remote else 0.0):
                 state.status = "lost"
                 lost.append((key, silent))
         return lost
