@@ -139,14 +139,17 @@ class Server:
         """Each room's own settings and the deleted rooms, as the store has them now: changed
         by this process, the command line, or another process on the same database."""
         own = await roomadmin.all_own_settings(self.store)
+        changed = []
         for code in set(self.liveness.rooms) - set(own):
-            self.liveness.set_room(code, None)
+            changed += self.liveness.set_room(code, None)
         for code, values in own.items():
-            self.liveness.set_room(code, effective(self.liveness.room, values))
+            changed += self.liveness.set_room(code, effective(self.liveness.room, values))
+        for key in changed:   # their settings flag is judged again: the tiles say so now
+            await self.publish_machine(*key)
         deleted = await roomadmin.deleted_codes(self.store)
         for code in deleted & {key[0] for key in self.liveness.keys()}:
             self.liveness.forget_room(code)
-        for token, (code, _machine) in list(self._tokens.items()):
+        for token, (code, *_rest) in list(self._tokens.items()):
             if code in deleted:
                 self._token_generation += 1
                 self._tokens.pop(token, None)
@@ -158,7 +161,8 @@ class Server:
         """Store a room's own settings (SettingsProblem when wrong); its companions get them in
         their next heartbeat answer, and its dashboards are told."""
         kept = await roomadmin.save_own_settings(self.store, code, own, self.liveness.room, by)
-        self.liveness.set_room(code, effective(self.liveness.room, kept) if kept else None)
+        for key in self.liveness.set_room(code, effective(self.liveness.room, kept) if kept else None):
+            await self.publish_machine(*key)
         described = roomadmin.described(code, kept, self.liveness.room)
         self.publish(code, "room_settings", {**described, "by": by})
         return described
@@ -183,9 +187,13 @@ class Server:
             self._tokens.pop(token, None)
             if self.fanout is not None:
                 self.fanout.send(Notice(origin=self.fanout.origin, room=code, kind="revoke", token_hash=token))
-        for key, _value, _version in await self.store.records(SECRET_NS):
-            if key.startswith(code + "|"):
-                await self.store.delete_record(SECRET_NS, key)
+        for ns in (SECRET_NS, REVOKED_NS):   # keyed "CODE|machine id"
+            for key, _value, _version in await self.store.records(ns):
+                if key.startswith(code + "|"):
+                    await self.store.delete_record(ns, key)
+        for digest, value, _version in await self.store.records(REVOKED_TOKEN_NS):
+            if value.get("room") == code:
+                await self.store.delete_record(REVOKED_TOKEN_NS, digest)
         for ns in (WINDOW_NS, roomadmin.SETTINGS_NS):
             await self.store.delete_record(ns, code)
         self.liveness.forget_room(code)

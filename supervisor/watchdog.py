@@ -86,20 +86,23 @@ class Liveness:
         """The settings of this room's companions: its own, else the server's."""
         return self.rooms.get(room, self.room)
 
-    def set_room(self, room: str, settings: RoomSettings | None) -> None:
+    def set_room(self, room: str, settings: RoomSettings | None) -> list[Key]:
         """A room's settings changed (None: back to the server's): its companions are judged
-        again against them at their next heartbeat."""
+        again against them at their next heartbeat. Returns the machines whose tile changed."""
         before = self.settings_for(room)
         if settings is None:
             self.rooms.pop(room, None)
         else:
             self.rooms[room] = settings
         if self.settings_for(room) == before:
-            return
+            return []
+        changed = []
         for key, state in self._states.items():
             if key[0] == room and state.outside:
                 state.outside, state.outside_reported = {}, False
                 state.flags.pop("settings", None)
+                changed.append(key)
+        return changed
 
     def forget_room(self, room: str) -> None:
         """A deleted room: its companions are no longer watched (no companion_lost for them)."""

@@ -25,6 +25,7 @@ import { renderCounters } from "./room.js";
 import { renderSheet } from "./sheets.js";
 import { bandwidthButton, bandwidthPanel } from "./bandwidth.js";
 import { forgetMe, loadMe, showAccounts } from "./accounts.js";
+import { roomAdminButton, roomAdminPanel } from "./roomadmin.js";
 
 /* ---------- the views ---------- */
 
@@ -252,8 +253,10 @@ function buildRoomPage() {
           } }), " ",
         el("button", { type: "button", class: "btn", id: "export-csv", text: t("dash.action.export_csv"),
           onclick: () => download(`/rooms/${encodeURIComponent(code)}/export.csv?lang=${state.lang}`, `examroom-${code}.csv`).catch((e) => showBanner(e.message)) }), " ",
-        bandwidthButton(code))),
+        bandwidthButton(code), " ",
+        roomAdminButton(code))),
     bandwidthPanel(code),
+    roomAdminPanel(code),
     ROOM_TABS.map((v) => el("section", { id: `tab-${v.name}`, class: v.panel ? `tab-panel ${v.panel}` : "tab-panel" }, v.build ? v.build(code) : null)));
   setView("room", page);
   renderAll();

@@ -295,6 +295,10 @@ export function startLive() {
   es.addEventListener("event", (e) => onEvent(JSON.parse(e.data)));
   es.addEventListener("ack", (e) => onAck(JSON.parse(e.data)));
   es.addEventListener("pv_edits", (e) => onPvEdits(JSON.parse(e.data)));
+  // the room's administration panel (roomadmin.js) follows these as window events
+  for (const kind of ["enrolment", "room_settings", "room_deleted", "machine", "machine_removed"]) {
+    es.addEventListener(kind, (e) => window.dispatchEvent(new CustomEvent(`examroom:${kind}`, { detail: JSON.parse(e.data) })));
+  }
 }
 
 export function stopLive() {
