@@ -3,12 +3,13 @@
  * for a duration / close), its companions' settings (heartbeat, lost timeout, exam title,
  * platform; each field shows the server's value it inherits), and deleting the room (admin;
  * a confirmation dialog that offers the room's archive first). What the caller's role may not
- * do is shown read-only (GET /me); the server decides anyway (403).
+ * do is shown read-only (GET /me, through accounts.js); the server decides anyway (403).
  *
  * Reads GET/PUT /rooms/{code}/enrolment, GET/PUT /rooms/{code}/settings, DELETE /rooms/{code},
  * GET /rooms/{code}/archive; follows the stream's enrolment, room_settings and room_deleted
  * events (relayed by feed.js as window events "examroom:<kind>").
  */
+import { loadMe } from "./accounts.js";
 import { api, el, fmtDateTime, fmtNumber, saveBlob, showBanner, state, t } from "./base.js";
 
 const FIELDS = [
@@ -32,7 +33,7 @@ export function roomAdminButton(code) {
 
 /** The panel under the room's head (closed until asked for). */
 export function roomAdminPanel(code) {
-  current = { code, enrolment: null, settings: null, me: current.code === code ? current.me : null };
+  current = { code, enrolment: null, settings: null, me: null };
   const panel = el("details", { class: "room-admin no-print", id: "room-admin" },
     el("summary", { text: t("dash.roomadmin.title") }),
     el("section", { class: "roomadmin-part", id: "enrolment-admin", "aria-labelledby": "enrolment-admin-title" },
@@ -88,7 +89,7 @@ function settingsForm(code) {
 
 async function load(code) {
   try {
-    if (!current.me) current.me = await api("/me").catch(() => ({ role: "supervisor" }));
+    current.me = (await loadMe()) || { role: "supervisor" };   // cached per token (accounts.js)
     const [enrolment, settings] = await Promise.all([
       api(`/rooms/${encodeURIComponent(code)}/enrolment`), api(`/rooms/${encodeURIComponent(code)}/settings`)]);
     if (current.code !== code) return;
