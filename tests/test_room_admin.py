@@ -74,6 +74,8 @@ def test_two_rooms_two_companions_each_follows_and_is_judged_by_its_own_room(tmp
         def outside(room):
             return [e["details"]["outside"] for e in server.get(f"/rooms/{room}/events", sup).json()
                     if e["kind"] == "companion_settings"]
+        # the tile's flag is in memory a moment before its companion_settings event is committed
+        assert wait_for(lambda: outside(fast) and outside(slow), 10)
         assert outside(fast) == [{"heartbeat_s": [10.0, 1.0]}]
         assert outside(slow) == [{"exam_title": [r"\bPix\b", r"\bPix\b|Certification"]}]
         # A follows ITS room: a heartbeat every second, not every 10 s
