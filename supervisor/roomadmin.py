@@ -60,6 +60,23 @@ def described(code: str, own: dict[str, Any], base: RoomSettings) -> dict[str, A
             "server": base.model_dump()}
 
 
+async def forget_records(store: Store, code: str, *, keyed: tuple[str, ...], per_machine: tuple[str, ...],
+                         per_token: tuple[str, ...]) -> None:
+    """A deleted room's state records: ``keyed`` by its code, ``per_machine`` keyed
+    "CODE|machine id", ``per_token`` whose value names the room. (After the deletion's
+    transaction: a crash in between leaves records of a code never drawn again, harmless.)"""
+    for ns in keyed:
+        await store.delete_record(ns, code)
+    for ns in per_machine:
+        for key, _value, _version in await store.records(ns):
+            if key.startswith(code + "|"):
+                await store.delete_record(ns, key)
+    for ns in per_token:
+        for key, value, _version in await store.records(ns):
+            if value.get("room") == code:
+                await store.delete_record(ns, key)
+
+
 async def deleted_codes(store: Store) -> set[str]:
     return {code for code, _value, _version in await store.records(DELETED_NS)}
 

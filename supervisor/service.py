@@ -187,15 +187,8 @@ class Server:
             self._tokens.pop(token, None)
             if self.fanout is not None:
                 self.fanout.send(Notice(origin=self.fanout.origin, room=code, kind="revoke", token_hash=token))
-        for ns in (SECRET_NS, REVOKED_NS):   # keyed "CODE|machine id"
-            for key, _value, _version in await self.store.records(ns):
-                if key.startswith(code + "|"):
-                    await self.store.delete_record(ns, key)
-        for digest, value, _version in await self.store.records(REVOKED_TOKEN_NS):
-            if value.get("room") == code:
-                await self.store.delete_record(REVOKED_TOKEN_NS, digest)
-        for ns in (WINDOW_NS, roomadmin.SETTINGS_NS):
-            await self.store.delete_record(ns, code)
+        await roomadmin.forget_records(self.store, code, keyed=(WINDOW_NS, roomadmin.SETTINGS_NS),
+                                       per_machine=(SECRET_NS, REVOKED_NS), per_token=(REVOKED_TOKEN_NS,))
         self.liveness.forget_room(code)
         self.publish(code, "room_deleted", {"code": code, "by": by})
         return summary

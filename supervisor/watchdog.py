@@ -1,9 +1,10 @@
 """Live state of each machine's companion, and the watchdog that notices lost ones.
 
 Facts read: heartbeats (``POST /heartbeat``) and companion events, both already validated.
-A companion is ``online`` while it heart-beats, ``lost`` once it has been silent for the
-ROOM's lost timeout (each room's own, else the server's: core/roomsettings.py; 6 s by default, so one killed -9 is reported after
-6 to 7 s, within the 10 s promised) - never for longer because the companion announced a slow
+A companion is ``online`` while it heart-beats, ``lost`` once it has been silent for its
+ROOM's lost timeout (the room's own, else the server's: core/roomsettings.py; 6 s by default,
+so one killed -9 is reported after 6 to 7 s, within the 10 s promised) - never for longer
+because the companion announced a slow
 heartbeat (``--heartbeat 600`` would otherwise stay "online" for half an hour) - and
 ``never`` if it never sent one. Time is measured on the server's monotonic clock: agents'
 clocks are not trusted for this; their offset is estimated (supervisor/clock.py) to show
@@ -160,7 +161,7 @@ class Liveness:
             else:
                 state.flags.pop("clock", None)
         outside = self.settings_for(key[0]).outside(heartbeat_s=hb.interval_s, exam_title=hb.exam_title,
-                                    platform_url=hb.net.platform_url if hb.net is not None else None)
+                                                    platform_url=hb.net.platform_url if hb.net is not None else None)
         if outside and not state.outside:
             state.outside = outside   # the service raises companion_settings once per companion run
             state.flags["settings"] = "notice"
