@@ -127,9 +127,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from supervisor.routes_tls import router as tls_router
 
     app.include_router(tls_router, prefix="/api/v1")
+
     from supervisor.routes_alerts import router as alerts_router
 
     app.include_router(alerts_router, prefix="/api/v1")
+
     from supervisor.routes_roomadmin import router as roomadmin_router
 
     app.include_router(roomadmin_router, prefix="/api/v1")
