@@ -153,6 +153,10 @@ class ExtensionWatcher:
             where = tab_of(message).where
             judged = self.policy.for_host(where) if where else None
             self.record(event(kind, host=where, category=judged.category if judged else "unknown", level="journal"))
+        if kind == "tab_closed":
+            # the last tab of a forbidden site may be gone: its act ends (companion/acts.py), so
+            # opening the site again is a new act, a new alert
+            self.on_change()
 
     def _phase(self, message: dict) -> None:
         tab = tab_of(message)

@@ -263,6 +263,19 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
     found.append(_act(r, since, lambda e: e.get("category") == "ai_assistant",
                       lambda: (ai.goto(f"http://assistant.example-ai.test:{r.port}/"), r.front(ai))))
     _back_to_exam(r)
+    mark = max(e["at"] for e in r.events())
+    r.front(mail)                                                        # back to the webmail tab: the same act
+    again = r.wait_event(lambda e: e["at"] > mark and e["kind"] in FOCUS
+                         and e.get("host", "").startswith("mail.example-webmail.test"))
+    assert (again["alert"], again["level"], again["act_of"]) == (False, "notice", found[0]["id"]), again
+    _back_to_exam(r)
+    mail.close()                                                         # closed, then opened again: a new act
+    mark = max(e["at"] for e in r.events())
+    mail = r.context.new_page()
+    found.append(_act(r, mark, lambda e: e.get("host", "").startswith("mail.example-webmail.test"),
+                      lambda: (mail.goto(f"http://mail.example-webmail.test:{r.port}/"), r.front(mail))))
+    assert found[-1]["id"] != found[0]["id"] and "act_of" not in found[-1]
+    _back_to_exam(r)
     pix_tab = r.context.new_page()                                       # a second tab titled "Pix", elsewhere
     pix_tab.goto(f"http://pix.other-site.test:{r.port}/?title=Pix")
     r.front(pix_tab)
@@ -339,7 +352,8 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
     alerts = _alerts(r, since)
     assert sorted(a["id"] for a in alerts) == sorted(f["id"] for f in found), [
         (a["kind"], a.get("category"), a.get("host") or a.get("program") or a.get("process")) for a in alerts]
-    webmail, assistant, discord, vnc, devtools, silent = found
+    webmail, assistant, webmail_again, discord, vnc, devtools, silent = found
+    assert webmail_again["category"] == "communication"
     # (focus_lost, or focus_moved when the new tab's blank page was its first step)
     assert webmail["kind"] in ("focus_lost", "focus_moved")
     assert (webmail["category"], webmail["source"]) == ("communication", "extension")
