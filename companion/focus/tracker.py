@@ -15,6 +15,10 @@ Rules, and why:
 - A window of the extension's browser while that browser says no window of its own has the
   focus is one of the browser's own windows (Save as, downloads, DevTools): a tool.
 - A screen locker or any override-redirect window covering the screen is a departure.
+- A dialog (Save as, Open, Print) is a step of its own, named by its program and role, never
+  by its title (a file name); it is what its program is (the browser's own dialogs: tools).
+- One alert per act (companion/acts.py): going back to a forbidden program or site already
+  alerted in this phase, while it still runs or is open, is a notice naming that alert.
 - A place must hold ``settle_s`` before it counts: a new tab is "Untitled" then its page,
   the window manager and the extension report a switch a few ms apart; the event carries
   where the candidate went, not the first transient title.

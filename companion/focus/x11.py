@@ -2,8 +2,9 @@
 
 Facts read: the root window's ``_NET_ACTIVE_WINDOW`` (set by the window manager; without
 one there is no active window and this watcher reports nothing), the active window's
-``_NET_WM_NAME`` (UTF-8) or ``WM_NAME``, ``WM_CLASS``, and ``_NET_WM_PID`` -> process name
-and executable via psutil. We listen to PropertyNotify on the root (window switches) AND on
+``_NET_WM_NAME`` (UTF-8) or ``WM_NAME``, ``WM_CLASS``, ``_NET_WM_PID`` -> process name
+and executable via psutil, and whether it is a dialog (``WM_TRANSIENT_FOR`` or
+``_NET_WM_WINDOW_TYPE_DIALOG``). We listen to PropertyNotify on the root (window switches) AND on
 the active window (title changes: a browser changes its title when the candidate switches
 tabs), and to the root's MapNotify/UnmapNotify: an override-redirect window covering the
 screen (a screen locker such as xsecurelock or i3lock, a full-screen overlay) never becomes
