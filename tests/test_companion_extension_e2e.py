@@ -10,6 +10,7 @@ The exam phase comes from the local platform page dispatching the platform's own
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -248,7 +249,7 @@ def _back_to_exam(r: Room) -> None:
 
 
 def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
-    need("xterm", "firefox-esr", "x11vnc")
+    need("xterm", "firefox-esr", "x11vnc", "pidgin")
     r, display = room, room.display
     r.front(r.exam)
     r.exam.evaluate("startCertification()")
@@ -330,6 +331,27 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
         proc.terminate()
         proc.wait(10)
 
+    # Pidgin of another build (one byte more: not the installed file's hash), renamed: known by
+    # its content; its process and its window (if it takes the focus) are one act, one alert
+    chat_copy = r.tmp / "cahier-texte"
+    shutil.copy("/usr/bin/pidgin", chat_copy)
+    with chat_copy.open("ab") as handle:
+        handle.write(b"\0")
+    purple = subprocess.Popen([str(chat_copy), f"--config={r.tmp / 'purple'}"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=dict(os.environ, DISPLAY=display, HOME=str(r.tmp)))
+    r.started_pids.add(purple.pid)
+    try:
+        flagged = r.wait_event(lambda e: e["at"] >= since and e["kind"] == "forbidden_process"
+                               and e.get("pid") == purple.pid, timeout=20)
+        assert (flagged["program"], flagged["name"], flagged["state"]) == ("Pidgin", "cahier-texte", "started")
+        pidgin = flagged if flagged["alert"] else next(e for e in r.events() if e["id"] == flagged["act_of"])
+        assert pidgin["alert"] and pidgin.get("program") == "Pidgin", pidgin
+        _on_dashboard(r, pidgin["id"])
+        found.append(pidgin)
+    finally:
+        purple.terminate()
+        purple.wait(10)
+
     _back_to_exam(r)                                                      # DevTools on the exam page (F12)
     found.append(_act(r, since, lambda e: e["kind"] == "devtools_opened",
                       lambda: xdo(display, "key", "--window", str(r.browser_window()), "F12")))
@@ -352,7 +374,7 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
     alerts = _alerts(r, since)
     assert sorted(a["id"] for a in alerts) == sorted(f["id"] for f in found), [
         (a["kind"], a.get("category"), a.get("host") or a.get("program") or a.get("process")) for a in alerts]
-    webmail, assistant, webmail_again, discord, vnc, devtools, silent = found
+    webmail, assistant, webmail_again, discord, vnc, pidgin, devtools, silent = found
     assert webmail_again["category"] == "communication"
     # (focus_lost, or focus_moved when the new tab's blank page was its first step)
     assert webmail["kind"] in ("focus_lost", "focus_moved")
