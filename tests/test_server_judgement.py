@@ -175,3 +175,40 @@ def test_a_departure_during_a_focused_question_says_so_on_tile_journal_and_pv(se
                 page.context.close()
         finally:
             chromium.close()
+
+
+def test_one_alert_per_act_whatever_level_the_second_signal_claims(server):
+    """Discord's window first (the alert), then its process (naming that alert), then a new start
+    after it stopped (a new act): the alert list and the PV hold one line per act, the journal
+    all the signals; a signal naming its act's alert is no alert even if it claims one."""
+    sup = server.login()
+    room = server.create_room(sup, "Salle J4")
+    pc = server.enroll(room, "m-j4", "PC-11")
+    lost = event("focus_lost", "2026-11-22T11:00:00Z", title="Discord", process="Discord", program="Discord",
+                 category="communication", level="alert", source="process")
+    batch = [
+        lost,
+        event("forbidden_process", "2026-11-22T11:00:01Z", name="Discord", program="Discord", pid=4242,
+              category="messaging", state="started", level="notice", act_of=lost["id"]),
+        event("focus_regained", "2026-11-22T11:00:10Z", away_s=10),
+        event("focus_lost", "2026-11-22T11:00:20Z", title="Discord", process="Discord", program="Discord",
+              category="communication", level="alert", source="process", act_of=lost["id"]),   # claims alert
+        event("focus_regained", "2026-11-22T11:00:25Z", away_s=5),
+        event("forbidden_process", "2026-11-22T11:01:00Z", name="Discord", program="Discord", pid=4242,
+              category="messaging", state="stopped", duration_s=59),
+        event("forbidden_process", "2026-11-22T11:02:00Z", name="Discord", program="Discord", pid=4343,
+              category="messaging", state="started", level="alert"),                       # started again
+    ]
+    assert server.post("/events", pc, {"events": batch}).json()["stored"] == len(batch)
+    alerts = server.get(f"/rooms/{room}/alerts", sup, open="true").json()
+    assert sorted((a["kind"], a["details"].get("state")) for a in alerts) == [
+        ("focus_lost", None), ("forbidden_process", "started")]
+    assert {a["id"] for a in alerts} == {lost["id"], batch[-1]["id"]}
+    journal = server.get(f"/rooms/{room}/events", sup).json()
+    assert len(journal) == len(batch)
+    same_act = [e for e in journal if e["details"].get("act_of") == lost["id"]]
+    assert len(same_act) == 2 and not any(e["alert"] for e in same_act)
+    draft = server.get(f"/rooms/{room}/incidents", sup, lang="fr").json()
+    assert sorted(d["kind"] for d in draft) == ["focus_lost", "forbidden_process"]
+    row = server.get(f"/rooms/{room}/machines", sup).json()[0]
+    assert row["alerts"] == 2
