@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +20,7 @@ from core.roomsettings import effective
 from supervisor import diskfull, roomadmin, rules
 from supervisor.apierror import ApiError
 from supervisor.clock import corrected
+from supervisor.credentials import REVOKED_NS, REVOKED_TOKEN_NS, Credentials
 from supervisor.auth import LoginThrottle
 from supervisor.fanout import Notice, PgFanout
 from supervisor.quotas import BYTES_KEPT, Quotas
@@ -32,18 +32,9 @@ from supervisor.watchdog import Key, Liveness
 
 
 SAVE_LAST_SEEN_S = 10.0
-DEFAULT_MACHINE_TOKEN_DAYS = 30.0
-# A revoked machine (by "ROOM|id": when, by whom, its token hashes) and each revoked token
-# (by hash: the machine it was): kept until the machine is removed, so its next post is told
-# why it is refused and it cannot enrol again behind the supervisor's back.
-REVOKED_NS, REVOKED_TOKEN_NS = "machine_revoked", "revoked_token"
 
 
-def _epoch(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-class Server:
+class Server(Credentials):
     def __init__(self, store: Store, hub: Hub, liveness: Liveness, settings: Any = None,
                  fanout: PgFanout | None = None) -> None:
         self.settings = settings
@@ -63,12 +54,6 @@ class Server:
         self._tokens: dict[str, tuple[str, str, float]] = {}  # hash -> (room, machine id, expiry epoch)
         self._token_generation = 0
         self._kept: dict[Key, int] = {}  # bytes the database keeps per machine (kept_bytes)
-
-    @property
-    def machine_token_s(self) -> float:
-        """How long a machine token is valid after its enrolment (``serve --machine-token-days``)."""
-        days = getattr(self.settings, "machine_token_days", None) or DEFAULT_MACHINE_TOKEN_DAYS
-        return float(days) * 86400.0
 
     async def start(self) -> None:
         """On the server's loop: open the store, take back the live state of the previous run."""
@@ -202,98 +187,6 @@ class Server:
             self._tokens.pop(revoked, None)
             if self.fanout is not None:  # the other processes may have it cached too
                 self.fanout.send(Notice(origin=self.fanout.origin, room=room, kind="revoke", token_hash=revoked))
-
-    async def revoke_machine(self, room: str, machine_id: str, *, remove: bool, by: str = "?") -> bool:
-        """A supervisor revokes (or removes) a machine: its token and secret are forgotten at once.
-
-        Revoked, it stays refused (posts and enrolment: ``machine_revoked``) until removed;
-        removed, its tile goes and its id is free again. Its reports and events stay either way
-        (the journal and the PV d'incident keep what it sent), with a journal line saying who."""
-        from supervisor.enrolment import forget_secret
-
-        key = f"{room}|{machine_id}"
-        found, revoked = await self.store.revoke_machine(room, machine_id, remove=remove)
-        if not found:
-            return False
-        await forget_secret(self.store, room, machine_id)
-        if revoked is not None:
-            self._token_generation += 1
-            self._tokens.pop(revoked, None)
-            if self.fanout is not None:
-                self.fanout.send(Notice(origin=self.fanout.origin, room=room, kind="revoke", token_hash=revoked))
-        marker = await self.store.record(REVOKED_NS, key)
-        tokens = list(marker[0].get("tokens", [])) if marker else []
-        self.liveness.forget((room, machine_id))  # no companion_lost for a machine taken out
-        if remove:
-            for digest in tokens:  # now plainly unknown: the machine may enrol again
-                await self.store.delete_record(REVOKED_TOKEN_NS, digest)
-            await self.store.delete_record(REVOKED_NS, key)
-            await self.server_event((room, machine_id), "machine_removed", {"by": by})
-            self.publish(room, "machine_removed", {"machine_id": machine_id})
-            return True
-        now = utcnow()
-        if revoked is not None:
-            tokens.append(revoked)
-            await self.store.put_record(REVOKED_TOKEN_NS, revoked, {"room": room, "machine_id": machine_id,
-                                                                    "at": now, "by": by})
-        if marker is None or revoked is not None:
-            await self.store.put_record(REVOKED_NS, key, {"at": marker[0]["at"] if marker else now,
-                                                          "by": marker[0]["by"] if marker else by,
-                                                          "tokens": tokens[-20:]})
-        if marker is None:
-            await self.server_event((room, machine_id), "machine_revoked", {"by": by})
-        await self.publish_machine(room, machine_id)
-        return True
-
-    async def revoked_in(self, room: str) -> dict[str, dict[str, Any]]:
-        """The room's revoked machines: machine id -> {at, by}."""
-        prefix = f"{room}|"
-        return {key[len(prefix):]: value for key, value, _ in await self.store.records(REVOKED_NS)
-                if key.startswith(prefix)}
-
-    async def is_revoked(self, room: str, machine_id: str) -> dict[str, Any] | None:
-        found = await self.store.record(REVOKED_NS, f"{room}|{machine_id}")
-        return found[0] if found else None
-
-    async def _token_entry(self, token_hash: str) -> tuple[str, str, float] | None:
-        known = self._tokens.get(token_hash)
-        if known is not None:
-            return known
-        generation = self._token_generation
-        found = await self.store.machine_token(token_hash)
-        if found is None:
-            return None
-        entry = (found[0], found[1], _epoch(found[2]) + self.machine_token_s)
-        # Cache only if no enrolment ran meanwhile: else this row may be a token just revoked.
-        if generation == self._token_generation:
-            self._tokens[token_hash] = entry
-        return entry
-
-    async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
-        """(room, machine id) of a valid machine token; None when unknown, revoked or expired."""
-        entry = await self._token_entry(token_hash)
-        if entry is None or entry[2] <= time.time():
-            return None
-        return entry[0], entry[1]
-
-    async def token_refusal(self, token_hash: str) -> tuple[str, dict[str, Any]]:
-        """Why a machine token is refused: ``token_expired``, ``machine_revoked`` or ``bad_token``."""
-        entry = await self._token_entry(token_hash)
-        if entry is not None and entry[2] <= time.time():
-            return "token_expired", {"expired_at": iso(datetime.fromtimestamp(entry[2], timezone.utc)),
-                                     "machine_id": entry[1]}
-        found = await self.store.record(REVOKED_TOKEN_NS, token_hash)
-        if found is not None:
-            return "machine_revoked", {"machine_id": found[0]["machine_id"], "revoked_at": found[0]["at"],
-                                       "revoked_by": found[0]["by"]}
-        return "bad_token", {}
-
-    async def end_sessions(self, username: str, keep: str | None = None) -> int:
-        """An account removed or changed: its sessions end and their live streams close."""
-        hashes = await self.store.remove_sessions_of(username, keep)
-        for digest in hashes:
-            self.hub.close_owner(digest)
-        return len(hashes)
 
     # -- machine rows: the database's row plus the live state kept in memory
     async def machine_rows(self, room: str, machine_id: str | None = None) -> list[dict[str, Any]]:
