@@ -219,3 +219,92 @@ def test_deleting_a_room_revokes_its_machines_and_keeps_what_it_recorded(server,
 def server_delete(server, code, headers, force=False):
     return requests.delete(f"{server.url}/api/v1/rooms/{code}", headers=headers, params={"force": str(force).lower()},
                            timeout=10)
+
+
+# -- the rules themselves (unit tests, beside the real ones above)
+
+def test_each_room_is_judged_by_its_own_lost_timeout_and_settings():
+    from core.roomsettings import RoomSettings
+    from supervisor.models import HeartbeatIn
+    from supervisor.watchdog import Liveness
+
+    now = [1000.0]
+    live = Liveness(clock=lambda: now[0])
+    live.set_room("FAST", RoomSettings(heartbeat_s=1, lost_after_s=3))
+    for key in (("FAST", "a"), ("SLOW", "b")):
+        live.beat(key, HeartbeatIn(interval_s=1), "t")
+    now[0] += 3.5
+    assert [key for key, _silent in live.expire()] == [("FAST", "a")]   # SLOW: the server's 6 s
+    now[0] += 3
+    assert [key for key, _silent in live.expire()] == [("SLOW", "b")]
+    # outside its room's settings: flagged; the room changes its settings: judged again
+    live.beat(("FAST", "c"), HeartbeatIn(interval_s=2), "t")
+    assert live.get(("FAST", "c")).flags == {"settings": "notice"}
+    assert live.set_room("FAST", RoomSettings(heartbeat_s=2, lost_after_s=6)) == [("FAST", "c")]
+    assert live.get(("FAST", "c")).flags == {}
+    live.beat(("FAST", "c"), HeartbeatIn(interval_s=2), "t")
+    assert live.get(("FAST", "c")).flags == {}
+    live.forget_room("FAST")
+    assert live.keys() == [("SLOW", "b")] and live.settings_for("FAST") == live.room
+
+
+def test_a_rooms_settings_are_checked_and_inherit_the_servers():
+    from core.roomsettings import RoomSettings, SettingsProblem, checked, effective
+
+    server = RoomSettings(heartbeat_s=2, lost_after_s=8, exam_title=r"\bPix\b", platform_url="https://app.pix.fr")
+    assert effective(server, {}) == server
+    assert effective(server, {"heartbeat_s": 4}).lost_after_s == 12     # three heartbeats
+    assert effective(server, {"heartbeat_s": 1}).lost_after_s == 8      # never below the server's
+    assert effective(server, {"exam_title": "Certif"}).platform_url == "https://app.pix.fr"
+    assert checked({"heartbeat_s": 3, "lost_after_s": None}, server) == {"heartbeat_s": 3.0}
+    for own, field, reason in (({"heartbeat_s": 0.1}, "heartbeat_s", "range"),
+                               ({"heartbeat_s": float("nan")}, "heartbeat_s", "range"),
+                               ({"heartbeat_s": True}, "heartbeat_s", "range"),
+                               ({"lost_after_s": 3}, "lost_after_s", "lost_short"),   # < 2 x the server's 2 s
+                               ({"exam_title": ".*"}, "exam_title", "title_any"),
+                               ({"exam_title": r"\w"}, "exam_title", "title_any"),
+                               ({"exam_title": " "}, "exam_title", "title_empty"),
+                               ({"exam_title": "[Pix"}, "exam_title", "title_regex"),
+                               ({"platform_url": "app.pix.fr"}, "platform_url", "url")):
+        with pytest.raises(SettingsProblem) as raised:
+            checked(own, server)
+        assert (raised.value.field, raised.value.key) == (field, f"room.settings.{reason}"), own
+        assert raised.value.text("fr") and raised.value.text("en")
+
+
+def test_a_room_is_in_use_when_it_received_data_in_the_last_24_hours():
+    from datetime import datetime, timezone
+
+    from supervisor.roomadmin import is_active
+
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
+    assert not is_active({"last_received_at": None}, now)
+    assert is_active({"last_received_at": "2026-12-02T08:00:00.000Z"}, now)
+    assert is_active({"last_received_at": "2026-12-01T10:30:00.000Z"}, now)
+    assert not is_active({"last_received_at": "2026-12-01T09:30:00.000Z"}, now)
+
+
+def test_a_deleted_rooms_code_is_never_drawn_again(tmp_path, monkeypatch):
+    import asyncio
+
+    from supervisor import service
+    from supervisor.dburl import open_store
+    from supervisor.live import Hub
+    from supervisor.watchdog import Liveness
+
+    async def run() -> None:
+        store = open_store(str(tmp_path / "rooms.sqlite3"))
+        await store.start()
+        try:
+            server = service.Server(store, Hub(), Liveness())
+            drawn = iter(["AAAAAA", "AAAAAA", "BBBBBB"])
+            monkeypatch.setattr(service, "new_room_code", lambda: next(drawn))
+            first = await server.create_room("Salle A")
+            await server.delete_room(first, "admin", force=False)   # empty: not in use
+            again = await server.create_room("Salle B")
+            assert (first["code"], again["code"]) == ("AAAAAA", "BBBBBB")
+            assert await store.room("AAAAAA") is None and (await store.record("room_deleted", "AAAAAA"))[0]["name"] == "Salle A"
+        finally:
+            await store.close()
+
+    asyncio.run(run())
