@@ -170,5 +170,10 @@ def test_a_technician_administers_a_room_but_does_not_delete_it_and_a_supervisor
             expect(page.locator("#settings-save")).to_be_hidden()
             expect(page.locator("#enrolment-actions")).to_be_hidden()
             expect(page.locator("#delete-admin")).to_be_hidden()
+            # an admin deletes the room meanwhile: the open page says so and leaves it
+            done = requests.delete(f"{server.url}/api/v1/rooms/{room}", headers=admin, timeout=10)
+            assert done.status_code == 200, done.text
+            page.wait_for_selector("body[data-view=rooms]")
+            expect(page.locator("#banner")).to_have_text(f"Room {room} was deleted by admin.")
         finally:
             chromium.close()
