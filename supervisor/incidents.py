@@ -1,5 +1,9 @@
 """A draft of the session's PV d'incident, from the room's alert-worthy events.
 
+Repeats are one line: the same alert (machine, kind and subject, supervisor/alertgroups.py)
+again while its line is still open (nothing closed it yet), or within REPEAT_WINDOW_S of the
+previous repeat for a kind nothing closes, adds to that line's ``repeats`` (said in its text).
+
 Facts read: the room's events (oldest first). Codes are those of the official form
 (shared/seeds/001: C1-C6 candidate, E1-E7 question, A1-A2 other). The draft only suggests:
 each alert's kind names its code, its text and what closes it (core/data/kinds.toml: a
@@ -16,7 +20,11 @@ from typing import Any
 from core import csvsafe
 from core.i18n import t
 from core.kinds import KindSpec, kinds
+from supervisor.alertgroups import subject_of
 
+# An alert that is not closed by another event (a forged phase, a stopped companion...) and
+# comes again within this many seconds of its previous repeat is the same incident.
+REPEAT_WINDOW_S = 60.0
 CODES = ("C1", "C2", "C3", "C4", "C5", "C6", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "A1", "A2")
 
 
@@ -54,6 +62,7 @@ def build_draft(events: list[dict[str, Any]], lang: str, tz: tzinfo | None = Non
     table = kinds()
     lines: list[dict[str, Any]] = []
     open_by: dict[tuple, dict[str, Any]] = {}  # (machine, kind, pairing details) -> its line
+    latest: dict[tuple, dict[str, Any]] = {}  # (machine, kind, subject) -> its latest line, for repeats
     # In the order things happened (on the server's clock when the machine's offset is known:
     # at_corrected): an outbox replayed after an outage delivers late.
     for event in sorted(events, key=lambda e: (e.get("at_corrected") or e["at"], e.get("seq", 0))):
@@ -68,12 +77,24 @@ def build_draft(events: list[dict[str, Any]], lang: str, tz: tzinfo | None = Non
             continue
         if spec.pv_code is None or not spec.is_alert(details):
             continue
+        # The same alert again (a spamming machine, an agent repeating itself) is the same
+        # incident: one line saying how many times, as the dashboard's alert groups do.
+        pairing = (machine, kind, tuple(details.get(name) for name in table.closable.get(kind, ())))
+        repeat_key = (machine, kind, subject_of(details))
+        previous = latest.get(repeat_key)
+        if previous is not None and (open_by.get(pairing) is previous if kind in table.closable
+                                     else _within(previous["_last"], event["at"], REPEAT_WINDOW_S)):
+            previous["_repeats"] += 1
+            previous["_last"] = event["at"]
+            continue
         line = {"at": event["at"], "at_corrected": event.get("at_corrected") or event["at"],
                 "hostname": event["hostname"], "machine_id": machine,
-                "code": spec.pv_code, "kind": kind, "_details": details, "_duration": None}
+                "code": spec.pv_code, "kind": kind, "_details": details, "_duration": None,
+                "_repeats": 1, "_last": event["at"]}
         lines.append(line)
+        latest[repeat_key] = line
         if kind in table.closable:
-            open_by[(machine, kind, tuple(details.get(name) for name in table.closable[kind]))] = line
+            open_by[pairing] = line
     return [_finish(line, lang, tz) for line in lines]
 
 
@@ -105,9 +126,16 @@ def exam_timeline(events: list[dict[str, Any]]) -> dict[str, Any]:
             "machines": rows}
 
 
+def _within(start: str, end: str, seconds: float) -> bool:
+    elapsed = _elapsed(start, end)
+    return elapsed is not None and elapsed <= seconds
+
+
 def _finish(line: dict[str, Any], lang: str, tz: tzinfo | None) -> dict[str, Any]:
     details = line.pop("_details")
     duration = line.pop("_duration")
+    repeats = line.pop("_repeats")
+    line.pop("_last")
     spec = kinds().get(line["kind"]).resolve(details)
     fields = {name: _shown(spec, name, details, lang, tz) for name in spec.details}
     if duration is not None:
@@ -115,6 +143,9 @@ def _finish(line: dict[str, Any], lang: str, tz: tzinfo | None) -> dict[str, Any
     key = spec.pv_text_closed if duration is not None and spec.pv_text_closed else spec.pv_text
     line["label"] = t(f"incident.code.{line['code']}", lang)
     line["details_text"] = t(key, lang, **fields) if key else t(spec.label, lang)
+    line["repeats"] = repeats
+    if repeats > 1:
+        line["details_text"] += t("incident.repeated", lang, n=repeats)
     return line
 
 

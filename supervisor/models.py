@@ -284,6 +284,7 @@ class IncidentLine(BaseModel):
     label: str
     kind: str
     details_text: str
+    repeats: int = Field(1, description="how many times this alert came (repeats are one line)")
 
 
 # -- the supervisor's completion of the PV d'incident draft (kept on the server, shared by

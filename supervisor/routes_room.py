@@ -122,8 +122,11 @@ async def machine_report(code: str, machine_id: str, user: str = Depends(supervi
 
 @router.get("/rooms/{code}/events", response_model=list[EventOut], tags=["supervisor"])
 async def events(code: str, after: int = Query(0, ge=0, le=MAX_SEQ), limit: int = Query(1000, ge=1, le=5000),
+                 last: int | None = Query(None, ge=1, le=5000, description="only the newest N (still oldest first)"),
                  user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> list[dict]:
     room = (await room_of(code, server))["code"]
+    if last is not None:  # a journal's first page: the newest, without reading the whole session
+        return [server.timed(room, r) for r in await server.store.events(room, after, last, newest=True)]
     return [server.timed(room, r) for r in await server.store.events(room, after, limit)]
 
 

@@ -119,7 +119,9 @@ class Store(Protocol):
         within the list), skipping ids already stored; returns the rows stored, in ``seq`` order
         (an alert's ``group``: its gid, its group updated in the same transaction)."""
     async def events(self, room_code: str, after: int = 0, limit: int = 1000,
-                     alerts_only: bool = False, open_only: bool | None = None) -> list[dict[str, Any]]: ...
+                     alerts_only: bool = False, open_only: bool | None = None,
+                     newest: bool = False) -> list[dict[str, Any]]:
+        """Events with ``seq > after``, oldest first: the first ``limit`` (``newest``: the last ``limit``)."""
     async def event(self, room_code: str, seq: int) -> dict[str, Any] | None: ...
     async def ack(self, room_code: str, event_id: str, by: str, at: str) -> dict[str, Any] | None:
         """Acknowledge one alert: ``{id, acked_at, acked_by, machine_id, group}``; its group's open count follows."""

@@ -348,7 +348,8 @@ class PostgresStore:
         return rows
 
     async def events(self, room_code: str, after: int = 0, limit: int = 1000,
-                     alerts_only: bool = False, open_only: bool | None = None) -> list[dict[str, Any]]:
+                     alerts_only: bool = False, open_only: bool | None = None,
+                     newest: bool = False) -> list[dict[str, Any]]:
         sql = _EVENT_COLS + "WHERE e.room_code=%s AND e.seq > %s"
         if alerts_only:
             sql += " AND e.alert"
@@ -356,8 +357,9 @@ class PostgresStore:
             sql += " AND e.acked_at IS NULL"
         elif open_only is False:
             sql += " AND e.acked_at IS NOT NULL"
-        rows = await self._all(sql + " ORDER BY e.seq LIMIT %s", (room_code, after, limit))
-        return [_event_row(r) for r in rows]
+        order = " ORDER BY e.seq DESC LIMIT %s" if newest else " ORDER BY e.seq LIMIT %s"
+        rows = await self._all(sql + order, (room_code, after, limit))
+        return [_event_row(r) for r in (reversed(rows) if newest else rows)]
 
     async def event(self, room_code: str, seq: int) -> dict[str, Any] | None:
         row = await self._one(_EVENT_COLS + "WHERE e.room_code=%s AND e.seq=%s", (room_code, seq))

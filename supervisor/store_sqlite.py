@@ -325,7 +325,8 @@ class SQLiteStore:
         return await self.writer.run(write)
 
     async def events(self, room_code: str, after: int = 0, limit: int = 1000,
-                     alerts_only: bool = False, open_only: bool | None = None) -> list[dict[str, Any]]:
+                     alerts_only: bool = False, open_only: bool | None = None,
+                     newest: bool = False) -> list[dict[str, Any]]:
         sql = _EVENT_COLS + "WHERE e.room_code=? AND e.seq > ?"
         if alerts_only:
             sql += " AND e.alert=1"
@@ -333,9 +334,9 @@ class SQLiteStore:
             sql += " AND e.acked_at IS NULL"
         elif open_only is False:
             sql += " AND e.acked_at IS NOT NULL"
-        rows = await self._read(lambda c: c.execute(sql + " ORDER BY e.seq LIMIT ?",
-                                                    (room_code, after, limit)).fetchall())
-        return [_event_row(r) for r in rows]
+        order = " ORDER BY e.seq DESC LIMIT ?" if newest else " ORDER BY e.seq LIMIT ?"
+        rows = await self._read(lambda c: c.execute(sql + order, (room_code, after, limit)).fetchall())
+        return [_event_row(r) for r in (reversed(rows) if newest else rows)]
 
     async def event(self, room_code: str, seq: int) -> dict[str, Any] | None:
         row = await self._one(_EVENT_COLS + "WHERE e.room_code=? AND e.seq=?", (room_code, seq))

@@ -82,6 +82,10 @@ def test_repeats_fold_into_groups_that_page_newest_first(server):
     assert {a["group"] for a in alerts} == {discord["gid"]} and alerts[0]["details"]["program"] == "Discord"
     assert server.get(f"/rooms/{room}/alert-groups/999999/alerts", sup).status_code == 404
     assert server.get(f"/rooms/{room}/alert-groups", sup, limit=0).status_code == 422
+    # A journal's first page: the newest events only, oldest first.
+    newest = server.get(f"/rooms/{room}/events", sup, last=3).json()
+    assert [e["kind"] for e in newest] == ["focus_regained", "net_down", "focus_lost"]
+    assert newest[0]["seq"] < newest[1]["seq"] < newest[2]["seq"] and newest[1]["group"] is not None
     # The flat list of before is still there, each alert with its group.
     flat = server.get(f"/rooms/{room}/alerts", sup).json()
     assert len(flat) == 504 and {a["group"] for a in flat} == {g["gid"] for g in _groups(server, sup, room)["groups"]}

@@ -224,3 +224,24 @@ def test_sigterm_ends_the_dashboards_streams_and_the_server_promptly(server):
         assert rest[-1:] in ([""], [])
     server.proc.wait(10)
     assert "timeout graceful shutdown exceeded" not in server.log_text()
+
+
+def test_the_pv_draft_makes_one_line_of_repeats():
+    """5,000 spam departures towards one program while away are one PV line saying how many;
+    another program, a departure after a return, or a repeat long after are lines of their own."""
+    spam = [_ev("focus_lost", f"2026-11-22T09:{n // 600:02d}:{(n // 10) % 60:02d}.{n % 10}00Z", title="Discord",
+                program="Discord", level="alert") for n in range(5000)]
+    events = spam + [
+        _ev("focus_lost", "2026-11-22T09:20:00Z", title="ChatGPT", program="ChatGPT", level="alert"),
+        _ev("focus_regained", "2026-11-22T09:21:00Z", away_s=60),
+        _ev("focus_lost", "2026-11-22T09:30:00Z", title="Discord", program="Discord", level="alert"),
+        _ev("companion_stopped", "2026-11-22T09:40:00Z"), _ev("companion_stopped", "2026-11-22T09:40:20Z"),
+        _ev("companion_stopped", "2026-11-22T10:40:00Z"),
+    ]
+    fr = build_draft(events, "fr")
+    assert [(d["kind"], d["repeats"]) for d in fr] == [("focus_lost", 5000), ("focus_lost", 1), ("focus_lost", 1),
+                                                       ("companion_stopped", 2), ("companion_stopped", 1)]
+    assert fr[0]["details_text"].endswith("(retour non enregistré) (répété 5000 fois)")
+    assert fr[0]["at"] == spam[0]["at"]  # the first departure keys the line (and its edits)
+    assert "ChatGPT" in fr[1]["details_text"] and "(répété" not in fr[1]["details_text"]
+    assert build_draft(events, "en")[3]["details_text"].endswith("(repeated 2 times)")

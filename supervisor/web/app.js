@@ -19,7 +19,7 @@ import {
   LANG_KEY, TOKEN_KEY, api, commandBlock, download, el, fmtAge, fmtDateTime, hideBanner, loadTexts, loadTls,
   setView, showBanner, state, t, translateStatic,
 } from "./base.js";
-import { ackAll, renderAll, renderFeed, startLive, stopLive } from "./feed.js";
+import { ackAll, reloadFeed, renderAll, startLive, stopLive } from "./feed.js";
 import { loadIncidents, renderIncidents } from "./pv.js";
 import { renderCounters } from "./room.js";
 import { renderSheet } from "./sheets.js";
@@ -206,6 +206,7 @@ async function showRoom({ code }, tab) {
     state.room = { code, name: code };
     state.machines = new Map();
     state.alerts = new Map();
+    state.alertGroups = null;  // alerts.js: the groups and pages of this room
     state.events = [];
     state.lastSeq = 0;
     state.incidents = null;
@@ -274,7 +275,7 @@ function livePanel(code) {
         el("h2", { id: "feed-title", tabindex: "-1", text: t("dash.alerts.title") }),
         el("label", { class: "small" },
           el("input", { type: "checkbox", id: "show-acked", checked: state.showAcked,
-            onchange: (ev) => { state.showAcked = ev.target.checked; renderFeed(); } }),
+            onchange: (ev) => { state.showAcked = ev.target.checked; reloadFeed(); } }),
           " ", t("dash.alerts.show_acked"))),
       el("button", { type: "button", class: "btn btn-small ack-all", id: "ack-all", hidden: true, text: t("dash.alerts.ack_all"), onclick: ackAll }),
       el("ol", { id: "alert-list", class: "alert-list", "aria-live": "polite" }),

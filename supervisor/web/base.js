@@ -15,7 +15,8 @@ export const state = {
   room: null,          // {code, name, ...}
   tab: "live",
   machines: new Map(), // machine_id -> row of /machines
-  alerts: new Map(),   // event id -> alert
+  alerts: new Map(),   // event id -> the latest alert of each group shown (alerts.js)
+  alertGroups: null,   // alerts.js: groups shown, the next page's cursor, groups expanded
   events: [],          // recent events (newest first), for the journal
   es: null,
   liveOk: false,

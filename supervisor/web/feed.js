@@ -1,9 +1,10 @@
-/* examroom dashboard: alerts, the event journal and the live stream. Reads
- * GET /rooms/{code}/alerts, /events and /machines (a snapshot on each (re)connection) and the
- * Server-Sent Events of GET /rooms/{code}/stream (machine, event, ack and pv_edits messages);
- * acknowledges with POST /rooms/{code}/alerts/{id}/ack.
+/* examroom dashboard: the alerts panel, the event journal and the live stream. Reads
+ * GET /rooms/{code}/alert-groups (alerts.js), /events and /machines (a snapshot on each
+ * (re)connection) and the Server-Sent Events of GET /rooms/{code}/stream (machine, event, ack,
+ * group and pv_edits messages); alerts are acknowledged per group (alerts.js).
  */
 import { API, api, el, fmtTime, hideBanner, machineName, showBanner, state, t } from "./base.js";
+import { ackAllGroups, loadGroups, onAlertAck, onChange, onGroup, renderGroups } from "./alerts.js";
 import { loadIncidents, onPvEdits, pvSchedule } from "./pv.js";
 import { removeMachine, renderCounters, renderTiles, upsertMachine } from "./room.js";
 import { renderSheet } from "./sheets.js";
@@ -75,16 +76,9 @@ function kindLabel(kind, details) {
   return Object.prototype.hasOwnProperty.call(state.texts, key) ? t(key) : kind;
 }
 
-function addAlert(a) {
-  if (state.during && !state.during.alerts.has(a.id)) state.during.alerts.set(a.id, a);
-  const known = state.alerts.get(a.id);
-  state.alerts.set(a.id, Object.assign({}, known || {}, a));
-}
-
-/* A room flooded with alerts (20,000 from one hostile machine) stays usable: the list shows
- * the newest ALERT_PAGE, more on demand, and a burst of events redraws it once per frame,
- * not once per event. */
-const ALERT_PAGE = 100;
+/* A room flooded with alerts (20,000 from one hostile machine) stays usable: repeats are one
+ * group each (alerts.js, paged by the server), and a burst of events redraws the list once
+ * per frame, not once per event. */
 let feedFrame = 0;
 
 function scheduleFeed() {
@@ -92,62 +86,32 @@ function scheduleFeed() {
   feedFrame = requestAnimationFrame(() => { feedFrame = 0; renderFeed(); });
 }
 
+const WORDS = { detailText, kindLabel };
+onChange(scheduleFeed);
+
 export function renderFeed() {
   const list = document.getElementById("alert-list");
   if (!list) return;
-  const all = [...state.alerts.values()].sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0) || String(b.at).localeCompare(String(a.at)));
-  const matching = all.filter((a) => state.showAcked || !a.acked_at);
-  const limit = state.alertLimit || ALERT_PAGE;
-  const shown = matching.slice(0, limit);
-  document.getElementById("ack-all").hidden = all.filter((a) => !a.acked_at).length < 2;
-  if (!shown.length) {
-    list.replaceChildren(el("li", { class: "empty", text: t("dash.alerts.none") }));
-  } else {
-    list.replaceChildren(...shown.map((a) => el("li", { class: `alert kind-${a.kind} ${a.acked_at ? "acked" : "open"}`, "data-alert-id": a.id, "data-kind": a.kind },
-      el("div", { class: "alert-head" },
-        el("strong", { class: "alert-kind", text: `${a.acked_at ? "✔" : "⚠"} ${kindLabel(a.kind, a.details)}` }),
-        el("time", { datetime: a.at_corrected || a.at, title: a.at_corrected && a.at_corrected !== a.at ? t("dash.time.machine", { time: fmtTime(a.at) }) : null, text: fmtTime(a.at_corrected || a.at) })),
-      el("div", { class: "alert-host", text: machineName(a.machine_id, a.hostname) }),
-      detailText(a.kind, a.details) ? el("div", { class: "alert-detail", text: detailText(a.kind, a.details) }) : null,
-      a.acked_at
-        ? el("div", { class: "acked-by", text: t("dash.alerts.acked_by", { time: fmtTime(a.acked_at), who: a.acked_by || "" }) })
-        : el("button", { type: "button", class: "btn btn-small ack", text: t("dash.alerts.ack"), onclick: () => ack(a.id) }))));
-    if (matching.length > shown.length) {
-      list.append(el("li", { class: "more" }, el("button", { type: "button", class: "btn btn-small", id: "alerts-more",
-        text: t("dash.alerts.more", { n: matching.length - shown.length }),
-        onclick: () => { state.alertLimit = limit + ALERT_PAGE; renderFeed(); } })));
-    }
-  }
+  renderGroups(list, WORDS);
   renderCounters();
+}
+
+/** "Show acknowledged alerts" changed: the server's first page again, with or without them. */
+export async function reloadFeed() {
+  try {
+    await loadGroups();
+  } catch (e) { if (e.status !== 401) showBanner(e.message); }
+  renderFeed();
 }
 
 /** After a network blip every companion may be "lost" at once: one click for all of them. */
 export async function ackAll() {
-  const open = [...state.alerts.values()].filter((a) => !a.acked_at);
-  if (!open.length || !window.confirm(t("dash.alerts.ack_all_confirm", { n: open.length }))) return;
-  for (const a of open) await ack(a.id);
-}
-
-async function ack(id) {
-  // Keyboard users keep their place: focus goes to the next alert's button, else the heading.
-  const li = document.querySelector(`.alert[data-alert-id="${CSS.escape(id)}"]`);
-  const hadFocus = li && li.contains(document.activeElement);
-  const next = li && li.nextElementSibling && li.nextElementSibling.dataset.alertId;
-  try {
-    const res = await api(`/rooms/${encodeURIComponent(state.room.code)}/alerts/${encodeURIComponent(id)}/ack`, { method: "POST" });
-    onAck(res);
-  } catch (e) { if (e.status !== 401) showBanner(e.message); return; }
-  if (hadFocus) {
-    const target = next && document.querySelector(`.alert[data-alert-id="${CSS.escape(next)}"] button.ack`);
-    (target || document.getElementById("feed-title")).focus();
-  }
+  await ackAllGroups();
 }
 
 function onAck(res) {
-  if (state.during) state.during.acks.push(res);
-  const a = state.alerts.get(res.id);
-  if (a) { a.acked_at = res.acked_at; a.acked_by = res.acked_by; }
-  renderFeed();
+  onAlertAck(res);
+  scheduleFeed();
 }
 
 /** Keeps the newest events for the journal; a replay after a reconnection is not doubled. */
@@ -164,7 +128,7 @@ function remember(ev) {
 
 function onEvent(ev) {
   if (!remember(ev)) return;
-  if (ev.alert) addAlert({ id: ev.id, seq: ev.seq, kind: ev.kind, at: ev.at, at_corrected: ev.at_corrected, machine_id: ev.machine_id, hostname: ev.hostname, details: ev.details, acked_at: ev.acked_at || null, acked_by: ev.acked_by || null });
+  // An alert's group (its count, its last time) comes right after in a "group" message.
   // The server follows with a machine row; this makes the tile react at once meanwhile.
   const m = state.machines.get(ev.machine_id);
   const tile = kindSpec(ev.kind, ev.details).tile;
@@ -176,7 +140,6 @@ function onEvent(ev) {
       focus_label: away ? (d.host || d.program || d.process || null) : null,
       focus_required: away && d.focus_required === true }));
   }
-  scheduleFeed();
   renderJournal();
   // The PV's timeline shows when the exam started and ended: bring it up to date.
   if ((ev.kind === "exam_started" || ev.kind === "exam_ended") && state.tab === "incidents" && state.incidents) loadIncidents();
@@ -221,26 +184,22 @@ async function refresh() {
   const room = state.room.code;
   const code = encodeURIComponent(room);
   // What the stream brings while the snapshot is on its way is newer than the snapshot.
-  const during = { machines: new Map(), alerts: new Map(), acks: [] };
+  const during = { machines: new Map(), groups: new Map() };
   state.during = during;
   try {
     if (!state.kinds) state.kinds = await api("/kinds");
-    const [machines, open, closed] = await Promise.all([
-      api(`/rooms/${code}/machines`),
-      api(`/rooms/${code}/alerts?open=true`),
-      api(`/rooms/${code}/alerts?open=false`).catch(() => []),
-    ]);
+    const [machines] = await Promise.all([api(`/rooms/${code}/machines`), loadGroups()]);
     if (!state.room || state.room.code !== room) return;  // another room was opened meanwhile
     state.machines = new Map(machines.map((m) => [m.machine_id, m]));
     for (const [id, m] of during.machines) state.machines.set(id, m);
-    state.alerts = new Map();
-    for (const a of [...closed, ...open, ...during.alerts.values()]) addAlert(a);
-    for (const res of during.acks) {
-      const a = state.alerts.get(res.id);
-      if (a) { a.acked_at = res.acked_at; a.acked_by = res.acked_by; }
+    state.during = null;
+    for (const g of during.groups.values()) onGroup(g);
+    // The journal: the newest events the first time (it shows 50), else those missed while
+    // the stream was down.
+    if (!state.lastSeq) {
+      for (const ev of await api(`/rooms/${code}/events?last=100`)) remember(ev);
     }
-    // The journal: events missed while the stream was down (or all, the first time).
-    for (let page = 0; page < 20; page++) {
+    for (let page = 0; page < 20 && state.lastSeq; page++) {
       const batch = await api(`/rooms/${code}/events?after=${state.lastSeq || 0}&limit=1000`);
       if (!state.room || state.room.code !== room) return;
       for (const ev of batch) remember(ev);
@@ -294,6 +253,7 @@ export function startLive() {
   es.addEventListener("machine_removed", (e) => { removeMachine(JSON.parse(e.data).machine_id); renderSheet(); });
   es.addEventListener("event", (e) => onEvent(JSON.parse(e.data)));
   es.addEventListener("ack", (e) => onAck(JSON.parse(e.data)));
+  es.addEventListener("group", (e) => { onGroup(JSON.parse(e.data)); scheduleFeed(); });
   es.addEventListener("pv_edits", (e) => onPvEdits(JSON.parse(e.data)));
   // the room's administration panel (roomadmin.js) follows these as window events
   for (const kind of ["enrolment", "room_settings", "room_deleted", "machine", "machine_removed"]) {

@@ -221,7 +221,8 @@ export function renderCounters() {
   const machines = [...state.machines.values()];
   const ready = machines.filter((m) => verdict(m) === "ready" || verdict(m) === "warn").length;
   const online = machines.filter((m) => m.live === "online").length;
-  const open = [...state.alerts.values()].filter((a) => !a.acked_at).length;
+  // open alerts as the server counts them (alert groups: the list shows groups, not alerts)
+  const open = machines.reduce((n, m) => n + (Number(m.alerts) || 0), 0);
   const counter = (id, key, value, cls) => el("div", { class: `counter ${cls}`, id },
     el("span", { class: "counter-value", text: value }), el("span", { class: "counter-label", text: t(key) }));
   // The tab's title shows the open alerts, for a supervisor who has another tab in front.
