@@ -149,6 +149,20 @@ def _check_port(host: str, port: int, lang: str) -> None:
                        "--host/--port", t("server.port_busy.hint", lang)) from None
 
 
+def _audit_to_stderr() -> None:
+    """Who did what to accounts and machines (supervisor/routes_admin.py, credentials.py): one
+    line each on the server's output, beside uvicorn's, for the school's records."""
+    import logging
+
+    audit = logging.getLogger("examroom.audit")
+    if not audit.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s examroom: %(message)s"))
+        audit.addHandler(handler)
+        audit.setLevel(logging.INFO)
+        audit.propagate = False
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
@@ -214,6 +228,7 @@ def serve(host, port, db, admin_password, admin_password_file, reset_admin_passw
     lost_after = room_lost_after or max(6.0, 3 * room_heartbeat)
     room_settings = RoomSettings(heartbeat_s=room_heartbeat, lost_after_s=lost_after, exam_title=room_exam_title,
                                  platform_url=room_platform_url)
+    _audit_to_stderr()
     app = create_app(Settings(store=store, admin_password=admin_password,
                               reset_admin_password=reset_admin_password, lang=lang,
                               session_hours=session_hours, keepalive_s=sse_keepalive, room=room_settings,

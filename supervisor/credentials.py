@@ -12,6 +12,7 @@ bumps ``_token_generation`` so a lookup racing a revocation is not cached.
 """
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -20,6 +21,7 @@ from supervisor.fanout import Notice
 from supervisor.store import iso, utcnow
 
 DEFAULT_MACHINE_TOKEN_DAYS = 30.0
+audit = logging.getLogger("examroom.audit")  # who did what (serve prints it on its output)
 REVOKED_NS, REVOKED_TOKEN_NS = "machine_revoked", "revoked_token"
 
 
@@ -70,6 +72,7 @@ class Credentials:
                 await self.store.delete_record(REVOKED_TOKEN_NS, digest)
             await self.store.delete_record(REVOKED_NS, key)
             await self.server_event((room, machine_id), "machine_removed", {"by": by})
+            audit.info("%s removed machine %s from room %s", by, machine_id, room)
             self.publish(room, "machine_removed", {"machine_id": machine_id})
             return True
         now = utcnow()
@@ -83,6 +86,7 @@ class Credentials:
                                                           "tokens": tokens[-20:]})
         if marker is None:
             await self.server_event((room, machine_id), "machine_revoked", {"by": by})
+            audit.info("%s revoked machine %s of room %s", by, machine_id, room)
         await self.publish_machine(room, machine_id)
         return True
 

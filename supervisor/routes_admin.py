@@ -26,7 +26,7 @@ from supervisor.service import Server
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422)}
 router = APIRouter(responses=ERRORS)
 # Who did what to the accounts, in the server's log (the records keep created_by/changed_by).
-audit = logging.getLogger("examroom.accounts")
+audit = logging.getLogger("examroom.audit")
 
 
 class UserIn(_In):

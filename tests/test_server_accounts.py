@@ -167,6 +167,9 @@ def test_a_revoked_machine_is_told_why_and_stays_out_until_removed(server):
     back = _enrol(server, room, "pc-09")
     assert back.status_code == 200 and back.json()["secret"]
     assert server.get(f"/rooms/{room}/machines", sup).json()[0]["revoked"] is False
+    # The server's output keeps who did what.
+    log = server.log_text()
+    assert f"admin revoked machine pc-09 of room {room}" in log and f"admin removed machine pc-09 from room {room}" in log
 
 
 def test_the_admin_changes_roles_and_passwords_and_removed_accounts_lose_their_sessions(server):
@@ -212,6 +215,8 @@ def test_the_admin_changes_roles_and_passwords_and_removed_accounts_lose_their_s
                            timeout=10).json() == {"ok": True}
     assert server.get("/rooms", chef).status_code == 401
     assert [u["username"] for u in server.get("/users", admin).json()] == ["admin"]
+    log = server.log_text()
+    assert "admin created account marie (supervisor " in log and "chef removed account marie" in log
 
 
 def test_examroom_user_change_on_the_servers_database(server, tmp_path):
