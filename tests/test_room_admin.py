@@ -308,3 +308,31 @@ def test_a_deleted_rooms_code_is_never_drawn_again(tmp_path, monkeypatch):
             await store.close()
 
     asyncio.run(run())
+
+
+def test_two_server_processes_on_one_postgresql_share_a_rooms_settings_and_its_deletion(tmp_path, pg_url):
+    """An académie's servers: a room changed or deleted on one process holds on the other at once."""
+    from tests.companion_support import wait_for
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = LiveServer(tmp_path / "a", db=pg_url).start()
+    try:
+        second = LiveServer(tmp_path / "b", db=pg_url).start()
+        try:
+            admin = first.login()
+            room = first.create_room(admin, "Salle académique")
+            pc = second.enroll(room, "m1")    # this machine talks to the second process
+            assert second.post("/heartbeat", pc, {"interval_s": 2}).json()["settings"]["heartbeat_s"] == 2.0
+            assert first.put_json(f"/rooms/{room}/settings", admin, {"heartbeat_s": 4}).status_code == 200
+            assert wait_for(lambda: second.post("/heartbeat", pc, {"interval_s": 2}).json()["settings"]
+                            ["lost_after_s"] == 12.0, 10, step=0.2)
+            assert second.post("/reports", pc, report("m1", ready=True)).status_code == 200
+            assert server_delete(first, room, admin).status_code == 409   # in use, whichever process took it
+            assert server_delete(first, room, admin, force=True).status_code == 200
+            assert wait_for(lambda: second.post("/heartbeat", pc, {}).status_code == 401, 10, step=0.2)
+            assert len(second.get(f"/rooms/{room}/archive", second.login()).json()["reports"]) == 1
+        finally:
+            second.stop()
+    finally:
+        first.stop()
