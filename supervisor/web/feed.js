@@ -196,10 +196,11 @@ async function refresh() {
     for (const g of during.groups.values()) onGroup(g);
     // The journal: the newest events the first time (it shows 50), else those missed while
     // the stream was down.
-    if (!state.lastSeq) {
+    const first = !state.lastSeq;
+    if (first) {
       for (const ev of await api(`/rooms/${code}/events?last=100`)) remember(ev);
     }
-    for (let page = 0; page < 20 && state.lastSeq; page++) {
+    for (let page = 0; page < 20 && !first; page++) {
       const batch = await api(`/rooms/${code}/events?after=${state.lastSeq || 0}&limit=1000`);
       if (!state.room || state.room.code !== room) return;
       for (const ev of batch) remember(ev);
