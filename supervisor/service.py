@@ -20,6 +20,7 @@ from core.roomsettings import effective
 from supervisor import diskfull, roomadmin, rules
 from supervisor.apierror import ApiError
 from supervisor.clock import corrected
+from supervisor.alertservice import AlertsAndBytes
 from supervisor.credentials import REVOKED_NS, REVOKED_TOKEN_NS, Credentials
 from supervisor.auth import LoginThrottle
 from supervisor.fanout import Notice, PgFanout
@@ -34,7 +35,7 @@ from supervisor.watchdog import Key, Liveness
 SAVE_LAST_SEEN_S = 10.0
 
 
-class Server(Credentials):
+class Server(Credentials, AlertsAndBytes):
     def __init__(self, store: Store, hub: Hub, liveness: Liveness, settings: Any = None,
                  fanout: PgFanout | None = None) -> None:
         self.settings = settings
@@ -221,33 +222,10 @@ class Server(Credentials):
         await self.reserve_bytes((room, machine_id), size)
         try:
             await self.store.add_report(room, machine_id, utcnow(), report, rules.report_summary(report))
-        except BaseException:  # not stored (disk full...): not kept either
+        except Exception:  # not stored (disk full...): not kept either
             self._unreserve((room, machine_id), size)
             raise
         await self.publish_machine(room, machine_id)
-
-    # -- the bytes kept per machine (its reports and event details as stored): its quota
-    async def kept_bytes(self, who: Key) -> int:
-        """What the database keeps for this machine. Read once, then followed in memory; with
-        other processes writing too (PostgreSQL), read at every request."""
-        known = self._kept.get(who)
-        if known is None or self.fanout is not None:
-            known = self._kept[who] = await self.store.machine_bytes(*who)
-            if len(self._kept) > 50_000:  # bounded: a forgotten entry is read again
-                self._kept.clear()
-                self._kept[who] = known
-        return known
-
-    async def reserve_bytes(self, who: Key, size: int) -> None:
-        """429 if storing ``size`` more bytes puts the machine over its quota; else counted at once
-        (before the write's await: concurrent posts cannot all pass the check)."""
-        kept = await self.kept_bytes(who)
-        self.quotas.check_kept(kept, size)
-        self._kept[who] = kept + size
-
-    def _unreserve(self, who: Key, size: int) -> None:
-        if size and who in self._kept:
-            self._kept[who] -= size
 
     async def add_events(self, room: str, machine_id: str,
                          events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
@@ -268,16 +246,16 @@ class Server(Credentials):
                 # Near its quota, an outbox replaying a batch already stored (its answer was
                 # lost) must hear "duplicates", not 429 forever: what is stored is not charged.
                 known = await self.store.stored_ids(room, machine_id, list(sizes))
-                batch = [e for e in batch if e["id"] not in known]
-                if not known or not batch:
-                    if not batch:
-                        return [], len(events)
+                if not known:
                     raise
+                batch = [e for e in batch if e["id"] not in known]
+                if not batch:
+                    return [], len(events)
                 sizes = {e["id"]: sizes[e["id"]] for e in batch}
                 await self.reserve_bytes((room, machine_id), sum(sizes.values()))
             try:
                 rows = await self.store.insert_events(room, machine_id, batch)
-            except BaseException:  # not stored (disk full...): not kept either
+            except Exception:  # not stored (disk full...): not kept either
                 self._unreserve((room, machine_id), sum(sizes.values()))
                 raise
             stored = {r["id"] for r in rows}
@@ -383,38 +361,6 @@ class Server(Credentials):
         if group is not None:  # then the group's new open count
             await self.publish_groups(room, {group})
         return {**done, "group": group}
-
-    # -- alert groups (supervisor/alertgroups.py)
-    def timed_group(self, room: str, group: dict[str, Any]) -> dict[str, Any]:
-        """A group with its first and last times on the server's clock, as ``timed`` does for events."""
-        if kinds().get(group["kind"]).origin == "server":
-            offset = None
-        else:
-            offset = self.liveness.get((room, group["machine_id"])).clock.offset_s
-        return {**group, "first_at_corrected": corrected(group["first_at"], offset),
-                "last_at_corrected": corrected(group["last_at"], offset)}
-
-    async def publish_groups(self, room: str, gids: set[int], *, here_only: bool = False) -> None:
-        """Tell the dashboards the groups' new counts and last alert (one message per group per batch)."""
-        if not gids or (not self.hub.subscribers(room) and (self.fanout is None or here_only)):
-            return
-        for group in await self.store.alert_groups(room, None, len(gids), gids=sorted(gids)):
-            data = self.timed_group(room, group)
-            if here_only:
-                self.hub.publish(room, "group", data)
-            else:
-                self.publish(room, "group", data, gid=group["gid"])
-
-    async def ack_group(self, room: str, gid: int, by: str, upto: int | None = None) -> dict[str, Any] | None:
-        """Acknowledge a group's open alerts (those up to seq ``upto``, by default all of them)."""
-        acked = await self.store.ack_group(room, gid, 2**62 if upto is None else upto, by, utcnow())
-        if acked is None:
-            return None
-        groups = await self.store.alert_groups(room, None, 1, gids=[gid])
-        group = self.timed_group(room, groups[0])
-        await self.publish_machine(room, group["machine_id"])
-        self.publish(room, "group", group, gid=gid)
-        return {"acked": acked, "group": group}
 
     async def save_pv_edits(self, room: str, record: dict[str, Any], by: str) -> dict[str, Any]:
         return await self.store.save_pv_edits(room, record, by, utcnow())
