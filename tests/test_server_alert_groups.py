@@ -166,3 +166,50 @@ def test_a_database_made_before_groups_gets_them_at_its_next_start(server):
              for g in _groups(server, sup, room)["groups"]]
     assert after == before and [g[:3] + g[6:] for g in after] == [("Discord", 32, 2, "admin"), ("ChatGPT", 5, 5, None)]
     assert server.get("/rooms/" + room + "/machines", sup).json()[0]["alerts"] == 7
+
+
+def test_two_processes_on_one_postgresql_database_share_groups_and_their_stream(tmp_path, pg_url):
+    """Alerts posted to two processes at once fold into one group (the room's lock orders the
+    upserts); each process's dashboards hear the other's ``group`` messages (LISTEN/NOTIFY);
+    a group acknowledged on one is acknowledged for the other."""
+    import threading
+
+    from tests.test_server_multiprocess import _stream
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = LiveServer(tmp_path / "a", db=pg_url).start()
+    b = None
+    try:
+        b = LiveServer(tmp_path / "b", db=pg_url).start()
+        sup = a.login()
+        room = a.create_room(sup)
+        token = a.enroll(room, "spam", "PC-SPAM")
+        with _stream(b, room, sup) as reply:
+            sse = SSEReader(reply, skip=("event", "machine", "ack"))
+            assert a.post("/events", token, {"events": _spam(3, "Discord")}).ok
+            (kind, group), = sse.read(1)
+            assert kind == "group" and group["count"] == 3 and group["hostname"] == "PC-SPAM"
+            # both processes at once, batch after batch: one group, every alert counted once
+            def post(server):
+                for _ in range(10):
+                    assert server.post("/events", token, {"events": _spam(20, "Discord")}).ok
+            threads = [threading.Thread(target=post, args=(s,)) for s in (a, b)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            groups = _groups(b, sup, room)["groups"]
+            assert [(g["gid"], g["count"], g["open"]) for g in groups] == [(group["gid"], 403, 403)]
+            assert len(b.get(f"/rooms/{room}/alert-groups/{group['gid']}/alerts", sup, limit=500).json()["alerts"]) == 403
+            # the stream from B heard the batches posted to A too: the latest says 403
+            seen = [g["count"] for _, g in sse.read(20)]
+            assert max(seen) == 403
+            assert a.post(f"/rooms/{room}/alert-groups/{group['gid']}/ack", sup, None).json()["acked"] == 403
+            (kind, acked), = sse.read(1)
+            assert kind == "group" and acked["open"] == 0
+            assert b.get(f"/rooms/{room}/machines", sup).json()[0]["alerts"] == 0
+    finally:
+        for server in (b, a):
+            if server is not None:
+                server.stop()
