@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from supervisor.alertgroups import PAGE_DEFAULT, PAGE_MAX, page
 from supervisor.apierror import ApiError
@@ -20,6 +20,8 @@ from supervisor.service import Server
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 404, 422)}
 router = APIRouter(responses=ERRORS)
 MAX_SEQ = 2**62
+# A group id from the address: bounded like the cursors, or SQLite's 64-bit integers overflow (500).
+GROUP_ID = Path(..., ge=1, le=MAX_SEQ, description="the group's gid")
 
 
 @router.get("/rooms/{code}/alert-groups", response_model=AlertGroupPage, tags=["supervisor"])
@@ -38,7 +40,7 @@ async def alert_groups(code: str, before: int | None = Query(None, ge=1, le=MAX_
 
 
 @router.get("/rooms/{code}/alert-groups/{gid}/alerts", response_model=GroupAlertsPage, tags=["supervisor"])
-async def group_alerts(code: str, gid: int, before: int | None = Query(None, ge=1, le=MAX_SEQ),
+async def group_alerts(code: str, gid: int = GROUP_ID, before: int | None = Query(None, ge=1, le=MAX_SEQ),
                        limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
                        user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
     """The alerts of one group, newest first."""
@@ -51,7 +53,7 @@ async def group_alerts(code: str, gid: int, before: int | None = Query(None, ge=
 
 
 @router.post("/rooms/{code}/alert-groups/{gid}/ack", response_model=GroupAckOut, tags=["supervisor"])
-async def ack_group(code: str, gid: int, upto: int | None = Query(None, ge=1, le=MAX_SEQ,
+async def ack_group(code: str, gid: int = GROUP_ID, upto: int | None = Query(None, ge=1, le=MAX_SEQ,
                                                                    description="acknowledge the alerts up to this seq "
                                                                    "(the group's last_seq the supervisor saw); "
                                                                    "default: all"),

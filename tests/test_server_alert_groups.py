@@ -213,3 +213,16 @@ def test_two_processes_on_one_postgresql_database_share_groups_and_their_stream(
         for server in (b, a):
             if server is not None:
                 server.stop()
+
+
+def test_a_group_id_out_of_range_is_a_clear_refusal_not_a_500(server):
+    """Found by the fuzzer: a gid past SQLite's 64-bit integers made the store overflow (500)."""
+    sup = server.login()
+    room = server.create_room(sup)
+    for gid in (2**64, 2**63, 0, -1):
+        listed = server.get(f"/rooms/{room}/alert-groups/{gid}/alerts", sup)
+        assert listed.status_code == 422 and listed.json()["code"] == "invalid", (gid, listed.text)
+        acked = requests.post(f"{server.url}/api/v1/rooms/{room}/alert-groups/{gid}/ack", headers=sup, timeout=10)
+        assert acked.status_code == 422, (gid, acked.text)
+    missing = server.get(f"/rooms/{room}/alert-groups/{2**62}/alerts", sup)
+    assert missing.status_code == 404 and missing.json()["code"] == "no_alert_group"
