@@ -350,7 +350,11 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
         found.append(pidgin)
     finally:
         purple.terminate()
-        purple.wait(10)
+        try:
+            purple.wait(10)
+        except subprocess.TimeoutExpired:  # a loaded machine: Pidgin's clean exit can take longer
+            purple.kill()
+            purple.wait(10)
 
     _back_to_exam(r)                                                      # DevTools on the exam page (F12)
     found.append(_act(r, since, lambda e: e["kind"] == "devtools_opened",

@@ -59,8 +59,10 @@ def test_a_companion_with_a_slow_heartbeat_is_flagged_follows_the_room_and_is_lo
         assert row, companion.log_path.read_text()
         flagged = wait_for(lambda: (r := _row(server, sup, room, "m-slow")) and r["flags"].get("settings") and r, 10)
         assert flagged and flagged["flags"]["settings"] == "notice"
-        events = server.get(f"/rooms/{room}/events", sup).json()
-        outside = [e for e in events if e["kind"] == "companion_settings"]
+        # the tile's flag is in memory a moment before its companion_settings event is committed
+        def settings_events():
+            return [e for e in server.get(f"/rooms/{room}/events", sup).json() if e["kind"] == "companion_settings"]
+        outside = wait_for(settings_events, 10)
         assert len(outside) == 1 and outside[0]["details"]["outside"]["heartbeat_s"] == [600.0, 2.0]
         assert outside[0]["alert"] is False   # a flag for the supervisor, not an alert
         # it follows the room: heartbeats keep coming every 2 s, not every 10 minutes
