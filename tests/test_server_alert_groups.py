@@ -81,6 +81,8 @@ def test_repeats_fold_into_groups_that_page_newest_first(server):
     assert [a["seq"] for a in alerts] == sorted((a["seq"] for a in alerts), reverse=True)
     assert {a["group"] for a in alerts} == {discord["gid"]} and alerts[0]["details"]["program"] == "Discord"
     assert server.get(f"/rooms/{room}/alert-groups/999999/alerts", sup).status_code == 404
+    assert server.get(f"/rooms/{room}/alert-groups/{10**23}/alerts", sup).status_code == 422  # past int64: refused
+    assert server.post(f"/rooms/{room}/alert-groups/{10**23}/ack", sup, None).status_code == 422
     assert server.get(f"/rooms/{room}/alert-groups", sup, limit=0).status_code == 422
     # A journal's first page: the newest events only, oldest first.
     newest = server.get(f"/rooms/{room}/events", sup, last=3).json()
