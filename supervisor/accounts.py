@@ -70,6 +70,18 @@ async def password_hash(store: Store, name: str) -> str | None:
     return found[0].get("hash") if found else None
 
 
+async def _room_of_role(store: Store, role: str, room: str | None) -> str | None:
+    """The room an account of ``role`` keeps: a supervisor's must exist, other roles have none."""
+    if role != "supervisor":
+        return None
+    if not room:
+        raise AccountError("room_needed", "a supervisor account needs its room (--room CODE)")
+    room = normalize_code(room)
+    if await store.room(room) is None:
+        raise AccountError("unknown_room", f"no room with code {room!r}")
+    return room
+
+
 async def add(store: Store, name: str, role: str, room: str | None, hashed: str, by: str) -> dict[str, Any]:
     """A new account; ValueError (with the reason) when the name, role or room is wrong or taken."""
     name = normalize_name(name)
@@ -77,14 +89,7 @@ async def add(store: Store, name: str, role: str, room: str | None, hashed: str,
         raise AccountError("name", "a user name is 2 to 32 of a-z 0-9 . _ - (and not admin)")
     if role not in ROLES:
         raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
-    if role == "supervisor":
-        if not room:
-            raise AccountError("room_needed", "a supervisor account needs its room (--room CODE)")
-        room = normalize_code(room)
-        if await store.room(room) is None:
-            raise AccountError("unknown_room", f"no room with code {room!r}")
-    else:
-        room = None
+    room = await _room_of_role(store, role, room)
     value = {"role": role, "room": room, "hash": hashed, "created_at": iso(datetime.now(timezone.utc)),
              "created_by": by}
     if await store.put_record(USER_NS, name, value, expected=0) is None:
@@ -131,15 +136,7 @@ async def change(store: Store, name: str, *, role: str | None = None, room: str 
         new_role = role or value["role"]
         if new_role not in ROLES:
             raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
-        new_room = room if room is not None else value.get("room")
-        if new_role == "supervisor":
-            if not new_room:
-                raise AccountError("room_needed", "a supervisor account needs its room (--room CODE)")
-            new_room = normalize_code(new_room)
-            if await store.room(new_room) is None:
-                raise AccountError("unknown_room", f"no room with code {new_room!r}")
-        else:
-            new_room = None
+        new_room = await _room_of_role(store, new_role, room if room is not None else value.get("room"))
         value.update(role=new_role, room=new_room, changed_at=iso(datetime.now(timezone.utc)), changed_by=by)
         if hashed is not None:
             value["hash"] = hashed

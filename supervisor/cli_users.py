@@ -50,16 +50,7 @@ async def _run(store, action):
 def add(name, role, room_code, password_file, db, lang) -> None:
     """Create a named account; the journal and the PV then say who did what."""
     lang = lang or detect_lang()
-    if password_file:
-        password = read_password_file(password_file, lang)
-    elif os.environ.get("EXAMROOM_USER_PASSWORD"):
-        password = os.environ["EXAMROOM_USER_PASSWORD"]
-    elif sys.stdin.isatty():
-        password = click.prompt(t("server.user_password_prompt", lang, name=name), hide_input=True,
-                                confirmation_prompt=True, err=True)
-    else:
-        raise BadInput(t("server.user_no_password", lang), "--password-file", t("server.password_file.hint", lang))
-    require_strong(password, "--password-file" if password_file else "EXAMROOM_USER_PASSWORD", lang)
+    password = _password(name, password_file, lang)
     store = _store(db, lang)
     hashed = hash_password(password)
     try:
