@@ -90,9 +90,9 @@ class Server:
         res.raise_for_status()
         return res.json()["token"]
 
-    def create_room(self, name: str) -> str:
-        res = requests.post(f"{self.url}/api/v1/rooms", json={"name": name}, timeout=5,
-                            headers={"Authorization": f"Bearer {self.token()}"})
+    def create_room(self, name: str, settings: dict | None = None) -> str:
+        res = requests.post(f"{self.url}/api/v1/rooms", json={"name": name, **({"settings": settings} if settings else {})},
+                            timeout=5, headers={"Authorization": f"Bearer {self.token()}"})
         res.raise_for_status()
         return res.json()["code"]
 
@@ -724,7 +724,9 @@ def test_check_titles_in_the_dashboards_language_and_exam_start_and_end(tmp_path
     start and end reach the tile, the journal and the PV's timeline - not the incidents."""
     server = Server(tmp_path)
     try:
-        room = server.create_room("Salle épreuve")
+        # One heartbeat only: the room's lost timeout is long, so a slow run never adds a
+        # companion_lost alert (and PV line) to a page that must have none.
+        room = server.create_room("Salle épreuve", settings={"lost_after_s": 600})
         agent = FakeAgent(server, room, "PC-EX1")
         body = make_report(agent.machine, {"screen": (Status.fail, "Screen is 640 px wide", "Plug in a wider screen"),
                                            "storage": (Status.warn, "2 GB free", "Free some space")})
