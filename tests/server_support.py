@@ -58,6 +58,7 @@ class LiveServer:
             except (requests.RequestException, OSError):  # OSError: a CA file the server has yet to make
                 pass
             time.sleep(0.05)
+        self.kill()  # a server that never answered is not left behind
         pytest.fail(f"server did not answer within {timeout} s:\n{self.log_text()}")
 
     def log_text(self) -> str:
