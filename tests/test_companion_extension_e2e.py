@@ -385,7 +385,7 @@ def test_cheating_session_gives_one_alert_per_act(room: Room) -> None:
     assert (webmail["category"], webmail["source"]) == ("communication", "extension")
     assert webmail["host"].startswith("mail.example-webmail.test")
     assert (assistant["category"], assistant["host"].split(":")[0]) == ("ai_assistant", "assistant.example-ai.test")
-    assert discord["program"] == "Discord" and discord["category"] in ("communication", "messaging")
+    assert discord["program"] == "Discord" and discord["category"] == "communication"
     assert (vnc["kind"], vnc["program"], vnc["category"]) == ("forbidden_process", "VNC", "remote_control")
     assert vnc["name"] == "notes-helper"
     assert devtools["kind"] == "devtools_opened" and silent["kind"] == "extension_silent"

@@ -189,15 +189,15 @@ def test_one_alert_per_act_whatever_level_the_second_signal_claims(server):
     batch = [
         lost,
         event("forbidden_process", "2026-11-22T11:00:01Z", name="Discord", program="Discord", pid=4242,
-              category="messaging", state="started", level="notice", act_of=lost["id"]),
+              category="communication", state="started", level="notice", act_of=lost["id"]),
         event("focus_regained", "2026-11-22T11:00:10Z", away_s=10),
         event("focus_lost", "2026-11-22T11:00:20Z", title="Discord", process="Discord", program="Discord",
               category="communication", level="alert", source="process", act_of=lost["id"]),   # claims alert
         event("focus_regained", "2026-11-22T11:00:25Z", away_s=5),
         event("forbidden_process", "2026-11-22T11:01:00Z", name="Discord", program="Discord", pid=4242,
-              category="messaging", state="stopped", duration_s=59),
+              category="communication", state="stopped", duration_s=59),
         event("forbidden_process", "2026-11-22T11:02:00Z", name="Discord", program="Discord", pid=4343,
-              category="messaging", state="started", level="alert"),                       # started again
+              category="communication", state="started", level="alert"),                       # started again
     ]
     assert server.post("/events", pc, {"events": batch}).json()["stored"] == len(batch)
     alerts = server.get(f"/rooms/{room}/alerts", sup, open="true").json()
