@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from core.i18n import t
 from supervisor.fanout import Notice
 from supervisor.store import iso, utcnow
 
@@ -39,6 +40,10 @@ class Credentials:
     settings: Any
     _tokens: dict[str, tuple[str, str, float]]
     _token_generation: int
+
+    def audit(self, key: str, **fields: Any) -> None:
+        """One dated line of who did what, in the server's language (serve prints them)."""
+        audit.info(t(key, getattr(self.settings, "lang", "en"), **fields))
 
     @property
     def machine_token_s(self) -> float:
@@ -72,7 +77,7 @@ class Credentials:
                 await self.store.delete_record(REVOKED_TOKEN_NS, digest)
             await self.store.delete_record(REVOKED_NS, key)
             await self.server_event((room, machine_id), "machine_removed", {"by": by})
-            audit.info("%s removed machine %s from room %s", by, machine_id, room)
+            self.audit("audit.machine_removed", by=by, machine=machine_id, room=room)
             self.publish(room, "machine_removed", {"machine_id": machine_id})
             return True
         now = utcnow()
@@ -86,7 +91,7 @@ class Credentials:
                                                           "tokens": tokens[-20:]})
         if marker is None:
             await self.server_event((room, machine_id), "machine_revoked", {"by": by})
-            audit.info("%s revoked machine %s of room %s", by, machine_id, room)
+            self.audit("audit.machine_revoked", by=by, machine=machine_id, room=room)
         await self.publish_machine(room, machine_id)
         return True
 

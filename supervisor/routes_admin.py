@@ -6,7 +6,6 @@ follow it.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from core.i18n import t
 from supervisor import accounts, enrolment
 from supervisor.auth import hash_password
 from supervisor.apierror import ApiError
@@ -25,9 +25,6 @@ from supervisor.service import Server
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422)}
 router = APIRouter(responses=ERRORS)
-# Who did what to the accounts, in the server's log (the records keep created_by/changed_by).
-audit = logging.getLogger("examroom.audit")
-
 
 class UserIn(_In):
     username: str = Field(min_length=2, max_length=32)
@@ -87,7 +84,8 @@ async def add_user(body: UserIn, user: str = Depends(supervisor_auth), server: S
         made = await accounts.add(server.store, body.username, body.role, body.room, hashed, user)
     except accounts.AccountError as exc:
         raise ApiError(409 if exc.reason == "exists" else 422, "bad_user", str(exc), {"reason": exc.reason}) from None
-    audit.info("%s created account %s (%s %s)", user, made["username"], made["role"], made["room"] or "")
+    server.audit("audit.account_created", by=user, name=made["username"], role=made["role"],
+                 room=f" {made['room']}" if made["room"] else "")
     return made
 
 
@@ -107,8 +105,9 @@ async def change_user(name: str, body: UserChangeIn, creds: HTTPAuthorizationCre
         raise ApiError(422, "bad_user", str(exc), {"reason": exc.reason}) from None
     # The caller's own session stays (an admin changing their own password is not logged out).
     await server.end_sessions(changed["username"], keep=token_hash(creds.credentials) if creds else None)
-    audit.info("%s changed account %s (%s%s)", user, changed["username"],
-               f"role {body.role} " if body.role else "", "password" if body.password else "")
+    server.audit("audit.account_changed", by=user, name=changed["username"], role=changed["role"],
+                 room=f" {changed['room']}" if changed.get("room") else "",
+                 password=t("audit.password_changed", server.settings.lang) if body.password else "")
     return changed
 
 
@@ -127,7 +126,7 @@ async def remove_user(name: str, user: str = Depends(supervisor_auth), server: S
     if not await accounts.remove(server.store, name):
         raise ApiError(404, "no_user", f"no user {name!r}")
     await server.end_sessions(name)
-    audit.info("%s removed account %s", user, name)
+    server.audit("audit.account_removed", by=user, name=name)
     return {"ok": True}
 
 

@@ -22,7 +22,7 @@ STRONG = "un mot de passe solide"
 
 @pytest.fixture()
 def server(tmp_path, store_url):
-    live = LiveServer(tmp_path, db=store_url, args=("--sse-keepalive", "0.5")).start()
+    live = LiveServer(tmp_path, db=store_url, args=("--sse-keepalive", "0.5", "--lang", "fr")).start()
     yield live
     live.stop()
 
@@ -169,7 +169,8 @@ def test_a_revoked_machine_is_told_why_and_stays_out_until_removed(server):
     assert server.get(f"/rooms/{room}/machines", sup).json()[0]["revoked"] is False
     # The server's output keeps who did what.
     log = server.log_text()
-    assert f"admin revoked machine pc-09 of room {room}" in log and f"admin removed machine pc-09 from room {room}" in log
+    assert f"admin a révoqué le poste pc-09 de la salle {room}" in log
+    assert f"admin a retiré le poste pc-09 de la salle {room}" in log
 
 
 def test_the_admin_changes_roles_and_passwords_and_removed_accounts_lose_their_sessions(server):
@@ -216,7 +217,7 @@ def test_the_admin_changes_roles_and_passwords_and_removed_accounts_lose_their_s
     assert server.get("/rooms", chef).status_code == 401
     assert [u["username"] for u in server.get("/users", admin).json()] == ["admin"]
     log = server.log_text()
-    assert "admin created account marie (supervisor " in log and "chef removed account marie" in log
+    assert "admin a créé le compte marie (supervisor " in log and "chef a supprimé le compte marie" in log
 
 
 def test_examroom_user_change_on_the_servers_database(server, tmp_path):
