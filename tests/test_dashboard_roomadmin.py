@@ -84,6 +84,18 @@ def test_enrolment_settings_and_deletion_from_the_room_view(server):
             expect(state).to_contain_text(until.strftime("%H:%M"))
             server.enroll(room, "m2", "B12-PC2")   # open again: a new machine enrols, the count follows live
             expect(page.locator("#enrolment-count")).to_have_text("2 poste(s) inscrit(s) sur 200 au plus")
+            # the cap: a wrong number is said in the page; a right one reaches the server, and a
+            # machine past it is refused
+            expect(page.locator("#enrolment-cap")).to_have_value("200")
+            page.fill("#enrolment-cap", "0")
+            page.click("#enrolment-cap-save")
+            expect(page.locator("#enrolment-error")).to_have_text("le nombre de postes va de 1 à 5000")
+            page.fill("#enrolment-cap", "2")
+            page.click("#enrolment-cap-save")
+            expect(page.locator("#enrolment-count")).to_have_text("2 poste(s) inscrit(s) sur 2 au plus")
+            assert server.get(f"/rooms/{room}/enrolment", admin).json()["max_machines"] == 2
+            full = requests.post(f"{server.url}/api/v1/enroll", timeout=10, json={"room_code": room, "machine": machine("m3")})
+            assert full.status_code == 429 and full.json()["code"] == "room_full"
 
             # settings: a wrong value names its field, nothing is stored
             expect(page.locator("#setting-heartbeat_s-note")).to_have_text("valeur du serveur : 2")

@@ -47,7 +47,11 @@ export function roomAdminPanel(code) {
         el("button", { type: "button", class: "btn btn-primary", id: "enrolment-open", text: t("dash.roomadmin.enrol.open"),
           onclick: () => setEnrolment(code, Number(document.getElementById("enrolment-hours").value)) }),
         el("button", { type: "button", class: "btn", id: "enrolment-close", text: t("dash.roomadmin.enrol.close"),
-          onclick: () => setEnrolment(code, 0) })),
+          onclick: () => setEnrolment(code, 0) }),
+        el("label", { for: "enrolment-cap", text: t("dash.roomadmin.enrol.cap") }),
+        el("input", { id: "enrolment-cap", type: "number", min: "1", max: "5000", step: "1", class: "cap-input" }),
+        el("button", { type: "button", class: "btn", id: "enrolment-cap-save", text: t("dash.roomadmin.enrol.cap_save"),
+          onclick: () => setCap(code, document.getElementById("enrolment-cap").value) })),
       el("p", { class: "form-error", role: "alert", id: "enrolment-error" })),
     el("section", { class: "roomadmin-part", "aria-labelledby": "settings-admin-title" },
       el("h3", { id: "settings-admin-title", text: t("dash.roomadmin.settings.title") }),
@@ -123,6 +127,8 @@ function renderEnrolment(canAdminister) {
   line.textContent = t("dash.roomadmin.enrol.count", { count, cap: w.max_machines });
   line.classList.toggle("alarm-text", count >= w.max_machines);
   document.getElementById("enrolment-actions").hidden = !canAdminister;
+  const cap = document.getElementById("enrolment-cap");
+  if (document.activeElement !== cap) cap.value = String(w.max_machines);  // not while being typed in
   document.getElementById("enrolment-close").disabled = !w.open;
 }
 
@@ -152,10 +158,24 @@ function shown(value) {
 }
 
 async function setEnrolment(code, hours) {
+  await putEnrolment(code, { open_hours: hours });
+}
+
+/** The room's machine cap (1-5000; the server refuses anything else with 422). */
+async function setCap(code, raw) {
+  const cap = Number(raw);
+  if (!Number.isInteger(cap) || cap < 1 || cap > 5000) {
+    document.getElementById("enrolment-error").textContent = t("dash.roomadmin.enrol.cap_bad");
+    return;
+  }
+  await putEnrolment(code, { max_machines: cap });
+}
+
+async function putEnrolment(code, body) {
   const error = document.getElementById("enrolment-error");
   error.textContent = "";
   try {
-    current.enrolment = await api(`/rooms/${encodeURIComponent(code)}/enrolment`, { method: "PUT", json: { open_hours: hours } });
+    current.enrolment = await api(`/rooms/${encodeURIComponent(code)}/enrolment`, { method: "PUT", json: body });
     render();
   } catch (e) {
     error.textContent = e.status === 403 ? t("dash.roomadmin.forbidden") : e.message;
