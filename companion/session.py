@@ -303,7 +303,9 @@ class Session:
             "net": {"up": net.up if net else None, "latency_ms": net.latency_ms if net else None,
                     "platform_url": self.config.platform_url},
             "focus": {"exam": focus["exam"], "title": _clip(focus["title"]), "process": _clip(focus["process"]),
-                      "category": focus["category"], "level": focus["level"], "host": focus["host"]},
+                      "category": focus["category"], "level": focus["level"], "host": focus["host"],
+                      # the platform's current question requires focus (the tile says so even on the exam)
+                      "focus_required": self.status.focus_required},
             "extension": self.extension.snapshot(),
             "forbidden": self.forbidden.names(),
             "companion_version": __version__,

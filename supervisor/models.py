@@ -137,6 +137,7 @@ class FocusIn(_In):
     exam: bool | None = None
     title: str | None = Field(None, max_length=1024)
     process: str | None = Field(None, max_length=256)
+    focus_required: bool | None = Field(None, description="the platform's current question requires focus")
 
 
 class HeartbeatIn(_In):
@@ -192,8 +193,9 @@ class MachineOut(BaseModel):
         None, description="when away: the level the companion judged (alert, notice or journal)")
     focus_category: str | None = Field(None, description="when away: the category of where the candidate is")
     focus_label: str | None = Field(None, description="when away: the host or program")
-    focus_required: bool = Field(False, description="when away: the platform's page showed a question that "
-                                                     "requires focus (any departure is then an alert)")
+    focus_required: bool = Field(False, description="the platform's page shows a question that requires focus "
+                                                     "(any departure is then an alert): from the heartbeat, and "
+                                                     "from the departure's event when away")
     flags: dict[str, str] = Field(default_factory=dict, description="tile flags (e.g. extension) -> level")
     clock_offset_s: float | None = Field(None, description="server clock minus the machine's (heartbeat exchange)")
     revoked: bool = Field(False, description="a supervisor revoked it: refused (machine_revoked) until removed")

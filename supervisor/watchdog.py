@@ -173,6 +173,8 @@ class Liveness:
         if hb.focus is not None and hb.focus.exam is not None:
             state.focus = "exam" if hb.focus.exam else "away"
             state.focus_title = hb.focus.title
+        if hb.focus is not None and hb.focus.focus_required is not None:
+            state.focus_required = hb.focus.focus_required
         if hb.net is not None and hb.net.up is not None:
             state.net = "up" if hb.net.up else "down"
         if hb.forbidden is not None:
@@ -237,7 +239,7 @@ def _focus_away(state: LiveState, spec: KindSpec, _kind: str, details: dict[str,
 def _focus_exam(state: LiveState, _spec: KindSpec, _kind: str, details: dict[str, Any], _at: str | None) -> None:
     state.focus, state.focus_title = "exam", _text(details, "title")
     state.focus_level = state.focus_category = state.focus_label = None
-    state.focus_required = False
+    # focus_required stays: back on the exam, the question is the same; heartbeats say when it changes
 
 
 def _net(up: bool) -> Effect:

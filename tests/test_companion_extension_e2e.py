@@ -186,8 +186,12 @@ def test_a_focused_question_makes_a_departure_an_alert_saying_so(room: Room) -> 
     regular = _search_from_the_question(r, since, "capitale")
     assert (regular["level"], regular["alert"], regular["focus_required"]) == ("journal", False, False), regular
 
+    tile = r.dashboard.locator(".tile").first
+    sync_api.expect(tile.locator(".focus-required")).to_have_count(0)
     r.exam.evaluate("showQuestion(3, true)")                      # a question that requires focus
     assert wait_for(lambda: _requirements_heard(r)[heard:][-1:] == [True], timeout=10), r.companion.log()[-2000:]
+    # on the exam, the tile already says the question requires focus (the heartbeat carries it)
+    sync_api.expect(tile.locator('[data-focus="exam"] .focus-required')).to_contain_text("épreuve focus", timeout=10000)
     focused = _search_from_the_question(r, since, "fleuve")
     assert (focused["level"], focused["alert"], focused["focus_required"]) == ("alert", True, True), focused
     assert focused["host"] == f"search.example.test:{r.port}" and focused["category"] == "search"
@@ -197,6 +201,7 @@ def test_a_focused_question_makes_a_departure_an_alert_saying_so(room: Room) -> 
 
     r.exam.evaluate("showQuestion(4, false)")                     # a regular question again
     assert wait_for(lambda: _requirements_heard(r)[heard:][-1:] == [False], timeout=10), r.companion.log()[-2000:]
+    sync_api.expect(tile.locator(".focus-required")).to_have_count(0, timeout=10000)
     again = _search_from_the_question(r, since, "montagne")
     assert (again["level"], again["alert"], again["focus_required"]) == ("journal", False, False), again
 

@@ -138,7 +138,8 @@ function onEvent(ev) {
     machineChanged(Object.assign({}, m, { focus: away ? "away" : "exam", focus_title: away ? (d.title ?? null) : null,
       focus_level: away ? (d.level || "alert") : null, focus_category: away ? (d.category || null) : null,
       focus_label: away ? (d.host || d.program || d.process || null) : null,
-      focus_required: away && d.focus_required === true }));
+      // back on the exam the question is the same one: its requirement stays until a heartbeat says otherwise
+      focus_required: away ? d.focus_required === true : m.focus_required === true }));
   }
   renderJournal();
   // The PV's timeline shows when the exam started and ended: bring it up to date.

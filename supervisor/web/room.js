@@ -83,7 +83,7 @@ function liveBlock(m) {
         m.focus === "exam" ? `✔ ${t("dash.live.focus_exam")}` : `${(m.focus_level || "alert") === "alert" ? "⚠" : "•"} ${t("dash.live.focus_away")}`,
         m.focus === "away" && m.focus_category ? el("span", { class: `focus-category level-${m.focus_level || "alert"}`, "data-category": m.focus_category, text: ` ${t(`dash.category.${m.focus_category}`)}` }) : null,
         m.focus === "away" && m.focus_label ? el("strong", { class: "focus-label", text: ` ${m.focus_label}` }) : null,
-        m.focus === "away" && m.focus_required ? el("span", { class: "focus-required", title: t("dash.live.focus_required.title"), text: ` ${t("dash.live.focus_required")}` }) : null,
+        m.focus_required ? el("span", { class: "focus-required", title: t("dash.live.focus_required.title"), text: ` ${t("dash.live.focus_required")}` }) : null,
         m.focus === "away" && m.focus_title ? el("q", { class: "win-title", text: m.focus_title }) : null,
         m.focus === "away" && awaySince(m) ? el("span", { class: "muted away-since" }, "(", el("time", { "data-age": awaySince(m), datetime: awaySince(m), text: fmtAge(awaySince(m)) }), ")") : null)));
   }
