@@ -151,3 +151,12 @@ def report(machine_id: str, *, ready: bool, hostname: str | None = None,
 
 def event(kind: str, at: str = "2026-11-22T09:00:00Z", **details: Any) -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), "kind": kind, "at": at, **details}
+
+
+def dashboard_login(page, url: str, username: str = "admin", password: str = PASSWORD) -> None:
+    """Log in to the dashboard at ``url`` in a Playwright page, as a supervisor types it."""
+    page.goto(url + "/")
+    page.fill("#login-user", username)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_selector("body[data-view=rooms]")

@@ -19,6 +19,7 @@ import requests
 
 from agent.client import ApiClient, ServerRefused
 from core.report import Machine
+from tests.server_support import dashboard_login
 from tests.test_dashboard_browser import (PASSWORD, FakeAgent, browser, new_page, server, shot,  # noqa: F401
                                           sync_api)
 
@@ -30,10 +31,7 @@ def _admin_headers(server) -> dict[str, str]:  # noqa: F811
 
 
 def _login_as(page, server, username: str, password: str) -> None:  # noqa: F811
-    page.goto(server.url + "/")
-    page.fill("#login-user", username)
-    page.fill("#login-password", password)
-    page.click("#login-submit")
+    dashboard_login(page, server.url, username, password)
     page.wait_for_selector("body[data-view=rooms] #rooms-list table")
 
 

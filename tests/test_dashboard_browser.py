@@ -23,6 +23,7 @@ import requests
 from core.report import Machine, Report
 from core.result import CHECK_IDS
 from core.result import CheckResult, Item, Status
+from tests.server_support import PASSWORD, dashboard_login
 from tests.support import free_port, need
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -e '.[test]')")
@@ -30,7 +31,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-PASSWORD = "correct horse battery staple"
 OUTPUT = Path(__file__).parent / "output"
 WAIT_MS = 10000  # DOM waits: live updates arrive in well under a second; this only bounds a hang
 
@@ -181,10 +181,7 @@ def new_page(browser, locale: str = "fr-FR"):
 
 
 def login(page, server: Server) -> None:
-    page.goto(server.url + "/")
-    page.fill("#login-password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_selector("body[data-view=rooms]")
+    dashboard_login(page, server.url)
 
 
 def shot(page, name: str, **kwargs) -> Path:

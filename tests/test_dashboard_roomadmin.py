@@ -33,15 +33,11 @@ def _browser(pw):
 
 
 def _login(page, server, username="admin", password=None):
-    from tests.server_support import PASSWORD
+    from tests.server_support import PASSWORD, dashboard_login
     from tests.test_dashboard_browser import WAIT_MS
 
     page.set_default_timeout(WAIT_MS)
-    page.goto(server.url + "/")
-    page.fill("#login-user", username)
-    page.fill("#login-password", password or PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_selector("body[data-view=rooms]")
+    dashboard_login(page, server.url, username, password or PASSWORD)
 
 
 def _parse(text: str) -> datetime:

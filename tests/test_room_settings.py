@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from core.roomsettings import DEFAULT_EXAM_TITLE
-from tests.server_support import LiveServer
+from tests.server_support import LiveServer, dashboard_login
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_a_companion_with_a_slow_heartbeat_is_flagged_follows_the_room_and_is_lo
 
 
 def test_event_times_are_corrected_by_the_machines_clock_offset(server):
-    from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, WAIT_MS, sync_api
+    from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, sync_api
     from tests.support import need
 
     sup = server.login()
@@ -124,10 +124,7 @@ def test_event_times_are_corrected_by_the_machines_clock_offset(server):
         try:
             page = chromium.new_context(locale="fr-FR", timezone_id="UTC").new_page()
             page.set_default_timeout(WAIT_MS)
-            page.goto(server.url + "/")
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-submit")
-            page.wait_for_selector("body[data-view=rooms]")
+            dashboard_login(page, server.url)
             page.goto(f"{server.url}/#/room/{room}")
             # its journal line (a companion_lost may come after it: this machine stopped beating)
             shown = page.locator("#journal li", has_text="Discord").locator("time")

@@ -13,7 +13,7 @@ import re
 import pytest
 import requests
 
-from tests.server_support import LiveServer, event
+from tests.server_support import LiveServer, dashboard_login, event
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_only_alert_level_events_are_alerts_and_pv_lines(server):
 
 
 def test_the_tile_and_the_journal_show_the_rest_with_categories_and_durations(server, tmp_path):
-    from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, WAIT_MS, sync_api
+    from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, sync_api
     from tests.support import need
 
     need("chromium")
@@ -82,10 +82,7 @@ def test_the_tile_and_the_journal_show_the_rest_with_categories_and_durations(se
             page.set_default_timeout(WAIT_MS)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(server.url + "/")
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-submit")
-            page.wait_for_selector("body[data-view=rooms]")
+            dashboard_login(page, server.url)
             page.goto(f"{server.url}/#/room/{room}")
             page.wait_for_selector("body[data-live=on]")
             tile = page.locator('.tile[data-machine-id="m-j2"]')
@@ -128,7 +125,7 @@ def test_a_departure_during_a_focused_question_says_so_on_tile_journal_and_pv(se
     """The platform's page showed a question that requires focus (the extension read its
     marker): the companion judged the search tab an alert, and every view says why, in French
     and in English; the same search on a regular question says nothing of the kind."""
-    from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, WAIT_MS, sync_api
+    from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, sync_api
     from tests.support import need
 
     sup = server.login()
@@ -157,10 +154,7 @@ def test_a_departure_during_a_focused_question_says_so_on_tile_journal_and_pv(se
             for locale, words in (("fr-FR", "pendant une épreuve focus"), ("en-US", "during a focused question")):
                 page = chromium.new_context(locale=locale).new_page()
                 page.set_default_timeout(WAIT_MS)
-                page.goto(server.url + "/")
-                page.fill("#login-password", PASSWORD)
-                page.click("#login-submit")
-                page.wait_for_selector("body[data-view=rooms]")
+                dashboard_login(page, server.url)
                 page.goto(f"{server.url}/#/room/{room}")
                 page.wait_for_selector("body[data-live=on]")
                 tile = page.locator('.tile[data-machine-id="m-j3"]')
