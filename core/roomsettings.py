@@ -107,13 +107,18 @@ def checked(own: dict[str, object], base: RoomSettings) -> dict[str, object]:
             if not isinstance(value, str) or not value.strip() or len(value) > 512:
                 raise SettingsProblem(name, "room.settings.title_empty")
             try:
-                pattern = re.compile(value)
+                # as the companion runs it (companion/focus/base.py compile_exam_title: case-insensitive)
+                pattern = re.compile(value, re.IGNORECASE)
             except re.error as exc:
                 raise SettingsProblem(name, "room.settings.title_regex", detail=str(exc)) from None
             if pattern.search("") or all(pattern.search(title) for title in _NOT_THE_EXAM):
                 raise SettingsProblem(name, "room.settings.title_any", value=value)
         else:
-            parts = urlparse(value) if isinstance(value, str) and len(value) <= 2048 else None
+            try:
+                parts = urlparse(value) if isinstance(value, str) and len(value) <= 2048 else None
+                _ = parts and parts.hostname   # "http://[x/" raises here, not at urlparse
+            except ValueError:   # an unclosed IPv6 bracket: a bad URL, not a server error
+                parts = None
             if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
                 raise SettingsProblem(name, "room.settings.url", value=str(value)[:80])
         kept[name] = value

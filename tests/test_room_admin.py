@@ -265,7 +265,8 @@ def test_a_rooms_settings_are_checked_and_inherit_the_servers():
                                ({"exam_title": r"\w"}, "exam_title", "title_any"),
                                ({"exam_title": " "}, "exam_title", "title_empty"),
                                ({"exam_title": "[Pix"}, "exam_title", "title_regex"),
-                               ({"platform_url": "app.pix.fr"}, "platform_url", "url")):
+                               ({"platform_url": "app.pix.fr"}, "platform_url", "url"),
+                               ({"platform_url": "http://[x/"}, "platform_url", "url")):   # urlparse's ValueError
         with pytest.raises(SettingsProblem) as raised:
             checked(own, server)
         assert (raised.value.field, raised.value.key) == (field, f"room.settings.{reason}"), own
