@@ -127,7 +127,9 @@ class ExtensionState:
         with self._lock:
             if not self.ever:
                 return None
-            return {where for (pid, _), where in self.tabs.items() if pid in self.browsers and where}
+            # a closed or crashed browser's tabs are not open any more (its host acts end)
+            return {where for (pid, _), where in self.tabs.items()
+                    if where and pid in self.browsers and self.alive(self.browsers[pid])}
 
     def alive(self, state: BrowserState) -> bool:
         return state.connections > 0 and self.clock() - state.last_seen < self.silent_after_s

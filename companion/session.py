@@ -318,8 +318,11 @@ class Session:
 
     # -- signals from the exam page and the status window ---------------------------------
     def exam_phase(self, phase: str, **details: Any) -> None:
+        if phase != self.status.exam_phase:
+            # a new phase: nothing done before counts as already alerted (a repeated "started",
+            # e.g. the exam page reloaded, keeps the phase's acts, so an act does not alert twice)
+            self.acts.reset()
         self.status.exam_phase = phase
-        self.acts.reset()   # a new phase: nothing done before counts as already alerted
         self.record(event(f"exam_{phase}", **details))
         if phase == "started":
             self.tracker.arm()   # after the start event: an absence in progress follows it

@@ -190,3 +190,13 @@ def test_the_server_never_counts_a_signal_of_an_alerted_act() -> None:
     assert not is_alert("focus_lost", {"level": "alert", "act_of": "x"})
     assert is_alert("focus_lost", {"level": "alert", "act_of": ""})
     assert spec.level_of("forbidden_process", {"state": "stopped", "act_of": "x"}) == "journal"
+
+
+def test_a_closed_browsers_tabs_are_not_open_any_more() -> None:
+    """Its tabs' host acts end with it: the browser closed (or crashed) keeps no tab open."""
+    ext = ExtensionState(clock=lambda: 0.0)
+    ext.connected(10, "chromium")
+    ext.heard(10, {"type": "active", "window": 1, "tab": 2, "scheme": "https", "host": "mail.google.com"})
+    assert ext.open_hosts() == {"mail.google.com"}
+    ext.disconnected(10)
+    assert ext.open_hosts() == set()

@@ -334,3 +334,16 @@ def test_the_focus_requirement_ends_with_the_exam_phase_and_a_clean_stop(tmp_pat
     s.start()
     s.stop("sigterm")
     assert not s.status.focus_required and not s.tracker.focus_required
+
+
+def test_a_repeated_exam_start_keeps_the_phases_acts(tmp_path: Path) -> None:
+    """The exam page reloaded says "started" again: an act already alerted stays one act; only
+    a new phase (ended, then started) forgets them."""
+    s = session(tmp_path, FakeServer())
+    s.exam_phase("started", source="extension", host="app.pix.fr")
+    assert s.acts.claim("a1", {"program:discord"}, held=True) is None
+    s.exam_phase("started", source="extension", host="app.pix.fr")
+    assert s.acts.claim("a2", {"program:discord"}, held=True) == "a1"
+    s.exam_phase("ended", source="extension", host="app.pix.fr")
+    s.exam_phase("started", source="extension", host="app.pix.fr")
+    assert s.acts.claim("a3", {"program:discord"}, held=True) is None
