@@ -94,6 +94,9 @@ async def change_user(name: str, body: UserChangeIn, creds: HTTPAuthorizationCre
                       user: str = Depends(supervisor_auth), server: Server = Depends(get_server)) -> dict:
     """Change an account's role (a supervisor's room) or password. The account's other sessions
     end (and their live streams close): it logs in again with what it may now do."""
+    if body.role is None and body.room is None and body.password is None:
+        # as `examroom user change` with no option: nothing is written, no session ends
+        raise ApiError(422, "bad_user", "nothing to change: give role, room or password", {"reason": "nothing"})
     if body.password is not None:
         _weak(body.password)
     hashed = await run_in_threadpool(hash_password, body.password) if body.password is not None else None
@@ -102,7 +105,8 @@ async def change_user(name: str, body: UserChangeIn, creds: HTTPAuthorizationCre
     except LookupError:
         raise ApiError(404, "no_user", f"no user {name!r}") from None
     except accounts.AccountError as exc:
-        raise ApiError(422, "bad_user", str(exc), {"reason": exc.reason}) from None
+        status = 409 if exc.reason == "busy" else 422   # edited meanwhile: try again, the body was right
+        raise ApiError(status, "bad_user", str(exc), {"reason": exc.reason}) from None
     # The caller's own session stays (an admin changing their own password is not logged out).
     await server.end_sessions(changed["username"], keep=token_hash(creds.credentials) if creds else None)
     server.audit("audit.account_changed", by=user, name=changed["username"], role=changed["role"],

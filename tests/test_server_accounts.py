@@ -187,6 +187,10 @@ def test_the_admin_changes_roles_and_passwords_and_removed_accounts_lose_their_s
     assert server.get("/rooms", marie).status_code == 401
     marie = _login(server, "marie", STRONG)
     assert [r["code"] for r in server.get("/rooms", marie).json()] == [other]
+    # An empty change writes nothing and ends no session.
+    empty = requests.patch(f"{server.url}/api/v1/users/marie", json={}, headers=admin, timeout=10)
+    assert empty.status_code == 422 and empty.json()["detail"]["reason"] == "nothing"
+    assert server.get("/rooms", marie).status_code == 200
     # Role and password: the same strength rule as the command line.
     weak = requests.patch(f"{server.url}/api/v1/users/marie", json={"password": "azerty123"}, headers=admin, timeout=10)
     assert weak.status_code == 422 and weak.json()["code"] == "weak_password"
