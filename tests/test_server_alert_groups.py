@@ -8,6 +8,8 @@ them at its next start.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import requests
 import pytest
 
@@ -174,8 +176,7 @@ def test_two_processes_on_one_postgresql_database_share_groups_and_their_stream(
     """Alerts posted to two processes at once fold into one group (the room's lock orders the
     upserts); each process's dashboards hear the other's ``group`` messages (LISTEN/NOTIFY);
     a group acknowledged on one is acknowledged for the other."""
-    import threading
-
+    
     from tests.test_server_multiprocess import _stream
 
     (tmp_path / "a").mkdir()
@@ -196,11 +197,9 @@ def test_two_processes_on_one_postgresql_database_share_groups_and_their_stream(
             def post(server):
                 for _ in range(10):
                     assert server.post("/events", token, {"events": _spam(20, "Discord")}).ok
-            threads = [threading.Thread(target=post, args=(s,)) for s in (a, b)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
+            with ThreadPoolExecutor(2) as pool:   # .result(): a refused post fails the test here
+                for done in [pool.submit(post, s) for s in (a, b)]:
+                    done.result(timeout=60)
             groups = _groups(b, sup, room)["groups"]
             assert [(g["gid"], g["count"], g["open"]) for g in groups] == [(group["gid"], 403, 403)]
             assert len(b.get(f"/rooms/{room}/alert-groups/{group['gid']}/alerts", sup, limit=500).json()["alerts"]) == 403

@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from supervisor.cli import _loopback
-from tests.server_support import PASSWORD, LiveServer
-from tests.support import free_port
+from tests.server_support import PASSWORD, LiveServer, dashboard_login
+from tests.support import free_port, need
 from tests.test_client import run_check, stored_reports
 
 FINGERPRINT = re.compile(r"SHA-256[^:]*: ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
@@ -82,6 +82,7 @@ def test_self_signed_server_trusted_through_its_own_file(tmp_path):
 
 def test_self_signed_in_the_dashboard(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -e '.[test]')")
+    need("chromium")
     server = own_server(tmp_path).start()
     try:
         room = server.create_room(server.login())
@@ -89,9 +90,7 @@ def test_self_signed_in_the_dashboard(tmp_path):
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_context(ignore_https_errors=True, locale="fr-FR").new_page()
-            page.goto(f"{server.url}/#/rooms")
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-submit")
+            dashboard_login(page, server.url)
             page.goto(f"{server.url}/#/room/{room}")
             command = page.locator("code.cmd").filter(has_text="examroom companion")
             sync_api.expect(command.first).to_contain_text("--ca-file examroom-server.crt")

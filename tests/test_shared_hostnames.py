@@ -53,6 +53,10 @@ def test_dashboard_rule_agrees_with_core(tmp_path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -e '.[test]')")
     from pathlib import Path
 
+    from tests.support import need
+
+    need("chromium")
+
     web = Path(__file__).resolve().parent.parent / "supervisor" / "web"
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(web))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
