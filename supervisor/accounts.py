@@ -111,11 +111,6 @@ async def remove(store: Store, name: str) -> bool:
     return await store.delete_record(USER_NS, normalize_name(name))
 
 
-async def admins(store: Store) -> int:
-    """How many accounts hold the admin role (the built-in ``admin`` always does)."""
-    return 1 + sum(1 for _, value, _v in await store.records(USER_NS) if value.get("role") == "admin")
-
-
 async def change(store: Store, name: str, *, role: str | None = None, room: str | None = None,
                  hashed: str | None = None, by: str) -> dict[str, Any]:
     """Change an account's role (and room) or password; ValueError with the reason, LookupError

@@ -96,7 +96,6 @@ class Store(Protocol):
     async def enroll(self, room_code: str, machine: dict[str, Any], token_hash: str) -> str | None:
         """Insert or update the machine row (``machine_id``, ``hostname``, ``os``, ``os_version``,
         ``facts``, ``enrolled_at``) with its new token; returns the token hash it replaced."""
-    async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None: ...
     async def machine_token(self, token_hash: str) -> tuple[str, str, str] | None:
         """(room code, machine id, ``enrolled_at``: when this token was issued) of a machine token."""
     async def add_report(self, room_code: str, machine_id: str, received_at: str,

@@ -238,10 +238,6 @@ class PostgresStore:
             return result
         return await self.writer.run(write, lock=room_code)
 
-    async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
-        row = await self._one("SELECT room_code, machine_id FROM machines WHERE token_hash=%s", (token_hash,))
-        return (row[0], row[1]) if row else None
-
     async def machine_token(self, token_hash: str) -> tuple[str, str, str] | None:
         row = await self._one("SELECT room_code, machine_id, enrolled_at FROM machines WHERE token_hash=%s",
                               (token_hash,))

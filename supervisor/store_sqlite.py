@@ -234,10 +234,6 @@ class SQLiteStore:
             return old[0] if old and old[0] else None
         return await self.writer.run(write)
 
-    async def machine_for_token(self, token_hash: str) -> tuple[str, str] | None:
-        row = await self._one("SELECT room_code, machine_id FROM machines WHERE token_hash=?", (token_hash,))
-        return (row[0], row[1]) if row else None
-
     async def machine_token(self, token_hash: str) -> tuple[str, str, str] | None:
         row = await self._one("SELECT room_code, machine_id, enrolled_at FROM machines WHERE token_hash=?",
                               (token_hash,))
