@@ -514,7 +514,7 @@ def _group_alerts(c: sqlite3.Connection, room_code: str, machine_id: str,
     gids: dict[str, int] = {}
     for (kind, subject), rows in folded.items():
         first, last = rows[0], rows[-1]
-        gid = c.execute(
+        c.execute(
             "INSERT INTO alert_groups (room_code, machine_id, kind, subject, count, open, first_seq, last_seq, "
             "first_at, last_at, last_id, last_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(room_code, machine_id, kind, subject) DO UPDATE SET count = count + excluded.count, "
